@@ -1,0 +1,270 @@
+//! The data layer: a CSV table with a date column, checked as it is read.
+//!
+//! Every problem is an [`MmmError::Data`] naming the file, the line (the header is line 1) and
+//! the column: a missing file, a missing column (listing the columns that exist), a non-numeric
+//! or empty cell, an unparsable, duplicate or unsorted date, irregular spacing of dates.
+
+use crate::error::{MmmError, Result};
+use chrono::NaiveDate;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Spacing of the periods of a data set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Frequency {
+    /// One row per day.
+    Daily,
+    /// One row per week.
+    Weekly,
+}
+
+impl Frequency {
+    /// Days between consecutive periods.
+    pub fn days(self) -> i64 {
+        match self {
+            Frequency::Daily => 1,
+            Frequency::Weekly => 7,
+        }
+    }
+    /// Periods per year (365.25 days).
+    pub fn periods_per_year(self) -> f64 {
+        365.25 / self.days() as f64
+    }
+}
+
+/// A CSV table as read: header, raw cells, and the parsed, checked date column.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Column names in file order.
+    pub headers: Vec<String>,
+    /// Raw cells, one vector per column, in file order.
+    pub cells: Vec<Vec<String>>,
+    /// The name of the date column.
+    pub date_column: String,
+    /// Parsed dates.
+    pub dates: Vec<NaiveDate>,
+    /// Detected frequency.
+    pub frequency: Frequency,
+    index: HashMap<String, usize>,
+}
+
+/// Parses an ISO date (`YYYY-MM-DD`; a trailing time part is ignored).
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    let d = s.get(..10).unwrap_or(s);
+    NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()
+}
+
+impl Table {
+    /// Reads `path`, using `date_column` as the time index.
+    pub fn read(path: &Path, date_column: &str) -> Result<Table> {
+        if !path.exists() {
+            return Err(MmmError::data(path, None, None, "file not found"));
+        }
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(false)
+            .from_path(path)
+            .map_err(|e| MmmError::data(path, None, None, format!("cannot read CSV: {e}")))?;
+        let headers: Vec<String> = rdr
+            .headers()
+            .map_err(|e| MmmError::data(path, Some(1), None, format!("cannot read header: {e}")))?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect();
+        let mut index = HashMap::new();
+        for (i, h) in headers.iter().enumerate() {
+            if index.insert(h.clone(), i).is_some() {
+                return Err(MmmError::data(
+                    path,
+                    Some(1),
+                    Some(h),
+                    "the header names this column twice",
+                ));
+            }
+        }
+        let mut cells = vec![Vec::new(); headers.len()];
+        for (r, rec) in rdr.records().enumerate() {
+            let rec = rec.map_err(|e| {
+                MmmError::data(path, Some(r + 2), None, format!("malformed CSV row: {e}"))
+            })?;
+            for (c, v) in rec.iter().enumerate() {
+                cells[c].push(v.to_string());
+            }
+        }
+        let mut t = Table {
+            path: path.to_path_buf(),
+            headers,
+            cells,
+            date_column: date_column.to_string(),
+            dates: vec![],
+            frequency: Frequency::Weekly,
+            index,
+        };
+        t.parse_dates()?;
+        Ok(t)
+    }
+
+    /// Number of data rows.
+    pub fn n_rows(&self) -> usize {
+        self.dates.len()
+    }
+
+    fn col_index(&self, name: &str) -> Result<usize> {
+        self.index.get(name).copied().ok_or_else(|| {
+            MmmError::data(
+                &self.path,
+                None,
+                Some(name),
+                format!("no such column; the columns are: {}", self.headers.join(", ")),
+            )
+        })
+    }
+
+    /// Whether the table has a column.
+    pub fn has_column(&self, name: &str) -> bool {
+        self.index.contains_key(name)
+    }
+
+    /// Raw cells of a column.
+    pub fn raw(&self, name: &str) -> Result<&[String]> {
+        let i = self.col_index(name)?;
+        Ok(&self.cells[i])
+    }
+
+    /// A numeric column; an empty or non-numeric cell is an error naming its line.
+    pub fn numeric(&self, name: &str) -> Result<Vec<f64>> {
+        let i = self.col_index(name)?;
+        self.cells[i]
+            .iter()
+            .enumerate()
+            .map(|(r, s)| {
+                let s = s.trim();
+                if s.is_empty() {
+                    return Err(MmmError::data(
+                        &self.path,
+                        Some(r + 2),
+                        Some(name),
+                        "empty cell; expected a number (missing values need an explicit cleaning rule)",
+                    ));
+                }
+                match s.parse::<f64>() {
+                    Ok(v) if v.is_finite() => Ok(v),
+                    _ => Err(MmmError::data(
+                        &self.path,
+                        Some(r + 2),
+                        Some(name),
+                        format!("'{s}' is not a finite number"),
+                    )),
+                }
+            })
+            .collect()
+    }
+
+    /// Checks that a column has no negative value (spend).
+    pub fn check_non_negative(&self, name: &str, values: &[f64]) -> Result<()> {
+        if let Some(r) = values.iter().position(|v| *v < 0.0) {
+            return Err(MmmError::data(
+                &self.path,
+                Some(r + 2),
+                Some(name),
+                format!("negative spend {}; spend must be ≥ 0", values[r]),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks that a column varies (a constant regressor cannot be estimated).
+    pub fn check_not_constant(&self, name: &str, values: &[f64], what: &str) -> Result<()> {
+        if let Some(first) = values.first() {
+            if values.iter().all(|v| v == first) {
+                return Err(MmmError::data(
+                    &self.path,
+                    None,
+                    Some(name),
+                    format!("{what} column '{name}' is constant ({first}) and cannot be estimated"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_dates(&mut self) -> Result<()> {
+        let i = self.col_index(&self.date_column.clone())?;
+        let col = &self.cells[i];
+        let mut dates = Vec::with_capacity(col.len());
+        for (r, s) in col.iter().enumerate() {
+            let d = parse_date(s).ok_or_else(|| {
+                MmmError::data(
+                    &self.path,
+                    Some(r + 2),
+                    Some(&self.date_column),
+                    format!("'{s}' is not an ISO date (YYYY-MM-DD)"),
+                )
+            })?;
+            dates.push(d);
+        }
+        if dates.len() < 2 {
+            return Err(MmmError::data(
+                &self.path,
+                None,
+                None,
+                format!("{} data rows; at least 2 are needed", dates.len()),
+            ));
+        }
+        for r in 1..dates.len() {
+            if dates[r] == dates[r - 1] {
+                return Err(MmmError::data(
+                    &self.path,
+                    Some(r + 2),
+                    Some(&self.date_column),
+                    format!("duplicate date {}", dates[r]),
+                ));
+            }
+            if dates[r] < dates[r - 1] {
+                return Err(MmmError::data(
+                    &self.path,
+                    Some(r + 2),
+                    Some(&self.date_column),
+                    format!("dates are not sorted: {} comes after {}", dates[r], dates[r - 1]),
+                ));
+            }
+        }
+        let step = (dates[1] - dates[0]).num_days();
+        let freq = match step {
+            1 => Frequency::Daily,
+            7 => Frequency::Weekly,
+            _ => {
+                return Err(MmmError::data(
+                    &self.path,
+                    Some(3),
+                    Some(&self.date_column),
+                    format!("dates {step} days apart; expected daily (1) or weekly (7) data"),
+                ))
+            }
+        };
+        for r in 1..dates.len() {
+            let d = (dates[r] - dates[r - 1]).num_days();
+            if d != step {
+                return Err(MmmError::data(
+                    &self.path,
+                    Some(r + 2),
+                    Some(&self.date_column),
+                    format!(
+                        "irregular spacing: {} is {d} days after {}, expected {step} ({:?} data)",
+                        dates[r],
+                        dates[r - 1],
+                        freq
+                    ),
+                ));
+            }
+        }
+        self.dates = dates;
+        self.frequency = freq;
+        Ok(())
+    }
+}

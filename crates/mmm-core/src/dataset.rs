@@ -1,0 +1,215 @@
+//! Assembles the modeling data from a spec and its CSV: target, baseline terms, controls and
+//! media with their learned transform chains; builds design matrices from them.
+
+use crate::data::{Frequency, Table};
+use crate::error::{MmmError, Result};
+use crate::model::{Column, Design, MediaInput, Role};
+use crate::spec::{ControlSpec, LoadedSpec};
+use crate::transform::ChainWorkspace;
+use chrono::NaiveDate;
+use nalgebra::DMatrix;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+/// A named non-media regressor with its values.
+#[derive(Debug, Clone)]
+pub struct Regressor {
+    /// Column name and role.
+    pub column: Column,
+    /// Values per period.
+    pub values: Vec<f64>,
+}
+
+/// The data a causal structure and its models work on.
+#[derive(Debug, Clone)]
+pub struct ModelData {
+    /// The data file.
+    pub source: PathBuf,
+    /// Dates of the periods.
+    pub dates: Vec<NaiveDate>,
+    /// Detected frequency.
+    pub frequency: Frequency,
+    /// Name of the target column.
+    pub target_name: String,
+    /// The target.
+    pub y: Vec<f64>,
+    /// Intercept, baseline and control regressors, in design order.
+    pub regressors: Vec<Regressor>,
+    /// Media channels (raw spend and learned chains), in spec order.
+    pub media: Vec<MediaInput>,
+    /// Transformed media, in spec order.
+    pub transformed: Vec<Vec<f64>>,
+    /// The table as read (for structures that need further columns, such as a mediator).
+    pub table: Table,
+}
+
+impl ModelData {
+    /// Reads the spec's data and assembles target, regressors and media, with every check of
+    /// the data layer (missing columns, bad cells, negative spend, constant columns, too few
+    /// rows).
+    pub fn from_spec(loaded: &LoadedSpec) -> Result<ModelData> {
+        let spec = &loaded.spec;
+        let path = loaded.data_path();
+        let table = Table::read(&path, &spec.data.date)?;
+        let n = table.n_rows();
+        let y = table.numeric(&spec.data.target)?;
+
+        let mut regressors = Vec::new();
+        if spec.baseline.intercept {
+            regressors.push(reg("intercept", Role::Intercept, vec![1.0; n]));
+        }
+        if spec.baseline.trend {
+            regressors.push(reg("trend", Role::Baseline, (1..=n).map(|t| t as f64).collect()));
+        }
+        if let Some(s) = &spec.baseline.seasonality {
+            for f in s.terms() {
+                for k in 1..=f.order {
+                    let w = 2.0 * std::f64::consts::PI * k as f64 / f.period;
+                    let tag = fmt_period(f.period);
+                    regressors.push(reg(
+                        &format!("sin_{tag}_{k}"),
+                        Role::Baseline,
+                        (0..n).map(|t| (w * t as f64).sin()).collect(),
+                    ));
+                    regressors.push(reg(
+                        &format!("cos_{tag}_{k}"),
+                        Role::Baseline,
+                        (0..n).map(|t| (w * t as f64).cos()).collect(),
+                    ));
+                }
+            }
+        }
+        for c in &spec.controls {
+            match c {
+                ControlSpec::Detailed(o) if o.categorical => {
+                    let raw = table.raw(&o.column)?;
+                    let levels: BTreeSet<&str> = raw.iter().map(|s| s.trim()).collect();
+                    let reference = match &o.reference {
+                        Some(r) => {
+                            if !levels.contains(r.as_str()) {
+                                return Err(MmmError::data(
+                                    &path,
+                                    None,
+                                    Some(&o.column),
+                                    format!(
+                                        "reference level '{r}' does not occur; the levels are: {}",
+                                        levels.iter().copied().collect::<Vec<_>>().join(", ")
+                                    ),
+                                ));
+                            }
+                            r.clone()
+                        }
+                        None => levels.iter().next().map(|s| s.to_string()).unwrap_or_default(),
+                    };
+                    if levels.len() < 2 {
+                        return Err(MmmError::data(
+                            &path,
+                            None,
+                            Some(&o.column),
+                            format!("categorical control '{}' is constant and cannot be estimated", o.column),
+                        ));
+                    }
+                    for level in levels.iter().filter(|l| **l != reference) {
+                        regressors.push(reg(
+                            &format!("{}[{}]", o.column, level),
+                            Role::Control,
+                            raw.iter().map(|s| if s.trim() == *level { 1.0 } else { 0.0 }).collect(),
+                        ));
+                    }
+                }
+                _ => {
+                    let name = c.column();
+                    let v = table.numeric(name)?;
+                    table.check_not_constant(name, &v, "control")?;
+                    regressors.push(reg(name, Role::Control, v));
+                }
+            }
+        }
+
+        let mut media = Vec::new();
+        let mut transformed = Vec::new();
+        for m in &spec.media {
+            let spend = table.numeric(&m.spend)?;
+            table.check_non_negative(&m.spend, &spend)?;
+            table.check_not_constant(&m.spend, &spend, "media")?;
+            let mut chain = m.chain();
+            let mut out = vec![0.0; n];
+            let mut ws = ChainWorkspace::new(&chain, n);
+            chain.learn_apply(&spend, &mut out, &mut ws);
+            if let Some(t) = out.iter().position(|v| !v.is_finite()) {
+                return Err(MmmError::data(
+                    &path,
+                    Some(t + 2),
+                    Some(&m.spend),
+                    format!("the transforms of channel '{}' give a non-finite value", m.name),
+                ));
+            }
+            media.push(MediaInput { name: m.name.clone(), spend, chain });
+            transformed.push(out);
+        }
+
+        let n_params = regressors.len() + media.len();
+        if n <= n_params {
+            return Err(MmmError::data(
+                &path,
+                None,
+                None,
+                format!("{n} rows but the model has {n_params} parameters; more rows than parameters are needed"),
+            ));
+        }
+        Ok(ModelData {
+            source: path,
+            dates: table.dates.clone(),
+            frequency: table.frequency,
+            target_name: spec.data.target.clone(),
+            y,
+            regressors,
+            media,
+            transformed,
+            table,
+        })
+    }
+
+    /// Number of periods.
+    pub fn n_obs(&self) -> usize {
+        self.y.len()
+    }
+
+    /// A design of all regressors, the given channels' transformed media, and extra columns.
+    pub fn design(&self, channels: &[usize], extra: &[Regressor]) -> Design {
+        let n = self.n_obs();
+        let mut columns = Vec::new();
+        let mut data: Vec<f64> = Vec::new();
+        for r in &self.regressors {
+            columns.push(r.column.clone());
+            data.extend_from_slice(&r.values);
+        }
+        for &c in channels {
+            columns.push(Column { name: self.media[c].name.clone(), role: Role::Media, channel: Some(c) });
+            data.extend_from_slice(&self.transformed[c]);
+        }
+        for r in extra {
+            columns.push(r.column.clone());
+            data.extend_from_slice(&r.values);
+        }
+        let k = columns.len();
+        Design { columns, x: DMatrix::from_vec(n, k, data) }
+    }
+
+    /// Indices of all channels.
+    pub fn all_channels(&self) -> Vec<usize> {
+        (0..self.media.len()).collect()
+    }
+}
+
+fn reg(name: &str, role: Role, values: Vec<f64>) -> Regressor {
+    Regressor { column: Column { name: name.to_string(), role, channel: None }, values }
+}
+
+fn fmt_period(p: f64) -> String {
+    if p.fract() == 0.0 {
+        format!("{}", p as i64)
+    } else {
+        format!("{p}")
+    }
+}

@@ -1,0 +1,190 @@
+//! Runs an experiment: spec and data in, results out. Names no plugin; the causal structure,
+//! model, transforms and optimizer all come from the spec through the registry.
+
+use crate::causal::{CausalEstimate, CausalInput, CausalStructure};
+use crate::dataset::ModelData;
+use crate::error::{MmmError, Result};
+use crate::metrics::fit_metrics;
+use crate::model::Role;
+use crate::output::{ensure_dir, write_atomic};
+use crate::results::{ChannelResult, CoefficientResult, DataSummary, ModelSummary, Results};
+use crate::spec::{LoadedSpec, SCHEMA_VERSION};
+use std::path::{Path, PathBuf};
+
+/// The causal structure used when the spec names none.
+pub const DEFAULT_CAUSAL: &str = r#"{"type":"direct"}"#;
+
+/// What a run produces.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    /// The results.
+    pub results: Results,
+    /// The per-period decomposition as CSV text.
+    pub decomposition_csv: String,
+    /// The causal estimate (stages, effects), for further analysis.
+    pub estimate: CausalEstimate,
+    /// The data as used.
+    pub data: ModelData,
+}
+
+/// The spec's causal structure, or the default.
+pub fn causal_of(loaded: &LoadedSpec) -> Result<Box<dyn CausalStructure>> {
+    match &loaded.spec.causal {
+        Some(c) => Ok(c.clone()),
+        None => serde_json::from_str(DEFAULT_CAUSAL).map_err(|e| {
+            MmmError::Compute(format!("the default causal structure is not registered: {e}"))
+        }),
+    }
+}
+
+/// Fits the experiment and computes its results.
+pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
+    let data = ModelData::from_spec(loaded)?;
+    let causal = causal_of(loaded)?;
+    causal.validate(&loaded.spec).map_err(|e| e.at("/causal"))?;
+    let input = CausalInput { data: &data, model: loaded.spec.model.as_ref(), seed: loaded.spec.seed };
+    let estimate = causal.estimate(&input)?;
+    let stage = estimate
+        .outcome_stage()
+        .ok_or_else(|| MmmError::Compute("the causal structure fitted no stage".into()))?;
+    let fitted = &stage.fitted;
+
+    let fit = fit_metrics(&stage.y, &fitted.fitted, fitted.coefficients.len());
+    let vif = fitted.column_statistics.get("vif");
+    let coefficients: Vec<CoefficientResult> = fitted
+        .coefficients
+        .iter()
+        .enumerate()
+        .map(|(j, c)| CoefficientResult {
+            name: c.name.clone(),
+            role: c.role,
+            estimate: c.estimate,
+            std_error: c.std_error,
+            t_value: c.t_value,
+            p_value: c.p_value,
+            ci_low: c.ci_low,
+            ci_high: c.ci_high,
+            vif: vif.and_then(|v| v.get(j).copied()).filter(|v| v.is_finite()),
+        })
+        .collect();
+
+    let mut channels = Vec::new();
+    for e in &estimate.effects {
+        let mass: f64 = data.transformed[e.channel].iter().sum();
+        let spend: f64 = data.media[e.channel].spend.iter().sum();
+        let contribution = e.total_coefficient * mass;
+        let ci = e.total_coefficient_interval.map(|(lo, hi)| {
+            let (a, b) = (lo * mass, hi * mass);
+            (a.min(b), a.max(b))
+        });
+        channels.push(ChannelResult {
+            name: data.media[e.channel].name.clone(),
+            spend,
+            contribution,
+            contribution_ci_low: ci.map(|c| c.0),
+            contribution_ci_high: ci.map(|c| c.1),
+            share: 0.0,
+            roi: contribution / spend,
+            roi_ci_low: ci.map(|c| c.0 / spend),
+            roi_ci_high: ci.map(|c| c.1 / spend),
+            direct_coefficient: e.direct_coefficient,
+            indirect_coefficient: e.indirect_coefficient,
+        });
+    }
+    let total: f64 = channels.iter().map(|c| c.contribution).sum();
+    for c in &mut channels {
+        c.share = if total != 0.0 { c.contribution / total } else { 0.0 };
+    }
+
+    let mut warnings = Vec::new();
+    for c in &channels {
+        if c.contribution < 0.0 {
+            warnings.push(format!(
+                "channel '{}' has a negative contribution ({:.4}); consider a model that keeps media coefficients non-negative",
+                c.name, c.contribution
+            ));
+        }
+    }
+    if let Some(v) = vif {
+        for (j, col) in stage.design.columns.iter().enumerate() {
+            if let Some(x) = v.get(j) {
+                if x.is_finite() && *x > 10.0 && col.role != Role::Intercept {
+                    warnings.push(format!("column '{}' has a variance inflation factor of {x:.1} (> 10)", col.name));
+                }
+            }
+        }
+    }
+
+    let decomposition_csv = decomposition_csv(&data, &estimate)?;
+    let results = Results {
+        schema_version: SCHEMA_VERSION.to_string(),
+        name: loaded.spec.name.clone(),
+        data: DataSummary {
+            path: loaded.spec.data.path.clone(),
+            target: data.target_name.clone(),
+            n_obs: data.n_obs(),
+            frequency: data.frequency,
+            start: data.dates.first().map(|d| d.to_string()).unwrap_or_default(),
+            end: data.dates.last().map(|d| d.to_string()).unwrap_or_default(),
+        },
+        model: ModelSummary {
+            model_type: loaded.spec.model.typetag_name().to_string(),
+            parameters: fitted.parameters.clone(),
+            causal: causal.typetag_name().to_string(),
+            statistics: fitted.statistics.clone(),
+        },
+        fit,
+        coefficients,
+        channels,
+        interval_level: estimate.interval_level,
+        optimization: None,
+        warnings,
+    };
+    Ok(RunOutput { results, decomposition_csv, estimate, data })
+}
+
+/// The per-period decomposition of the outcome stage: date, actual, predicted, and
+/// `β_j·x_tj` for every design column (the parts sum to the prediction for linear models).
+pub fn decomposition_csv(data: &ModelData, estimate: &CausalEstimate) -> Result<String> {
+    let stage = estimate
+        .outcome_stage()
+        .ok_or_else(|| MmmError::Compute("the causal structure fitted no stage".into()))?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["date".to_string(), "actual".into(), "predicted".into()];
+    let interval = stage.fitted.fitted_interval.as_ref();
+    if interval.is_some() {
+        header.push("predicted_low".into());
+        header.push("predicted_high".into());
+    }
+    header.extend(stage.design.columns.iter().map(|c| c.name.clone()));
+    let csv_err = |e: csv::Error| MmmError::Compute(format!("writing decomposition: {e}"));
+    w.write_record(&header).map_err(csv_err)?;
+    let beta = stage.fitted.beta();
+    for t in 0..data.n_obs() {
+        let mut row = vec![data.dates[t].to_string(), fmt(stage.y[t]), fmt(stage.fitted.fitted[t])];
+        if let Some((lo, hi)) = interval {
+            row.push(fmt(lo[t]));
+            row.push(fmt(hi[t]));
+        }
+        for (j, b) in beta.iter().enumerate() {
+            row.push(fmt(b * stage.design.x[(t, j)]));
+        }
+        w.write_record(&row).map_err(csv_err)?;
+    }
+    let bytes = w.into_inner().map_err(|e| MmmError::Compute(format!("writing decomposition: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| MmmError::Compute(e.to_string()))
+}
+
+fn fmt(v: f64) -> String {
+    format!("{v}")
+}
+
+/// Writes `results.json` and `decomposition.csv` into `out_dir` (atomically).
+pub fn write_outputs(out_dir: &Path, output: &RunOutput) -> Result<Vec<PathBuf>> {
+    ensure_dir(out_dir)?;
+    let json = serde_json::to_string_pretty(&output.results)
+        .map_err(|e| MmmError::Compute(format!("serializing results: {e}")))?;
+    let a = write_atomic(out_dir, "results.json", json.as_bytes())?;
+    let b = write_atomic(out_dir, "decomposition.csv", output.decomposition_csv.as_bytes())?;
+    Ok(vec![a, b])
+}

@@ -1,0 +1,39 @@
+//! # mmm-core
+//!
+//! The traits, registry, experiment spec, data layer and result types of mmm, a marketing mix
+//! modeling framework. No concrete plugin lives here: transforms, models, causal structures and
+//! optimizers are registered by plugin crates through [`register!`] and found by their `type`.
+//!
+//! - [`transform::Transform`]: one channel's series → a new series, with derivatives.
+//! - [`model::Model`]: a design matrix and a target → a [`model::FittedModel`].
+//! - [`causal::CausalStructure`]: channels and controls → model stages and channel effects.
+//! - [`optimizer::Optimizer`]: response curves → a budget allocation.
+#![deny(missing_docs)]
+
+pub mod causal;
+pub mod data;
+pub mod dataset;
+pub mod error;
+pub mod experiment;
+pub mod metrics;
+pub mod model;
+pub mod optimizer;
+pub mod output;
+pub mod params;
+pub mod registry;
+pub mod results;
+pub mod spec;
+pub mod transform;
+
+pub use error::{MmmError, Result};
+pub use params::ParamSpec;
+
+/// Re-exports used by this crate's macros (so plugin crates need not name these versions).
+pub mod reexports {
+    pub use dyn_clone;
+    pub use inventory;
+    pub use schemars;
+    pub use serde;
+    pub use serde_json;
+    pub use typetag;
+}

@@ -1,0 +1,177 @@
+//! The `Model` trait: fits a design matrix to a target.
+//!
+//! A model sees the design (each column named and given a [`Role`]), the target, and, for models
+//! that sample transform parameters themselves (Bayesian MMM), the raw media with their
+//! transform chains. It returns a [`FittedModel`]: coefficients aligned with the design's
+//! columns, fitted values, and what the method defines of standard errors, intervals and draws.
+
+use crate::error::Result;
+use crate::params::ParamSpec;
+use crate::transform::TransformChain;
+use nalgebra::DMatrix;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+
+/// The plugin kind name of models.
+pub const KIND: &str = "model";
+
+/// What a design column stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The constant column.
+    Intercept,
+    /// Trend, seasonality, holidays and other baseline terms.
+    Baseline,
+    /// A control variable (price, promotions, events…).
+    Control,
+    /// A paid media channel (transformed spend).
+    Media,
+    /// A mediator entered into a later stage (see mediated causal structures).
+    Mediator,
+}
+
+/// One column of a design matrix.
+#[derive(Debug, Clone, Serialize)]
+pub struct Column {
+    /// Column name (channel name for media columns).
+    pub name: String,
+    /// What the column stands for.
+    pub role: Role,
+    /// Index into the problem's `media` for media columns.
+    pub channel: Option<usize>,
+}
+
+/// A design matrix with named columns (`n_obs × n_cols`, column-major).
+#[derive(Debug, Clone)]
+pub struct Design {
+    /// The columns, in matrix order.
+    pub columns: Vec<Column>,
+    /// The values.
+    pub x: DMatrix<f64>,
+}
+
+impl Design {
+    /// Number of rows.
+    pub fn n_obs(&self) -> usize {
+        self.x.nrows()
+    }
+    /// Number of columns.
+    pub fn n_cols(&self) -> usize {
+        self.x.ncols()
+    }
+    /// Index of the intercept column, if any.
+    pub fn intercept(&self) -> Option<usize> {
+        self.columns.iter().position(|c| c.role == Role::Intercept)
+    }
+}
+
+/// A channel's raw input and its transform chain (for models that re-transform media).
+#[derive(Debug, Clone)]
+pub struct MediaInput {
+    /// Channel name.
+    pub name: String,
+    /// Raw spend per period.
+    pub spend: Vec<f64>,
+    /// The channel's transforms, with data-dependent constants learned on `spend`.
+    pub chain: TransformChain,
+}
+
+/// Everything a model is fitted on.
+#[derive(Debug, Clone, Copy)]
+pub struct FitProblem<'a> {
+    /// The design matrix (media columns already transformed).
+    pub design: &'a Design,
+    /// The target.
+    pub y: &'a [f64],
+    /// Raw media for the design's media columns (`Column::channel` indexes this).
+    pub media: &'a [MediaInput],
+    /// Seed for any random choice the model makes.
+    pub seed: u64,
+}
+
+/// One estimated coefficient.
+#[derive(Debug, Clone, Serialize)]
+pub struct Coefficient {
+    /// Column name.
+    pub name: String,
+    /// Column role.
+    pub role: Role,
+    /// Point estimate (posterior mean for Bayesian models).
+    pub estimate: f64,
+    /// Standard error (posterior sd for Bayesian models), where defined.
+    pub std_error: Option<f64>,
+    /// t statistic, where defined.
+    pub t_value: Option<f64>,
+    /// Two-sided p value, where defined.
+    pub p_value: Option<f64>,
+    /// Lower end of the interval at [`FittedModel::interval_level`], where defined.
+    pub ci_low: Option<f64>,
+    /// Upper end of the interval, where defined.
+    pub ci_high: Option<f64>,
+}
+
+impl Coefficient {
+    /// A coefficient with a point estimate only.
+    pub fn point(name: &str, role: Role, estimate: f64) -> Self {
+        Coefficient {
+            name: name.to_string(),
+            role,
+            estimate,
+            std_error: None,
+            t_value: None,
+            p_value: None,
+            ci_low: None,
+            ci_high: None,
+        }
+    }
+}
+
+/// A fitted model.
+#[derive(Debug, Clone, Default)]
+pub struct FittedModel {
+    /// Coefficients, aligned with the design's columns.
+    pub coefficients: Vec<Coefficient>,
+    /// Fitted values (posterior predictive mean for Bayesian models).
+    pub fitted: Vec<f64>,
+    /// Interval of the fitted values or posterior predictive, at `interval_level`.
+    pub fitted_interval: Option<(Vec<f64>, Vec<f64>)>,
+    /// Level of every interval the model reports (e.g. 0.95).
+    pub interval_level: f64,
+    /// Draws of the coefficients (`draws × columns`), for intervals of derived quantities.
+    pub coefficient_draws: Option<DMatrix<f64>>,
+    /// Model-level statistics the method defines (condition number, log-likelihood, AIC…).
+    pub statistics: BTreeMap<String, f64>,
+    /// Per-column statistics (e.g. `"vif"` → one value per column, NaN where undefined).
+    pub column_statistics: BTreeMap<String, Vec<f64>>,
+    /// The model's parameters as used (for reporting).
+    pub parameters: serde_json::Value,
+}
+
+impl FittedModel {
+    /// Coefficient estimates as a vector.
+    pub fn beta(&self) -> Vec<f64> {
+        self.coefficients.iter().map(|c| c.estimate).collect()
+    }
+}
+
+/// A statistical model that fits a design matrix to a target.
+#[typetag::serde(tag = "type")]
+pub trait Model: Send + Sync + Debug + dyn_clone::DynClone {
+    /// Continuous parameters (e.g. a penalty), for tuning.
+    fn params(&self) -> &'static [ParamSpec] {
+        &[]
+    }
+    /// Writes the current parameter values.
+    fn get_params(&self, _out: &mut [f64]) {}
+    /// Sets the parameter values.
+    fn set_params(&mut self, _values: &[f64]) {}
+    /// Checks every parameter; the error names the field, its value and the rule.
+    fn validate(&self) -> Result<()>;
+    /// Fits the model.
+    fn fit(&self, problem: &FitProblem<'_>) -> Result<FittedModel>;
+}
+
+dyn_clone::clone_trait_object!(Model);
+crate::plugin_kind_schema!(Model, KIND, "Model");

@@ -1,0 +1,117 @@
+//! The results of a run, as written to `results.json` (every field is documented in
+//! `docs/results.md`).
+
+use crate::metrics::FitMetrics;
+use crate::model::Role;
+use crate::optimizer::OptimizationResult;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Everything `results.json` holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    /// Version of this format.
+    pub schema_version: String,
+    /// Experiment name.
+    pub name: String,
+    /// The data as used.
+    pub data: DataSummary,
+    /// The model and what it reports about itself.
+    pub model: ModelSummary,
+    /// In-sample fit.
+    pub fit: FitMetrics,
+    /// Coefficients of the outcome stage.
+    pub coefficients: Vec<CoefficientResult>,
+    /// Per channel: spend, contribution, share, ROI.
+    pub channels: Vec<ChannelResult>,
+    /// Level of every interval (e.g. 0.95).
+    pub interval_level: f64,
+    /// Budget optimization, when the spec asks for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub optimization: Option<OptimizationResult>,
+    /// Warnings about the fit or the data.
+    pub warnings: Vec<String>,
+}
+
+/// The data as used.
+#[derive(Debug, Clone, Serialize)]
+pub struct DataSummary {
+    /// Data file as named in the spec.
+    pub path: String,
+    /// Target column.
+    pub target: String,
+    /// Number of periods.
+    pub n_obs: usize,
+    /// Detected frequency.
+    pub frequency: crate::data::Frequency,
+    /// First date.
+    pub start: String,
+    /// Last date.
+    pub end: String,
+}
+
+/// The model as fitted.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelSummary {
+    /// The model's `type`.
+    #[serde(rename = "type")]
+    pub model_type: String,
+    /// The model's parameters as given.
+    pub parameters: serde_json::Value,
+    /// The causal structure's `type`.
+    pub causal: String,
+    /// Model-level statistics (condition number, log-likelihood…).
+    pub statistics: BTreeMap<String, f64>,
+}
+
+/// One coefficient.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoefficientResult {
+    /// Column name.
+    pub name: String,
+    /// Column role.
+    pub role: Role,
+    /// Estimate.
+    pub estimate: f64,
+    /// Standard error, where defined.
+    pub std_error: Option<f64>,
+    /// t statistic, where defined.
+    pub t_value: Option<f64>,
+    /// p value, where defined.
+    pub p_value: Option<f64>,
+    /// Interval low end, where defined.
+    pub ci_low: Option<f64>,
+    /// Interval high end, where defined.
+    pub ci_high: Option<f64>,
+    /// Variance inflation factor, where the model reports it.
+    pub vif: Option<f64>,
+}
+
+/// One channel's results.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChannelResult {
+    /// Channel name.
+    pub name: String,
+    /// Total spend over the data.
+    pub spend: f64,
+    /// Summed modeled effect over the data (total effect for mediated structures).
+    pub contribution: f64,
+    /// Interval of the contribution, where defined.
+    pub contribution_ci_low: Option<f64>,
+    /// Interval of the contribution, where defined.
+    pub contribution_ci_high: Option<f64>,
+    /// Contribution over the sum of all channels' contributions.
+    pub share: f64,
+    /// Contribution over spend.
+    pub roi: f64,
+    /// ROI interval, where defined.
+    pub roi_ci_low: Option<f64>,
+    /// ROI interval, where defined.
+    pub roi_ci_high: Option<f64>,
+    /// Direct part of the coefficient (mediated structures).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direct_coefficient: Option<f64>,
+    /// Indirect part of the coefficient (mediated structures).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indirect_coefficient: Option<f64>,
+}

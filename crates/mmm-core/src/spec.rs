@@ -1,0 +1,329 @@
+//! The experiment spec: a JSON document that names the data, the channels and their transforms,
+//! the controls, the baseline, the model, the causal structure and the optimizer.
+//!
+//! Loading goes in three steps, each reporting every problem by JSON pointer:
+//! 1. the document is validated against the combined JSON Schema ([`experiment_schema`]);
+//! 2. it is deserialized (plugins by their `type`, through `typetag`);
+//! 3. every plugin's `validate()` checks its parameters (schema bounds alone are not enough:
+//!    tuning and code build parameters without JSON).
+
+use crate::causal::CausalStructure;
+use crate::error::{MmmError, Result, SpecIssue};
+use crate::model::Model;
+use crate::optimizer::Optimizer;
+use crate::transform::{Transform, TransformChain};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// The version of the spec and results formats.
+pub const SCHEMA_VERSION: &str = "1.0";
+
+/// A whole experiment.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "mmm experiment spec")]
+pub struct ExperimentSpec {
+    /// Path of this JSON Schema, for editors (ignored by mmm).
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Name of the experiment (used in reports).
+    pub name: String,
+    /// Seed for every random choice (bootstrap, sampling, tuning); the same seed gives the same
+    /// results byte for byte.
+    #[serde(default)]
+    pub seed: u64,
+    /// The data file and its key columns.
+    pub data: DataSpec,
+    /// Paid media channels, each with its spend column and transforms.
+    #[schemars(length(min = 1))]
+    pub media: Vec<MediaSpec>,
+    /// Control variables: a numeric column name, or a column with options.
+    #[serde(default)]
+    pub controls: Vec<ControlSpec>,
+    /// Baseline terms (default: intercept only).
+    #[serde(default)]
+    pub baseline: BaselineSpec,
+    /// The statistical model.
+    pub model: Box<dyn Model>,
+    /// The causal structure (default `{"type": "direct"}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causal: Option<Box<dyn CausalStructure>>,
+    /// Budget optimization to run on the fitted model (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer: Option<Box<dyn Optimizer>>,
+}
+
+/// Where the data is and which columns are the date and the target.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DataSpec {
+    /// CSV file, relative to the spec file.
+    #[schemars(length(min = 1))]
+    pub path: String,
+    /// Name of the date column (ISO dates, weekly or daily).
+    pub date: String,
+    /// Name of the target (KPI) column.
+    pub target: String,
+}
+
+/// One paid media channel.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MediaSpec {
+    /// Channel name used in results.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// Column with the channel's spend per period (ROI is per unit of this column).
+    pub spend: String,
+    /// Transforms applied in order (adstock, then saturation, typically).
+    #[serde(default)]
+    pub transforms: Vec<Box<dyn Transform>>,
+}
+
+impl MediaSpec {
+    /// The channel's transforms as a chain.
+    pub fn chain(&self) -> TransformChain {
+        TransformChain(self.transforms.clone())
+    }
+}
+
+/// A control variable.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ControlSpec {
+    /// A numeric column, by name.
+    Column(String),
+    /// A column with options.
+    Detailed(ControlOptions),
+}
+
+/// A control column with options.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ControlOptions {
+    /// Column name.
+    pub column: String,
+    /// Expand into one indicator per level but the reference.
+    #[serde(default)]
+    pub categorical: bool,
+    /// Reference level of a categorical control (default: the first level in sorted order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+impl ControlSpec {
+    /// The column name.
+    pub fn column(&self) -> &str {
+        match self {
+            ControlSpec::Column(c) => c,
+            ControlSpec::Detailed(d) => &d.column,
+        }
+    }
+}
+
+/// Baseline terms of the design.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineSpec {
+    /// Include a constant term.
+    #[serde(default = "yes")]
+    pub intercept: bool,
+    /// Include a linear trend `t = 1, 2, …, n` (per period).
+    #[serde(default)]
+    pub trend: bool,
+    /// Fourier seasonality: one term or several (weekly and yearly on daily data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seasonality: Option<Seasonality>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for BaselineSpec {
+    fn default() -> Self {
+        BaselineSpec { intercept: true, trend: false, seasonality: None }
+    }
+}
+
+/// One or several Fourier seasonality terms.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Seasonality {
+    /// A single term.
+    One(FourierSpec),
+    /// Several terms.
+    Many(Vec<FourierSpec>),
+}
+
+impl Seasonality {
+    /// The terms as a list.
+    pub fn terms(&self) -> Vec<FourierSpec> {
+        match self {
+            Seasonality::One(f) => vec![f.clone()],
+            Seasonality::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// Fourier seasonality: `sin(2πkt/P)`, `cos(2πkt/P)` for `k = 1 … order`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FourierSpec {
+    /// Period `P` in periods of the data (52 or 52.18 weekly; 7 or 365.25 daily).
+    #[schemars(range(min = 2.0))]
+    pub period: f64,
+    /// Number of harmonics `order` (2 columns each).
+    #[schemars(range(min = 1, max = 50))]
+    pub order: u32,
+}
+
+/// A spec as loaded: the parsed spec, the raw JSON, and the spec's folder.
+#[derive(Debug, Clone)]
+pub struct LoadedSpec {
+    /// The parsed, validated spec.
+    pub spec: ExperimentSpec,
+    /// The JSON as read.
+    pub raw: Value,
+    /// The spec file (or `<spec>`).
+    pub file: String,
+    /// Folder that relative paths in the spec are resolved against.
+    pub dir: PathBuf,
+}
+
+impl LoadedSpec {
+    /// The data file's path, resolved against the spec's folder.
+    pub fn data_path(&self) -> PathBuf {
+        let p = Path::new(&self.spec.data.path);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.dir.join(p)
+        }
+    }
+}
+
+/// The JSON Schema of a whole experiment spec, built from the registry (draft 2020-12).
+pub fn experiment_schema() -> Value {
+    let settings = schemars::generate::SchemaSettings::draft2020_12();
+    let generator = settings.into_generator();
+    let schema = generator.into_root_schema_for::<ExperimentSpec>();
+    schema.to_value()
+}
+
+/// Reads and validates a spec file.
+pub fn load_spec(path: &Path) -> Result<LoadedSpec> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| MmmError::Spec {
+        file: file.clone(),
+        issues: vec![SpecIssue { pointer: String::new(), message: format!("cannot read: {e}") }],
+    })?;
+    let raw: Value = serde_json::from_str(&text).map_err(|e| MmmError::Spec {
+        file: file.clone(),
+        issues: vec![SpecIssue {
+            pointer: String::new(),
+            message: format!("not valid JSON (line {}, column {}): {e}", e.line(), e.column()),
+        }],
+    })?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let spec = parse_spec(&raw, &file)?;
+    Ok(LoadedSpec { spec, raw, file, dir })
+}
+
+/// Validates JSON against the schema and returns every issue found (empty when valid).
+pub fn schema_issues(raw: &Value) -> Vec<SpecIssue> {
+    let schema = experiment_schema();
+    let validator = match jsonschema::validator_for(&schema) {
+        Ok(v) => v,
+        Err(e) => {
+            return vec![SpecIssue {
+                pointer: String::new(),
+                message: format!("internal error: the generated schema is invalid: {e}"),
+            }]
+        }
+    };
+    let mut issues: Vec<SpecIssue> = validator
+        .iter_errors(raw)
+        .map(|e| SpecIssue { pointer: e.instance_path().to_string(), message: e.to_string() })
+        .collect();
+    issues.sort_by(|a, b| (&a.pointer, &a.message).cmp(&(&b.pointer, &b.message)));
+    issues.dedup();
+    issues
+}
+
+/// Validates and deserializes a spec from JSON; `file` labels errors.
+pub fn parse_spec(raw: &Value, file: &str) -> Result<ExperimentSpec> {
+    let issues = schema_issues(raw);
+    if !issues.is_empty() {
+        return Err(MmmError::Spec { file: file.to_string(), issues });
+    }
+    let spec: ExperimentSpec =
+        serde_path_to_error::deserialize(raw.clone()).map_err(|e| {
+            let pointer = path_to_pointer(e.path());
+            MmmError::Spec {
+                file: file.to_string(),
+                issues: vec![SpecIssue { pointer, message: e.inner().to_string() }],
+            }
+        })?;
+    let issues = plugin_issues(&spec);
+    if !issues.is_empty() {
+        return Err(MmmError::Spec { file: file.to_string(), issues });
+    }
+    Ok(spec)
+}
+
+fn path_to_pointer(p: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut s = String::new();
+    for seg in p.iter() {
+        match seg {
+            Segment::Seq { index } => s.push_str(&format!("/{index}")),
+            Segment::Map { key } => s.push_str(&format!("/{}", key.replace('~', "~0").replace('/', "~1"))),
+            Segment::Enum { variant } => s.push_str(&format!("/{variant}")),
+            Segment::Unknown => {}
+        }
+    }
+    s
+}
+
+/// Runs every plugin's `validate()` and cross-field checks; returns every issue found.
+pub fn plugin_issues(spec: &ExperimentSpec) -> Vec<SpecIssue> {
+    let mut issues = Vec::new();
+    let mut push = |e: MmmError, prefix: &str| {
+        let (pointer, message) = match e.at(prefix) {
+            MmmError::InvalidParameter { pointer, message } => (pointer, message),
+            other => (prefix.to_string(), other.to_string()),
+        };
+        issues.push(SpecIssue { pointer, message });
+    };
+    let mut names = std::collections::BTreeSet::new();
+    for (i, m) in spec.media.iter().enumerate() {
+        if !names.insert(m.name.clone()) {
+            push(
+                MmmError::Compute(format!("channel name '{}' is used twice", m.name)),
+                &format!("/media/{i}/name"),
+            );
+        }
+        for (j, t) in m.transforms.iter().enumerate() {
+            if let Err(e) = t.validate() {
+                push(e, &format!("/media/{i}/transforms/{j}"));
+            }
+        }
+    }
+    if let Err(e) = spec.model.validate() {
+        push(e, "/model");
+    }
+    if let Some(c) = &spec.causal {
+        if let Err(e) = c.validate(spec) {
+            push(e, "/causal");
+        }
+    }
+    if let Some(o) = &spec.optimizer {
+        if let Err(e) = o.validate() {
+            push(e, "/optimizer");
+        }
+    }
+    issues
+}

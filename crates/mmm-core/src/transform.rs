@@ -1,0 +1,310 @@
+//! The `Transform` trait: one channel's series in, a transformed series out.
+//!
+//! Transforms (adstock, saturation, scaling…) compose into a [`TransformChain`] per channel.
+//! They write into caller-provided buffers, so that tuning can apply them millions of times
+//! without allocating, and they give derivatives in their input (for marginal ROI) and in their
+//! parameters (for gradient-based samplers), in forward mode:
+//!
+//! ```text
+//! jvp_input:  out_t = Σ_s ∂y_t/∂x_s · dx_s        (Jacobian–vector product in the input)
+//! d_params:   out[p·T + t] = ∂y_t/∂θ_p           (one series per continuous parameter)
+//! ```
+
+use crate::error::Result;
+use crate::params::ParamSpec;
+use std::fmt::Debug;
+
+/// The plugin kind name of transforms.
+pub const KIND: &str = "transform";
+
+/// A transformation of one channel's series. See the module docs for the derivative conventions.
+///
+/// Implementations must not panic and must not allocate in `apply`, `jvp_input` and `d_params`
+/// (the hot path); buffers have the length of `x` (and `params().len() · x.len()` for
+/// `d_params`).
+#[typetag::serde(tag = "type")]
+pub trait Transform: Send + Sync + Debug + dyn_clone::DynClone {
+    /// The continuous parameters, in the order of [`Transform::get_params`].
+    fn params(&self) -> &'static [ParamSpec] {
+        &[]
+    }
+    /// Writes the current parameter values into `out` (length `params().len()`).
+    fn get_params(&self, _out: &mut [f64]) {}
+    /// Sets the parameter values (length `params().len()`); callers keep them within bounds.
+    fn set_params(&mut self, _values: &[f64]) {}
+    /// Checks every parameter; the error names the field (`/decay`), its value and the rule.
+    fn validate(&self) -> Result<()>;
+    /// Learns data-dependent constants (a scale, a range) from the training input of this
+    /// transform. Called before [`Transform::apply`] on training data; later calls of `apply`
+    /// on other spend (response curves, budgets) keep what was learned. Default: nothing.
+    fn learn(&mut self, _x: &[f64]) {}
+    /// Whether `y_t` depends on `x_t` alone (saturations); adstocks return `false`.
+    fn is_elementwise(&self) -> bool {
+        false
+    }
+    /// Writes the transformed series into `out`.
+    fn apply(&self, x: &[f64], out: &mut [f64]);
+    /// Writes the Jacobian–vector product `J_x · dx` into `out`.
+    fn jvp_input(&self, x: &[f64], dx: &[f64], out: &mut [f64]);
+    /// Writes `∂y_t/∂θ_p` for every parameter `p` into `out[p·T + t]`.
+    fn d_params(&self, _x: &[f64], _out: &mut [f64]) {}
+    /// Lag weights `w_0 … w_{n−1}` of an adstock (`y_t = Σ w_l x_{t−l}`), for plots; `None` for
+    /// transforms that are not linear filters.
+    fn lag_weights(&self, _n: usize) -> Option<Vec<f64>> {
+        None
+    }
+}
+
+dyn_clone::clone_trait_object!(Transform);
+crate::plugin_kind_schema!(Transform, KIND, "Transform");
+
+/// The transforms of one channel, applied in order.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct TransformChain(pub Vec<Box<dyn Transform>>);
+
+/// Scratch buffers for a chain on series of one length, allocated once and reused.
+#[derive(Debug, Clone, Default)]
+pub struct ChainWorkspace {
+    /// Inputs of every stage: `stage_inputs[k]` is the input to transform `k`.
+    stage_inputs: Vec<Vec<f64>>,
+    a: Vec<f64>,
+    b: Vec<f64>,
+    dparams: Vec<f64>,
+}
+
+impl ChainWorkspace {
+    /// A workspace for `chain` on series of length `n`.
+    pub fn new(chain: &TransformChain, n: usize) -> Self {
+        let k = chain.0.len();
+        let max_p = chain.0.iter().map(|t| t.params().len()).max().unwrap_or(0);
+        ChainWorkspace {
+            stage_inputs: vec![vec![0.0; n]; k],
+            a: vec![0.0; n],
+            b: vec![0.0; n],
+            dparams: vec![0.0; max_p * n],
+        }
+    }
+    fn ensure(&mut self, chain: &TransformChain, n: usize) {
+        let k = chain.0.len();
+        let max_p = chain.0.iter().map(|t| t.params().len()).max().unwrap_or(0);
+        if self.stage_inputs.len() != k
+            || self.a.len() != n
+            || self.dparams.len() < max_p * n
+            || self.stage_inputs.first().is_some_and(|s| s.len() != n)
+        {
+            *self = ChainWorkspace::new(chain, n);
+        }
+    }
+}
+
+impl TransformChain {
+    /// Number of continuous parameters over all transforms.
+    pub fn n_params(&self) -> usize {
+        self.0.iter().map(|t| t.params().len()).sum()
+    }
+
+    /// `(transform index, spec)` of every continuous parameter, in chain order.
+    pub fn param_specs(&self) -> Vec<(usize, ParamSpec)> {
+        self.0
+            .iter()
+            .enumerate()
+            .flat_map(|(i, t)| t.params().iter().map(move |p| (i, *p)))
+            .collect()
+    }
+
+    /// Writes all parameter values, in chain order.
+    pub fn get_params(&self, out: &mut [f64]) {
+        let mut o = 0;
+        for t in &self.0 {
+            let k = t.params().len();
+            t.get_params(&mut out[o..o + k]);
+            o += k;
+        }
+    }
+
+    /// Sets all parameter values, in chain order.
+    pub fn set_params(&mut self, values: &[f64]) {
+        let mut o = 0;
+        for t in &mut self.0 {
+            let k = t.params().len();
+            t.set_params(&values[o..o + k]);
+            o += k;
+        }
+    }
+
+    /// Learns every transform's data-dependent constants from training spend `x` and writes
+    /// the transformed series into `out`.
+    pub fn learn_apply(&mut self, x: &[f64], out: &mut [f64], ws: &mut ChainWorkspace) {
+        ws.ensure(self, x.len());
+        out.copy_from_slice(x);
+        for t in &mut self.0 {
+            ws.a.copy_from_slice(out);
+            t.learn(&ws.a);
+            t.apply(&ws.a, out);
+        }
+    }
+
+    /// Writes the transformed series into `out` (no learning).
+    pub fn apply(&self, x: &[f64], out: &mut [f64], ws: &mut ChainWorkspace) {
+        ws.ensure(self, x.len());
+        out.copy_from_slice(x);
+        for t in &self.0 {
+            ws.a.copy_from_slice(out);
+            t.apply(&ws.a, out);
+        }
+    }
+
+    /// Transformed series and the Jacobian–vector product `J · dx` of the whole chain.
+    pub fn apply_jvp(
+        &self,
+        x: &[f64],
+        dx: &[f64],
+        out: &mut [f64],
+        dout: &mut [f64],
+        ws: &mut ChainWorkspace,
+    ) {
+        ws.ensure(self, x.len());
+        out.copy_from_slice(x);
+        dout.copy_from_slice(dx);
+        for t in &self.0 {
+            ws.a.copy_from_slice(out);
+            ws.b.copy_from_slice(dout);
+            t.apply(&ws.a, out);
+            t.jvp_input(&ws.a, &ws.b, dout);
+        }
+    }
+
+    /// Transformed series and `∂y_t/∂θ_p` of the chain output for every chain parameter `p`
+    /// (chain order), written to `dout[p·T + t]` (forward mode: each transform's parameter
+    /// derivatives are pushed through the transforms after it with `jvp_input`).
+    pub fn apply_d_params(
+        &self,
+        x: &[f64],
+        out: &mut [f64],
+        dout: &mut [f64],
+        ws: &mut ChainWorkspace,
+    ) {
+        let n = x.len();
+        ws.ensure(self, n);
+        out.copy_from_slice(x);
+        for (k, t) in self.0.iter().enumerate() {
+            ws.stage_inputs[k].copy_from_slice(out);
+            t.apply(&ws.stage_inputs[k], out);
+        }
+        let mut p0 = 0;
+        for (k, t) in self.0.iter().enumerate() {
+            let np = t.params().len();
+            if np == 0 {
+                continue;
+            }
+            t.d_params(&ws.stage_inputs[k], &mut ws.dparams[..np * n]);
+            for p in 0..np {
+                let target = &mut dout[(p0 + p) * n..(p0 + p + 1) * n];
+                target.copy_from_slice(&ws.dparams[p * n..(p + 1) * n]);
+                for (j, later) in self.0.iter().enumerate().skip(k + 1) {
+                    ws.a.copy_from_slice(target);
+                    later.jvp_input(&ws.stage_inputs[j], &ws.a, target);
+                }
+            }
+            p0 += np;
+        }
+    }
+}
+
+/// Checks every transform must pass, shared by all plugins' tests (statrs'
+/// `check_continuous_distribution` idea): analytic derivatives against central finite
+/// differences, finite outputs, zero in gives zero out, and monotone in spend.
+pub mod conformance {
+    use super::Transform;
+
+    /// A strictly positive, varying spend-like test series of length `n`.
+    pub fn test_series(n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|t| 1.0 + 0.8 * ((t as f64) * 0.7).sin() + 0.3 * ((t as f64) * 2.3).cos())
+            .collect()
+    }
+
+    /// `|a − b| / max(1, |a|, |b|)`.
+    pub fn rel_err(a: f64, b: f64) -> f64 {
+        (a - b).abs() / 1f64.max(a.abs()).max(b.abs())
+    }
+
+    /// Maximum relative error of the analytic derivatives (input direction and every parameter)
+    /// against central finite differences at `x` (which should be strictly positive).
+    pub fn max_derivative_error(t: &dyn Transform, x: &[f64]) -> f64 {
+        let n = x.len();
+        let mut worst: f64 = 0.0;
+        let mut yp = vec![0.0; n];
+        let mut ym = vec![0.0; n];
+        let dx: Vec<f64> = (0..n).map(|i| 0.5 + ((i * 37 % 11) as f64) / 11.0).collect();
+        let mut jv = vec![0.0; n];
+        t.jvp_input(x, &dx, &mut jv);
+        let scale = x.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-12);
+        let h = 1e-6 * scale;
+        let xp: Vec<f64> = x.iter().zip(&dx).map(|(a, d)| a + h * d).collect();
+        let xm: Vec<f64> = x.iter().zip(&dx).map(|(a, d)| a - h * d).collect();
+        t.apply(&xp, &mut yp);
+        t.apply(&xm, &mut ym);
+        for i in 0..n {
+            worst = worst.max(rel_err(jv[i], (yp[i] - ym[i]) / (2.0 * h)));
+        }
+        let np = t.params().len();
+        if np > 0 {
+            let mut theta = vec![0.0; np];
+            t.get_params(&mut theta);
+            let mut dp = vec![0.0; np * n];
+            t.d_params(x, &mut dp);
+            for p in 0..np {
+                let hp = 1e-6 * theta[p].abs().max(1e-3);
+                let mut tp = dyn_clone::clone_box(t);
+                let mut tm = dyn_clone::clone_box(t);
+                let mut th = theta.clone();
+                th[p] = theta[p] + hp;
+                tp.set_params(&th);
+                th[p] = theta[p] - hp;
+                tm.set_params(&th);
+                tp.apply(x, &mut yp);
+                tm.apply(x, &mut ym);
+                for i in 0..n {
+                    worst = worst.max(rel_err(dp[p * n + i], (yp[i] - ym[i]) / (2.0 * hp)));
+                }
+            }
+        }
+        worst
+    }
+
+    /// Runs the shared checks on a transform whose data-dependent constants were learned:
+    /// derivatives within `1e-5` of finite differences, finite outputs, zero in → zero out
+    /// (when `zero_preserving`), and monotone non-decreasing response to more spend in any period.
+    pub fn check(t: &dyn Transform, zero_preserving: bool) -> Result<(), String> {
+        let x = test_series(40);
+        let err = max_derivative_error(t, &x);
+        if err > 1e-5 || err.is_nan() {
+            return Err(format!("derivative differs from finite differences by {err:e}"));
+        }
+        let mut y = vec![0.0; x.len()];
+        t.apply(&x, &mut y);
+        if y.iter().any(|v| !v.is_finite()) {
+            return Err("non-finite output".into());
+        }
+        if zero_preserving {
+            let z = vec![0.0; x.len()];
+            let mut yz = vec![1.0; x.len()];
+            t.apply(&z, &mut yz);
+            if yz.iter().any(|v| v.abs() > 1e-12) {
+                return Err(format!("zero in gave non-zero out: {yz:?}"));
+            }
+        }
+        let mut y2 = vec![0.0; x.len()];
+        for i in [0, 5, 17, 39] {
+            let mut x2 = x.clone();
+            x2[i] *= 1.5;
+            t.apply(&x2, &mut y2);
+            if y2.iter().zip(&y).any(|(b, a)| *b < *a - 1e-12) {
+                return Err(format!("more spend in period {i} lowered the output"));
+            }
+        }
+        Ok(())
+    }
+}
