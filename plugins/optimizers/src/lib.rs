@@ -1,0 +1,1 @@
+//! Built-in budget optimizer plugins of mmm.
