@@ -1,1 +1,5 @@
-//! Built-in causal plugins of mmm.
+//! Built-in causal structure plugins of mmm.
+//!
+//! Each plugin is one file with one type and one registration line.
+
+pub mod direct;
