@@ -1,1 +1,3 @@
-fn main() {}
+mod power_decay;
+
+fn main() -> std::process::ExitCode { mmm::cli::main() }

@@ -1,0 +1,96 @@
+//! Shared helpers of the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs the `mmm` binary with `args`.
+pub fn mmm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mmm")).args(args).output().expect("mmm runs")
+}
+
+/// Stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A small, valid weekly data set: `n` rows with date, sales, tv, radio, price, promo.
+pub fn weekly_csv(n: usize) -> String {
+    let mut s = String::from("week,sales,tv,radio,price,promo\n");
+    let start = chrono_like_date(2021, 1, 4);
+    for t in 0..n {
+        let tv = 100.0 + 50.0 * ((t as f64) * 0.9).sin().abs() + (t % 5) as f64 * 7.0;
+        let radio = 40.0 + 30.0 * ((t as f64) * 0.4).cos().abs() + (t % 3) as f64 * 5.0;
+        let price = 10.0 + ((t * 7) % 11) as f64 * 0.1;
+        let promo = if t % 6 == 0 { "yes" } else { "no" };
+        let sales = 1000.0 + 2.0 * tv + 1.0 * radio - 20.0 * price + ((t * 13) % 17) as f64;
+        s.push_str(&format!("{},{sales},{tv},{radio},{price},{promo}\n", add_days(start, 7 * t as i64)));
+    }
+    s
+}
+
+fn chrono_like_date(y: i32, m: u32, d: u32) -> (i32, u32, u32) {
+    (y, m, d)
+}
+
+/// ISO date `days` after `(y, m, d)` (proleptic Gregorian).
+pub fn add_days((y, m, d): (i32, u32, u32), days: i64) -> String {
+    let jd = days_from_civil(y, m, d) + days;
+    let (y, m, d) = civil_from_days(jd);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y } as i64;
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719468;
+    let era = if z >= 0 { z } else { z - 146096 } / 146097;
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// A spec for [`weekly_csv`] data, fitted by OLS.
+pub fn small_spec() -> serde_json::Value {
+    serde_json::json!({
+        "name": "small",
+        "data": {"path": "data.csv", "date": "week", "target": "sales"},
+        "media": [
+            {"name": "tv", "spend": "tv", "transforms": [{"type": "geometric_adstock", "decay": 0.3}]},
+            {"name": "radio", "spend": "radio"}
+        ],
+        "controls": ["price", {"column": "promo", "categorical": true, "reference": "no"}],
+        "model": {"type": "ols"}
+    })
+}
+
+/// Writes `data.csv` and `spec.json` into `dir`; returns the spec path.
+pub fn write_case(dir: &Path, csv: &str, spec: &serde_json::Value) -> PathBuf {
+    std::fs::write(dir.join("data.csv"), csv).unwrap();
+    let p = dir.join("spec.json");
+    std::fs::write(&p, serde_json::to_string_pretty(spec).unwrap()).unwrap();
+    p
+}
