@@ -8,6 +8,7 @@ use crate::metrics::fit_metrics;
 use crate::model::Role;
 use crate::output::{ensure_dir, write_atomic};
 use crate::results::{ChannelResult, CoefficientResult, DataSummary, ModelSummary, Results};
+use crate::response::{sample_curves, ChannelCurves};
 use crate::spec::{LoadedSpec, SCHEMA_VERSION};
 use std::path::{Path, PathBuf};
 
@@ -87,6 +88,8 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
             roi: contribution / spend,
             roi_ci_low: ci.map(|c| c.0 / spend),
             roi_ci_high: ci.map(|c| c.1 / spend),
+            mroi: f64::NAN,
+            breakeven_spend: None,
             direct_coefficient: e.direct_coefficient,
             indirect_coefficient: e.indirect_coefficient,
         });
@@ -95,6 +98,17 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
     for c in &mut channels {
         c.share = if total != 0.0 { c.contribution / total } else { 0.0 };
     }
+
+    let curves = ChannelCurves::new(&data, &estimate);
+    let response_curves = sample_curves(&curves, 41);
+    for (c, rc) in channels.iter_mut().zip(&response_curves) {
+        c.mroi = rc.mroi;
+        c.breakeven_spend = rc.breakeven_spend;
+    }
+    let optimization = match &loaded.spec.optimizer {
+        Some(o) => Some(o.optimize(&curves).map_err(|e| e.at("/optimizer"))?),
+        None => None,
+    };
 
     let mut warnings = Vec::new();
     for c in &channels {
@@ -137,7 +151,8 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         coefficients,
         channels,
         interval_level: estimate.interval_level,
-        optimization: None,
+        response_curves,
+        optimization,
         warnings,
     };
     Ok(RunOutput { results, decomposition_csv, estimate, data })

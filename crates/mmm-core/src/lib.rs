@@ -21,6 +21,7 @@ pub mod optimizer;
 pub mod output;
 pub mod params;
 pub mod registry;
+pub mod response;
 pub mod results;
 pub mod spec;
 pub mod transform;

@@ -26,6 +26,9 @@ pub struct Results {
     pub channels: Vec<ChannelResult>,
     /// Level of every interval (e.g. 0.95).
     pub interval_level: f64,
+    /// Per channel: sampled response curve, marginal ROI and break-even spend (see
+    /// [`crate::response`]).
+    pub response_curves: Vec<crate::response::ResponseCurve>,
     /// Budget optimization, when the spec asks for it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub optimization: Option<OptimizationResult>,
@@ -108,6 +111,10 @@ pub struct ChannelResult {
     pub roi_ci_low: Option<f64>,
     /// ROI interval, where defined.
     pub roi_ci_high: Option<f64>,
+    /// Marginal ROI at current (mean) spend: extra KPI per extra unit of spend.
+    pub mroi: f64,
+    /// Spend per period at which marginal ROI falls to 1 (null when it does not within 10× current).
+    pub breakeven_spend: Option<f64>,
     /// Direct part of the coefficient (mediated structures).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub direct_coefficient: Option<f64>,
