@@ -92,6 +92,12 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
             breakeven_spend: None,
             direct_coefficient: e.direct_coefficient,
             indirect_coefficient: e.indirect_coefficient,
+            direct_contribution: e.direct_coefficient.map(|d| d * mass),
+            indirect_contribution: e.indirect_coefficient.map(|d| d * mass),
+            share_mediated: e
+                .indirect_coefficient
+                .filter(|_| e.total_coefficient != 0.0)
+                .map(|d| d / e.total_coefficient),
         });
     }
     let total: f64 = channels.iter().map(|c| c.contribution).sum();

@@ -121,4 +121,13 @@ pub struct ChannelResult {
     /// Indirect part of the coefficient (mediated structures).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub indirect_coefficient: Option<f64>,
+    /// Contribution through the direct path (mediated structures).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direct_contribution: Option<f64>,
+    /// Contribution through the mediator (mediated structures).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indirect_contribution: Option<f64>,
+    /// Indirect over total effect (mediated structures).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share_mediated: Option<f64>,
 }
