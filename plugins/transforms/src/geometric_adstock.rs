@@ -4,6 +4,7 @@
 //! Effects"; unnormalized form as in Robyn, normalized form as in PyMC-Marketing and
 //! LightweightMMM.
 
+use crate::util::{convolve, with_scratch2};
 use mmm_core::params::{check_all, ParamSpec};
 use mmm_core::transform::{Transform, KIND};
 use mmm_core::Result;
@@ -68,17 +69,6 @@ impl GeometricAdstock {
     }
 }
 
-/// Convolution `y_t = Σ_{l<L} w_l·x_{t−l}` into `out`.
-pub(crate) fn convolve(x: &[f64], w: &[f64], out: &mut [f64]) {
-    for t in 0..x.len() {
-        let mut s = 0.0;
-        for (l, wl) in w.iter().enumerate().take(t + 1) {
-            s += wl * x[t - l];
-        }
-        out[t] = s;
-    }
-}
-
 #[typetag::serde(name = "geometric_adstock")]
 impl Transform for GeometricAdstock {
     fn params(&self) -> &'static [ParamSpec] {
@@ -93,7 +83,10 @@ impl Transform for GeometricAdstock {
     fn validate(&self) -> Result<()> {
         check_all(Self::PARAMS, &[self.decay])?;
         if self.normalize && self.l_max.is_none() {
-            return Err(mmm_core::MmmError::param("/normalize", "normalize = true needs l_max"));
+            return Err(mmm_core::MmmError::param(
+                "/normalize",
+                "normalize = true needs l_max",
+            ));
         }
         Ok(())
     }
@@ -106,19 +99,10 @@ impl Transform for GeometricAdstock {
                     *o = a;
                 }
             }
-            Some(l) => {
-                let mut w = [0.0; 64];
-                let mut dw = [0.0; 64];
-                if l <= 64 {
-                    self.weights(l, &mut w, &mut dw);
-                    convolve(x, &w[..l], out);
-                } else {
-                    let mut w = vec![0.0; l];
-                    let mut dw = vec![0.0; l];
-                    self.weights(l, &mut w, &mut dw);
-                    convolve(x, &w, out);
-                }
-            }
+            Some(l) => with_scratch2(l, |w, dw| {
+                self.weights(l, w, dw);
+                convolve(x, w, out);
+            }),
         }
     }
     fn jvp_input(&self, _x: &[f64], dx: &[f64], out: &mut [f64]) {
@@ -136,12 +120,10 @@ impl Transform for GeometricAdstock {
                     *o = d;
                 }
             }
-            Some(l) => {
-                let mut w = vec![0.0; l];
-                let mut dw = vec![0.0; l];
-                self.weights(l, &mut w, &mut dw);
-                convolve(x, &dw, &mut out[..x.len()]);
-            }
+            Some(l) => with_scratch2(l, |w, dw| {
+                self.weights(l, w, dw);
+                convolve(x, dw, &mut out[..x.len()]);
+            }),
         }
     }
     fn lag_weights(&self, n: usize) -> Option<Vec<f64>> {
@@ -167,12 +149,20 @@ mod tests {
     use mmm_core::transform::conformance;
 
     fn make(decay: f64, l_max: Option<u32>, normalize: bool) -> GeometricAdstock {
-        GeometricAdstock { decay, l_max, normalize }
+        GeometricAdstock {
+            decay,
+            l_max,
+            normalize,
+        }
     }
 
     #[test]
     fn conformance_all_forms() {
-        for t in [make(0.6, None, false), make(0.3, Some(8), false), make(0.7, Some(8), true)] {
+        for t in [
+            make(0.6, None, false),
+            make(0.3, Some(8), false),
+            make(0.7, Some(8), true),
+        ] {
             conformance::check(&t, true).unwrap();
         }
     }

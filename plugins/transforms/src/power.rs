@@ -1,0 +1,121 @@
+//! Power (root) saturation.
+//!
+//! Ref: the constant-elasticity response curve of classical econometric MMM (e.g. Hanssens,
+//! Parsons & Schultz, "Market Response Models", 2001); PyMC-Marketing's `root_saturation`.
+
+use crate::util::{mul_deriv, pow};
+use mmm_core::params::{check_all, ParamSpec};
+use mmm_core::transform::{Transform, KIND};
+use mmm_core::Result;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Power saturation, elementwise: constant elasticity `p`, unbounded, concave for `p < 1`.
+///
+/// # Formula
+/// ```text
+/// y = x^p               (x ≤ 0 ↦ 0)
+/// ∂y/∂x = p·x^{p−1}     (x = 0: 1 if p = 1, +∞ if p < 1)
+/// ∂y/∂p = x^p·ln x      (0 at x = 0, its limit)
+/// ```
+/// where `p` is `exponent` in (0, 1]. The input derivative at x = 0 is +∞ for p < 1;
+/// Jacobian–vector products give 0 where `dx = 0` and are never NaN.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Power {
+    /// Exponent p (the elasticity of response to input), in (0, 1].
+    #[schemars(range(max = 1.0), extend("exclusiveMinimum" = 0.0))]
+    pub exponent: f64,
+}
+
+impl Power {
+    const PARAMS: &'static [ParamSpec] = &[ParamSpec::lower_open("exponent", 0.0, 1.0)];
+}
+
+#[typetag::serde(name = "power")]
+impl Transform for Power {
+    fn params(&self) -> &'static [ParamSpec] {
+        Self::PARAMS
+    }
+    fn get_params(&self, out: &mut [f64]) {
+        out[0] = self.exponent;
+    }
+    fn set_params(&mut self, values: &[f64]) {
+        self.exponent = values[0];
+    }
+    fn validate(&self) -> Result<()> {
+        check_all(Self::PARAMS, &[self.exponent])
+    }
+    fn is_elementwise(&self) -> bool {
+        true
+    }
+    fn apply(&self, x: &[f64], out: &mut [f64]) {
+        let p = self.exponent;
+        for (o, &xi) in out.iter_mut().zip(x) {
+            *o = if xi > 0.0 { pow(xi, p) } else { 0.0 };
+        }
+    }
+    fn jvp_input(&self, x: &[f64], dx: &[f64], out: &mut [f64]) {
+        let p = self.exponent;
+        for ((o, &xi), &d) in out.iter_mut().zip(x).zip(dx) {
+            let g = if xi > 0.0 {
+                p * pow(xi, p) / xi
+            } else if xi == 0.0 && p < 1.0 {
+                f64::INFINITY
+            } else if xi == 0.0 {
+                1.0
+            } else {
+                0.0
+            };
+            *o = mul_deriv(g, d);
+        }
+    }
+    fn d_params(&self, x: &[f64], out: &mut [f64]) {
+        let p = self.exponent;
+        for (o, &xi) in out.iter_mut().zip(x) {
+            *o = if xi > 0.0 { pow(xi, p) * xi.ln() } else { 0.0 };
+        }
+    }
+}
+
+mmm_core::register!(
+    KIND,
+    Power,
+    "power",
+    "Power saturation x^exponent, exponent in (0, 1] (constant elasticity)",
+    r#"{"exponent": 0.5}"#
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mmm_core::transform::conformance;
+
+    #[test]
+    fn conformance_several_settings() {
+        for exponent in [0.2, 0.5, 0.85, 1.0] {
+            conformance::check(&Power { exponent }, true)
+                .unwrap_or_else(|e| panic!("{exponent}: {e}"));
+        }
+    }
+
+    #[test]
+    fn values_and_zero_handling() {
+        let t = Power { exponent: 0.5 };
+        let mut y = [9.0; 3];
+        t.apply(&[0.0, 4.0, -1.0], &mut y);
+        assert_eq!(y, [0.0, 2.0, 0.0]);
+        t.jvp_input(&[0.0, 4.0, 0.0], &[1.0, 1.0, 0.0], &mut y);
+        assert_eq!(y, [f64::INFINITY, 0.25, 0.0]);
+        let mut dp = [9.0; 2];
+        t.d_params(&[0.0, 1.0], &mut dp);
+        assert_eq!(dp, [0.0, 0.0]);
+    }
+
+    #[test]
+    fn rejects_bad_fields() {
+        let e = Power { exponent: 1.5 }.validate().unwrap_err().to_string();
+        assert!(e.contains("/exponent") && e.contains("(0, 1]"), "{e}");
+        assert!(Power { exponent: 0.0 }.validate().is_err());
+    }
+}

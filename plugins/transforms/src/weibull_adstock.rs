@@ -1,0 +1,357 @@
+//! Weibull adstock (flexible carry-over), Robyn's two forms.
+//!
+//! Ref: Robyn (facebookexperimental/Robyn, `R/R/transformation.R`, `adstock_weibull`, v3.12);
+//! the Weibull lag shape goes back to Jin et al. (2017) and is discussed in Robyn's
+//! "Weibull adstock" documentation.
+
+use crate::util::{convolve, with_scratch2};
+use mmm_core::params::{check_all, ParamSpec};
+use mmm_core::transform::{Transform, KIND};
+use mmm_core::{MmmError, Result};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Which of Robyn's two Weibull lag shapes to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WeibullVariant {
+    /// Survival form: weights are the cumulative product of `1 − F(j)`; the weight at lag 0 is
+    /// 1 and the weights never increase (Robyn's `weibull_cdf`).
+    Cdf,
+    /// Density form: weights are the Weibull density at lags 1…L, min–max normalized to
+    /// [0, 1]; allows a delayed peak (Robyn's `weibull_pdf`).
+    Pdf,
+}
+
+/// Weibull adstock: a convolution whose lag weights follow a Weibull survival curve (`cdf`) or
+/// density (`pdf`), exactly as Robyn's `adstock_weibull`.
+///
+/// # Formula
+/// ```text
+/// L = window (l_max, or the length of the training series: Robyn's windlen = length(x))
+/// λ = round(quantile(1:L, scale))  = round(1 + scale·(L−1))      (R quantile type 7; round half to even)
+/// z_j = (j/λ)^k,  j = 1 … L,   k = shape
+/// cdf:  w_0 = 1,  w_l = Π_{j=1}^{l} (1 − F(j)) = Π_{j=1}^{l} e^{−z_j}                 (l = 1 … L−1)
+/// pdf:  f_j = (k/λ)·(j/λ)^{k−1}·e^{−z_j},   w_l = (f_{l+1} − min f) / (max f − min f)
+///       (if max f = min f, e.g. L = 1:  w = (1, 0, …, 0))
+/// y_t = Σ_{l<min(L, t+1)} w_l·x_{t−l}           ∂y_t/∂x_{t−l} = w_l
+/// ∂y_t/∂k = Σ_l ∂w_l/∂k · x_{t−l}
+///   cdf:  ∂w_l/∂k = −w_l · Σ_{j=1}^{l} z_j·ln(j/λ)
+///   pdf:  ∂f_j/∂k = f_j·(1/k + ln(j/λ)·(1 − z_j)),
+///         ∂w_l/∂k = (f'_{l+1} − f'_{jmin})/(M−m) − w_l·(f'_{jmax} − f'_{jmin})/(M−m)
+/// ∂y_t/∂scale = 0      (λ is rounded to an integer, so y is piecewise constant in scale)
+/// ```
+/// Conventions (Robyn's, followed literally): the lag-0 weight is `1 − F(0) = 1` for `cdf` and
+/// the density at 1 (normalized) for `pdf`; the weights are not normalized to sum 1 (Robyn
+/// reports the resulting "inflation" separately); the window `L` is the series length by
+/// default, and `scale` is a quantile of `1…L`, so the same `scale` means a longer lag on a
+/// longer window. The window is learned by [`Transform::learn`] (the length of the training
+/// series) and kept for later calls on other series; before `learn`, the length of the series
+/// passed to `apply` is used. Because `λ` is rounded, the derivative in `scale` is 0 almost
+/// everywhere (undefined at the jumps): `scale` stays tunable by derivative-free search, while
+/// gradient-based samplers see a flat direction and should fix or grid it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeibullAdstock {
+    /// Weibull shape k, > 0 (cdf: below 1 decays fast then slow, above 1 the reverse; pdf: above 1 gives a delayed peak).
+    #[schemars(extend("exclusiveMinimum" = 0.0))]
+    pub shape: f64,
+    /// Weibull scale as a quantile of the window 1…L, in (0, 1]; λ = round(1 + scale·(L − 1)).
+    #[schemars(range(max = 1.0), extend("exclusiveMinimum" = 0.0))]
+    pub scale: f64,
+    /// "cdf" (decaying survival form) or "pdf" (density form, can peak later). Default: "pdf", as Robyn's adstock_weibull.
+    #[serde(default = "default_variant")]
+    pub variant: WeibullVariant,
+    /// Window length L in periods. Default: the length of the training series (Robyn's windlen = length(x)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub l_max: Option<u32>,
+    /// The training series length, learned when `l_max` is not given.
+    #[serde(skip)]
+    #[schemars(skip)]
+    window: Option<usize>,
+}
+
+fn default_variant() -> WeibullVariant {
+    WeibullVariant::Pdf
+}
+
+impl WeibullAdstock {
+    const PARAMS: &'static [ParamSpec] = &[
+        ParamSpec::positive("shape"),
+        ParamSpec::lower_open("scale", 0.0, 1.0),
+    ];
+
+    /// A Weibull adstock with the given parameters and no learned window.
+    pub fn new(shape: f64, scale: f64, variant: WeibullVariant, l_max: Option<u32>) -> Self {
+        WeibullAdstock {
+            shape,
+            scale,
+            variant,
+            l_max,
+            window: None,
+        }
+    }
+
+    /// The window length `L` for a series of length `n`.
+    fn window_len(&self, n: usize) -> usize {
+        match self.l_max {
+            Some(l) => (l as usize).max(1),
+            None => self.window.unwrap_or(n).max(1),
+        }
+    }
+
+    /// Robyn's `scaleTrans = round(quantile(1:L, scale), 0)`.
+    fn lambda(&self, big_l: usize) -> f64 {
+        let idx = 1.0 + self.scale * (big_l as f64 - 1.0);
+        idx.round_ties_even().max(1.0)
+    }
+
+    /// The first `w.len()` weights of the window `big_l`, and (when `dw` is given) their
+    /// derivatives in `shape`.
+    fn weights(&self, big_l: usize, w: &mut [f64], mut dw: Option<&mut [f64]>) {
+        let m = w.len();
+        let k = self.shape;
+        let lam = self.lambda(big_l);
+        match self.variant {
+            WeibullVariant::Cdf => {
+                let (mut prod, mut dsum) = (1.0, 0.0);
+                for l in 0..m {
+                    w[l] = prod;
+                    if let Some(dw) = dw.as_deref_mut() {
+                        dw[l] = -prod * dsum;
+                    }
+                    if prod == 0.0 {
+                        w[l..].fill(0.0);
+                        if let Some(dw) = dw.as_deref_mut() {
+                            dw[l..].fill(0.0);
+                        }
+                        break;
+                    }
+                    let r = (l + 1) as f64 / lam;
+                    let z = r.powf(k);
+                    prod *= (-z).exp();
+                    dsum += z * r.ln();
+                }
+            }
+            WeibullVariant::Pdf => {
+                let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+                let (mut dlo, mut dhi) = (0.0, 0.0);
+                for j in 1..=big_l {
+                    let r = j as f64 / lam;
+                    let z = r.powf(k);
+                    let f = k / lam * r.powf(k - 1.0) * (-z).exp();
+                    let df = f * (1.0 / k + r.ln() * (1.0 - z));
+                    if f < lo {
+                        (lo, dlo) = (f, df);
+                    }
+                    if f > hi {
+                        (hi, dhi) = (f, df);
+                    }
+                    if j <= m {
+                        w[j - 1] = f;
+                        if let Some(dw) = dw.as_deref_mut() {
+                            dw[j - 1] = df;
+                        }
+                    }
+                }
+                let range = hi - lo;
+                if range > 0.0 && range.is_finite() {
+                    for l in 0..m {
+                        w[l] = (w[l] - lo) / range;
+                        if let Some(dw) = dw.as_deref_mut() {
+                            let v = (dw[l] - dlo) / range - w[l] * (dhi - dlo) / range;
+                            dw[l] = if v.is_finite() { v } else { 0.0 };
+                        }
+                    }
+                } else {
+                    w.fill(0.0);
+                    if m > 0 {
+                        w[0] = 1.0;
+                    }
+                    if let Some(dw) = dw {
+                        dw.fill(0.0);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[typetag::serde(name = "weibull_adstock")]
+impl Transform for WeibullAdstock {
+    fn params(&self) -> &'static [ParamSpec] {
+        Self::PARAMS
+    }
+    fn get_params(&self, out: &mut [f64]) {
+        out[0] = self.shape;
+        out[1] = self.scale;
+    }
+    fn set_params(&mut self, values: &[f64]) {
+        self.shape = values[0];
+        self.scale = values[1];
+    }
+    fn validate(&self) -> Result<()> {
+        check_all(Self::PARAMS, &[self.shape, self.scale])?;
+        if self.l_max == Some(0) {
+            return Err(MmmError::param(
+                "/l_max",
+                "l_max = 0 is outside its valid range [1, ∞)",
+            ));
+        }
+        Ok(())
+    }
+    fn learn(&mut self, x: &[f64]) {
+        if self.l_max.is_none() {
+            self.window = Some(x.len());
+        }
+    }
+    fn apply(&self, x: &[f64], out: &mut [f64]) {
+        let big_l = self.window_len(x.len());
+        let m = big_l.min(x.len());
+        with_scratch2(m, |w, _| {
+            self.weights(big_l, w, None);
+            convolve(x, w, out);
+        });
+    }
+    fn jvp_input(&self, _x: &[f64], dx: &[f64], out: &mut [f64]) {
+        self.apply(dx, out);
+    }
+    fn d_params(&self, x: &[f64], out: &mut [f64]) {
+        let n = x.len();
+        let big_l = self.window_len(n);
+        let m = big_l.min(n);
+        with_scratch2(m, |w, dw| {
+            self.weights(big_l, w, Some(dw));
+            convolve(x, dw, &mut out[..n]);
+        });
+        out[n..2 * n].fill(0.0);
+    }
+    fn lag_weights(&self, n: usize) -> Option<Vec<f64>> {
+        let big_l = self.window_len(n);
+        let mut w = vec![0.0; n];
+        let m = big_l.min(n);
+        self.weights(big_l, &mut w[..m], None);
+        Some(w)
+    }
+}
+
+mmm_core::register!(
+    KIND,
+    WeibullAdstock,
+    "weibull_adstock",
+    "Robyn's Weibull carry-over: lag weights from a Weibull survival curve (cdf) or density (pdf)",
+    r#"{"shape": 2.0, "scale": 0.1, "variant": "pdf"}"#
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mmm_core::transform::conformance;
+    use WeibullVariant::{Cdf, Pdf};
+
+    #[test]
+    fn conformance_several_settings() {
+        // test series length 40: λ = round(1 + scale·39) stays away from the rounding ties
+        for t in [
+            WeibullAdstock::new(0.5, 0.3, Cdf, None),
+            WeibullAdstock::new(2.0, 0.1, Cdf, None),
+            WeibullAdstock::new(1.0, 0.2, Cdf, Some(20)),
+            WeibullAdstock::new(2.0, 0.1, Pdf, None),
+            WeibullAdstock::new(0.7, 0.15, Pdf, None),
+            WeibullAdstock::new(5.0, 0.3, Pdf, Some(30)),
+        ] {
+            conformance::check(&t, true).unwrap_or_else(|e| panic!("{t:?}: {e}"));
+        }
+    }
+
+    #[test]
+    fn robyn_conventions() {
+        // λ = round(1 + 0.5·51) = round(26.5) = 26 (half to even, as R's round)
+        let t = WeibullAdstock::new(1.0, 0.5, Cdf, None);
+        assert_eq!(t.lambda(52), 26.0);
+        assert_eq!(t.lambda(1), 1.0);
+        let w = t.lag_weights(52).unwrap();
+        assert_eq!(w[0], 1.0);
+        // shape 1: 1 − F(j) = e^{−j/λ}, so w_l = e^{−l(l+1)/(2λ)}
+        for (l, wl) in w.iter().enumerate().take(10) {
+            let expect = (-((l * (l + 1)) as f64) / (2.0 * 26.0)).exp();
+            assert!((wl - expect).abs() < 1e-13, "{l}: {wl} {expect}");
+        }
+        let p = WeibullAdstock::new(3.0, 0.2, Pdf, None)
+            .lag_weights(52)
+            .unwrap();
+        let max = p.iter().cloned().fold(f64::MIN, f64::max);
+        let min = p.iter().cloned().fold(f64::MAX, f64::min);
+        assert_eq!((min, max), (0.0, 1.0));
+    }
+
+    #[test]
+    fn learns_the_window_from_training_data() {
+        let x = conformance::test_series(52);
+        let mut t = WeibullAdstock::new(2.0, 0.2, Pdf, None);
+        t.learn(&x);
+        let mut y52 = vec![0.0; 52];
+        t.apply(&x, &mut y52);
+        // a longer series reuses the learned window (L = 52): same prefix, lags ≥ 52 are zero
+        let mut long = x.clone();
+        long.extend(conformance::test_series(30));
+        let mut y82 = vec![0.0; 82];
+        t.apply(&long, &mut y82);
+        for i in 0..52 {
+            assert!((y52[i] - y82[i]).abs() < 1e-12);
+        }
+        assert_eq!(t.lag_weights(82).unwrap()[52..], [0.0; 30]);
+    }
+
+    #[test]
+    fn single_period_is_identity() {
+        for v in [Cdf, Pdf] {
+            let t = WeibullAdstock::new(2.0, 0.5, v, None);
+            let mut y = [0.0];
+            t.apply(&[3.0], &mut y);
+            assert_eq!(y, [3.0]);
+        }
+    }
+
+    #[test]
+    fn scale_derivative_is_zero_and_outputs_finite() {
+        let x = conformance::test_series(30);
+        let mut dp = vec![1.0; 60];
+        for t in [
+            WeibullAdstock::new(1e-3, 1.0, Cdf, None),
+            WeibullAdstock::new(50.0, 0.01, Pdf, None),
+            WeibullAdstock::new(1e-3, 0.5, Pdf, None),
+        ] {
+            t.d_params(&x, &mut dp);
+            assert!(dp[30..].iter().all(|v| *v == 0.0));
+            assert!(dp.iter().all(|v| v.is_finite()), "{t:?}");
+            let mut y = vec![0.0; 30];
+            t.apply(&x, &mut y);
+            assert!(y.iter().all(|v| v.is_finite()), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_fields() {
+        let e = WeibullAdstock::new(0.0, 0.5, Cdf, None)
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/shape") && e.contains("(0, ∞)"), "{e}");
+        let e = WeibullAdstock::new(1.0, 1.5, Cdf, None)
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/scale") && e.contains("(0, 1]"), "{e}");
+        let e = WeibullAdstock::new(1.0, 0.5, Cdf, Some(0))
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/l_max"), "{e}");
+        let r: std::result::Result<Box<dyn Transform>, _> = serde_json::from_str(
+            r#"{"type":"weibull_adstock","shape":1,"scale":0.5,"variant":"weird"}"#,
+        );
+        assert!(r.is_err());
+    }
+}
