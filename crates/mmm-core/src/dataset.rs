@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use nalgebra::DMatrix;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A named non-media regressor with its values.
 #[derive(Debug, Clone)]
@@ -40,7 +41,7 @@ pub struct ModelData {
     /// Transformed media, in spec order.
     pub transformed: Vec<Vec<f64>>,
     /// The table as read (for structures that need further columns, such as a mediator).
-    pub table: Table,
+    pub table: Arc<Table>,
 }
 
 impl ModelData {
@@ -166,7 +167,7 @@ impl ModelData {
             regressors,
             media,
             transformed,
-            table,
+            table: Arc::new(table),
         })
     }
 
@@ -194,6 +195,47 @@ impl ModelData {
         }
         let k = columns.len();
         Design { columns, x: DMatrix::from_vec(n, k, data) }
+    }
+
+    /// The data restricted to `rows` (in order): target, regressors, spend and transformed
+    /// media. Transform chains keep what they learned on the full data, so a training subset
+    /// sees the same adstock carry-over as the full series.
+    pub fn subset(&self, rows: &[usize]) -> ModelData {
+        let pick = |v: &[f64]| rows.iter().map(|&r| v[r]).collect::<Vec<f64>>();
+        ModelData {
+            source: self.source.clone(),
+            dates: rows.iter().map(|&r| self.dates[r]).collect(),
+            frequency: self.frequency,
+            target_name: self.target_name.clone(),
+            y: pick(&self.y),
+            regressors: self
+                .regressors
+                .iter()
+                .map(|r| Regressor { column: r.column.clone(), values: pick(&r.values) })
+                .collect(),
+            media: self
+                .media
+                .iter()
+                .map(|m| MediaInput { name: m.name.clone(), spend: pick(&m.spend), chain: m.chain.clone() })
+                .collect(),
+            transformed: self.transformed.iter().map(|t| pick(t)).collect(),
+            table: Arc::clone(&self.table),
+        }
+    }
+
+    /// Values of a design column over all periods: a regressor by name, a channel's
+    /// transformed spend, or a data column of the same name (mediators entered as observed).
+    pub fn column_values(&self, column: &Column) -> Option<Vec<f64>> {
+        if let Some(c) = column.channel {
+            return self.transformed.get(c).cloned();
+        }
+        if let Some(r) = self.regressors.iter().find(|r| r.column.name == column.name) {
+            return Some(r.values.clone());
+        }
+        if let Some(i) = self.media.iter().position(|m| m.name == column.name) {
+            return Some(self.transformed[i].clone());
+        }
+        self.table.numeric(&column.name).ok()
     }
 
     /// Indices of all channels.

@@ -105,6 +105,10 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         c.share = if total != 0.0 { c.contribution / total } else { 0.0 };
     }
 
+    let validation = match &loaded.spec.validation {
+        Some(v) => Some(crate::validation::validate(v, &data, causal.as_ref(), loaded.spec.model.as_ref(), loaded.spec.seed)?),
+        None => None,
+    };
     let curves = ChannelCurves::new(&data, &estimate);
     let response_curves = sample_curves(&curves, 41);
     for (c, rc) in channels.iter_mut().zip(&response_curves) {
@@ -158,6 +162,7 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         channels,
         interval_level: estimate.interval_level,
         response_curves,
+        validation,
         optimization,
         warnings,
     };

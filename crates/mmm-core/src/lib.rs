@@ -25,6 +25,7 @@ pub mod response;
 pub mod results;
 pub mod spec;
 pub mod transform;
+pub mod validation;
 
 pub use error::{MmmError, Result};
 pub use params::ParamSpec;

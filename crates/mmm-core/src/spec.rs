@@ -53,6 +53,9 @@ pub struct ExperimentSpec {
     /// Budget optimization to run on the fitted model (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optimizer: Option<Box<dyn Optimizer>>,
+    /// Out-of-sample validation: chronological split and rolling-origin folds (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<crate::validation::ValidationSpec>,
 }
 
 /// Where the data is and which columns are the date and the target.
