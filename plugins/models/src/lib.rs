@@ -1,1 +1,10 @@
-//! Built-in models plugins of mmm.
+//! Built-in model plugins of mmm: ordinary least squares, ridge, lasso, elastic net and a
+//! conjugate Bayesian linear regression.
+//!
+//! Each plugin is one file with one type and one registration line; shared numerics live in
+//! [`common`] and [`coordinate_descent`]. See `docs/models.md` for the objectives and references.
+#![deny(missing_docs)]
+
+pub mod common;
+pub mod ols;
+pub mod ridge;

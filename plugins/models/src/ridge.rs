@@ -1,0 +1,220 @@
+//! Ridge regression (L2 penalty), optionally with non-negative coefficients.
+//!
+//! Ref: scikit-learn `linear_model.Ridge(alpha, fit_intercept=True)` (objective and intercept by
+//! centering); non-negative media coefficients as in Robyn (glmnet with `lower.limits = 0`).
+
+use crate::common::{
+    check_problem, collinear_columns, gram, nonneg_qp, r_squared, x_mul, xt_vec, Centered,
+    Positivity,
+};
+use mmm_core::model::{Coefficient, FitProblem, FittedModel, Model, KIND};
+use mmm_core::params::{check_all, ParamSpec};
+use mmm_core::{MmmError, Result};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Ridge regression: least squares with an L2 penalty on every coefficient but the intercept.
+///
+/// # Formula
+/// ```text
+/// minimize  ‖y − X·b − b₀‖² + α·‖b‖²        (b_j ≥ 0 for the columns `positive` names)
+/// b₀ = ȳ − x̄·b   (the intercept column, if the design has one, is fitted by centering)
+/// unconstrained:  b = (X̃'X̃ + α·I)⁻¹ X̃'ỹ,  X̃, ỹ centered (Cholesky)
+/// standardize:    X̃_j ← X̃_j / sd_j before penalizing, b_j reported as b̃_j / sd_j
+/// ```
+/// Bounded fits are solved exactly by an active-set method on the same quadratic. No standard
+/// errors or intervals are reported (the penalized estimator defines none without further
+/// assumptions).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ridge {
+    /// Penalty weight α ≥ 0 on the squared coefficients (sklearn's `alpha`); 0 is least squares.
+    #[schemars(range(min = 0.0))]
+    pub alpha: f64,
+    /// Which coefficients are kept non-negative: "none", "media" (default) or "all".
+    #[serde(default)]
+    pub positive: Positivity,
+    /// Scale each column by its standard deviation (population sd) before penalizing;
+    /// coefficients are reported on the original scale. Default false (sklearn's behaviour).
+    #[serde(default)]
+    pub standardize: bool,
+}
+
+impl Ridge {
+    const PARAMS: &'static [ParamSpec] = &[ParamSpec::closed("alpha", 0.0, f64::INFINITY)];
+}
+
+#[typetag::serde(name = "ridge")]
+impl Model for Ridge {
+    fn params(&self) -> &'static [ParamSpec] {
+        Self::PARAMS
+    }
+    fn get_params(&self, out: &mut [f64]) {
+        out[0] = self.alpha;
+    }
+    fn set_params(&mut self, values: &[f64]) {
+        self.alpha = values[0];
+    }
+    fn validate(&self) -> Result<()> {
+        check_all(Self::PARAMS, &[self.alpha])
+    }
+    fn fit(&self, problem: &FitProblem<'_>) -> Result<FittedModel> {
+        self.validate()?;
+        let design = problem.design;
+        let y = problem.y;
+        check_problem(design, y, "ridge")?;
+        let mut c = Centered::new(design, y);
+        let q = c.cols.len();
+        let n = design.n_obs();
+        let mut scale = vec![1.0; q];
+        if self.standardize {
+            for (k, s) in scale.iter_mut().enumerate() {
+                let col = c.x.column(k);
+                let m = col.sum() / n as f64; // zero when centered
+                let sd = (col.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n as f64).sqrt();
+                if sd > 0.0 {
+                    *s = sd;
+                    for v in c.x.column_mut(k).iter_mut() {
+                        *v /= sd;
+                    }
+                }
+            }
+        }
+        let mut h = gram(&c.x);
+        for k in 0..q {
+            h[(k, k)] += self.alpha;
+        }
+        let g = xt_vec(&c.x, &c.y);
+        let mask: Vec<bool> = c
+            .cols
+            .iter()
+            .map(|&j| self.positive.constrains(design.columns[j].role))
+            .collect();
+        let solved = if q == 0 {
+            Some(nalgebra::DVector::zeros(0))
+        } else if mask.iter().any(|m| *m) {
+            nonneg_qp(&h, &g, &mask)
+        } else {
+            h.cholesky().map(|ch| ch.solve(&g))
+        };
+        let Some(b) = solved else {
+            return Err(MmmError::Compute(format!(
+                "ridge: X'X + alpha·I is singular (alpha = {}); {}",
+                self.alpha,
+                collinear_columns(design, &c.cols)
+            )));
+        };
+        let b: Vec<f64> = b.iter().zip(&scale).map(|(v, s)| v / s).collect();
+        let beta = c.full_beta(design.n_cols(), &b);
+        let fitted = x_mul(&design.x, &beta);
+        let coefficients = design
+            .columns
+            .iter()
+            .zip(&beta)
+            .map(|(col, &v)| Coefficient::point(&col.name, col.role, v))
+            .collect();
+        let statistics = BTreeMap::from([("r2".to_string(), r_squared(y, &fitted))]);
+        Ok(FittedModel {
+            coefficients,
+            fitted,
+            fitted_interval: None,
+            interval_level: 0.95,
+            coefficient_draws: None,
+            statistics,
+            column_statistics: BTreeMap::new(),
+            parameters: serde_json::to_value(self).unwrap_or_default(),
+        })
+    }
+}
+
+mmm_core::register!(
+    KIND,
+    Ridge,
+    "ridge",
+    "Ridge regression (sklearn's objective, intercept unpenalized), optionally non-negative media coefficients",
+    r#"{"alpha": 1.0, "positive": "media"}"#
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mmm_core::model::{Column, Design, Role};
+    use nalgebra::DMatrix;
+
+    fn problem_design() -> (Design, Vec<f64>) {
+        let n = 30;
+        let x = DMatrix::from_fn(n, 3, |i, j| match j {
+            0 => 1.0,
+            1 => (i as f64 * 0.37).sin() * 10.0 + 20.0,
+            _ => ((i * 13) % 7) as f64,
+        });
+        let y = (0..n)
+            .map(|i| 5.0 + 0.3 * x[(i, 1)] - 0.8 * x[(i, 2)] + ((i * 5) % 3) as f64 * 0.1)
+            .collect();
+        let columns = vec![
+            Column {
+                name: "const".into(),
+                role: Role::Intercept,
+                channel: None,
+            },
+            Column {
+                name: "tv".into(),
+                role: Role::Media,
+                channel: Some(0),
+            },
+            Column {
+                name: "radio".into(),
+                role: Role::Media,
+                channel: Some(1),
+            },
+        ];
+        (Design { columns, x }, y)
+    }
+
+    #[test]
+    fn media_coefficients_stay_non_negative() {
+        let (d, y) = problem_design();
+        let p = FitProblem {
+            design: &d,
+            y: &y,
+            media: &[],
+            seed: 0,
+        };
+        let m = Ridge {
+            alpha: 1.0,
+            positive: Positivity::Media,
+            standardize: false,
+        };
+        let f = m.fit(&p).unwrap();
+        assert_eq!(f.coefficients[2].estimate, 0.0);
+        assert!(f.coefficients[1].estimate > 0.0);
+        assert!(f.coefficients[1].std_error.is_none());
+        let free = Ridge {
+            positive: Positivity::None,
+            ..m
+        }
+        .fit(&p)
+        .unwrap();
+        assert!(free.coefficients[2].estimate < 0.0);
+    }
+
+    #[test]
+    fn invalid_alpha_names_the_field() {
+        let e = Ridge {
+            alpha: -1.0,
+            positive: Positivity::None,
+            standardize: false,
+        }
+        .validate()
+        .unwrap_err();
+        assert!(e.to_string().contains("/alpha"), "{e}");
+        assert!(Ridge {
+            alpha: f64::NAN,
+            positive: Positivity::None,
+            standardize: false
+        }
+        .validate()
+        .is_err());
+    }
+}
