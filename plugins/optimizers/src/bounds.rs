@@ -1,0 +1,287 @@
+//! Budgets and per-channel bounds shared by the optimizers, and their resolution into
+//! `[lo, hi]` spend intervals per period.
+//!
+//! Every amount is **per period**, in the units of [`ResponseCurves::current_spend`].
+
+use mmm_core::optimizer::ResponseCurves;
+use mmm_core::{MmmError, Result};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A total budget per period: either an amount or a multiple of the current total spend.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Budget {
+    /// Total spend per period, in the units of the current spend.
+    Total(#[schemars(range(min = 0.0))] f64),
+    /// Total spend per period as a multiple of the current total (1.0 = keep the budget).
+    MultipleOfCurrent(#[schemars(range(min = 0.0))] f64),
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget::MultipleOfCurrent(1.0)
+    }
+}
+
+impl Budget {
+    /// Checks that the amount is finite and non-negative; `pointer` is the field's place.
+    pub fn validate(&self, pointer: &str) -> Result<()> {
+        let (key, v) = match self {
+            Budget::Total(v) => ("total", *v),
+            Budget::MultipleOfCurrent(v) => ("multiple_of_current", *v),
+        };
+        if !v.is_finite() || v < 0.0 {
+            return Err(MmmError::param(
+                format!("{pointer}/{key}"),
+                format!("{key} = {v} must be a finite number ≥ 0"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The budget per period, given the current total per period.
+    pub fn resolve(&self, current_total: f64) -> f64 {
+        match self {
+            Budget::Total(v) => *v,
+            Budget::MultipleOfCurrent(m) => m * current_total,
+        }
+    }
+}
+
+/// Bounds of one channel's spend per period. Every given limit applies (the interval is their
+/// intersection), so forms can be mixed; spend is never negative.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelBounds {
+    /// Least spend per period (absolute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0))]
+    pub min: Option<f64>,
+    /// Most spend per period (absolute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0))]
+    pub max: Option<f64>,
+    /// Least spend as a share of the total budget, in [0, 1] (0.05 = 5%).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub min_share: Option<f64>,
+    /// Most spend as a share of the total budget, in [0, 1] (0.6 = 60%).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub max_share: Option<f64>,
+    /// Least change from current spend, as a fraction ≥ −1 (−0.2 = at most 20% less).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = -1.0))]
+    pub min_change: Option<f64>,
+    /// Most change from current spend, as a fraction ≥ −1 (0.2 = at most 20% more).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = -1.0))]
+    pub max_change: Option<f64>,
+}
+
+impl ChannelBounds {
+    /// Whether a share bound is given (these need a known total budget).
+    pub fn has_shares(&self) -> bool {
+        self.min_share.is_some() || self.max_share.is_some()
+    }
+
+    /// Checks every limit and their order; `pointer` is this entry's place in the spec.
+    pub fn validate(&self, pointer: &str) -> Result<()> {
+        let check = |name: &str, v: Option<f64>, lo: f64, hi: f64, rule: &str| -> Result<()> {
+            match v {
+                Some(x) if !(x.is_finite() && x >= lo && x <= hi) => Err(MmmError::param(
+                    format!("{pointer}/{name}"),
+                    format!("{name} = {x} must be {rule}"),
+                )),
+                _ => Ok(()),
+            }
+        };
+        let inf = f64::INFINITY;
+        check("min", self.min, 0.0, inf, "a finite number ≥ 0")?;
+        check("max", self.max, 0.0, inf, "a finite number ≥ 0")?;
+        check("min_share", self.min_share, 0.0, 1.0, "in [0, 1]")?;
+        check("max_share", self.max_share, 0.0, 1.0, "in [0, 1]")?;
+        check("min_change", self.min_change, -1.0, inf, "a finite number ≥ −1 (−1 = stop)")?;
+        check("max_change", self.max_change, -1.0, inf, "a finite number ≥ −1 (−1 = stop)")?;
+        for (a, b, x, y) in [
+            ("min", "max", self.min, self.max),
+            ("min_share", "max_share", self.min_share, self.max_share),
+            ("min_change", "max_change", self.min_change, self.max_change),
+        ] {
+            if let (Some(x), Some(y)) = (x, y) {
+                if x > y {
+                    return Err(MmmError::param(
+                        format!("{pointer}/{a}"),
+                        format!("{a} = {x} is above {b} = {y}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Per-channel bounds: a default for every channel, and entries by channel name that replace
+/// the default for that channel.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bounds {
+    /// Bounds of every channel without its own entry (default: spend ≥ 0, no other limit).
+    #[serde(default)]
+    pub default: ChannelBounds,
+    /// Bounds by channel name; an entry replaces `default` for that channel.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub channels: BTreeMap<String, ChannelBounds>,
+}
+
+impl Bounds {
+    /// Checks the default and every entry; `pointer` is the place of `bounds` in the spec.
+    pub fn validate(&self, pointer: &str) -> Result<()> {
+        self.default.validate(&format!("{pointer}/default"))?;
+        for (name, b) in &self.channels {
+            b.validate(&format!("{pointer}/channels/{name}"))?;
+        }
+        Ok(())
+    }
+
+    /// Whether any share bound is given.
+    pub fn has_shares(&self) -> bool {
+        self.default.has_shares() || self.channels.values().any(ChannelBounds::has_shares)
+    }
+
+    /// The bounds of each channel, in channel order; fails on names that are not channels.
+    pub fn per_channel<'a>(
+        &'a self,
+        curves: &dyn ResponseCurves,
+        pointer: &str,
+    ) -> Result<Vec<&'a ChannelBounds>> {
+        let names: Vec<&str> = (0..curves.n_channels()).map(|i| curves.name(i)).collect();
+        for key in self.channels.keys() {
+            if !names.contains(&key.as_str()) {
+                return Err(MmmError::param(
+                    format!("{pointer}/channels/{key}"),
+                    format!("there is no channel '{key}'; the channels are: {}", names.join(", ")),
+                ));
+            }
+        }
+        Ok(names.iter().map(|n| self.channels.get(*n).unwrap_or(&self.default)).collect())
+    }
+}
+
+/// Resolved spend intervals of every channel for one total budget.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    /// Least spend per period of each channel.
+    pub lo: Vec<f64>,
+    /// Most spend per period of each channel (finite: at most the budget).
+    pub hi: Vec<f64>,
+    /// Which limit set each `lo` (for error messages).
+    pub lo_why: Vec<String>,
+    /// Which limit set each `hi` (for error messages).
+    pub hi_why: Vec<String>,
+}
+
+/// The interval of one channel with current spend `current`, for total budget `budget` (when
+/// known; shares need it) and an upper cap `cap` used when no maximum is given.
+pub fn channel_interval(
+    b: &ChannelBounds,
+    current: f64,
+    budget: Option<f64>,
+    cap: f64,
+) -> (f64, String, f64, String) {
+    let mut lo = 0.0;
+    let mut lo_why = "spend ≥ 0".to_string();
+    let mut hi = cap;
+    let mut hi_why = match budget {
+        Some(_) => "the total budget".to_string(),
+        None => "the search limit".to_string(),
+    };
+    let mut raise = |v: f64, why: String| {
+        if v > lo {
+            lo = v;
+            lo_why = why;
+        }
+    };
+    if let Some(m) = b.min {
+        raise(m, format!("min = {m}"));
+    }
+    if let (Some(s), Some(t)) = (b.min_share, budget) {
+        raise(s * t, format!("min_share = {s} of {t}"));
+    }
+    if let Some(c) = b.min_change {
+        raise((1.0 + c) * current, format!("min_change = {c} of current {current}"));
+    }
+    let mut lower = |v: f64, why: String| {
+        if v < hi {
+            hi = v;
+            hi_why = why;
+        }
+    };
+    if let Some(m) = b.max {
+        lower(m, format!("max = {m}"));
+    }
+    if let (Some(s), Some(t)) = (b.max_share, budget) {
+        lower(s * t, format!("max_share = {s} of {t}"));
+    }
+    if let Some(c) = b.max_change {
+        lower((1.0 + c) * current, format!("max_change = {c} of current {current}"));
+    }
+    (lo, lo_why, hi, hi_why)
+}
+
+/// Resolves the bounds of every channel for a total budget `budget` per period and checks that
+/// an allocation summing to the budget exists.
+///
+/// # Errors
+/// [`MmmError::Infeasible`] when a channel's minimum is above its maximum, when the minimums sum
+/// above the budget, or when the maximums sum below it; the message names the numbers.
+pub fn resolve(
+    bounds: &[&ChannelBounds],
+    curves: &dyn ResponseCurves,
+    budget: f64,
+) -> Result<Resolved> {
+    let n = bounds.len();
+    let mut r = Resolved {
+        lo: Vec::with_capacity(n),
+        hi: Vec::with_capacity(n),
+        lo_why: Vec::with_capacity(n),
+        hi_why: Vec::with_capacity(n),
+    };
+    for (i, b) in bounds.iter().enumerate() {
+        let (lo, lw, hi, hw) = channel_interval(b, curves.current_spend(i), Some(budget), budget);
+        if lo > hi * (1.0 + 1e-12) + 1e-12 {
+            return Err(MmmError::Infeasible(format!(
+                "channel '{}': its minimum spend {lo} per period ({lw}) is above its maximum {hi} ({hw})",
+                curves.name(i)
+            )));
+        }
+        r.lo.push(lo.min(hi));
+        r.hi.push(hi);
+        r.lo_why.push(lw);
+        r.hi_why.push(hw);
+    }
+    let sum_lo: f64 = r.lo.iter().sum();
+    let sum_hi: f64 = r.hi.iter().sum();
+    let tol = 1e-9 * budget.abs().max(1e-9);
+    let list = |v: &[f64], why: &[String]| -> String {
+        (0..n)
+            .map(|i| format!("{} {} ({})", curves.name(i), v[i], why[i]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if sum_lo > budget + tol {
+        return Err(MmmError::Infeasible(format!(
+            "the channel minimums sum to {sum_lo} per period, above the total budget {budget}: {}",
+            list(&r.lo, &r.lo_why)
+        )));
+    }
+    if sum_hi < budget - tol {
+        return Err(MmmError::Infeasible(format!(
+            "the channel maximums sum to {sum_hi} per period, below the total budget {budget}: {}",
+            list(&r.hi, &r.hi_why)
+        )));
+    }
+    Ok(r)
+}

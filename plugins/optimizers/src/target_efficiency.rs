@@ -1,0 +1,481 @@
+//! Efficiency goals: the best ROI, the least budget for a KPI target, or spend down to a
+//! marginal-ROI threshold.
+//!
+//! Ref: seed 000's "ROI optimization" (cut the budget 60% while ROI rose 113%), Robyn's
+//! `target_efficiency` scenario (target ROAS / CPA), and the classic profit rule
+//! "spend until marginal ROI = 1".
+
+use crate::bounds::{channel_interval, Bounds, ChannelBounds};
+use crate::plan;
+use crate::solver::{self, Solution};
+use mmm_core::optimizer::{OptimizationResult, Optimizer, ResponseCurves, KIND};
+use mmm_core::{MmmError, Result};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// What "efficient" means.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Goal {
+    /// Highest total ROI `Σ response / (H·Σ spend)` over total budgets between
+    /// `min_budget_multiple` and 1.0 times the current total.
+    MaxRoi,
+    /// Least total budget whose optimal allocation reaches this expected KPI over the horizon.
+    TargetKpi(f64),
+    /// Spend on each channel until its marginal ROI falls to this threshold (e.g. 1.0).
+    MinMroi(f64),
+}
+
+/// Finds the most efficient budget and its allocation.
+///
+/// # Formula
+/// ```text
+/// V(B)       = max { Σ_i r_i(s_i) : Σ_i s_i = B, lo_i ≤ s_i ≤ hi_i }        (as max_response)
+/// max_roi:     B* = argmax_{B ∈ [m·C, C]} V(B) / (H·B)                    (grid + golden section)
+/// target_kpi:  B* = min { B : V(B) ≥ K }                                  (bisection, V non-decreasing)
+/// min_mroi:    s_i* = argmax_{lo_i ≤ s ≤ hi_i} r_i(s) − θ·H·s,  so r_i'(s_i*)/H = θ when interior
+/// ```
+/// where `C` is the current total per period, `m` is `min_budget_multiple`, `H` the horizon,
+/// `K` the KPI target and `θ` the marginal-ROI threshold.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetEfficiency {
+    /// "max_roi", {"target_kpi": kpi over the horizon} or {"min_mroi": threshold}.
+    pub goal: Goal,
+    /// Per-channel spend bounds per period (share bounds are not allowed with min_mroi).
+    #[serde(default)]
+    pub bounds: Bounds,
+    /// Smallest total budget max_roi considers, as a multiple of current (default 0.1).
+    #[serde(default = "default_min_multiple")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub min_budget_multiple: f64,
+    /// Largest total budget target_kpi (and, per channel, min_mroi) considers, as a multiple of
+    /// the current total (default 10).
+    #[serde(default = "default_max_multiple")]
+    #[schemars(range(min = 0.0))]
+    pub max_budget_multiple: f64,
+}
+
+fn default_min_multiple() -> f64 {
+    0.1
+}
+
+fn default_max_multiple() -> f64 {
+    10.0
+}
+
+/// Sums of the channel minimums and maximums for total budget `b`.
+fn sums(per: &[&ChannelBounds], cur: &[f64], b: f64) -> (f64, f64) {
+    per.iter().zip(cur).fold((0.0, 0.0), |(l, h), (bd, &c)| {
+        let (lo, _, hi, _) = channel_interval(bd, c, Some(b), b);
+        (l + lo, h + hi)
+    })
+}
+
+/// Smallest `b ∈ [a, z]` with `Σ lo(b) ≤ b` and largest with `Σ hi(b) ≥ b` (bisection).
+fn feasible_range(per: &[&ChannelBounds], cur: &[f64], a: f64, z: f64) -> Option<(f64, f64)> {
+    let ok_lo = |b: f64| sums(per, cur, b).0 <= b * (1.0 + 1e-12) + 1e-12;
+    let ok_hi = |b: f64| sums(per, cur, b).1 >= b * (1.0 - 1e-12) - 1e-12;
+    let bisect = |mut x: f64, mut y: f64, good_at_y: bool, f: &dyn Fn(f64) -> bool| {
+        // invariant: f(x) != good_at_y side … returns the boundary on the good side
+        for _ in 0..200 {
+            let m = 0.5 * (x + y);
+            if f(m) == good_at_y {
+                y = m;
+            } else {
+                x = m;
+            }
+            if (y - x).abs() <= 1e-13 * y.abs().max(1e-300) {
+                break;
+            }
+        }
+        y
+    };
+    let lo = if ok_lo(a) {
+        a
+    } else if ok_lo(z) {
+        bisect(a, z, true, &ok_lo)
+    } else {
+        return None;
+    };
+    let hi = if ok_hi(z) {
+        z
+    } else if ok_hi(lo) {
+        bisect(z, lo, true, &ok_hi)
+    } else {
+        return None;
+    };
+    (lo <= hi).then_some((lo, hi))
+}
+
+impl TargetEfficiency {
+    fn max_roi(
+        &self,
+        curves: &dyn ResponseCurves,
+        per: &[&ChannelBounds],
+        current_total: f64,
+    ) -> Result<(Solution, Value)> {
+        let cur = plan::current(curves);
+        let h = curves.horizon().max(1) as f64;
+        let floor = self.min_budget_multiple * current_total;
+        let Some((a, z)) = feasible_range(per, &cur, floor, current_total) else {
+            return Err(MmmError::Infeasible(format!(
+                "max_roi: no total budget between {floor} and the current {current_total} per \
+                 period satisfies the channel bounds"
+            )));
+        };
+        let roi_at = |b: f64| -> Option<(Solution, f64)> {
+            if b <= 0.0 {
+                return None;
+            }
+            let (sol, _) = plan::allocate(curves, per, b).ok()?;
+            let roi = sol.objective / (h * b);
+            Some((sol, roi))
+        };
+        const K: usize = 40;
+        let grid: Vec<f64> = (0..=K).map(|k| a + (z - a) * k as f64 / K as f64).collect();
+        let vals: Vec<f64> =
+            grid.iter().map(|&b| roi_at(b).map_or(f64::NEG_INFINITY, |x| x.1)).collect();
+        let mut k = 0;
+        for q in 1..=K {
+            if vals[q] > vals[k] {
+                k = q;
+            }
+        }
+        if !vals[k].is_finite() {
+            return Err(MmmError::Infeasible(format!(
+                "max_roi: no positive total budget between {a} and {z} per period is feasible"
+            )));
+        }
+        let (mut x, mut y) = (grid[k.saturating_sub(1)], grid[(k + 1).min(K)]);
+        let f = |b: f64| roi_at(b).map_or(f64::NEG_INFINITY, |v| v.1);
+        let phi = 0.5 * (5f64.sqrt() - 1.0);
+        let mut c = y - phi * (y - x);
+        let mut d = x + phi * (y - x);
+        let (mut fc, mut fd) = (f(c), f(d));
+        for _ in 0..60 {
+            if y - x <= 1e-9 * z.max(1e-300) {
+                break;
+            }
+            if fc > fd {
+                y = d;
+                d = c;
+                fd = fc;
+                c = y - phi * (y - x);
+                fc = f(c);
+            } else {
+                x = c;
+                c = d;
+                fc = fd;
+                d = x + phi * (y - x);
+                fd = f(d);
+            }
+        }
+        let mut best_b = grid[k];
+        let mut best = vals[k];
+        let mid = 0.5 * (x + y);
+        if f(mid) > best {
+            best_b = mid;
+            best = f(mid);
+        }
+        let (sol, _) = roi_at(best_b)
+            .ok_or_else(|| MmmError::Compute("max_roi: the best budget is not feasible".into()))?;
+        let info = json!({
+            "search_range": [a, z],
+            "at_search_floor": (best_b - a).abs() <= 1e-6 * z.max(1e-300) && a > 0.0,
+            "roi_best": best,
+        });
+        Ok((sol, info))
+    }
+
+    fn target_kpi(
+        &self,
+        curves: &dyn ResponseCurves,
+        per: &[&ChannelBounds],
+        current_total: f64,
+        target: f64,
+    ) -> Result<(Solution, Value)> {
+        let cur = plan::current(curves);
+        let ceiling = self.max_budget_multiple * current_total;
+        let Some((a, z)) = feasible_range(per, &cur, 0.0, ceiling) else {
+            return Err(MmmError::Infeasible(format!(
+                "target_kpi: no total budget up to {ceiling} per period (max_budget_multiple = {} × \
+                 current {current_total}) satisfies the channel bounds",
+                self.max_budget_multiple
+            )));
+        };
+        let top = plan::allocate(curves, per, z)?.0;
+        if top.objective < target {
+            return Err(MmmError::Infeasible(format!(
+                "target_kpi = {target} is unreachable: the best plan at the largest budget \
+                 considered, {z} per period (max_budget_multiple = {} × current {current_total}, \
+                 within the channel maximums), reaches {}",
+                self.max_budget_multiple, top.objective
+            )));
+        }
+        let bottom = plan::allocate(curves, per, a)?.0;
+        if bottom.objective >= target {
+            return Ok((bottom, json!({"search_range": [a, z], "target_kpi": target})));
+        }
+        let (mut x, mut y, mut best) = (a, z, top);
+        for _ in 0..100 {
+            if y - x <= 1e-11 * y.max(1e-300) {
+                break;
+            }
+            let m = 0.5 * (x + y);
+            let s = plan::allocate(curves, per, m)?.0;
+            if s.objective >= target {
+                y = m;
+                best = s;
+            } else {
+                x = m;
+            }
+        }
+        Ok((best, json!({"search_range": [a, z], "target_kpi": target})))
+    }
+
+    fn min_mroi(
+        &self,
+        curves: &dyn ResponseCurves,
+        per: &[&ChannelBounds],
+        current_total: f64,
+        theta: f64,
+    ) -> Result<(Solution, Value)> {
+        let cap = self.max_budget_multiple * current_total;
+        let n = curves.n_channels();
+        let mut spend = Vec::with_capacity(n);
+        let mut capped = Vec::new();
+        for (i, b) in per.iter().enumerate() {
+            let (lo, lw, hi, hw) = channel_interval(b, curves.current_spend(i), None, cap);
+            if lo > hi * (1.0 + 1e-12) + 1e-12 {
+                return Err(MmmError::Infeasible(format!(
+                    "channel '{}': its minimum spend {lo} per period ({lw}) is above its maximum \
+                     {hi} ({hw})",
+                    curves.name(i)
+                )));
+            }
+            let s = solver::best_net(curves, i, lo, hi.max(lo), theta);
+            if b.max.is_none() && b.max_change.is_none() && s >= hi && curves.marginal(i, s) > theta {
+                capped.push(curves.name(i).to_string());
+            }
+            spend.push(s);
+        }
+        let objective = solver::objective(curves, &spend);
+        let sol = Solution { spend, objective, method: solver::Method::EqualMarginal };
+        Ok((
+            sol,
+            json!({"min_mroi": theta, "search_limit_per_channel": cap, "capped_at_search_limit": capped}),
+        ))
+    }
+}
+
+#[typetag::serde(name = "target_efficiency")]
+impl Optimizer for TargetEfficiency {
+    fn validate(&self) -> Result<()> {
+        match self.goal {
+            Goal::TargetKpi(k) if !k.is_finite() => {
+                return Err(MmmError::param("/goal/target_kpi", format!("target_kpi = {k} must be finite")))
+            }
+            Goal::MinMroi(t) if !t.is_finite() || t < 0.0 => {
+                return Err(MmmError::param(
+                    "/goal/min_mroi",
+                    format!("min_mroi = {t} must be a finite number ≥ 0"),
+                ))
+            }
+            Goal::MinMroi(_) if self.bounds.has_shares() => {
+                return Err(MmmError::param(
+                    "/bounds",
+                    "min_share/max_share need a fixed total budget, and goal min_mroi has none; \
+                     use min/max or min_change/max_change",
+                ))
+            }
+            _ => {}
+        }
+        if !(0.0..=1.0).contains(&self.min_budget_multiple) {
+            return Err(MmmError::param(
+                "/min_budget_multiple",
+                format!("min_budget_multiple = {} must be in [0, 1]", self.min_budget_multiple),
+            ));
+        }
+        if !(self.max_budget_multiple.is_finite() && self.max_budget_multiple >= 0.0) {
+            return Err(MmmError::param(
+                "/max_budget_multiple",
+                format!("max_budget_multiple = {} must be a finite number ≥ 0", self.max_budget_multiple),
+            ));
+        }
+        self.bounds.validate("/bounds")
+    }
+
+    fn optimize(&self, curves: &dyn ResponseCurves) -> Result<OptimizationResult> {
+        self.validate()?;
+        let per = self.bounds.per_channel(curves, "/bounds")?;
+        let cur = plan::current(curves);
+        let current_total: f64 = cur.iter().sum();
+        let (sol, info, name) = match self.goal {
+            Goal::MaxRoi => {
+                let (s, i) = self.max_roi(curves, &per, current_total)?;
+                (s, i, "max_roi")
+            }
+            Goal::TargetKpi(k) => {
+                let (s, i) = self.target_kpi(curves, &per, current_total, k)?;
+                (s, i, "target_kpi")
+            }
+            Goal::MinMroi(t) => {
+                let (s, i) = self.min_mroi(curves, &per, current_total, t)?;
+                (s, i, "min_mroi")
+            }
+        };
+        let total: f64 = sol.spend.iter().sum();
+        let roi_cur = plan::roi(curves, &cur);
+        let roi_opt = plan::roi(curves, &sol.spend);
+        let roi_gain = match (roi_cur, roi_opt) {
+            (Some(a), Some(b)) => plan::pct(a, b),
+            _ => None,
+        };
+        let details = json!({
+            "goal": name,
+            "method": sol.method.name(),
+            "total_budget_current": current_total,
+            "total_budget_optimal": total,
+            "budget_cut": current_total - total,
+            "budget_cut_pct": plan::pct(current_total, total).map(|p| -p),
+            "roi_current": roi_cur,
+            "roi_optimal": roi_opt,
+            "roi_gain_pct": roi_gain,
+            "search": info,
+        });
+        Ok(plan::result(curves, &format!("target_efficiency:{name}"), &sol.spend, details))
+    }
+}
+
+mmm_core::register!(
+    KIND,
+    TargetEfficiency,
+    "target_efficiency",
+    "Most efficient budget: best ROI, least budget for a KPI target, or spend to a marginal-ROI threshold",
+    r#"{"goal": "max_roi", "bounds": {"default": {"min_change": -0.9, "max_change": 0.5}}}"#
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::HillCurves;
+    use mmm_core::optimizer::ResponseCurves;
+
+    fn curves() -> HillCurves {
+        // S-shaped curves with an interior best ROI
+        HillCurves::new(
+            &[(300.0, 400.0, 100.0, 2.0), (200.0, 200.0, 80.0, 1.8), (100.0, 100.0, 50.0, 2.5)],
+            12,
+        )
+    }
+
+    fn parse(v: Value) -> TargetEfficiency {
+        let o: TargetEfficiency = serde_json::from_value(v).unwrap();
+        o.validate().unwrap();
+        o
+    }
+
+    #[test]
+    fn example_runs() {
+        let d = mmm_core::registry::find(KIND, "target_efficiency").unwrap();
+        let o: Box<dyn Optimizer> = serde_json::from_value(d.tagged_example().unwrap()).unwrap();
+        o.validate().unwrap();
+        let r = o.optimize(&curves()).unwrap();
+        assert!(r.details["roi_optimal"].as_f64() >= r.details["roi_current"].as_f64());
+    }
+
+    #[test]
+    fn max_roi_beats_every_budget_on_a_grid() {
+        let c = curves();
+        let r = parse(json!({"goal": "max_roi"})).optimize(&c).unwrap();
+        let best = r.details["roi_optimal"].as_f64().unwrap();
+        assert!(r.total_budget < 600.0);
+        for k in 1..=100 {
+            let b = 60.0 + 540.0 * k as f64 / 100.0;
+            let d = ChannelBounds::default();
+        let per = vec![&d; 3];
+            let (s, _) = plan::allocate(&c, &per, b).unwrap();
+            assert!(s.objective / (12.0 * b) <= best * (1.0 + 1e-9), "budget {b}");
+        }
+        let cut = r.details["budget_cut"].as_f64().unwrap();
+        assert!((cut - (600.0 - r.total_budget)).abs() < 1e-9);
+        assert!(r.details["budget_cut_pct"].as_f64().unwrap() > 0.0);
+        assert!(r.details["roi_gain_pct"].as_f64().unwrap() > 0.0);
+    }
+
+    #[test]
+    fn max_roi_concave_stops_at_floor() {
+        let c = HillCurves::new(&[(100.0, 50.0, 80.0, 1.0), (100.0, 30.0, 200.0, 0.7)], 4);
+        let r = parse(json!({"goal": "max_roi", "min_budget_multiple": 0.25})).optimize(&c).unwrap();
+        assert!((r.total_budget - 50.0).abs() < 1e-6, "{}", r.total_budget);
+        assert_eq!(r.details["search"]["at_search_floor"], true);
+    }
+
+    #[test]
+    fn target_kpi_is_the_least_budget() {
+        let c = curves();
+        let d = ChannelBounds::default();
+        let per = vec![&d; 3];
+        let target = 0.8 * plan::allocate(&c, &per, 600.0).unwrap().0.objective;
+        let r = parse(json!({"goal": {"target_kpi": target}})).optimize(&c).unwrap();
+        assert!(r.expected_kpi_optimal >= target - 1e-9);
+        let less = plan::allocate(&c, &per, r.total_budget * (1.0 - 1e-6)).unwrap().0;
+        assert!(less.objective < target);
+    }
+
+    #[test]
+    fn target_kpi_unreachable() {
+        let c = curves();
+        let e = parse(json!({"goal": {"target_kpi": 1e9}})).optimize(&c).unwrap_err();
+        assert!(matches!(e, MmmError::Infeasible(_)));
+        assert!(e.to_string().contains("unreachable"), "{e}");
+        let e = parse(json!({"goal": {"target_kpi": 1e4}, "bounds": {"default": {"max": 10.0}}}))
+            .optimize(&c)
+            .unwrap_err();
+        assert!(e.to_string().contains("30"), "{e}");
+    }
+
+    #[test]
+    fn min_mroi_equalizes_marginals_at_threshold() {
+        let c = curves();
+        let r = parse(json!({"goal": {"min_mroi": 1.0}, "bounds": {"channels": {"c2": {"max": 40.0}}}}))
+            .optimize(&c)
+            .unwrap();
+        for p in &r.channels[..2] {
+            assert!((p.mroi - 1.0).abs() < 1e-8, "{p:?}");
+        }
+        // c2 is capped at 40: on [0, 40] its S-curve never pays back, so it stops; the net
+        // gain r(s) − θ·H·s of every channel beats a fine grid
+        assert_eq!(r.channels[2].optimal_spend, 0.0);
+        for (i, p) in r.channels.iter().enumerate() {
+            let net = |s: f64| c.response(i, s) - 12.0 * s;
+            let top = if i == 2 { 40.0 } else { 6000.0 };
+            let grid = (0..=60_000).map(|k| net(top * k as f64 / 60_000.0)).fold(f64::MIN, f64::max);
+            assert!(net(p.optimal_spend) >= grid - 1e-9, "{p:?}");
+        }
+        let r = parse(json!({"goal": {"min_mroi": 1.0}, "bounds": {"channels": {"c2": {"max": 70.0}}}}))
+            .optimize(&c)
+            .unwrap();
+        assert!((r.channels[2].mroi - 1.0).abs() < 1e-8 || r.channels[2].optimal_spend == 70.0);
+        // concave case
+        let c = HillCurves::new(&[(100.0, 50.0, 80.0, 1.0), (100.0, 30.0, 200.0, 0.7)], 4);
+        let r = parse(json!({"goal": {"min_mroi": 0.1}})).optimize(&c).unwrap();
+        for p in &r.channels {
+            assert!((p.mroi - 0.1).abs() < 1e-9, "{p:?}");
+        }
+    }
+
+    #[test]
+    fn min_mroi_rejects_shares_and_bad_values() {
+        let o: TargetEfficiency = serde_json::from_value(
+            json!({"goal": {"min_mroi": 1.0}, "bounds": {"default": {"max_share": 0.5}}}),
+        )
+        .unwrap();
+        assert!(o.validate().unwrap_err().to_string().contains("/bounds"));
+        let o: TargetEfficiency = serde_json::from_value(json!({"goal": {"min_mroi": -1.0}})).unwrap();
+        assert!(o.validate().unwrap_err().to_string().contains("/goal/min_mroi"));
+        assert!(serde_json::from_value::<TargetEfficiency>(json!({"goal": "max_rio"})).is_err());
+    }
+}
