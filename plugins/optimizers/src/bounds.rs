@@ -103,8 +103,20 @@ impl ChannelBounds {
         check("max", self.max, 0.0, inf, "a finite number ≥ 0")?;
         check("min_share", self.min_share, 0.0, 1.0, "in [0, 1]")?;
         check("max_share", self.max_share, 0.0, 1.0, "in [0, 1]")?;
-        check("min_change", self.min_change, -1.0, inf, "a finite number ≥ −1 (−1 = stop)")?;
-        check("max_change", self.max_change, -1.0, inf, "a finite number ≥ −1 (−1 = stop)")?;
+        check(
+            "min_change",
+            self.min_change,
+            -1.0,
+            inf,
+            "a finite number ≥ −1 (−1 = stop)",
+        )?;
+        check(
+            "max_change",
+            self.max_change,
+            -1.0,
+            inf,
+            "a finite number ≥ −1 (−1 = stop)",
+        )?;
         for (a, b, x, y) in [
             ("min", "max", self.min, self.max),
             ("min_share", "max_share", self.min_share, self.max_share),
@@ -162,11 +174,17 @@ impl Bounds {
             if !names.contains(&key.as_str()) {
                 return Err(MmmError::param(
                     format!("{pointer}/channels/{key}"),
-                    format!("there is no channel '{key}'; the channels are: {}", names.join(", ")),
+                    format!(
+                        "there is no channel '{key}'; the channels are: {}",
+                        names.join(", ")
+                    ),
                 ));
             }
         }
-        Ok(names.iter().map(|n| self.channels.get(*n).unwrap_or(&self.default)).collect())
+        Ok(names
+            .iter()
+            .map(|n| self.channels.get(*n).unwrap_or(&self.default))
+            .collect())
     }
 }
 
@@ -211,7 +229,10 @@ pub fn channel_interval(
         raise(s * t, format!("min_share = {s} of {t}"));
     }
     if let Some(c) = b.min_change {
-        raise((1.0 + c) * current, format!("min_change = {c} of current {current}"));
+        raise(
+            (1.0 + c) * current,
+            format!("min_change = {c} of current {current}"),
+        );
     }
     let mut lower = |v: f64, why: String| {
         if v < hi {
@@ -226,7 +247,10 @@ pub fn channel_interval(
         lower(s * t, format!("max_share = {s} of {t}"));
     }
     if let Some(c) = b.max_change {
-        lower((1.0 + c) * current, format!("max_change = {c} of current {current}"));
+        lower(
+            (1.0 + c) * current,
+            format!("max_change = {c} of current {current}"),
+        );
     }
     (lo, lo_why, hi, hi_why)
 }

@@ -5,7 +5,7 @@
 //! under a budget equality and per-channel bounds (seed 004: min 5% / max 60% of the budget;
 //! seed 001: ±20% of current spend).
 
-use crate::bounds::{Budget, Bounds};
+use crate::bounds::{Bounds, Budget};
 use crate::plan;
 use mmm_core::optimizer::{OptimizationResult, Optimizer, ResponseCurves, KIND};
 use mmm_core::Result;
@@ -75,7 +75,11 @@ mod tests {
 
     fn curves() -> HillCurves {
         HillCurves::new(
-            &[(100.0, 50.0, 80.0, 1.0), (100.0, 30.0, 200.0, 0.8), (100.0, 40.0, 60.0, 1.0)],
+            &[
+                (100.0, 50.0, 80.0, 1.0),
+                (100.0, 30.0, 200.0, 0.8),
+                (100.0, 40.0, 60.0, 1.0),
+            ],
             10,
         )
     }
@@ -130,9 +134,14 @@ mod tests {
         )
         .unwrap();
         for p in &r.channels {
-            assert!(p.optimal_spend >= 80.0 - 1e-9 && p.optimal_spend <= 120.0 + 1e-9, "{p:?}");
+            assert!(
+                p.optimal_spend >= 80.0 - 1e-9 && p.optimal_spend <= 120.0 + 1e-9,
+                "{p:?}"
+            );
         }
-        assert!(r.details["binding"].as_object().is_some_and(|m| !m.is_empty()));
+        assert!(r.details["binding"]
+            .as_object()
+            .is_some_and(|m| !m.is_empty()));
     }
 
     #[test]
@@ -145,10 +154,15 @@ mod tests {
         )
         .unwrap();
         for p in &r.channels {
-            assert!(p.optimal_spend >= 50.0 - 1e-9 && p.optimal_spend <= 600.0 + 1e-9, "{p:?}");
+            assert!(
+                p.optimal_spend >= 50.0 - 1e-9 && p.optimal_spend <= 600.0 + 1e-9,
+                "{p:?}"
+            );
         }
         // unconstrained optimum puts less than 5% on c1; the bound binds
-        assert!((r.channels[1].optimal_spend - 50.0).abs() < 1e-6 || r.channels[1].optimal_spend > 50.0);
+        assert!(
+            (r.channels[1].optimal_spend - 50.0).abs() < 1e-6 || r.channels[1].optimal_spend > 50.0
+        );
     }
 
     #[test]
@@ -174,11 +188,18 @@ mod tests {
         assert!(matches!(e, MmmError::Infeasible(_)), "{e}");
         assert_eq!(e.exit_code(), 2);
         let s = e.to_string();
-        assert!(s.contains("minimums sum to 450") && s.contains("300"), "{s}");
+        assert!(
+            s.contains("minimums sum to 450") && s.contains("300"),
+            "{s}"
+        );
         let e = opt(json!({"bounds": {"default": {"max_change": 0.1}}, "budget": {"multiple_of_current": 1.5}}), &c)
             .unwrap_err();
         assert!(e.to_string().contains("maximums sum to 330"), "{e}");
-        let e = opt(json!({"bounds": {"default": {"min": 50.0, "max_change": -0.6}}}), &c).unwrap_err();
+        let e = opt(
+            json!({"bounds": {"default": {"min": 50.0, "max_change": -0.6}}}),
+            &c,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("channel 'c0'"), "{e}");
     }
 
@@ -186,16 +207,31 @@ mod tests {
     fn invalid_params_are_rejected() {
         for (v, ptr) in [
             (json!({"budget": {"total": -1.0}}), "/budget/total"),
-            (json!({"bounds": {"default": {"min": 5.0, "max": 1.0}}}), "/bounds/default/min"),
-            (json!({"bounds": {"default": {"max_share": 1.5}}}), "/bounds/default/max_share"),
-            (json!({"bounds": {"channels": {"c0": {"min_change": -2.0}}}}), "/bounds/channels/c0/min_change"),
+            (
+                json!({"bounds": {"default": {"min": 5.0, "max": 1.0}}}),
+                "/bounds/default/min",
+            ),
+            (
+                json!({"bounds": {"default": {"max_share": 1.5}}}),
+                "/bounds/default/max_share",
+            ),
+            (
+                json!({"bounds": {"channels": {"c0": {"min_change": -2.0}}}}),
+                "/bounds/channels/c0/min_change",
+            ),
         ] {
             let e = parse(v).validate().unwrap_err().to_string();
             assert!(e.contains(ptr), "{e}");
         }
         assert!(serde_json::from_value::<MaxResponse>(json!({"budgt": {}})).is_err());
-        assert!(serde_json::from_value::<MaxResponse>(json!({"bounds": {"default": {"mn": 1}}})).is_err());
-        let b = ChannelBounds { min: Some(f64::NAN), ..Default::default() };
+        assert!(
+            serde_json::from_value::<MaxResponse>(json!({"bounds": {"default": {"mn": 1}}}))
+                .is_err()
+        );
+        let b = ChannelBounds {
+            min: Some(f64::NAN),
+            ..Default::default()
+        };
         assert!(b.validate("/x").is_err());
     }
 

@@ -9,7 +9,9 @@ use serde_json::{json, Map, Value};
 
 /// Current spend per period of every channel.
 pub fn current(curves: &dyn ResponseCurves) -> Vec<f64> {
-    (0..curves.n_channels()).map(|i| curves.current_spend(i)).collect()
+    (0..curves.n_channels())
+        .map(|i| curves.current_spend(i))
+        .collect()
 }
 
 /// Return on investment of a plan: `Σ response / (horizon · Σ spend)` (same units as the
@@ -58,7 +60,11 @@ pub fn allocate(
 pub fn binding(curves: &dyn ResponseCurves, spend: &[f64], r: &bounds::Resolved) -> Value {
     let mut m = Map::new();
     for (i, &s) in spend.iter().enumerate() {
-        let tol = 1e-9 * (r.hi[i] - r.lo[i]).abs().max(1e-9 * r.hi[i].abs()).max(1e-300);
+        let tol = 1e-9
+            * (r.hi[i] - r.lo[i])
+                .abs()
+                .max(1e-9 * r.hi[i].abs())
+                .max(1e-300);
         let at = if s <= r.lo[i] + tol && r.lo[i] > 0.0 {
             Some(format!("min: {}", r.lo_why[i]))
         } else if s >= r.hi[i] - tol {

@@ -86,9 +86,14 @@ impl Optimizer for Scenarios {
         let current_total: f64 = plan::current(curves).iter().sum();
         let (v, key) = self.values();
         let multiples = key == "multiples_of_current";
-        let budgets: Vec<f64> =
-            v.iter().map(|&x| if multiples { x * current_total } else { x }).collect();
-        let solved: Vec<_> = budgets.par_iter().map(|&b| plan::allocate(curves, &per, b)).collect();
+        let budgets: Vec<f64> = v
+            .iter()
+            .map(|&x| if multiples { x * current_total } else { x })
+            .collect();
+        let solved: Vec<_> = budgets
+            .par_iter()
+            .map(|&b| plan::allocate(curves, &per, b))
+            .collect();
         let mut main: Option<usize> = None;
         let mut rows = Vec::with_capacity(v.len());
         for (k, (s, &b)) in solved.iter().zip(&budgets).enumerate() {
@@ -126,7 +131,9 @@ impl Optimizer for Scenarios {
                 reasons.join("; ")
             )));
         };
-        let (sol, r) = solved[m].as_ref().map_err(|e| MmmError::Compute(e.to_string()))?;
+        let (sol, r) = solved[m]
+            .as_ref()
+            .map_err(|e| MmmError::Compute(e.to_string()))?;
         let details = json!({
             "main_level": v[m],
             "method": sol.method.name(),
@@ -152,7 +159,11 @@ mod tests {
 
     fn curves() -> HillCurves {
         HillCurves::new(
-            &[(100.0, 50.0, 80.0, 1.0), (100.0, 30.0, 200.0, 2.0), (100.0, 40.0, 60.0, 1.5)],
+            &[
+                (100.0, 50.0, 80.0, 1.0),
+                (100.0, 30.0, 200.0, 2.0),
+                (100.0, 40.0, 60.0, 1.5),
+            ],
             4,
         )
     }
@@ -167,7 +178,10 @@ mod tests {
         assert_eq!(rows.len(), 5);
         assert!((r.total_budget - 300.0).abs() < 1e-9);
         assert_eq!(r.details["main_level"], 1.0);
-        let kpis: Vec<f64> = rows.iter().map(|x| x["expected_kpi"].as_f64().unwrap()).collect();
+        let kpis: Vec<f64> = rows
+            .iter()
+            .map(|x| x["expected_kpi"].as_f64().unwrap())
+            .collect();
         assert!(kpis.windows(2).all(|w| w[1] >= w[0] - 1e-9), "{kpis:?}");
         for row in rows {
             let b = row["total_budget"].as_f64().unwrap();
@@ -191,24 +205,43 @@ mod tests {
         let r = o.optimize(&curves()).unwrap();
         let rows = r.details["scenarios"].as_array().unwrap();
         assert_eq!(rows[0]["feasible"], false);
-        assert!(rows[0]["reason"].as_str().unwrap().contains("minimums sum to 240"));
+        assert!(rows[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("minimums sum to 240"));
         assert_eq!(rows[1]["feasible"], true);
         assert_eq!(rows[2]["feasible"], false);
-        assert!(rows[2]["reason"].as_str().unwrap().contains("maximums sum to 360"));
+        assert!(rows[2]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("maximums sum to 360"));
         assert_eq!(r.details["main_level"], 300.0);
         assert!((r.total_budget - 300.0).abs() < 1e-9);
-        let o: Scenarios =
-            serde_json::from_value(json!({"levels": {"totals": [200.0]}, "bounds": {"default": {"min": 100.0}}}))
-                .unwrap();
-        assert!(matches!(o.optimize(&curves()), Err(MmmError::Infeasible(_))));
+        let o: Scenarios = serde_json::from_value(
+            json!({"levels": {"totals": [200.0]}, "bounds": {"default": {"min": 100.0}}}),
+        )
+        .unwrap();
+        assert!(matches!(
+            o.optimize(&curves()),
+            Err(MmmError::Infeasible(_))
+        ));
     }
 
     #[test]
     fn invalid_levels() {
         let o: Scenarios = serde_json::from_value(json!({"levels": {"totals": []}})).unwrap();
-        assert!(o.validate().unwrap_err().to_string().contains("/levels/totals"));
+        assert!(o
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("/levels/totals"));
         let o: Scenarios =
-            serde_json::from_value(json!({"levels": {"multiples_of_current": [1.0, -0.5]}})).unwrap();
-        assert!(o.validate().unwrap_err().to_string().contains("/levels/multiples_of_current/1"));
+            serde_json::from_value(json!({"levels": {"multiples_of_current": [1.0, -0.5]}}))
+                .unwrap();
+        assert!(o
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("/levels/multiples_of_current/1"));
     }
 }

@@ -56,7 +56,10 @@ pub struct Solution {
 
 /// `Σ_i response(i, s_i)`.
 pub fn objective(curves: &dyn ResponseCurves, s: &[f64]) -> f64 {
-    s.iter().enumerate().map(|(i, &x)| curves.response(i, x)).sum()
+    s.iter()
+        .enumerate()
+        .map(|(i, &x)| curves.response(i, x))
+        .sum()
 }
 
 /// Relative points in [0, 1] used to probe a channel's curve: uniform plus dense near 0.
@@ -91,17 +94,30 @@ pub fn solve(curves: &dyn ResponseCurves, lo: &[f64], hi: &[f64], budget: f64) -
     let n = lo.len();
     let concave = (0..n).all(|i| is_concave_on(curves, i, lo[i], hi[i]));
     let (spend, method) = if concave {
-        (solve_concave(curves, &(0..n).collect::<Vec<_>>(), lo, hi, budget), Method::EqualMarginal)
+        (
+            solve_concave(curves, &(0..n).collect::<Vec<_>>(), lo, hi, budget),
+            Method::EqualMarginal,
+        )
     } else {
         (solve_global(curves, lo, hi, budget), Method::Global)
     };
     let objective = objective(curves, &spend);
-    Solution { spend, objective, method }
+    Solution {
+        spend,
+        objective,
+        method,
+    }
 }
 
 /// Root of a non-increasing `g` on `[a, b]` with `g(a) > 0 > g(b)` (values may be infinite at
 /// the ends): safeguarded regula falsi (Illinois), falling back to bisection.
-fn root_decreasing(g: impl Fn(f64) -> f64, mut a: f64, mut ga: f64, mut b: f64, mut gb: f64) -> f64 {
+fn root_decreasing(
+    g: impl Fn(f64) -> f64,
+    mut a: f64,
+    mut ga: f64,
+    mut b: f64,
+    mut gb: f64,
+) -> f64 {
     let tol = 1e-14 * (a.abs() + b.abs()) + 1e-300;
     let mut side = 0i8;
     let mut width = b - a;
@@ -110,7 +126,11 @@ fn root_decreasing(g: impl Fn(f64) -> f64, mut a: f64, mut ga: f64, mut b: f64, 
             break;
         }
         let secant_ok = ga.is_finite() && gb.is_finite() && it % 4 != 3;
-        let mut x = if secant_ok { (a * gb - b * ga) / (gb - ga) } else { 0.5 * (a + b) };
+        let mut x = if secant_ok {
+            (a * gb - b * ga) / (gb - ga)
+        } else {
+            0.5 * (a + b)
+        };
         if !(x > a && x < b) {
             x = 0.5 * (a + b);
         }
@@ -183,33 +203,39 @@ pub fn solve_concave(
     let mut sb: Vec<f64> = idx.iter().map(|&i| lo[i]).collect();
     let mut mb: Vec<f64> = idx.iter().map(|&i| curves.marginal(i, lo[i])).collect();
     let mut lam_a = ma.iter().copied().fold(f64::INFINITY, f64::min);
-    let mut lam_b = mb.iter().copied().filter(|m| m.is_finite()).fold(f64::NEG_INFINITY, f64::max);
-    let spend_at = |j: usize, lam: f64, sa: &[f64], ma: &[f64], sb: &[f64], mb: &[f64]| -> (f64, f64) {
-        let i = idx[j];
-        if mb[j] <= lam {
-            return (sb[j], mb[j]);
-        }
-        if ma[j] >= lam {
-            return (sa[j], ma[j]);
-        }
-        let x = root_decreasing(
-            |s| curves.marginal(i, s) - lam,
-            sb[j],
-            mb[j] - lam,
-            sa[j],
-            ma[j] - lam,
-        );
-        (x, curves.marginal(i, x))
-    };
+    let mut lam_b = mb
+        .iter()
+        .copied()
+        .filter(|m| m.is_finite())
+        .fold(f64::NEG_INFINITY, f64::max);
+    let spend_at =
+        |j: usize, lam: f64, sa: &[f64], ma: &[f64], sb: &[f64], mb: &[f64]| -> (f64, f64) {
+            let i = idx[j];
+            if mb[j] <= lam {
+                return (sb[j], mb[j]);
+            }
+            if ma[j] >= lam {
+                return (sa[j], ma[j]);
+            }
+            let x = root_decreasing(
+                |s| curves.marginal(i, s) - lam,
+                sb[j],
+                mb[j] - lam,
+                sa[j],
+                ma[j] - lam,
+            );
+            (x, curves.marginal(i, x))
+        };
     let mut cur = vec![(0.0, 0.0); k];
-    let eval = |lam: f64, sa: &[f64], ma: &[f64], sb: &[f64], mb: &[f64], cur: &mut [(f64, f64)]| {
-        let mut s = 0.0;
-        for (j, c) in cur.iter_mut().enumerate() {
-            *c = spend_at(j, lam, sa, ma, sb, mb);
-            s += c.0;
-        }
-        s
-    };
+    let eval =
+        |lam: f64, sa: &[f64], ma: &[f64], sb: &[f64], mb: &[f64], cur: &mut [(f64, f64)]| {
+            let mut s = 0.0;
+            for (j, c) in cur.iter_mut().enumerate() {
+                *c = spend_at(j, lam, sa, ma, sb, mb);
+                s += c.0;
+            }
+            s
+        };
     // the spends at lam_b may still exceed the budget when some marginal is infinite at lo
     if !lam_b.is_finite() {
         lam_b = 1.0;
@@ -269,7 +295,11 @@ pub fn solve_concave(
             break;
         }
     }
-    let t = if sum_a > sum_b { ((budget - sum_b) / (sum_a - sum_b)).clamp(0.0, 1.0) } else { 0.0 };
+    let t = if sum_a > sum_b {
+        ((budget - sum_b) / (sum_a - sum_b)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     for (j, &i) in idx.iter().enumerate() {
         out[i] = (sb[j] + t * (sa[j] - sb[j])).clamp(lo[i], hi[i]);
     }
@@ -279,10 +309,16 @@ pub fn solve_concave(
 /// Projects `x` onto `{Σ s = budget, lo ≤ s ≤ hi}` by a common shift (bisection).
 pub fn project(x: &[f64], lo: &[f64], hi: &[f64], budget: f64) -> Vec<f64> {
     let shifted = |tau: f64| -> f64 {
-        x.iter().zip(lo.iter().zip(hi)).map(|(&v, (&l, &h))| (v + tau).clamp(l, h)).sum()
+        x.iter()
+            .zip(lo.iter().zip(hi))
+            .map(|(&v, (&l, &h))| (v + tau).clamp(l, h))
+            .sum()
     };
     let span = hi.iter().zip(lo).map(|(h, l)| h - l).sum::<f64>() + budget.abs() + 1.0;
-    let (mut a, mut b) = (-span - x.iter().map(|v| v.abs()).sum::<f64>(), span + x.iter().map(|v| v.abs()).sum::<f64>());
+    let (mut a, mut b) = (
+        -span - x.iter().map(|v| v.abs()).sum::<f64>(),
+        span + x.iter().map(|v| v.abs()).sum::<f64>(),
+    );
     for _ in 0..200 {
         let m = 0.5 * (a + b);
         if shifted(m) < budget {
@@ -295,8 +331,11 @@ pub fn project(x: &[f64], lo: &[f64], hi: &[f64], budget: f64) -> Vec<f64> {
         }
     }
     let tau = 0.5 * (a + b);
-    let mut s: Vec<f64> =
-        x.iter().zip(lo.iter().zip(hi)).map(|(&v, (&l, &h))| (v + tau).clamp(l, h)).collect();
+    let mut s: Vec<f64> = x
+        .iter()
+        .zip(lo.iter().zip(hi))
+        .map(|(&v, (&l, &h))| (v + tau).clamp(l, h))
+        .collect();
     fix_sum(&mut s, lo, hi, budget);
     s
 }
@@ -309,8 +348,16 @@ fn fix_sum(s: &mut [f64], lo: &[f64], hi: &[f64], budget: f64) {
     }
     let mut left = r;
     for i in 0..s.len() {
-        let room = if left > 0.0 { hi[i] - s[i] } else { lo[i] - s[i] };
-        let step = if left > 0.0 { left.min(room) } else { left.max(room) };
+        let room = if left > 0.0 {
+            hi[i] - s[i]
+        } else {
+            lo[i] - s[i]
+        };
+        let step = if left > 0.0 {
+            left.min(room)
+        } else {
+            left.max(room)
+        };
         s[i] += step;
         left -= step;
         if left == 0.0 {
@@ -340,7 +387,9 @@ fn dp_start(curves: &dyn ResponseCurves, lo: &[f64], hi: &[f64], budget: f64) ->
     let mut next = vec![f64::NEG_INFINITY; g + 1];
     let mut vals = Vec::with_capacity(g + 1);
     for k in 0..n {
-        let cap = (((hi[k] - lo[k]) / delta) * (1.0 + 1e-12)).floor().clamp(0.0, g as f64) as usize;
+        let cap = (((hi[k] - lo[k]) / delta) * (1.0 + 1e-12))
+            .floor()
+            .clamp(0.0, g as f64) as usize;
         vals.clear();
         vals.extend((0..=cap).map(|m| curves.response(k, lo[k] + m as f64 * delta)));
         for j in 0..=g {
@@ -456,7 +505,14 @@ fn polish(
 }
 
 /// Best `t ∈ [0, tmax]` for `φ(t) = r_i(x_i + t) + r_j(x_j − t)` (samples, then refinement).
-fn best_transfer(curves: &dyn ResponseCurves, i: usize, j: usize, xi: f64, xj: f64, tmax: f64) -> f64 {
+fn best_transfer(
+    curves: &dyn ResponseCurves,
+    i: usize,
+    j: usize,
+    xi: f64,
+    xj: f64,
+    tmax: f64,
+) -> f64 {
     let phi = |t: f64| curves.response(i, xi + t) + curves.response(j, xj - t);
     let dphi = |t: f64| curves.marginal(i, xi + t) - curves.marginal(j, xj - t);
     const K: usize = 16;
@@ -551,7 +607,9 @@ fn exchange(
     let mut m: Vec<f64> = (0..n).map(|i| curves.marginal(i, x[i])).collect();
     for _ in 0..max_iter {
         let eps = |i: usize| 1e-12 * (hi[i] - lo[i]).abs().max(1e-300);
-        let up = (0..n).filter(|&i| x[i] < hi[i] - eps(i)).max_by(|&a, &b| m[a].total_cmp(&m[b]));
+        let up = (0..n)
+            .filter(|&i| x[i] < hi[i] - eps(i))
+            .max_by(|&a, &b| m[a].total_cmp(&m[b]));
         let Some(i) = up else { break };
         let down = (0..n)
             .filter(|&j| j != i && x[j] > lo[j] + eps(j))
@@ -566,8 +624,16 @@ fn exchange(
             break;
         }
         let (oi, oj) = (x[i], x[j]);
-        let new_i = if t == tmax && hi[i] - x[i] <= x[j] - lo[j] { hi[i] } else { x[i] + t };
-        let new_j = if t == tmax && x[j] - lo[j] <= hi[i] - x[i] { lo[j] } else { x[j] - t };
+        let new_i = if t == tmax && hi[i] - x[i] <= x[j] - lo[j] {
+            hi[i]
+        } else {
+            x[i] + t
+        };
+        let new_j = if t == tmax && x[j] - lo[j] <= hi[i] - x[i] {
+            lo[j]
+        } else {
+            x[j] - t
+        };
         let delta = curves.response(i, new_i) + curves.response(j, new_j)
             - curves.response(i, oi)
             - curves.response(j, oj);
@@ -587,13 +653,22 @@ fn exchange(
 /// The S-shaped path: grid dynamic programme and multi-start local refinement.
 fn solve_global(curves: &dyn ResponseCurves, lo: &[f64], hi: &[f64], budget: f64) -> Vec<f64> {
     let n = lo.len();
-    let peak: Vec<f64> = (0..n).map(|i| marginal_peak(curves, i, lo[i], hi[i])).collect();
+    let peak: Vec<f64> = (0..n)
+        .map(|i| marginal_peak(curves, i, lo[i], hi[i]))
+        .collect();
     let current: Vec<f64> = (0..n).map(|i| curves.current_spend(i)).collect();
     let equal = vec![budget / n.max(1) as f64; n];
     let room: f64 = hi.iter().zip(lo).map(|(h, l)| h - l).sum();
     let rest = budget - lo.iter().sum::<f64>();
     let proportional: Vec<f64> = (0..n)
-        .map(|i| lo[i] + if room > 0.0 { (hi[i] - lo[i]) * rest / room } else { 0.0 })
+        .map(|i| {
+            lo[i]
+                + if room > 0.0 {
+                    (hi[i] - lo[i]) * rest / room
+                } else {
+                    0.0
+                }
+        })
         .collect();
     let starts = [
         dp_start(curves, lo, hi, budget),
@@ -637,10 +712,18 @@ pub fn best_net(curves: &dyn ResponseCurves, i: usize, lo: f64, hi: f64, theta: 
         if mh >= theta {
             return hi;
         }
-        return root_decreasing(|s| curves.marginal(i, s) - theta, lo, ml - theta, hi, mh - theta);
+        return root_decreasing(
+            |s| curves.marginal(i, s) - theta,
+            lo,
+            ml - theta,
+            hi,
+            mh - theta,
+        );
     }
     const K: usize = 400;
-    let ts: Vec<f64> = (0..=K).map(|k| lo + (hi - lo) * k as f64 / K as f64).collect();
+    let ts: Vec<f64> = (0..=K)
+        .map(|k| lo + (hi - lo) * k as f64 / K as f64)
+        .collect();
     let mut k = 0;
     let mut bv = net(ts[0]);
     for (q, &t) in ts.iter().enumerate().skip(1) {

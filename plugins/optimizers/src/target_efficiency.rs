@@ -135,8 +135,10 @@ impl TargetEfficiency {
         };
         const K: usize = 40;
         let grid: Vec<f64> = (0..=K).map(|k| a + (z - a) * k as f64 / K as f64).collect();
-        let vals: Vec<f64> =
-            grid.iter().map(|&b| roi_at(b).map_or(f64::NEG_INFINITY, |x| x.1)).collect();
+        let vals: Vec<f64> = grid
+            .iter()
+            .map(|&b| roi_at(b).map_or(f64::NEG_INFINITY, |x| x.1))
+            .collect();
         let mut k = 0;
         for q in 1..=K {
             if vals[q] > vals[k] {
@@ -216,7 +218,10 @@ impl TargetEfficiency {
         }
         let bottom = plan::allocate(curves, per, a)?.0;
         if bottom.objective >= target {
-            return Ok((bottom, json!({"search_range": [a, z], "target_kpi": target})));
+            return Ok((
+                bottom,
+                json!({"search_range": [a, z], "target_kpi": target}),
+            ));
         }
         let (mut x, mut y, mut best) = (a, z, top);
         for _ in 0..100 {
@@ -256,13 +261,18 @@ impl TargetEfficiency {
                 )));
             }
             let s = solver::best_net(curves, i, lo, hi.max(lo), theta);
-            if b.max.is_none() && b.max_change.is_none() && s >= hi && curves.marginal(i, s) > theta {
+            if b.max.is_none() && b.max_change.is_none() && s >= hi && curves.marginal(i, s) > theta
+            {
                 capped.push(curves.name(i).to_string());
             }
             spend.push(s);
         }
         let objective = solver::objective(curves, &spend);
-        let sol = Solution { spend, objective, method: solver::Method::EqualMarginal };
+        let sol = Solution {
+            spend,
+            objective,
+            method: solver::Method::EqualMarginal,
+        };
         Ok((
             sol,
             json!({"min_mroi": theta, "search_limit_per_channel": cap, "capped_at_search_limit": capped}),
@@ -275,7 +285,10 @@ impl Optimizer for TargetEfficiency {
     fn validate(&self) -> Result<()> {
         match self.goal {
             Goal::TargetKpi(k) if !k.is_finite() => {
-                return Err(MmmError::param("/goal/target_kpi", format!("target_kpi = {k} must be finite")))
+                return Err(MmmError::param(
+                    "/goal/target_kpi",
+                    format!("target_kpi = {k} must be finite"),
+                ))
             }
             Goal::MinMroi(t) if !t.is_finite() || t < 0.0 => {
                 return Err(MmmError::param(
@@ -295,13 +308,19 @@ impl Optimizer for TargetEfficiency {
         if !(0.0..=1.0).contains(&self.min_budget_multiple) {
             return Err(MmmError::param(
                 "/min_budget_multiple",
-                format!("min_budget_multiple = {} must be in [0, 1]", self.min_budget_multiple),
+                format!(
+                    "min_budget_multiple = {} must be in [0, 1]",
+                    self.min_budget_multiple
+                ),
             ));
         }
         if !(self.max_budget_multiple.is_finite() && self.max_budget_multiple >= 0.0) {
             return Err(MmmError::param(
                 "/max_budget_multiple",
-                format!("max_budget_multiple = {} must be a finite number ≥ 0", self.max_budget_multiple),
+                format!(
+                    "max_budget_multiple = {} must be a finite number ≥ 0",
+                    self.max_budget_multiple
+                ),
             ));
         }
         self.bounds.validate("/bounds")
@@ -345,7 +364,12 @@ impl Optimizer for TargetEfficiency {
             "roi_gain_pct": roi_gain,
             "search": info,
         });
-        Ok(plan::result(curves, &format!("target_efficiency:{name}"), &sol.spend, details))
+        Ok(plan::result(
+            curves,
+            &format!("target_efficiency:{name}"),
+            &sol.spend,
+            details,
+        ))
     }
 }
 
@@ -366,7 +390,11 @@ mod tests {
     fn curves() -> HillCurves {
         // S-shaped curves with an interior best ROI
         HillCurves::new(
-            &[(300.0, 400.0, 100.0, 2.0), (200.0, 200.0, 80.0, 1.8), (100.0, 100.0, 50.0, 2.5)],
+            &[
+                (300.0, 400.0, 100.0, 2.0),
+                (200.0, 200.0, 80.0, 1.8),
+                (100.0, 100.0, 50.0, 2.5),
+            ],
             12,
         )
     }
@@ -395,9 +423,12 @@ mod tests {
         for k in 1..=100 {
             let b = 60.0 + 540.0 * k as f64 / 100.0;
             let d = ChannelBounds::default();
-        let per = vec![&d; 3];
+            let per = vec![&d; 3];
             let (s, _) = plan::allocate(&c, &per, b).unwrap();
-            assert!(s.objective / (12.0 * b) <= best * (1.0 + 1e-9), "budget {b}");
+            assert!(
+                s.objective / (12.0 * b) <= best * (1.0 + 1e-9),
+                "budget {b}"
+            );
         }
         let cut = r.details["budget_cut"].as_f64().unwrap();
         assert!((cut - (600.0 - r.total_budget)).abs() < 1e-9);
@@ -408,7 +439,9 @@ mod tests {
     #[test]
     fn max_roi_concave_stops_at_floor() {
         let c = HillCurves::new(&[(100.0, 50.0, 80.0, 1.0), (100.0, 30.0, 200.0, 0.7)], 4);
-        let r = parse(json!({"goal": "max_roi", "min_budget_multiple": 0.25})).optimize(&c).unwrap();
+        let r = parse(json!({"goal": "max_roi", "min_budget_multiple": 0.25}))
+            .optimize(&c)
+            .unwrap();
         assert!((r.total_budget - 50.0).abs() < 1e-6, "{}", r.total_budget);
         assert_eq!(r.details["search"]["at_search_floor"], true);
     }
@@ -419,16 +452,22 @@ mod tests {
         let d = ChannelBounds::default();
         let per = vec![&d; 3];
         let target = 0.8 * plan::allocate(&c, &per, 600.0).unwrap().0.objective;
-        let r = parse(json!({"goal": {"target_kpi": target}})).optimize(&c).unwrap();
+        let r = parse(json!({"goal": {"target_kpi": target}}))
+            .optimize(&c)
+            .unwrap();
         assert!(r.expected_kpi_optimal >= target - 1e-9);
-        let less = plan::allocate(&c, &per, r.total_budget * (1.0 - 1e-6)).unwrap().0;
+        let less = plan::allocate(&c, &per, r.total_budget * (1.0 - 1e-6))
+            .unwrap()
+            .0;
         assert!(less.objective < target);
     }
 
     #[test]
     fn target_kpi_unreachable() {
         let c = curves();
-        let e = parse(json!({"goal": {"target_kpi": 1e9}})).optimize(&c).unwrap_err();
+        let e = parse(json!({"goal": {"target_kpi": 1e9}}))
+            .optimize(&c)
+            .unwrap_err();
         assert!(matches!(e, MmmError::Infeasible(_)));
         assert!(e.to_string().contains("unreachable"), "{e}");
         let e = parse(json!({"goal": {"target_kpi": 1e4}, "bounds": {"default": {"max": 10.0}}}))
@@ -440,9 +479,11 @@ mod tests {
     #[test]
     fn min_mroi_equalizes_marginals_at_threshold() {
         let c = curves();
-        let r = parse(json!({"goal": {"min_mroi": 1.0}, "bounds": {"channels": {"c2": {"max": 40.0}}}}))
-            .optimize(&c)
-            .unwrap();
+        let r = parse(
+            json!({"goal": {"min_mroi": 1.0}, "bounds": {"channels": {"c2": {"max": 40.0}}}}),
+        )
+        .optimize(&c)
+        .unwrap();
         for p in &r.channels[..2] {
             assert!((p.mroi - 1.0).abs() < 1e-8, "{p:?}");
         }
@@ -452,16 +493,22 @@ mod tests {
         for (i, p) in r.channels.iter().enumerate() {
             let net = |s: f64| c.response(i, s) - 12.0 * s;
             let top = if i == 2 { 40.0 } else { 6000.0 };
-            let grid = (0..=60_000).map(|k| net(top * k as f64 / 60_000.0)).fold(f64::MIN, f64::max);
+            let grid = (0..=60_000)
+                .map(|k| net(top * k as f64 / 60_000.0))
+                .fold(f64::MIN, f64::max);
             assert!(net(p.optimal_spend) >= grid - 1e-9, "{p:?}");
         }
-        let r = parse(json!({"goal": {"min_mroi": 1.0}, "bounds": {"channels": {"c2": {"max": 70.0}}}}))
-            .optimize(&c)
-            .unwrap();
+        let r = parse(
+            json!({"goal": {"min_mroi": 1.0}, "bounds": {"channels": {"c2": {"max": 70.0}}}}),
+        )
+        .optimize(&c)
+        .unwrap();
         assert!((r.channels[2].mroi - 1.0).abs() < 1e-8 || r.channels[2].optimal_spend == 70.0);
         // concave case
         let c = HillCurves::new(&[(100.0, 50.0, 80.0, 1.0), (100.0, 30.0, 200.0, 0.7)], 4);
-        let r = parse(json!({"goal": {"min_mroi": 0.1}})).optimize(&c).unwrap();
+        let r = parse(json!({"goal": {"min_mroi": 0.1}}))
+            .optimize(&c)
+            .unwrap();
         for p in &r.channels {
             assert!((p.mroi - 0.1).abs() < 1e-9, "{p:?}");
         }
@@ -474,8 +521,13 @@ mod tests {
         )
         .unwrap();
         assert!(o.validate().unwrap_err().to_string().contains("/bounds"));
-        let o: TargetEfficiency = serde_json::from_value(json!({"goal": {"min_mroi": -1.0}})).unwrap();
-        assert!(o.validate().unwrap_err().to_string().contains("/goal/min_mroi"));
+        let o: TargetEfficiency =
+            serde_json::from_value(json!({"goal": {"min_mroi": -1.0}})).unwrap();
+        assert!(o
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("/goal/min_mroi"));
         assert!(serde_json::from_value::<TargetEfficiency>(json!({"goal": "max_rio"})).is_err());
     }
 }
