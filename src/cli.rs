@@ -71,6 +71,80 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Simulate MMM data with a known truth: writes DIR/data.csv and DIR/truth.json.
+    ///
+    /// SIMSPEC (JSON, see docs/simulation.md) gives the seed, periods, frequency and start date,
+    /// the channels (spend pattern, transforms written exactly as in an experiment spec,
+    /// coefficient), controls (price, promotions, holidays), baseline, noise and an optional
+    /// mediator. truth.json holds each channel's true contribution, ROI and marginal ROI,
+    /// computed with the same transform code `mmm run` uses. The same SIMSPEC always gives the
+    /// same bytes.
+    ///
+    /// Example:
+    ///   mmm simulate examples/simulations/seed000/simspec.json --out out/seed000
+    ///   mmm run examples/simulations/seed000/spec.json --out out/seed000-fit
+    #[command(verbatim_doc_comment)]
+    Simulate {
+        /// The simulation spec (JSON).
+        simspec: PathBuf,
+        /// Output folder (created if missing).
+        #[arg(long, short)]
+        out: PathBuf,
+    },
+    /// Run one experiment in many variants (models, transforms…) and compare them.
+    ///
+    /// STUDY (JSON, see docs/studies.md) names a base spec and variants: a list of overrides
+    /// by JSON pointer ({"name": "slow-tv", "set": {"/media/0/transforms/0/decay": 0.8}}) or a
+    /// grid of pointers with alternative values ("*" in a pointer means every array element).
+    /// Every variant is validated before any runs; they run in parallel. Writes
+    /// DIR/comparison.csv, DIR/comparison.json and DIR/variants/<name>/results.json. With a
+    /// "truth" (truth.json from `mmm simulate`) each channel's ROI error is reported and the
+    /// variants are ranked by recovery.
+    ///
+    /// Scale-out: --shard I/N runs variants k with k mod N = I (I is 0-based), and
+    /// `mmm study merge` combines shard folders into the files one run would write.
+    ///
+    /// Examples:
+    ///   mmm study examples/simulations/seed000/study.json --out out/study
+    ///   mmm study examples/simulations/seed000/study.json --shard 0/4 --out out/shard-0
+    ///   mmm study merge out/shard-0 out/shard-1 out/shard-2 out/shard-3 --out out/study
+    #[command(verbatim_doc_comment, args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Study {
+        /// `merge`: combine shard outputs.
+        #[command(subcommand)]
+        action: Option<StudyAction>,
+        /// The study file (JSON).
+        #[arg(required = true)]
+        study: Option<PathBuf>,
+        /// Output folder (created if missing).
+        #[arg(long, short, required = true)]
+        out: Option<PathBuf>,
+        /// Run only shard I of N (0-based I in 0…N-1; variant k runs in shard k mod N).
+        #[arg(long, value_name = "I/N")]
+        shard: Option<mmm_study::Shard>,
+    },
+}
+
+/// Subcommands of `mmm study`.
+#[derive(Debug, Subcommand)]
+pub enum StudyAction {
+    /// Combine the outputs of `mmm study --shard I/N` runs into the files one run writes.
+    ///
+    /// Checks that the folders are shards of one study and hold every variant exactly once,
+    /// copies each variant's outputs into DIR/variants/, and writes DIR/comparison.csv and
+    /// DIR/comparison.json (byte-identical to an unsharded run).
+    ///
+    /// Example:
+    ///   mmm study merge out/shard-0 out/shard-1 --out out/study
+    #[command(verbatim_doc_comment)]
+    Merge {
+        /// The shard output folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output folder (created if missing; may be one of the shard folders).
+        #[arg(long, short)]
+        out: PathBuf,
+    },
 }
 
 /// Runs the CLI with the process's arguments.
@@ -92,6 +166,7 @@ where
             return ExitCode::from(code as u8);
         }
     };
+    mmm_core::progress::set_quiet(cli.quiet);
     match dispatch(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -103,6 +178,14 @@ where
 
 fn dispatch(cli: &Cli) -> Result<(), MmmError> {
     match &cli.command {
+        Command::Simulate { simspec, out } => mmm_sim::run_cli(simspec, out, cli.quiet),
+        Command::Study { action: Some(StudyAction::Merge { dirs, out }), .. } => {
+            mmm_study::merge_cli(dirs, out, cli.quiet)
+        }
+        Command::Study { action: None, study, out, shard } => match (study, out) {
+            (Some(study), Some(out)) => mmm_study::run_cli(study, out, *shard, cli.quiet),
+            _ => Err(MmmError::Compute("mmm study needs STUDY and --out DIR (see mmm study --help)".into())),
+        },
         Command::Run { spec, out } => {
             let loaded = load_spec(spec)?;
             let output = experiment::run(&loaded)?;

@@ -38,8 +38,42 @@ pub fn causal_of(loaded: &LoadedSpec) -> Result<Box<dyn CausalStructure>> {
     }
 }
 
-/// Fits the experiment and computes its results.
+/// Runs the spec's tuning, returning the spec refitted at the chosen parameters.
+fn tune_spec(loaded: &LoadedSpec) -> Result<(LoadedSpec, Option<crate::tuning::TuningResult>)> {
+    let Some(t) = &loaded.spec.tuning else {
+        return Ok((loaded.clone(), None));
+    };
+    let data = ModelData::from_spec(loaded)?;
+    let causal = causal_of(loaded)?;
+    let seed = t.seed.unwrap_or(loaded.spec.seed);
+    let result = crate::tuning::tune(
+        t,
+        loaded.spec.validation.as_ref(),
+        &data,
+        causal.as_ref(),
+        loaded.spec.model.as_ref(),
+        &loaded.search,
+        seed,
+    )
+    .map_err(|e| e.at("/tuning"))?;
+    let (mut raw, _, _) = crate::search::extract_ranges(&loaded.raw);
+    for (pointer, value) in &result.best.parameters {
+        if let Some(v) = raw.pointer_mut(pointer) {
+            *v = serde_json::json!(value);
+        }
+    }
+    if let Some(o) = raw.as_object_mut() {
+        o.remove("tuning");
+    }
+    let spec = crate::spec::parse_spec(&raw, &loaded.file)?;
+    let tuned = LoadedSpec { spec, raw, file: loaded.file.clone(), dir: loaded.dir.clone(), search: vec![] };
+    Ok((tuned, Some(result)))
+}
+
+/// Fits the experiment (after tuning, when the spec asks for it) and computes its results.
 pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
+    let (tuned, tuning) = tune_spec(loaded)?;
+    let loaded = &tuned;
     let data = ModelData::from_spec(loaded)?;
     let causal = causal_of(loaded)?;
     causal.validate(&loaded.spec).map_err(|e| e.at("/causal"))?;
@@ -162,6 +196,7 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         channels,
         interval_level: estimate.interval_level,
         response_curves,
+        tuning,
         validation,
         optimization,
         warnings,

@@ -20,11 +20,14 @@ pub mod model;
 pub mod optimizer;
 pub mod output;
 pub mod params;
+pub mod progress;
 pub mod registry;
 pub mod response;
 pub mod results;
+pub mod search;
 pub mod spec;
 pub mod transform;
+pub mod tuning;
 pub mod validation;
 
 pub use error::{MmmError, Result};

@@ -154,6 +154,67 @@ impl FittedModel {
     pub fn beta(&self) -> Vec<f64> {
         self.coefficients.iter().map(|c| c.estimate).collect()
     }
+
+    /// The posterior of a Bayesian model, if the model attached one with
+    /// [`FittedModel::set_posterior`].
+    ///
+    /// It travels in `parameters["posterior"]` rather than in a field of its own, so that adding
+    /// it did not break the struct literals of models that have no posterior; `run` removes it
+    /// from the parameters it reports.
+    pub fn posterior(&self) -> Option<Posterior> {
+        self.parameters.get(POSTERIOR_KEY).and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
+
+    /// Attaches a posterior (see [`FittedModel::posterior`]).
+    pub fn set_posterior(&mut self, posterior: &Posterior) {
+        if !self.parameters.is_object() {
+            self.parameters = serde_json::json!({});
+        }
+        if let (Some(obj), Ok(v)) = (self.parameters.as_object_mut(), serde_json::to_value(posterior)) {
+            obj.insert(POSTERIOR_KEY.into(), v);
+        }
+    }
+}
+
+/// The key of [`FittedModel::parameters`] that holds a [`Posterior`].
+pub const POSTERIOR_KEY: &str = "posterior";
+
+/// Posterior draws of a Bayesian model: every sampled parameter, diagnostics, and per media
+/// column what contributions need per draw.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct Posterior {
+    /// Parameter names (the columns of `draws`).
+    pub names: Vec<String>,
+    /// Chain index of every draw (the rows of `draws`).
+    pub chain: Vec<usize>,
+    /// Draws, one row per (chain, draw), one value per parameter.
+    pub draws: Vec<Vec<f64>>,
+    /// Sampler diagnostics (R-hat, ESS, divergences, tree depth, E-BFMI…) as the model reports them.
+    pub diagnostics: serde_json::Value,
+    /// Warnings about the sampling (R-hat above 1.01, ESS below 400, divergences…).
+    pub warnings: Vec<String>,
+    /// One entry per media column of the design.
+    pub media: Vec<PosteriorMedia>,
+    /// Posterior mean of every design column's per-period contribution (`columns × periods`,
+    /// target units), for the decomposition.
+    pub column_contributions: Vec<Vec<f64>>,
+}
+
+/// The posterior of one media column.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct PosteriorMedia {
+    /// Index of the column in the design.
+    pub column: usize,
+    /// Index into the problem's `media`.
+    pub channel: usize,
+    /// Spend is multiplied by this before the channel's chain (spend scaling of the model).
+    pub input_scale: f64,
+    /// Coefficient per draw (target units per unit of chain output).
+    pub coefficient: Vec<f64>,
+    /// Chain parameters per draw (chain order, see `TransformChain::get_params`).
+    pub chain_params: Vec<Vec<f64>>,
+    /// Contribution over the data per draw: `coefficient · Σ_t f(input_scale·x; θ)_t`.
+    pub contribution: Vec<f64>,
 }
 
 /// A statistical model that fits a design matrix to a target.

@@ -136,9 +136,13 @@ pub fn kind_schema(kind: &str, generator: &mut SchemaGenerator) -> Schema {
     let all_of: Vec<Value> = plugins
         .iter()
         .map(|d| {
+            let mut then = d.tagged_schema(generator);
+            if crate::search::TUNABLE_KINDS.contains(&kind) {
+                crate::search::allow_ranges(&mut then);
+            }
             json!({
                 "if": {"properties": {"type": {"const": d.tag}}, "required": ["type"]},
-                "then": d.tagged_schema(generator),
+                "then": then,
             })
         })
         .collect();

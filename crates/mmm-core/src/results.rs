@@ -29,6 +29,9 @@ pub struct Results {
     /// Per channel: sampled response curve, marginal ROI and break-even spend (see
     /// [`crate::response`]).
     pub response_curves: Vec<crate::response::ResponseCurve>,
+    /// Hyperparameter search, when the spec asks for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tuning: Option<crate::tuning::TuningResult>,
     /// Out-of-sample validation, when the spec asks for it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub validation: Option<crate::validation::ValidationResult>,

@@ -56,6 +56,9 @@ pub struct ExperimentSpec {
     /// Out-of-sample validation: chronological split and rolling-origin folds (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<crate::validation::ValidationSpec>,
+    /// Hyperparameter search over the parameters given as `{"range": [low, high]}` (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuning: Option<crate::tuning::TuningSpec>,
 }
 
 /// Where the data is and which columns are the date and the target.
@@ -194,6 +197,8 @@ pub struct LoadedSpec {
     pub file: String,
     /// Folder that relative paths in the spec are resolved against.
     pub dir: PathBuf,
+    /// Parameters given as search ranges (tuned when the spec has a `tuning` section).
+    pub search: Vec<crate::search::SearchParam>,
 }
 
 impl LoadedSpec {
@@ -231,8 +236,8 @@ pub fn load_spec(path: &Path) -> Result<LoadedSpec> {
         }],
     })?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let spec = parse_spec(&raw, &file)?;
-    Ok(LoadedSpec { spec, raw, file, dir })
+    let (spec, search) = parse_spec_with_search(&raw, &file)?;
+    Ok(LoadedSpec { spec, raw, file, dir, search })
 }
 
 /// Validates JSON against the schema and returns every issue found (empty when valid).
@@ -258,23 +263,48 @@ pub fn schema_issues(raw: &Value) -> Vec<SpecIssue> {
 
 /// Validates and deserializes a spec from JSON; `file` labels errors.
 pub fn parse_spec(raw: &Value, file: &str) -> Result<ExperimentSpec> {
+    parse_spec_with_search(raw, file).map(|(s, _)| s)
+}
+
+/// Validates and deserializes a spec from JSON, returning the search ranges it holds.
+pub fn parse_spec_with_search(raw: &Value, file: &str) -> Result<(ExperimentSpec, Vec<crate::search::SearchParam>)> {
     let issues = schema_issues(raw);
     if !issues.is_empty() {
         return Err(MmmError::Spec { file: file.to_string(), issues });
     }
+    let (plain, mut search, issues) = crate::search::extract_ranges(raw);
+    if !issues.is_empty() {
+        return Err(MmmError::Spec { file: file.to_string(), issues });
+    }
     let spec: ExperimentSpec =
-        serde_path_to_error::deserialize(raw.clone()).map_err(|e| {
+        serde_path_to_error::deserialize(plain).map_err(|e| {
             let pointer = path_to_pointer(e.path());
             MmmError::Spec {
                 file: file.to_string(),
                 issues: vec![SpecIssue { pointer, message: e.inner().to_string() }],
             }
         })?;
-    let issues = plugin_issues(&spec);
+    let mut issues = plugin_issues(&spec);
+    issues.extend(crate::search::resolve(&spec, &mut search));
+    if let (Some(first), None) = (search.first(), &spec.tuning) {
+        issues.push(SpecIssue {
+            pointer: first.pointer.clone(),
+            message: "a search range needs a 'tuning' section in the spec".into(),
+        });
+    }
+    if let Some(t) = &spec.tuning {
+        if let Err(e) = t.strategy.validate() {
+            let (pointer, message) = match e.at("/tuning/strategy") {
+                MmmError::InvalidParameter { pointer, message } => (pointer, message),
+                other => ("/tuning/strategy".to_string(), other.to_string()),
+            };
+            issues.push(SpecIssue { pointer, message });
+        }
+    }
     if !issues.is_empty() {
         return Err(MmmError::Spec { file: file.to_string(), issues });
     }
-    Ok(spec)
+    Ok((spec, search))
 }
 
 fn path_to_pointer(p: &serde_path_to_error::Path) -> String {
