@@ -71,7 +71,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Simulate MMM data with a known truth: writes DIR/data.csv and DIR/truth.json.
+    /// Simulate MMM data with a known truth: writes DIR/data.csv and DIR/truth.json
     ///
     /// SIMSPEC (JSON, see docs/simulation.md) gives the seed, periods, frequency and start date,
     /// the channels (spend pattern, transforms written exactly as in an experiment spec,
@@ -91,7 +91,7 @@ pub enum Command {
         #[arg(long, short)]
         out: PathBuf,
     },
-    /// Run one experiment in many variants (models, transforms…) and compare them.
+    /// Run one experiment in many variants (models, transforms…) and compare them
     ///
     /// STUDY (JSON, see docs/studies.md) names a base spec and variants: a list of overrides
     /// by JSON pointer ({"name": "slow-tv", "set": {"/media/0/transforms/0/decay": 0.8}}) or a
@@ -128,7 +128,7 @@ pub enum Command {
 /// Subcommands of `mmm study`.
 #[derive(Debug, Subcommand)]
 pub enum StudyAction {
-    /// Combine the outputs of `mmm study --shard I/N` runs into the files one run writes.
+    /// Combine the outputs of `mmm study --shard I/N` runs into the files one run writes
     ///
     /// Checks that the folders are shards of one study and hold every variant exactly once,
     /// copies each variant's outputs into DIR/variants/, and writes DIR/comparison.csv and

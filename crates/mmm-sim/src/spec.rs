@@ -1,0 +1,697 @@
+//! The simulation spec (SIMSPEC): what to simulate, as JSON.
+//!
+//! Loading goes in three steps, each naming the offending place by JSON pointer:
+//! 1. deserialization (`deny_unknown_fields` everywhere; transforms by their `type` through
+//!    typetag, exactly as in an experiment spec);
+//! 2. the JSON Schema ([`simspec_schema`]), for ranges and shapes;
+//! 3. cross-field checks and every transform's `validate()` ([`SimSpec::issues`]).
+
+use chrono::NaiveDate;
+use mmm_core::error::{MmmError, Result, SpecIssue};
+use mmm_core::transform::{Transform, TransformChain};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// A whole simulation.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "mmm simulation spec")]
+pub struct SimSpec {
+    /// Path of this JSON Schema, for editors (ignored).
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Name of the scenario (copied into truth.json).
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// Seed of every random draw; the same spec gives the same bytes.
+    pub seed: u64,
+    /// Number of periods (rows).
+    #[schemars(range(min = 8, max = 100000))]
+    pub periods: usize,
+    /// Spacing of the periods.
+    pub frequency: SimFrequency,
+    /// First date (ISO `YYYY-MM-DD`).
+    pub start: String,
+    /// Name of the date column (default `date`).
+    #[serde(default = "default_date")]
+    pub date_column: String,
+    /// Name of the target column (default `sales`).
+    #[serde(default = "default_target")]
+    pub target: String,
+    /// Constant part of the target per period.
+    #[serde(default)]
+    pub intercept: f64,
+    /// Linear trend: added per period (`trend · t`, `t = 1 … periods`).
+    #[serde(default)]
+    pub trend: f64,
+    /// Seasonality of the target.
+    #[serde(default)]
+    pub seasonality: SeasonalitySpec,
+    /// Standard deviation of the Gaussian noise added to the target per period.
+    #[serde(default)]
+    #[schemars(range(min = 0.0))]
+    pub noise_sd: f64,
+    /// Paid media channels.
+    #[schemars(length(min = 1))]
+    pub channels: Vec<ChannelSpec>,
+    /// Control variables (price, promotions, holidays, any numeric series).
+    #[serde(default)]
+    pub controls: Vec<ControlSpec>,
+    /// A mediator channel driven by some channels (e.g. search driven by social).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mediator: Option<MediatorSpec>,
+}
+
+fn default_name() -> String {
+    "simulation".into()
+}
+fn default_date() -> String {
+    "date".into()
+}
+fn default_target() -> String {
+    "sales".into()
+}
+
+/// Spacing of the periods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SimFrequency {
+    /// One row per week (dates 7 days apart).
+    Weekly,
+    /// One row per day.
+    Daily,
+}
+
+impl SimFrequency {
+    /// Days per period.
+    pub fn days(self) -> i64 {
+        match self {
+            SimFrequency::Weekly => 7,
+            SimFrequency::Daily => 1,
+        }
+    }
+}
+
+/// Seasonality of the target.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeasonalitySpec {
+    /// Amplitude of the yearly cycle: `yearly · sin(2π·d/365.25 + yearly_phase)`, `d` = days
+    /// since the start.
+    #[serde(default)]
+    pub yearly: f64,
+    /// Phase of the yearly cycle, in radians.
+    #[serde(default)]
+    pub yearly_phase: f64,
+    /// Amplitude of the weekly cycle (daily data only): `weekly · sin(2π·d/7)`.
+    #[serde(default)]
+    pub weekly: f64,
+    /// Added on Saturdays and Sundays (daily data only).
+    #[serde(default)]
+    pub weekend: f64,
+}
+
+/// One paid channel.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelSpec {
+    /// Channel name; also its spend column unless `column` is given.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// Spend column name (default: the name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    /// How spend varies over time.
+    pub spend: Pattern,
+    /// Transforms, exactly as in an experiment spec (applied in order, learned on the spend).
+    #[serde(default)]
+    pub transforms: Vec<Box<dyn Transform>>,
+    /// Effect on the target per unit of transformed spend.
+    pub coefficient: f64,
+}
+
+impl ChannelSpec {
+    /// The spend column's name.
+    pub fn column(&self) -> &str {
+        self.column.as_deref().unwrap_or(&self.name)
+    }
+    /// The transforms as a chain (not yet learned).
+    pub fn chain(&self) -> TransformChain {
+        TransformChain(self.transforms.clone())
+    }
+}
+
+/// How a series varies over time. Spend patterns are clipped at 0.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Pattern {
+    /// Every period: `max(0, mean + N(0, noise_sd))`.
+    AlwaysOn {
+        /// Mean per period.
+        mean: f64,
+        /// Standard deviation of the Gaussian noise per period.
+        #[serde(default)]
+        #[schemars(range(min = 0.0))]
+        noise_sd: f64,
+    },
+    /// Bursts: `on_periods` periods at `mean + N(0, noise)`, then `off_periods` periods at 0.
+    Flighted {
+        /// Mean per period while on.
+        mean: f64,
+        /// Length of a flight, in periods.
+        #[schemars(range(min = 1))]
+        on_periods: usize,
+        /// Length of a gap, in periods.
+        #[schemars(range(min = 1))]
+        off_periods: usize,
+        /// Standard deviation of the noise while on.
+        #[serde(default)]
+        #[schemars(range(min = 0.0))]
+        noise: f64,
+        /// Periods to skip before the first flight starts (default 0).
+        #[serde(default)]
+        offset: usize,
+    },
+    /// A lump every `every_periods` periods (monthly ≈ 4 weeks or 30 days), 0 in between.
+    Pulses {
+        /// Amount of each pulse.
+        amount: f64,
+        /// Periods between pulses.
+        #[schemars(range(min = 1))]
+        every_periods: usize,
+        /// Period of the first pulse (default 0).
+        #[serde(default)]
+        offset: usize,
+        /// Standard deviation of the noise on each pulse.
+        #[serde(default)]
+        #[schemars(range(min = 0.0))]
+        noise_sd: f64,
+    },
+    /// A yearly cycle: `mean · (1 + amplitude · sin(2π·d/365.25)) + N(0, noise_sd)`.
+    Seasonal {
+        /// Mean per period.
+        mean: f64,
+        /// Relative amplitude of the cycle.
+        amplitude: f64,
+        /// Standard deviation of the noise per period.
+        #[serde(default)]
+        #[schemars(range(min = 0.0))]
+        noise_sd: f64,
+    },
+    /// A Gaussian random walk from `start` with steps of `step_sd`, kept within `[min, max]`.
+    RandomWalk {
+        /// Value in the first period.
+        start: f64,
+        /// Standard deviation of each step.
+        #[schemars(range(min = 0.0))]
+        step_sd: f64,
+        /// Lower limit (default: none; spend is always clipped at 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<f64>,
+        /// Upper limit (default: none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<f64>,
+    },
+    /// Given values, repeated cyclically when shorter than the data.
+    Values {
+        /// The values.
+        #[schemars(length(min = 1))]
+        values: Vec<f64>,
+    },
+}
+
+/// A control variable and its effect.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ControlSpec {
+    /// A numeric column (price, emails sent…) with a linear effect.
+    Series {
+        /// Column name.
+        name: String,
+        /// How the column varies.
+        pattern: Pattern,
+        /// Effect on the target per unit of the column.
+        coefficient: f64,
+    },
+    /// A 0/1 promotion column, on in each period with a probability.
+    Promotion {
+        /// Column name.
+        name: String,
+        /// Probability that a period has a promotion.
+        #[schemars(range(min = 0.0, max = 1.0))]
+        probability: f64,
+        /// Effect on the target in a promotion period.
+        effect: f64,
+    },
+    /// A 0/1 holiday column: 1 in the periods that contain one of the dates.
+    Holidays {
+        /// Column name.
+        name: String,
+        /// Given dates (ISO).
+        #[serde(default)]
+        dates: Vec<String>,
+        /// Recurring calendar holidays, every year of the data.
+        #[serde(default)]
+        calendar: Vec<CalendarHoliday>,
+        /// Effect on the target in a holiday period.
+        effect: f64,
+    },
+}
+
+impl ControlSpec {
+    /// The column name.
+    pub fn name(&self) -> &str {
+        match self {
+            ControlSpec::Series { name, .. }
+            | ControlSpec::Promotion { name, .. }
+            | ControlSpec::Holidays { name, .. } => name,
+        }
+    }
+}
+
+/// Recurring holidays known to the calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CalendarHoliday {
+    /// December 25.
+    Christmas,
+    /// The day after the fourth Thursday of November.
+    BlackFriday,
+    /// January 1.
+    NewYear,
+}
+
+/// A mediator: a column driven by some channels, itself with an effect on the target.
+///
+/// ```text
+/// M_t = base_t + Σ_d a_d · f_d(x_d)_t        (f_d: driver d's transform chain)
+/// y_t = … + b · g(M)_t                        (g: the mediator's transform chain)
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MediatorSpec {
+    /// Name of the mediator column (e.g. `google`).
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// The mediator's own part (its spend when the drivers are absent).
+    pub base: Pattern,
+    /// The channels that drive it.
+    #[schemars(length(min = 1))]
+    pub drivers: Vec<DriverSpec>,
+    /// Transforms of the mediator before it enters the target.
+    #[serde(default)]
+    pub transforms: Vec<Box<dyn Transform>>,
+    /// Effect `b` on the target per unit of transformed mediator.
+    pub coefficient: f64,
+}
+
+/// One driver of the mediator.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DriverSpec {
+    /// Name of a channel in `channels`.
+    pub channel: String,
+    /// Mediator units per unit of the channel's transformed spend (`a_d`).
+    pub coefficient: f64,
+}
+
+/// The JSON Schema of a simulation spec (draft 2020-12), transforms from the registry.
+pub fn simspec_schema() -> Value {
+    let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    generator.into_root_schema_for::<SimSpec>().to_value()
+}
+
+fn issue(pointer: impl Into<String>, message: impl Into<String>) -> SpecIssue {
+    SpecIssue {
+        pointer: pointer.into(),
+        message: message.into(),
+    }
+}
+
+fn path_to_pointer(p: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut s = String::new();
+    for seg in p.iter() {
+        match seg {
+            Segment::Seq { index } => s.push_str(&format!("/{index}")),
+            Segment::Map { key } => {
+                s.push_str(&format!("/{}", key.replace('~', "~0").replace('/', "~1")))
+            }
+            Segment::Enum { variant } => s.push_str(&format!("/{variant}")),
+            Segment::Unknown => {}
+        }
+    }
+    s
+}
+
+/// Reads, deserializes and checks a simulation spec file.
+pub fn load_simspec(path: &Path) -> Result<SimSpec> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| MmmError::Spec {
+        file: file.clone(),
+        issues: vec![issue("", format!("cannot read: {e}"))],
+    })?;
+    let raw: Value = serde_json::from_str(&text).map_err(|e| MmmError::Spec {
+        file: file.clone(),
+        issues: vec![issue(
+            "",
+            format!(
+                "not valid JSON (line {}, column {}): {e}",
+                e.line(),
+                e.column()
+            ),
+        )],
+    })?;
+    parse_simspec(&raw, &file)
+}
+
+/// Deserializes and checks a simulation spec; `file` labels errors.
+pub fn parse_simspec(raw: &Value, file: &str) -> Result<SimSpec> {
+    let err = |issues| MmmError::Spec {
+        file: file.to_string(),
+        issues,
+    };
+    let spec: SimSpec = serde_path_to_error::deserialize(raw.clone()).map_err(|e| {
+        err(vec![issue(
+            path_to_pointer(e.path()),
+            e.inner().to_string(),
+        )])
+    })?;
+    let schema = simspec_schema();
+    let validator = jsonschema::validator_for(&schema).map_err(|e| {
+        MmmError::Compute(format!(
+            "internal error: the simulation schema is invalid: {e}"
+        ))
+    })?;
+    let mut issues: Vec<SpecIssue> = validator
+        .iter_errors(raw)
+        .map(|e| issue(e.instance_path().to_string(), e.to_string()))
+        .collect();
+    issues.extend(spec.issues());
+    issues.sort_by(|a, b| (&a.pointer, &a.message).cmp(&(&b.pointer, &b.message)));
+    issues.dedup();
+    if issues.is_empty() {
+        Ok(spec)
+    } else {
+        Err(err(issues))
+    }
+}
+
+fn finite(issues: &mut Vec<SpecIssue>, pointer: String, v: f64) {
+    if !v.is_finite() {
+        issues.push(issue(
+            pointer,
+            format!("must be a finite number, found {v}"),
+        ));
+    }
+}
+
+fn check_pattern(issues: &mut Vec<SpecIssue>, p: &Pattern, at: &str, spend: bool) {
+    let nonneg = |issues: &mut Vec<SpecIssue>, field: &str, v: f64| {
+        if v.is_nan() || v < 0.0 {
+            issues.push(issue(
+                format!("{at}/{field}"),
+                format!("must be ≥ 0, found {v}"),
+            ));
+        }
+    };
+    match p {
+        Pattern::AlwaysOn { mean, noise_sd } => {
+            finite(issues, format!("{at}/mean"), *mean);
+            nonneg(issues, "noise_sd", *noise_sd);
+            if spend {
+                nonneg(issues, "mean", *mean);
+            }
+        }
+        Pattern::Flighted {
+            mean,
+            on_periods,
+            off_periods,
+            noise,
+            ..
+        } => {
+            nonneg(issues, "noise", *noise);
+            if spend {
+                nonneg(issues, "mean", *mean);
+            }
+            if *on_periods == 0 {
+                issues.push(issue(format!("{at}/on_periods"), "must be ≥ 1, found 0"));
+            }
+            if *off_periods == 0 {
+                issues.push(issue(format!("{at}/off_periods"), "must be ≥ 1, found 0"));
+            }
+        }
+        Pattern::Pulses {
+            amount,
+            every_periods,
+            noise_sd,
+            ..
+        } => {
+            nonneg(issues, "noise_sd", *noise_sd);
+            if spend {
+                nonneg(issues, "amount", *amount);
+            }
+            if *every_periods == 0 {
+                issues.push(issue(format!("{at}/every_periods"), "must be ≥ 1, found 0"));
+            }
+        }
+        Pattern::Seasonal {
+            mean,
+            amplitude,
+            noise_sd,
+        } => {
+            finite(issues, format!("{at}/mean"), *mean);
+            finite(issues, format!("{at}/amplitude"), *amplitude);
+            nonneg(issues, "noise_sd", *noise_sd);
+        }
+        Pattern::RandomWalk {
+            start,
+            step_sd,
+            min,
+            max,
+        } => {
+            finite(issues, format!("{at}/start"), *start);
+            nonneg(issues, "step_sd", *step_sd);
+            if let (Some(lo), Some(hi)) = (min, max) {
+                if lo > hi {
+                    issues.push(issue(
+                        format!("{at}/min"),
+                        format!("min {lo} is above max {hi}"),
+                    ));
+                }
+            }
+        }
+        Pattern::Values { values } => {
+            if values.is_empty() {
+                issues.push(issue(
+                    format!("{at}/values"),
+                    "must hold at least one value",
+                ));
+            }
+            for (i, v) in values.iter().enumerate() {
+                finite(issues, format!("{at}/values/{i}"), *v);
+                if spend && *v < 0.0 {
+                    issues.push(issue(
+                        format!("{at}/values/{i}"),
+                        format!("spend must be ≥ 0, found {v}"),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn check_transforms(issues: &mut Vec<SpecIssue>, ts: &[Box<dyn Transform>], at: &str) {
+    for (j, t) in ts.iter().enumerate() {
+        if let Err(e) = t.validate() {
+            let prefix = format!("{at}/transforms/{j}");
+            match e.at(&prefix) {
+                MmmError::InvalidParameter { pointer, message } => {
+                    issues.push(issue(pointer, message))
+                }
+                other => issues.push(issue(prefix, other.to_string())),
+            }
+        }
+    }
+}
+
+impl SimSpec {
+    /// The first date, parsed.
+    pub fn start_date(&self) -> Option<NaiveDate> {
+        NaiveDate::parse_from_str(&self.start, "%Y-%m-%d").ok()
+    }
+
+    /// Cross-field checks and every transform's `validate()`; every problem, by pointer.
+    pub fn issues(&self) -> Vec<SpecIssue> {
+        let mut issues = Vec::new();
+        if self.start_date().is_none() {
+            issues.push(issue(
+                "/start",
+                format!("'{}' is not an ISO date (YYYY-MM-DD)", self.start),
+            ));
+        }
+        if self.periods < 8 {
+            issues.push(issue(
+                "/periods",
+                format!("must be ≥ 8, found {}", self.periods),
+            ));
+        }
+        for (f, v) in [
+            ("intercept", self.intercept),
+            ("trend", self.trend),
+            ("seasonality/yearly", self.seasonality.yearly),
+            ("seasonality/weekly", self.seasonality.weekly),
+            ("seasonality/weekend", self.seasonality.weekend),
+        ] {
+            finite(&mut issues, format!("/{f}"), v);
+        }
+        if self.noise_sd.is_nan() || self.noise_sd < 0.0 {
+            issues.push(issue(
+                "/noise_sd",
+                format!("must be ≥ 0, found {}", self.noise_sd),
+            ));
+        }
+        if self.frequency == SimFrequency::Weekly {
+            if self.seasonality.weekly != 0.0 {
+                issues.push(issue(
+                    "/seasonality/weekly",
+                    "weekly seasonality needs daily data (frequency \"daily\")",
+                ));
+            }
+            if self.seasonality.weekend != 0.0 {
+                issues.push(issue(
+                    "/seasonality/weekend",
+                    "a weekend uplift needs daily data (frequency \"daily\")",
+                ));
+            }
+        }
+        if self.channels.is_empty() {
+            issues.push(issue("/channels", "at least one channel is needed"));
+        }
+        // Every column name must be unique.
+        let mut columns: BTreeSet<String> = BTreeSet::new();
+        let mut claim = |issues: &mut Vec<SpecIssue>, name: &str, at: String| {
+            if name.is_empty() {
+                issues.push(issue(at, "a column name must not be empty"));
+            } else if name.contains(',') || name.contains('"') || name.contains('\n') {
+                issues.push(issue(
+                    at,
+                    format!("column name '{name}' must not contain commas, quotes or newlines"),
+                ));
+            } else if !columns.insert(name.to_string()) {
+                issues.push(issue(at, format!("column name '{name}' is used twice")));
+            }
+        };
+        claim(&mut issues, &self.date_column, "/date_column".into());
+        claim(&mut issues, &self.target, "/target".into());
+        let mut names = BTreeSet::new();
+        for (i, c) in self.channels.iter().enumerate() {
+            let at = format!("/channels/{i}");
+            if !names.insert(c.name.clone()) {
+                issues.push(issue(
+                    format!("{at}/name"),
+                    format!("channel name '{}' is used twice", c.name),
+                ));
+            }
+            claim(
+                &mut issues,
+                c.column(),
+                if c.column.is_some() {
+                    format!("{at}/column")
+                } else {
+                    format!("{at}/name")
+                },
+            );
+            check_pattern(&mut issues, &c.spend, &format!("{at}/spend"), true);
+            check_transforms(&mut issues, &c.transforms, &at);
+            finite(&mut issues, format!("{at}/coefficient"), c.coefficient);
+        }
+        for (i, c) in self.controls.iter().enumerate() {
+            let at = format!("/controls/{i}");
+            claim(&mut issues, c.name(), format!("{at}/name"));
+            match c {
+                ControlSpec::Series {
+                    pattern,
+                    coefficient,
+                    ..
+                } => {
+                    check_pattern(&mut issues, pattern, &format!("{at}/pattern"), false);
+                    finite(&mut issues, format!("{at}/coefficient"), *coefficient);
+                }
+                ControlSpec::Promotion {
+                    probability,
+                    effect,
+                    ..
+                } => {
+                    if !(0.0..=1.0).contains(probability) {
+                        issues.push(issue(
+                            format!("{at}/probability"),
+                            format!("must be in [0, 1], found {probability}"),
+                        ));
+                    }
+                    finite(&mut issues, format!("{at}/effect"), *effect);
+                }
+                ControlSpec::Holidays {
+                    dates,
+                    calendar,
+                    effect,
+                    ..
+                } => {
+                    if dates.is_empty() && calendar.is_empty() {
+                        issues.push(issue(
+                            format!("{at}/dates"),
+                            "give at least one date or calendar holiday",
+                        ));
+                    }
+                    for (j, d) in dates.iter().enumerate() {
+                        if NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
+                            issues.push(issue(
+                                format!("{at}/dates/{j}"),
+                                format!("'{d}' is not an ISO date (YYYY-MM-DD)"),
+                            ));
+                        }
+                    }
+                    finite(&mut issues, format!("{at}/effect"), *effect);
+                }
+            }
+        }
+        if let Some(m) = &self.mediator {
+            claim(&mut issues, &m.name, "/mediator/name".into());
+            check_pattern(&mut issues, &m.base, "/mediator/base", true);
+            check_transforms(&mut issues, &m.transforms, "/mediator");
+            finite(&mut issues, "/mediator/coefficient".into(), m.coefficient);
+            let mut seen = BTreeSet::new();
+            for (j, d) in m.drivers.iter().enumerate() {
+                if !names.contains(&d.channel) {
+                    issues.push(issue(
+                        format!("/mediator/drivers/{j}/channel"),
+                        format!(
+                            "no channel named '{}'; the channels are: {}",
+                            d.channel,
+                            self.channels
+                                .iter()
+                                .map(|c| c.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
+                }
+                if !seen.insert(d.channel.clone()) {
+                    issues.push(issue(
+                        format!("/mediator/drivers/{j}/channel"),
+                        format!("driver '{}' is listed twice", d.channel),
+                    ));
+                }
+                finite(
+                    &mut issues,
+                    format!("/mediator/drivers/{j}/coefficient"),
+                    d.coefficient,
+                );
+            }
+        }
+        issues
+    }
+}

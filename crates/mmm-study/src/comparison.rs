@@ -1,0 +1,278 @@
+//! The comparison of a study's variants: `comparison.json` and `comparison.csv`.
+//!
+//! Metrics are read generically from each variant's serialized `results.json`: every number
+//! under `fit` and `validation` (nested objects flattened with dots: `fit.r2`,
+//! `validation.holdout.mape`), so that metrics added to the results appear here without code
+//! changes. With a truth, each channel's ROI error is relative:
+//!
+//! ```text
+//! roi_error_i        = (roi_i − true_roi_i) / |true_roi_i|
+//! mean_abs_roi_error = mean over channels with a truth of |roi_error_i|
+//! rank               = 1 + position by mean_abs_roi_error (ties: study order); failed variants
+//!                      and variants without an error are not ranked
+//! ```
+
+use mmm_core::error::{MmmError, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The comparison of a study's variants (one shard's, or all of them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Comparison {
+    /// The study's name.
+    pub study: String,
+    /// Number of variants in the whole study.
+    pub variant_count: usize,
+    /// The shard this comparison covers (absent for a whole study or a merge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::Shard>,
+    /// Whether a truth was given (ROI errors and ranks are present).
+    pub with_truth: bool,
+    /// The variants, in study order.
+    pub variants: Vec<VariantRow>,
+}
+
+/// One variant's row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantRow {
+    /// Position in the study (0-based).
+    pub index: usize,
+    /// Name.
+    pub name: String,
+    /// The overrides applied to the base spec.
+    pub set: BTreeMap<String, Value>,
+    /// `ok` or `failed`.
+    pub status: String,
+    /// Why the variant failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Rank by recovery (1 = best), with a truth.
+    pub rank: Option<usize>,
+    /// Mean absolute relative ROI error over the channels, with a truth.
+    pub mean_abs_roi_error: Option<f64>,
+    /// Fit (and validation) metrics, flattened: `fit.r2`, `validation.…`.
+    pub metrics: BTreeMap<String, Option<f64>>,
+    /// Per channel.
+    pub channels: Vec<ChannelRow>,
+}
+
+/// One channel of one variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelRow {
+    /// Channel name.
+    pub name: String,
+    /// Estimated ROI.
+    pub roi: Option<f64>,
+    /// Estimated contribution.
+    pub contribution: Option<f64>,
+    /// True ROI, with a truth that has this channel.
+    pub true_roi: Option<f64>,
+    /// `(roi − true_roi) / |true_roi|`.
+    pub roi_error: Option<f64>,
+}
+
+fn finite(v: Option<f64>) -> Option<f64> {
+    v.filter(|x| x.is_finite())
+}
+
+fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, Option<f64>>) {
+    match v {
+        Value::Number(n) => {
+            out.insert(prefix.to_string(), finite(n.as_f64()));
+        }
+        Value::Null => {
+            out.insert(prefix.to_string(), None);
+        }
+        Value::Object(m) => {
+            for (k, c) in m {
+                flatten(&format!("{prefix}.{k}"), c, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A successful variant's row from its serialized results.
+pub fn row_from_results(
+    index: usize,
+    name: &str,
+    set: &BTreeMap<String, Value>,
+    results: &Value,
+    truth: Option<&BTreeMap<String, f64>>,
+) -> VariantRow {
+    let mut metrics = BTreeMap::new();
+    for key in ["fit", "validation"] {
+        if let Some(v) = results.get(key) {
+            if v.is_object() {
+                flatten(key, v, &mut metrics);
+            }
+        }
+    }
+    let channels = results
+        .get("channels")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|c| {
+                    let name = c
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string();
+                    let roi = finite(c.get("roi").and_then(Value::as_f64));
+                    let contribution = finite(c.get("contribution").and_then(Value::as_f64));
+                    let true_roi = truth.and_then(|t| t.get(&name).copied());
+                    let roi_error = match (roi, true_roi) {
+                        (Some(r), Some(t)) if t != 0.0 => finite(Some((r - t) / t.abs())),
+                        _ => None,
+                    };
+                    ChannelRow {
+                        name,
+                        roi,
+                        contribution,
+                        true_roi,
+                        roi_error,
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let errors: Vec<f64> = channels
+        .iter()
+        .filter_map(|c| c.roi_error.map(f64::abs))
+        .collect();
+    let mean_abs_roi_error = (truth.is_some() && !errors.is_empty())
+        .then(|| errors.iter().sum::<f64>() / errors.len() as f64);
+    VariantRow {
+        index,
+        name: name.to_string(),
+        set: set.clone(),
+        status: "ok".into(),
+        error: None,
+        rank: None,
+        mean_abs_roi_error,
+        metrics,
+        channels,
+    }
+}
+
+/// A failed variant's row.
+pub fn failed_row(
+    index: usize,
+    name: &str,
+    set: &BTreeMap<String, Value>,
+    error: &MmmError,
+) -> VariantRow {
+    VariantRow {
+        index,
+        name: name.to_string(),
+        set: set.clone(),
+        status: "failed".into(),
+        error: Some(error.to_string()),
+        rank: None,
+        mean_abs_roi_error: None,
+        metrics: BTreeMap::new(),
+        channels: Vec::new(),
+    }
+}
+
+/// Sorts the rows into study order and ranks them by mean absolute ROI error.
+pub fn finalize(rows: &mut [VariantRow]) {
+    rows.sort_by_key(|r| r.index);
+    let mut ranked: Vec<(f64, usize)> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.status == "ok")
+        .filter_map(|(i, r)| r.mean_abs_roi_error.map(|e| (e, i)))
+        .collect();
+    ranked.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    for r in rows.iter_mut() {
+        r.rank = None;
+    }
+    for (k, (_, i)) in ranked.into_iter().enumerate() {
+        rows[i].rank = Some(k + 1);
+    }
+}
+
+fn cell(v: Option<f64>) -> String {
+    v.map(|x| format!("{x}")).unwrap_or_default()
+}
+
+impl Comparison {
+    /// `comparison.json` as text.
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string_pretty(self)
+            .map(|s| s + "\n")
+            .map_err(|e| MmmError::Compute(format!("serializing the comparison: {e}")))
+    }
+
+    /// `comparison.csv` as text: one row per variant; columns `index, name, status, rank,
+    /// mean_abs_roi_error`, every metric (sorted), then per channel (in order of first
+    /// appearance) `roi.<c>`, `contribution.<c>`, and with a truth `true_roi.<c>`,
+    /// `roi_error.<c>`; last `error`.
+    pub fn to_csv(&self) -> Result<String> {
+        let metrics: BTreeSet<&String> = self
+            .variants
+            .iter()
+            .flat_map(|v| v.metrics.keys())
+            .collect();
+        let mut channels: Vec<&str> = Vec::new();
+        for v in &self.variants {
+            for c in &v.channels {
+                if !channels.contains(&c.name.as_str()) {
+                    channels.push(&c.name);
+                }
+            }
+        }
+        let mut header: Vec<String> = ["index", "name", "status", "rank", "mean_abs_roi_error"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        header.extend(metrics.iter().map(|m| m.to_string()));
+        for c in &channels {
+            header.push(format!("roi.{c}"));
+            header.push(format!("contribution.{c}"));
+            if self.with_truth {
+                header.push(format!("true_roi.{c}"));
+                header.push(format!("roi_error.{c}"));
+            }
+        }
+        header.push("error".into());
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let err = |e: csv::Error| MmmError::Compute(format!("writing the comparison: {e}"));
+        w.write_record(&header).map_err(err)?;
+        for v in &self.variants {
+            let mut row = vec![
+                v.index.to_string(),
+                v.name.clone(),
+                v.status.clone(),
+                v.rank.map(|r| r.to_string()).unwrap_or_default(),
+                cell(v.mean_abs_roi_error),
+            ];
+            row.extend(
+                metrics
+                    .iter()
+                    .map(|m| cell(v.metrics.get(*m).copied().flatten())),
+            );
+            for c in &channels {
+                let ch = v.channels.iter().find(|x| x.name == *c);
+                row.push(cell(ch.and_then(|x| x.roi)));
+                row.push(cell(ch.and_then(|x| x.contribution)));
+                if self.with_truth {
+                    row.push(cell(ch.and_then(|x| x.true_roi)));
+                    row.push(cell(ch.and_then(|x| x.roi_error)));
+                }
+            }
+            row.push(v.error.clone().unwrap_or_default());
+            w.write_record(&row).map_err(err)?;
+        }
+        let bytes = w
+            .into_inner()
+            .map_err(|e| MmmError::Compute(format!("writing the comparison: {e}")))?;
+        String::from_utf8(bytes).map_err(|e| MmmError::Compute(e.to_string()))
+    }
+}

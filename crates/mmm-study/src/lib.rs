@@ -1,0 +1,342 @@
+//! # mmm-study
+//!
+//! A study runs one base experiment spec in many variants and compares them: which model,
+//! which adstock, which saturation recovers the channels' ROI best. Variants are listed
+//! (`{"name", "set": {pointer: value}}`) or spanned by a grid of JSON-pointer axes (`*` in a
+//! pointer means every array element). Every variant is built and validated before any runs;
+//! they then run in parallel (rayon), each through [`mmm_core::experiment::run`], and the
+//! comparison is written to `comparison.csv` and `comparison.json` (see [`comparison`]). With a
+//! `truth.json` from `mmm simulate`, each channel's ROI error and a ranking by recovery are added.
+//!
+//! Scale-out: [`Shard`] `I/N` runs the variants `k` with `k mod N = I` (0-based); [`merge`]
+//! combines shard outputs into the files one run would have written, byte for byte. See
+//! `docs/studies.md` and `docs/scale-out.md`.
+#![deny(missing_docs)]
+
+pub mod comparison;
+pub mod spec;
+
+pub use comparison::{Comparison, VariantRow};
+pub use spec::{load_study, parse_study, Study, StudySpec};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mmm_core::error::{MmmError, Result, SpecIssue};
+use mmm_core::experiment;
+use mmm_core::output::{ensure_dir, write_atomic};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// One deterministic slice of a study: variant `k` belongs to shard `k mod count`.
+/// Written `I/N` with a **0-based** `I` in `0 … N−1` (Slurm `--array=0-(N-1)`, Kubernetes
+/// `JOB_COMPLETION_INDEX`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shard {
+    /// This shard, 0-based.
+    pub index: usize,
+    /// Number of shards.
+    pub count: usize,
+}
+
+impl FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("'{s}' is not I/N (e.g. 0/4)"))?;
+        let index: usize = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{i}' is not a shard index"))?;
+        let count: usize = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{n}' is not a shard count"))?;
+        if count == 0 {
+            return Err("the shard count must be at least 1".into());
+        }
+        if index >= count {
+            return Err(format!(
+                "shard index {index} is not below the count {count} (indices are 0-based: 0 … {})",
+                count - 1
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl Shard {
+    /// Whether variant `k` belongs to this shard.
+    pub fn contains(&self, k: usize) -> bool {
+        k % self.count == self.index
+    }
+}
+
+/// Runs a study's variants (all, or one shard's) in parallel; writes each variant's outputs to
+/// `out/variants/<name>/`. A variant that fails to fit is reported as `failed` in its row.
+pub fn run_study(
+    study: &Study,
+    shard: Option<Shard>,
+    out: &Path,
+    progress: bool,
+) -> Result<Comparison> {
+    let todo: Vec<&spec::Variant> = study
+        .variants
+        .iter()
+        .filter(|v| shard.is_none_or(|s| s.contains(v.index)))
+        .collect();
+    let bar = if progress {
+        let b =
+            ProgressBar::with_draw_target(Some(todo.len() as u64), ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} variants, {elapsed} (eta {eta}) {msg}",
+        ) {
+            b.set_style(style.progress_chars("=> "));
+        }
+        b.set_prefix(study.spec.name.clone());
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let variants_dir = out.join("variants");
+    ensure_dir(&variants_dir)?;
+    let rows: Vec<Result<VariantRow>> = todo
+        .par_iter()
+        .map(|v| {
+            let row = match experiment::run(&v.loaded) {
+                Ok(output) => {
+                    experiment::write_outputs(&variants_dir.join(&v.name), &output)?;
+                    let value = serde_json::to_value(&output.results)
+                        .map_err(|e| MmmError::Compute(format!("serializing results: {e}")))?;
+                    comparison::row_from_results(
+                        v.index,
+                        &v.name,
+                        &v.set,
+                        &value,
+                        study.truth.as_ref(),
+                    )
+                }
+                Err(e) => comparison::failed_row(v.index, &v.name, &v.set, &e),
+            };
+            bar.inc(1);
+            bar.set_message(v.name.clone());
+            Ok(row)
+        })
+        .collect();
+    bar.finish_and_clear();
+    let mut rows = rows.into_iter().collect::<Result<Vec<_>>>()?;
+    comparison::finalize(&mut rows);
+    Ok(Comparison {
+        study: study.spec.name.clone(),
+        variant_count: study.variants.len(),
+        shard,
+        with_truth: study.truth.is_some(),
+        variants: rows,
+    })
+}
+
+/// Writes `comparison.json` and `comparison.csv` into `out` (atomically).
+pub fn write_comparison(out: &Path, c: &Comparison) -> Result<Vec<PathBuf>> {
+    ensure_dir(out)?;
+    let a = write_atomic(out, "comparison.csv", c.to_csv()?.as_bytes())?;
+    let b = write_atomic(out, "comparison.json", c.to_json()?.as_bytes())?;
+    Ok(vec![a, b])
+}
+
+fn merge_error(file: &Path, pointer: &str, message: String) -> MmmError {
+    MmmError::Spec {
+        file: file.display().to_string(),
+        issues: vec![SpecIssue {
+            pointer: pointer.into(),
+            message,
+        }],
+    }
+}
+
+/// Reads the shard outputs in `dirs`, checks that they are shards of one study that together
+/// cover every variant exactly once, copies every variant's outputs into `out/variants/`, and
+/// returns the comparison one unsharded run gives.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Comparison> {
+    let mut parts: Vec<(PathBuf, Comparison)> = Vec::new();
+    for d in dirs {
+        let f = d.join("comparison.json");
+        let text = std::fs::read_to_string(&f)
+            .map_err(|e| merge_error(&f, "", format!("cannot read: {e}")))?;
+        let c: Comparison = serde_json::from_str(&text).map_err(|e| {
+            merge_error(
+                &f,
+                "",
+                format!(
+                    "not a comparison.json of `mmm study` (line {}, column {}): {e}",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        })?;
+        parts.push((f, c));
+    }
+    let Some((first_file, first)) = parts.first() else {
+        return Err(MmmError::Compute(
+            "merge needs at least one shard folder".into(),
+        ));
+    };
+    let (study, count, with_truth) = (first.study.clone(), first.variant_count, first.with_truth);
+    let _ = first_file;
+    let mut rows: Vec<VariantRow> = Vec::new();
+    let mut owner: Vec<Option<PathBuf>> = vec![None; count];
+    for (f, c) in &parts {
+        if c.study != study || c.variant_count != count || c.with_truth != with_truth {
+            return Err(merge_error(
+                f,
+                "/study",
+                format!(
+                    "is from study '{}' ({} variants), not '{study}' ({count} variants)",
+                    c.study, c.variant_count
+                ),
+            ));
+        }
+        for v in &c.variants {
+            if v.index >= count {
+                return Err(merge_error(
+                    f,
+                    "/variants",
+                    format!("variant index {} is outside the study's {count}", v.index),
+                ));
+            }
+            if let Some(prev) = &owner[v.index] {
+                return Err(merge_error(
+                    f,
+                    "/variants",
+                    format!(
+                        "variant {} ('{}') is also in {}",
+                        v.index,
+                        v.name,
+                        prev.display()
+                    ),
+                ));
+            }
+            owner[v.index] = Some(f.clone());
+            rows.push(v.clone());
+        }
+    }
+    let missing: Vec<String> = owner
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.is_none())
+        .map(|(i, _)| i.to_string())
+        .collect();
+    if !missing.is_empty() {
+        let hint = first
+            .shard
+            .map(|s| format!(" (a run has {} shards; is one missing?)", s.count))
+            .unwrap_or_default();
+        return Err(MmmError::Spec {
+            file: dirs
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            issues: vec![SpecIssue {
+                pointer: "/variants".into(),
+                message: format!(
+                    "no shard output holds variants {}{hint}",
+                    missing.join(", ")
+                ),
+            }],
+        });
+    }
+    // Copy each variant's outputs.
+    for ((f, c), d) in parts.iter().zip(dirs) {
+        let _ = f;
+        for v in &c.variants {
+            let src = d.join("variants").join(&v.name);
+            let dst = out.join("variants").join(&v.name);
+            if src == dst {
+                continue;
+            }
+            for name in ["results.json", "decomposition.csv"] {
+                let p = src.join(name);
+                if p.exists() {
+                    let bytes = std::fs::read(&p).map_err(|e| MmmError::io(&p, e))?;
+                    ensure_dir(&dst)?;
+                    write_atomic(&dst, name, &bytes)?;
+                }
+            }
+        }
+    }
+    comparison::finalize(&mut rows);
+    Ok(Comparison {
+        study,
+        variant_count: count,
+        shard: None,
+        with_truth,
+        variants: rows,
+    })
+}
+
+fn progress_wanted(quiet: bool) -> bool {
+    !quiet && std::io::stderr().is_terminal()
+}
+
+fn print_table(c: &Comparison) {
+    let mut order: Vec<&VariantRow> = c.variants.iter().collect();
+    order.sort_by_key(|v| (v.rank.unwrap_or(usize::MAX), v.index));
+    println!(
+        "{:>4}  {:<40} {:>8} {:>10} {:>8}",
+        "rank", "variant", "R²", "ROI error", "status"
+    );
+    for v in order {
+        println!(
+            "{:>4}  {:<40} {:>8} {:>10} {:>8}",
+            v.rank.map(|r| r.to_string()).unwrap_or_else(|| "—".into()),
+            v.name,
+            v.metrics
+                .get("fit.r2")
+                .copied()
+                .flatten()
+                .map(|x| format!("{x:.4}"))
+                .unwrap_or_default(),
+            v.mean_abs_roi_error
+                .map(|x| format!("{:.1}%", 100.0 * x))
+                .unwrap_or_else(|| "—".into()),
+            v.status
+        );
+    }
+}
+
+/// `mmm study STUDY --out DIR [--shard I/N]`.
+pub fn run_cli(study_file: &Path, out: &Path, shard: Option<Shard>, quiet: bool) -> Result<()> {
+    let study = load_study(study_file)?;
+    let c = run_study(&study, shard, out, progress_wanted(quiet))?;
+    let written = write_comparison(out, &c)?;
+    if !quiet {
+        print_table(&c);
+        for w in written {
+            println!("wrote {}", w.display());
+        }
+    }
+    for v in c.variants.iter().filter(|v| v.status != "ok") {
+        eprintln!(
+            "warning: variant '{}' failed: {}",
+            v.name,
+            v.error.as_deref().unwrap_or("")
+        );
+    }
+    Ok(())
+}
+
+/// `mmm study merge DIR... --out DIR`.
+pub fn merge_cli(dirs: &[PathBuf], out: &Path, quiet: bool) -> Result<()> {
+    let c = merge(dirs, out)?;
+    let written = write_comparison(out, &c)?;
+    if !quiet {
+        print_table(&c);
+        for w in written {
+            println!("wrote {}", w.display());
+        }
+    }
+    Ok(())
+}
