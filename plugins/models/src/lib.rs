@@ -5,6 +5,10 @@
 //! [`common`] and [`coordinate_descent`]. See `docs/models.md` for the objectives and references.
 #![deny(missing_docs)]
 
+pub mod bayesian_linear;
 pub mod common;
+pub mod coordinate_descent;
+pub mod elastic_net;
+pub mod lasso;
 pub mod ols;
 pub mod ridge;

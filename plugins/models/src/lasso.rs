@@ -1,0 +1,116 @@
+//! Lasso: least squares with an L1 penalty, by coordinate descent.
+//!
+//! Ref: scikit-learn `linear_model.Lasso` (= `ElasticNet` with `l1_ratio = 1`); Tibshirani (1996),
+//! "Regression Shrinkage and Selection via the Lasso".
+
+use crate::coordinate_descent::{fit_enet, EnetSettings};
+use crate::elastic_net::check_tol;
+use mmm_core::model::{FitProblem, FittedModel, Model, KIND};
+use mmm_core::params::{check_all, ParamSpec};
+use mmm_core::Result;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Lasso regression (the intercept column, if any, is unpenalized).
+///
+/// # Formula
+/// ```text
+/// minimize  1/(2n)·‖y − X·b − b₀‖² + α·‖b‖₁      (b ≥ 0 if positive)
+/// b₀ = ȳ − x̄·b
+/// update:   b_j ← S(x̃_j'r_j, n·α) / x̃_j'x̃_j,   S(z, γ) = sign(z)·max(|z| − γ, 0)
+/// stop:     duality gap ≤ tol·‖y − ȳ‖²   (checked as sklearn does)
+/// ```
+/// No standard errors or intervals are reported.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lasso {
+    /// Penalty weight α > 0 on the absolute coefficients (sklearn's `alpha`; use `ols` for 0).
+    #[schemars(extend("exclusiveMinimum" = 0.0))]
+    pub alpha: f64,
+    /// Keep every coefficient but the intercept non-negative (sklearn's `positive=True`).
+    #[serde(default)]
+    pub positive: bool,
+    /// Convergence tolerance on the duality gap, relative to ‖y − ȳ‖² (default 1e-4).
+    #[serde(default = "default_tol")]
+    #[schemars(extend("exclusiveMinimum" = 0.0))]
+    pub tol: f64,
+    /// Maximum number of coordinate-descent sweeps (default 1000).
+    #[serde(default = "default_max_iter")]
+    #[schemars(range(min = 1))]
+    pub max_iter: u64,
+}
+
+fn default_tol() -> f64 {
+    1e-4
+}
+
+fn default_max_iter() -> u64 {
+    1000
+}
+
+impl Lasso {
+    const PARAMS: &'static [ParamSpec] = &[ParamSpec::positive("alpha")];
+}
+
+#[typetag::serde(name = "lasso")]
+impl Model for Lasso {
+    fn params(&self) -> &'static [ParamSpec] {
+        Self::PARAMS
+    }
+    fn get_params(&self, out: &mut [f64]) {
+        out[0] = self.alpha;
+    }
+    fn set_params(&mut self, values: &[f64]) {
+        self.alpha = values[0];
+    }
+    fn validate(&self) -> Result<()> {
+        check_all(Self::PARAMS, &[self.alpha])?;
+        check_tol(self.tol, self.max_iter)
+    }
+    fn fit(&self, problem: &FitProblem<'_>) -> Result<FittedModel> {
+        self.validate()?;
+        let s = EnetSettings {
+            alpha: self.alpha,
+            l1_ratio: 1.0,
+            positive: self.positive,
+            tol: self.tol,
+            max_iter: usize::try_from(self.max_iter).unwrap_or(usize::MAX),
+        };
+        let params = serde_json::to_value(self).unwrap_or_default();
+        fit_enet(problem.design, problem.y, &s, "lasso", params)
+    }
+}
+
+mmm_core::register!(
+    KIND,
+    Lasso,
+    "lasso",
+    "Lasso by coordinate descent (sklearn's objective and stopping rule), optionally non-negative",
+    r#"{"alpha": 0.1}"#
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_names_the_field() {
+        let m = Lasso {
+            alpha: 0.1,
+            positive: true,
+            tol: 1e-4,
+            max_iter: 10,
+        };
+        assert!(m.validate().is_ok());
+        let e = Lasso {
+            alpha: -0.1,
+            ..m.clone()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("/alpha"), "{e}");
+        let e = Lasso { tol: 0.0, ..m }.validate().unwrap_err().to_string();
+        assert!(e.contains("/tol"), "{e}");
+    }
+}
