@@ -676,3 +676,90 @@ fn truth(
         parameters,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::parse_simspec;
+    use mmm_transforms as _;
+    use serde_json::json;
+
+    fn spec() -> serde_json::Value {
+        json!({
+            "seed": 3, "periods": 40, "frequency": "daily", "start": "2024-01-01",
+            "intercept": 10.0, "seasonality": {"weekend": 5.0}, "noise_sd": 0.0,
+            "channels": [{"name": "a", "spend": {"type": "values", "values": [1.0, 0.0]},
+                          "transforms": [{"type": "geometric_adstock", "decay": 0.5}], "coefficient": 2.0}]
+        })
+    }
+
+    #[test]
+    fn black_friday_is_the_day_after_the_fourth_thursday() {
+        assert_eq!(
+            calendar_date(CalendarHoliday::BlackFriday, 2023),
+            NaiveDate::from_ymd_opt(2023, 11, 24)
+        );
+        assert_eq!(
+            calendar_date(CalendarHoliday::BlackFriday, 2024),
+            NaiveDate::from_ymd_opt(2024, 11, 29)
+        );
+        assert_eq!(
+            calendar_date(CalendarHoliday::BlackFriday, 2026),
+            NaiveDate::from_ymd_opt(2026, 11, 27)
+        );
+    }
+
+    #[test]
+    fn noiseless_target_is_the_sum_of_its_parts() {
+        let s = parse_simspec(&spec(), "<test>").unwrap();
+        let sim = simulate(&s, None).unwrap();
+        let rows: Vec<Vec<f64>> = sim
+            .csv
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').skip(1).map(|v| v.parse().unwrap()).collect())
+            .collect();
+        // adstock of 1,0,1,0…: a_t = x_t + 0.5·a_{t−1}.
+        let mut a = 0.0;
+        for (t, r) in rows.iter().enumerate() {
+            let x = if t % 2 == 0 { 1.0 } else { 0.0 };
+            a = x + 0.5 * a;
+            // 2024-01-06 (t = 5) is a Saturday.
+            let weekend = if t % 7 == 5 || t % 7 == 6 { 5.0 } else { 0.0 };
+            assert!(
+                (r[0] - (10.0 + 2.0 * a + weekend)).abs() < 1e-4,
+                "period {t}"
+            );
+        }
+        assert_eq!(sim.truth.channels[0].spend, 20.0);
+    }
+
+    #[test]
+    fn streams_are_per_item() {
+        // Adding a control does not change the channels' spend.
+        let mut a = spec();
+        a["channels"][0]["spend"] = json!({"type": "always_on", "mean": 5.0, "noise_sd": 1.0});
+        let mut b = a.clone();
+        b["controls"] =
+            json!([{"type": "promotion", "name": "p", "probability": 0.5, "effect": 1.0}]);
+        let sa = simulate(&parse_simspec(&a, "a").unwrap(), None).unwrap();
+        let sb = simulate(&parse_simspec(&b, "b").unwrap(), None).unwrap();
+        let col = |csv: &str| {
+            csv.lines()
+                .skip(1)
+                .map(|l| l.split(',').nth(2).unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(col(&sa.csv), col(&sb.csv));
+    }
+
+    #[test]
+    fn errors_carry_pointers() {
+        let mut s = spec();
+        s["channels"][0]["transforms"][0]["decay"] = json!(2.0);
+        s["frequency"] = json!("weekly");
+        let e = parse_simspec(&s, "<test>").unwrap_err().to_string();
+        assert!(e.contains("/channels/0/transforms/0/decay"), "{e}");
+        assert!(e.contains("/seasonality/weekend"), "{e}");
+    }
+}

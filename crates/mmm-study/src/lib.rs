@@ -340,3 +340,52 @@ pub fn merge_cli(dirs: &[PathBuf], out: &Path, quiet: bool) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse_zero_based() {
+        assert_eq!(
+            "0/4".parse::<Shard>().unwrap(),
+            Shard { index: 0, count: 4 }
+        );
+        assert_eq!(
+            "3/4".parse::<Shard>().unwrap(),
+            Shard { index: 3, count: 4 }
+        );
+        assert!("4/4".parse::<Shard>().is_err());
+        assert!("1/0".parse::<Shard>().is_err());
+        assert!("x".parse::<Shard>().is_err());
+        let s = Shard { index: 1, count: 3 };
+        assert_eq!(
+            (0..9).filter(|k| s.contains(*k)).collect::<Vec<_>>(),
+            vec![1, 4, 7]
+        );
+    }
+
+    #[test]
+    fn ranks_follow_the_error_with_ties_in_study_order() {
+        let row = |index: usize, e: Option<f64>, ok: bool| VariantRow {
+            index,
+            name: format!("v{index}"),
+            set: Default::default(),
+            status: if ok { "ok".into() } else { "failed".into() },
+            error: None,
+            rank: None,
+            mean_abs_roi_error: e,
+            metrics: Default::default(),
+            channels: vec![],
+        };
+        let mut rows = vec![
+            row(3, Some(0.1), true),
+            row(0, Some(0.5), true),
+            row(1, Some(0.1), true),
+            row(2, None, false),
+        ];
+        comparison::finalize(&mut rows);
+        let ranks: Vec<Option<usize>> = rows.iter().map(|r| r.rank).collect();
+        assert_eq!(ranks, vec![Some(3), Some(1), None, Some(2)]);
+    }
+}

@@ -555,3 +555,61 @@ pub fn read_truth(path: &Path) -> std::result::Result<BTreeMap<String, f64>, Str
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn star_expands_to_every_array_element() {
+        let doc = json!({"media": [{"t": [1]}, {"t": [2]}, {"t": [3]}]});
+        assert_eq!(
+            expand_pointer(&doc, "/media/*/t/0").unwrap(),
+            vec!["/media/0/t/0", "/media/1/t/0", "/media/2/t/0"]
+        );
+        assert_eq!(expand_pointer(&doc, "/model").unwrap(), vec!["/model"]);
+        assert!(expand_pointer(&doc, "/model/*").is_err());
+        assert!(expand_pointer(&doc, "model").is_err());
+    }
+
+    #[test]
+    fn set_replaces_adds_and_appends() {
+        let mut doc = json!({"a": [1, 2], "b": {"c": 1}});
+        set_pointer(&mut doc, "/a/0", json!(9)).unwrap();
+        set_pointer(&mut doc, "/a/2", json!(3)).unwrap();
+        set_pointer(&mut doc, "/a/-", json!(4)).unwrap();
+        set_pointer(&mut doc, "/b/d", json!(true)).unwrap();
+        assert_eq!(doc, json!({"a": [9, 2, 3, 4], "b": {"c": 1, "d": true}}));
+        assert!(set_pointer(&mut doc, "/a/9", json!(0)).is_err());
+        assert!(set_pointer(&mut doc, "/x/y", json!(0)).is_err());
+    }
+
+    #[test]
+    fn axis_labels_come_from_types_values_or_labels() {
+        let axis = |values: Value, labels: Option<Vec<&str>>| AxisSpec {
+            path: "/x".into(),
+            values: serde_json::from_value(values).unwrap(),
+            labels: labels.map(|l| l.into_iter().map(str::to_string).collect()),
+        };
+        assert_eq!(
+            axis_labels(&axis(json!([{"type": "ols"}, {"type": "ridge"}]), None)),
+            vec!["ols", "ridge"]
+        );
+        assert_eq!(
+            axis_labels(&axis(json!([0.3, 0.5]), None)),
+            vec!["0.3", "0.5"]
+        );
+        assert_eq!(
+            axis_labels(&axis(
+                json!([{"type": "ridge", "alpha": 1}, {"type": "ridge", "alpha": 10}]),
+                None
+            )),
+            vec!["ridge-0", "ridge-1"]
+        );
+        assert_eq!(
+            axis_labels(&axis(json!([1, 2]), Some(vec!["low", "high/x"]))),
+            vec!["low", "high_x"]
+        );
+    }
+}
