@@ -90,8 +90,8 @@ fn ols_recovers_known_roi() {
     let mut spends = vec![vec![0.0; n]; 3];
     for (c, s) in spends.iter_mut().enumerate() {
         for (t, v) in s.iter_mut().enumerate() {
-            let base = [200.0, 120.0, 300.0][c];
-            let flight = if c == 0 && (t / 8) % 2 == 1 { 0.0 } else { 1.0 };
+            let base: f64 = [200.0, 120.0, 300.0][c];
+            let flight: f64 = if c == 0 && (t / 8) % 2 == 1 { 0.0 } else { 1.0 };
             *v = (flight * base * (1.0 + 0.4 * spend_dist.sample(&mut rng))).max(0.0);
         }
     }

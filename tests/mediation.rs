@@ -17,9 +17,9 @@ const B: f64 = 2.0; // search → revenue
 fn simulate() -> String {
     let n = 104;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2024);
-    let spend = Normal::new(1000.0, 300.0).unwrap();
-    let e_search = Normal::new(0.0, 100.0).unwrap();
-    let e_rev = Normal::new(0.0, 60.0).unwrap();
+    let spend = Normal::<f64>::new(1000.0, 300.0).unwrap();
+    let e_search = Normal::new(0.0, 30.0).unwrap();
+    let e_rev = Normal::new(0.0, 50.0).unwrap();
     let mut csv = format!("week,revenue,search,{},price\n", DRIVERS.join(","));
     for t in 0..n {
         let social: Vec<f64> = (0..4).map(|_| spend.sample(&mut rng).max(0.0)).collect();

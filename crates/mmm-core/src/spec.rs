@@ -254,7 +254,21 @@ pub fn schema_issues(raw: &Value) -> Vec<SpecIssue> {
     };
     let mut issues: Vec<SpecIssue> = validator
         .iter_errors(raw)
-        .map(|e| SpecIssue { pointer: e.instance_path().to_string(), message: e.to_string() })
+        .map(|e| {
+            let message = match e.kind() {
+                // list every option: the validator's own message elides long lists
+                jsonschema::error::ValidationErrorKind::Enum { options } => format!(
+                    "{} is not one of: {}",
+                    e.instance(),
+                    options
+                        .as_array()
+                        .map(|a| a.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "))
+                        .unwrap_or_else(|| options.to_string())
+                ),
+                _ => e.to_string(),
+            };
+            SpecIssue { pointer: e.instance_path().to_string(), message }
+        })
         .collect();
     issues.sort_by(|a, b| (&a.pointer, &a.message).cmp(&(&b.pointer, &b.message)));
     issues.dedup();
