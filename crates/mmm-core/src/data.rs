@@ -62,6 +62,10 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
 impl Table {
     /// Reads `path`, using `date_column` as the time index.
     pub fn read(path: &Path, date_column: &str) -> Result<Table> {
+        Self::read_with(path, date_column, true)
+    }
+
+    fn read_with(path: &Path, date_column: &str, time_index: bool) -> Result<Table> {
         if !path.exists() {
             return Err(MmmError::data(path, None, None, "file not found"));
         }
@@ -105,8 +109,14 @@ impl Table {
             frequency: Frequency::Weekly,
             index,
         };
-        t.parse_dates()?;
+        t.parse_dates(time_index)?;
         Ok(t)
+    }
+
+    /// Reads a table whose date column need not be regular, sorted or unique (a holiday
+    /// calendar); dates are parsed and checked for format only.
+    pub fn read_unchecked(path: &Path, date_column: &str) -> Result<Table> {
+        Self::read_with(path, date_column, false)
     }
 
     /// Number of data rows.
@@ -193,7 +203,7 @@ impl Table {
         Ok(())
     }
 
-    fn parse_dates(&mut self) -> Result<()> {
+    fn parse_dates(&mut self, time_index: bool) -> Result<()> {
         let i = self.col_index(&self.date_column.clone())?;
         let col = &self.cells[i];
         let mut dates = Vec::with_capacity(col.len());
@@ -207,6 +217,10 @@ impl Table {
                 )
             })?;
             dates.push(d);
+        }
+        if !time_index {
+            self.dates = dates;
+            return Ok(());
         }
         if dates.len() < 2 {
             return Err(MmmError::data(

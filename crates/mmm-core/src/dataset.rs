@@ -80,6 +80,32 @@ impl ModelData {
                 }
             }
         }
+        if let Some(h) = &spec.baseline.holidays {
+            let p = std::path::Path::new(&h.path);
+            let cal_path = if p.is_absolute() { p.to_path_buf() } else { loaded.dir.join(p) };
+            for (name, values) in holiday_columns(&cal_path, h, &table)? {
+                regressors.push(reg(&name, Role::Baseline, values));
+            }
+        }
+        if spec.baseline.day_of_week {
+            if table.frequency != Frequency::Daily {
+                return Err(MmmError::data(
+                    &path,
+                    None,
+                    Some(&spec.data.date),
+                    "baseline.day_of_week needs daily data, but the dates are weekly",
+                ));
+            }
+            use chrono::Datelike;
+            for (k, day) in ["tue", "wed", "thu", "fri", "sat", "sun"].iter().enumerate() {
+                let values = table
+                    .dates
+                    .iter()
+                    .map(|d| if d.weekday().num_days_from_monday() as usize == k + 1 { 1.0 } else { 0.0 })
+                    .collect();
+                regressors.push(reg(&format!("dow_{day}"), Role::Baseline, values));
+            }
+        }
         for c in &spec.controls {
             match c {
                 ControlSpec::Detailed(o) if o.categorical => {
@@ -241,6 +267,49 @@ impl ModelData {
     /// Indices of all channels.
     pub fn all_channels(&self) -> Vec<usize> {
         (0..self.media.len()).collect()
+    }
+}
+
+/// Holiday indicator columns: a period (`[date, date + period length)`) is 1 when a holiday of
+/// the calendar falls in it, so weekly data counts a holiday in the week that contains it.
+/// Holidays that never fall in the data are dropped (a constant zero column cannot be estimated).
+fn holiday_columns(
+    cal_path: &std::path::Path,
+    spec: &crate::spec::HolidaySpec,
+    table: &Table,
+) -> Result<Vec<(String, Vec<f64>)>> {
+    let cal = Table::read_unchecked(cal_path, "ds")?;
+    let names = cal.raw("holiday")?;
+    let countries = if cal.has_column("country") { Some(cal.raw("country")?) } else { None };
+    let days = table.frequency.days();
+    let mut by_name: std::collections::BTreeMap<String, Vec<f64>> = std::collections::BTreeMap::new();
+    let mut any = vec![0.0; table.n_rows()];
+    for (r, date) in cal.dates.iter().enumerate() {
+        if let (Some(want), Some(cs)) = (&spec.country, &countries) {
+            if cs[r].trim() != want {
+                continue;
+            }
+        }
+        // the period whose [start, start + days) contains the holiday
+        let first = table.dates[0];
+        let offset = (*date - first).num_days();
+        if offset < 0 {
+            continue;
+        }
+        let idx = (offset / days) as usize;
+        if idx >= table.n_rows() {
+            continue;
+        }
+        any[idx] = 1.0;
+        let col = by_name.entry(names[r].trim().to_string()).or_insert_with(|| vec![0.0; table.n_rows()]);
+        col[idx] = 1.0;
+    }
+    if spec.per_holiday {
+        Ok(by_name.into_iter().map(|(n, v)| (format!("holiday[{n}]"), v)).collect())
+    } else if any.iter().any(|v| *v > 0.0) {
+        Ok(vec![("holiday".to_string(), any)])
+    } else {
+        Err(MmmError::data(cal_path, None, Some("ds"), "no holiday of the calendar falls within the data's dates"))
     }
 }
 

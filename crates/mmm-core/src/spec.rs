@@ -142,6 +142,29 @@ pub struct BaselineSpec {
     /// Fourier seasonality: one term or several (weekly and yearly on daily data).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seasonality: Option<Seasonality>,
+    /// Holiday indicators from a calendar file in Prophet's layout (`ds`, `holiday`, optional
+    /// `country`), as Robyn ships it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holidays: Option<HolidaySpec>,
+    /// Day-of-week indicators for daily data (six columns, Monday the reference).
+    #[serde(default)]
+    pub day_of_week: bool,
+}
+
+/// Holiday indicators from a calendar.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HolidaySpec {
+    /// Calendar CSV, relative to the spec file, with columns `ds` (ISO date), `holiday` (name)
+    /// and optionally `country`.
+    #[schemars(length(min = 1))]
+    pub path: String,
+    /// Keep only rows of this country code (e.g. "DE"); default: every row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// One indicator per holiday name instead of one "any holiday" indicator.
+    #[serde(default)]
+    pub per_holiday: bool,
 }
 
 fn yes() -> bool {
@@ -150,7 +173,7 @@ fn yes() -> bool {
 
 impl Default for BaselineSpec {
     fn default() -> Self {
-        BaselineSpec { intercept: true, trend: false, seasonality: None }
+        BaselineSpec { intercept: true, trend: false, seasonality: None, holidays: None, day_of_week: false }
     }
 }
 
