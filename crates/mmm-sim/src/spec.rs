@@ -390,7 +390,13 @@ pub fn parse_simspec(raw: &Value, file: &str) -> Result<SimSpec> {
         .iter_errors(raw)
         .map(|e| issue(e.instance_path().to_string(), e.to_string()))
         .collect();
-    issues.extend(spec.issues());
+    // One message per place: the schema's when it already caught it.
+    let seen: BTreeSet<String> = issues.iter().map(|i| i.pointer.clone()).collect();
+    issues.extend(
+        spec.issues()
+            .into_iter()
+            .filter(|i| !seen.contains(&i.pointer)),
+    );
     issues.sort_by(|a, b| (&a.pointer, &a.message).cmp(&(&b.pointer, &b.message)));
     issues.dedup();
     if issues.is_empty() {
