@@ -1,0 +1,324 @@
+//! The log posterior density of the Bayesian MMM on the unconstrained space, with its analytic
+//! gradient, evaluated without allocating (every buffer belongs to the density, one per chain).
+//!
+//! # Formula
+//! ```text
+//! μ_t   = Σ_j γ_j·z_tj + Σ_i β_i·f_i(x̃_i; θ_i)_t                  (x̃ = scaled spend)
+//! r_t   = ỹ_t − μ_t                                                  (ỹ = scaled target)
+//! normal:     ℓ = Σ_t −log σ − ½·log 2π − ½·r_t²/σ²,   ∂ℓ/∂μ_t = r_t/σ²,
+//!             ∂ℓ/∂σ = Σ_t (r_t² − σ²)/σ³
+//! student-t:  ℓ = Σ_t c(ν) − log σ − (ν+1)/2·log(1 + r_t²/(νσ²)),
+//!             ∂ℓ/∂μ_t = (ν+1)·r_t/(νσ² + r_t²),   ∂ℓ/∂σ = Σ_t −1/σ + (ν+1)·r_t²/(σ·(νσ² + r_t²))
+//! ∂ℓ/∂γ_j   = Σ_t g_t·z_tj,   ∂ℓ/∂β_i = Σ_t g_t·f_it,   ∂ℓ/∂θ_ip = β_i·Σ_t g_t·∂f_it/∂θ_ip
+//! log π(u)  = ℓ + Σ_k [log p_k(x_k) + log|dx_k/du_k|],   x_k = T_k(u_k)
+//! ∂/∂u_k    = (∂ℓ/∂x_k + p_k'(x_k)/p_k(x_k))·dx_k/du_k + d log|dx_k/du_k|/du_k
+//! ```
+//! with `g_t = ∂ℓ/∂μ_t` and `∂f/∂θ` from `TransformChain::apply_d_params` (forward mode through
+//! the chain; no finite differences).
+
+use crate::nuts::LogDensity;
+use crate::prior::{Bijector, Prior};
+use mmm_core::transform::{ChainWorkspace, TransformChain};
+
+/// What a sampled parameter is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Slot {
+    /// Parameter `p` of media channel `k`'s chain.
+    Transform {
+        /// Media index (in the model's media list).
+        media: usize,
+        /// Parameter index in the chain.
+        param: usize,
+    },
+    /// Coefficient of media channel `k`.
+    MediaCoef(usize),
+    /// Coefficient of non-media regressor `j`.
+    Coef(usize),
+    /// Noise scale.
+    Sigma,
+}
+
+/// One sampled parameter: its name, prior and bijector.
+#[derive(Debug, Clone)]
+pub struct Param {
+    /// Reported name.
+    pub name: String,
+    /// What it is.
+    pub slot: Slot,
+    /// Its prior.
+    pub prior: Box<dyn Prior>,
+    /// The map from the real line onto its support (prior support ∩ valid range).
+    pub bijector: Bijector,
+}
+
+/// A media channel of the density.
+#[derive(Debug, Clone)]
+pub struct MediaTerm {
+    /// Scaled spend.
+    pub x: Vec<f64>,
+    /// The chain (data-dependent constants learned on the scaled spend).
+    pub chain: TransformChain,
+    /// Number of chain parameters.
+    pub n_params: usize,
+    ws: ChainWorkspace,
+    f: Vec<f64>,
+    df: Vec<f64>,
+    theta: Vec<f64>,
+}
+
+impl MediaTerm {
+    /// A media term on scaled spend `x` with a learned chain.
+    pub fn new(x: Vec<f64>, chain: TransformChain) -> Self {
+        let n = x.len();
+        let np = chain.n_params();
+        let ws = ChainWorkspace::new(&chain, n);
+        let mut theta = vec![0.0; np];
+        chain.get_params(&mut theta);
+        MediaTerm {
+            x,
+            chain,
+            n_params: np,
+            ws,
+            f: vec![0.0; n],
+            df: vec![0.0; np * n],
+            theta,
+        }
+    }
+
+    /// `f(x̃; θ)` for parameters `theta` (chain order), written to `out`.
+    pub fn apply(&mut self, theta: &[f64], out: &mut [f64]) {
+        self.chain.set_params(theta);
+        self.chain.apply(&self.x, out, &mut self.ws);
+    }
+}
+
+/// The likelihood family.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Family {
+    /// Normal noise.
+    Normal,
+    /// Student-t noise with `ν` degrees of freedom.
+    StudentT(f64),
+}
+
+/// The log posterior of the Bayesian MMM.
+#[derive(Debug, Clone)]
+pub struct MmmDensity {
+    /// Scaled target.
+    pub y: Vec<f64>,
+    /// Non-media regressors, one vector per column.
+    pub z: Vec<Vec<f64>>,
+    /// Media terms.
+    pub media: Vec<MediaTerm>,
+    /// Sampled parameters, in vector order.
+    pub params: Vec<Param>,
+    /// Likelihood family.
+    pub family: Family,
+    /// Gradient evaluations so far.
+    pub evaluations: u64,
+    x: Vec<f64>,
+    dx_du: Vec<f64>,
+    dlj: Vec<f64>,
+    gx: Vec<f64>,
+    mu: Vec<f64>,
+    g: Vec<f64>,
+    // index maps
+    media_coef: Vec<usize>,
+    media_theta: Vec<Vec<usize>>,
+    coef: Vec<usize>,
+    sigma: usize,
+}
+
+impl MmmDensity {
+    /// Assembles the density; `params` must contain one `Sigma`, one `MediaCoef` per media term,
+    /// every chain parameter, and one `Coef` per column of `z`.
+    pub fn new(
+        y: Vec<f64>,
+        z: Vec<Vec<f64>>,
+        media: Vec<MediaTerm>,
+        params: Vec<Param>,
+        family: Family,
+    ) -> Self {
+        let n = y.len();
+        let d = params.len();
+        let mut media_coef = vec![0; media.len()];
+        let mut media_theta: Vec<Vec<usize>> = media.iter().map(|m| vec![0; m.n_params]).collect();
+        let mut coef = vec![0; z.len()];
+        let mut sigma = 0;
+        for (k, p) in params.iter().enumerate() {
+            match p.slot {
+                Slot::Transform { media, param } => media_theta[media][param] = k,
+                Slot::MediaCoef(m) => media_coef[m] = k,
+                Slot::Coef(j) => coef[j] = k,
+                Slot::Sigma => sigma = k,
+            }
+        }
+        MmmDensity {
+            y,
+            z,
+            media,
+            params,
+            family,
+            evaluations: 0,
+            x: vec![0.0; d],
+            dx_du: vec![0.0; d],
+            dlj: vec![0.0; d],
+            gx: vec![0.0; d],
+            mu: vec![0.0; n],
+            g: vec![0.0; n],
+            media_coef,
+            media_theta,
+            coef,
+            sigma,
+        }
+    }
+
+    /// Constrained values `x = T(u)` of every parameter.
+    pub fn constrain(&self, u: &[f64], out: &mut [f64]) {
+        for (k, p) in self.params.iter().enumerate() {
+            out[k] = p.bijector.forward(u[k]).x;
+        }
+    }
+
+    /// Expected scaled target `μ` for constrained parameters `x`, written to `out`; also
+    /// writes each media term's scaled contribution `β_i·f_i` into `contrib[i]`.
+    pub fn mean(&mut self, x: &[f64], out: &mut [f64], contrib: &mut [Vec<f64>]) {
+        out.iter_mut().for_each(|v| *v = 0.0);
+        for (j, zj) in self.z.iter().enumerate() {
+            let c = x[self.coef[j]];
+            for (o, v) in out.iter_mut().zip(zj) {
+                *o += c * v;
+            }
+        }
+        for (i, m) in self.media.iter_mut().enumerate() {
+            for (p, &k) in self.media_theta[i].iter().enumerate() {
+                m.theta[p] = x[k];
+            }
+            m.chain.set_params(&m.theta);
+            m.chain.apply(&m.x, &mut m.f, &mut m.ws);
+            let b = x[self.media_coef[i]];
+            for t in 0..out.len() {
+                contrib[i][t] = b * m.f[t];
+                out[t] += contrib[i][t];
+            }
+        }
+    }
+
+    /// Index of the noise scale in the parameter vector.
+    pub fn sigma_index(&self) -> usize {
+        self.sigma
+    }
+    /// Index of media term `i`'s coefficient.
+    pub fn media_coef_index(&self, i: usize) -> usize {
+        self.media_coef[i]
+    }
+    /// Indices of media term `i`'s chain parameters.
+    pub fn media_theta_indices(&self, i: usize) -> &[usize] {
+        &self.media_theta[i]
+    }
+    /// Index of non-media column `j`'s coefficient.
+    pub fn coef_index(&self, j: usize) -> usize {
+        self.coef[j]
+    }
+}
+
+impl LogDensity for MmmDensity {
+    fn dim(&self) -> usize {
+        self.params.len()
+    }
+
+    fn logp_grad(&mut self, u: &[f64], grad: &mut [f64]) -> f64 {
+        self.evaluations += 1;
+        let n = self.y.len();
+        let mut lp = 0.0;
+        for (k, p) in self.params.iter().enumerate() {
+            let m = p.bijector.forward(u[k]);
+            let l = p.prior.log_density(m.x);
+            if !l.is_finite() || !m.x.is_finite() {
+                grad.iter_mut().for_each(|g| *g = 0.0);
+                return f64::NEG_INFINITY;
+            }
+            lp += l + m.log_jac;
+            self.x[k] = m.x;
+            self.dx_du[k] = m.dx_du;
+            self.dlj[k] = m.d_log_jac;
+            self.gx[k] = p.prior.d_log_density(m.x);
+        }
+        // mean
+        let mu = &mut self.mu;
+        mu.iter_mut().for_each(|v| *v = 0.0);
+        for (j, zj) in self.z.iter().enumerate() {
+            let c = self.x[self.coef[j]];
+            for (o, v) in mu.iter_mut().zip(zj) {
+                *o += c * v;
+            }
+        }
+        for (i, m) in self.media.iter_mut().enumerate() {
+            for (p, &k) in self.media_theta[i].iter().enumerate() {
+                m.theta[p] = self.x[k];
+            }
+            m.chain.set_params(&m.theta);
+            m.chain.apply_d_params(&m.x, &mut m.f, &mut m.df, &mut m.ws);
+            let b = self.x[self.media_coef[i]];
+            for (o, f) in mu.iter_mut().zip(&m.f) {
+                *o += b * f;
+            }
+        }
+        // likelihood
+        let sigma = self.x[self.sigma];
+        let mut ll = 0.0;
+        let mut dsigma = 0.0;
+        match self.family {
+            Family::Normal => {
+                let inv2 = 1.0 / (sigma * sigma);
+                let mut ss = 0.0;
+                for t in 0..n {
+                    let r = self.y[t] - mu[t];
+                    ss += r * r;
+                    self.g[t] = r * inv2;
+                }
+                ll += -(n as f64) * (sigma.ln() + crate::prior::HALF_LN_2PI) - 0.5 * ss * inv2;
+                dsigma += -(n as f64) / sigma + ss * inv2 / sigma;
+            }
+            Family::StudentT(nu) => {
+                let c = crate::prior::ln_gamma(0.5 * (nu + 1.0))
+                    - crate::prior::ln_gamma(0.5 * nu)
+                    - 0.5 * (nu * std::f64::consts::PI).ln()
+                    - sigma.ln();
+                let s2 = sigma * sigma;
+                for t in 0..n {
+                    let r = self.y[t] - mu[t];
+                    let den = nu * s2 + r * r;
+                    ll += c - 0.5 * (nu + 1.0) * (r * r / (nu * s2)).ln_1p();
+                    self.g[t] = (nu + 1.0) * r / den;
+                    dsigma += -1.0 / sigma + (nu + 1.0) * r * r / (sigma * den);
+                }
+            }
+        }
+        if !ll.is_finite() {
+            grad.iter_mut().for_each(|g| *g = 0.0);
+            return f64::NEG_INFINITY;
+        }
+        // gradients in the constrained space
+        self.gx[self.sigma] += dsigma;
+        for (j, zj) in self.z.iter().enumerate() {
+            let s: f64 = zj.iter().zip(&self.g).map(|(a, b)| a * b).sum();
+            self.gx[self.coef[j]] += s;
+        }
+        for (i, m) in self.media.iter().enumerate() {
+            let kb = self.media_coef[i];
+            let b = self.x[kb];
+            let s: f64 = m.f.iter().zip(&self.g).map(|(a, b)| a * b).sum();
+            self.gx[kb] += s;
+            for (p, &k) in self.media_theta[i].iter().enumerate() {
+                let d = &m.df[p * n..(p + 1) * n];
+                let s: f64 = d.iter().zip(&self.g).map(|(a, b)| a * b).sum();
+                self.gx[k] += b * s;
+            }
+        }
+        for k in 0..grad.len() {
+            grad[k] = self.gx[k] * self.dx_du[k] + self.dlj[k];
+        }
+        lp + ll
+    }
+}

@@ -1,0 +1,856 @@
+//! The `bayesian_mmm` model plugin: adstock and saturation parameters, channel coefficients,
+//! intercept, control and baseline coefficients and the noise scale sampled jointly with NUTS
+//! (LightweightMMM, PyMC-Marketing's MMM). See `docs/bayesian.md`.
+
+use crate::density::{Family, MediaTerm, MmmDensity, Param, Slot};
+use crate::diagnostics::{bfmi, hdi, summarize, Summary};
+use crate::nuts::{find_start, run, Chain, NutsSettings};
+use crate::prior::{Prior, Support};
+use crate::progress::Progress;
+use mmm_core::model::{
+    Coefficient, FitProblem, FittedModel, Model, Posterior, PosteriorMedia, Role, KIND,
+};
+use mmm_core::transform::{ChainWorkspace, TransformChain};
+use mmm_core::{MmmError, Result};
+use nalgebra::DMatrix;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal, StudentT};
+use rayon::prelude::*;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// Probability mass of every reported interval (ArviZ's default HDI).
+pub const HDI_PROB: f64 = 0.94;
+
+/// How a series is scaled before fitting (priors are stated on the scaled data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Scaling {
+    /// Divide by the maximum absolute value (PyMC-Marketing's MaxAbsScaler).
+    #[default]
+    Max,
+    /// Divide by the mean absolute value (LightweightMMM's CustomScaler).
+    Mean,
+    /// Divide by `max(max |x|, 1)` (what PyMC-Marketing 0.19 does: values in [0, 1] are left as they are).
+    MaxAtLeastOne,
+    /// Leave as is.
+    None,
+}
+
+impl Scaling {
+    /// The divisor of `x`.
+    pub fn divisor(&self, x: &[f64]) -> f64 {
+        let d = match self {
+            Scaling::Max => x.iter().fold(0.0f64, |m, v| m.max(v.abs())),
+            Scaling::Mean => x.iter().map(|v| v.abs()).sum::<f64>() / x.len().max(1) as f64,
+            Scaling::MaxAtLeastOne => x.iter().fold(1.0f64, |m, v| m.max(v.abs())),
+            Scaling::None => 1.0,
+        };
+        if d > 0.0 && d.is_finite() {
+            d
+        } else {
+            1.0
+        }
+    }
+}
+
+/// The observation noise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LikelihoodFamily {
+    /// Normal noise.
+    #[default]
+    Normal,
+    /// Student-t noise with `nu` degrees of freedom.
+    StudentT,
+}
+
+/// Which package's default priors to use for parameters the spec gives no prior.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Defaults {
+    /// PyMC-Marketing's MMM defaults.
+    #[default]
+    PymcMarketing,
+    /// LightweightMMM's defaults.
+    LightweightMmm,
+}
+
+fn d_chains() -> usize {
+    4
+}
+fn d_tune() -> usize {
+    1000
+}
+fn d_draws() -> usize {
+    1000
+}
+fn d_accept() -> f64 {
+    0.8
+}
+fn d_depth() -> usize {
+    10
+}
+fn d_nu() -> f64 {
+    4.0
+}
+fn yes() -> bool {
+    true
+}
+
+/// Bayesian MMM sampled with NUTS.
+///
+/// # Formula
+/// ```text
+/// ỹ_t = y_t / s_y,   x̃_it = x_it / s_i
+/// ỹ_t ~ Normal(μ_t, σ)  or  StudentT(ν, μ_t, σ)
+/// μ_t = Σ_j γ_j·z_tj + Σ_i β_i·f_i(x̃_i; θ_i)_t,   β_i > 0
+/// θ_i, β_i, γ_j, σ ~ their priors;  contribution_i = s_y·β_i·Σ_t f_i(x̃_i; θ_i)_t
+/// ```
+/// where `z` are the intercept, baseline (trend, seasonality) and control columns, `f_i` the
+/// channel's transform chain with its parameters `θ_i` sampled, and `s_y`, `s_i` the scales.
+/// A parameter's prior is looked up by its full name (`tv.beta`, `tv.geometric_adstock.decay`,
+/// `price`, `intercept`, `sigma`), then by its group (`channel_coefficient`, `<transform
+/// type>.<param>` such as `logistic.lam`, `control`, `baseline`), then in the `defaults` set.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BayesianMmm {
+    /// Number of chains (run in parallel).
+    #[serde(default = "d_chains")]
+    #[schemars(range(min = 1, max = 64))]
+    pub chains: usize,
+    /// Warm-up iterations per chain.
+    #[serde(default = "d_tune")]
+    #[schemars(range(min = 0))]
+    pub tune: usize,
+    /// Kept draws per chain.
+    #[serde(default = "d_draws")]
+    #[schemars(range(min = 4))]
+    pub draws: usize,
+    /// Target acceptance of the step size adaptation, in (0, 1).
+    #[serde(default = "d_accept")]
+    #[schemars(extend("exclusiveMinimum" = 0.0, "exclusiveMaximum" = 1.0))]
+    pub target_accept: f64,
+    /// Maximum tree depth of NUTS.
+    #[serde(default = "d_depth")]
+    #[schemars(range(min = 1, max = 15))]
+    pub max_tree_depth: usize,
+    /// Observation noise.
+    #[serde(default)]
+    pub likelihood: LikelihoodFamily,
+    /// Degrees of freedom of the Student-t likelihood.
+    #[serde(default = "d_nu")]
+    #[schemars(extend("exclusiveMinimum" = 0.0))]
+    pub nu: f64,
+    /// Scaling of the target (`max`: PyMC-Marketing, `mean`: LightweightMMM).
+    #[serde(default)]
+    pub target_scaling: Scaling,
+    /// Scaling of each channel's spend before its transforms.
+    #[serde(default)]
+    pub spend_scaling: Scaling,
+    /// Default priors for parameters without one in `priors`.
+    #[serde(default)]
+    pub defaults: Defaults,
+    /// Priors by parameter name or group (see the struct docs).
+    #[serde(default)]
+    pub priors: BTreeMap<String, Box<dyn Prior>>,
+    /// Show a progress bar on stderr (only when stderr is a terminal).
+    #[serde(default = "yes")]
+    pub progress: bool,
+}
+
+impl Default for BayesianMmm {
+    fn default() -> Self {
+        BayesianMmm {
+            chains: 4,
+            tune: 1000,
+            draws: 1000,
+            target_accept: 0.8,
+            max_tree_depth: 10,
+            likelihood: LikelihoodFamily::Normal,
+            nu: 4.0,
+            target_scaling: Scaling::Max,
+            spend_scaling: Scaling::Max,
+            defaults: Defaults::PymcMarketing,
+            priors: BTreeMap::new(),
+            progress: true,
+        }
+    }
+}
+
+fn prior(v: serde_json::Value) -> Box<dyn Prior> {
+    serde_json::from_value(v).unwrap_or_else(|_| {
+        Box::new(crate::priors::normal::Normal {
+            mu: 0.0,
+            sigma: 2.0,
+        })
+    })
+}
+
+/// The default prior of a parameter group in a defaults set (see `docs/bayesian.md`).
+pub fn default_prior(defaults: Defaults, group: &str, support: Support) -> Box<dyn Prior> {
+    let pm = defaults == Defaults::PymcMarketing;
+    let v = match group {
+        "intercept" if pm => json!({"type":"normal","mu":0.0,"sigma":2.0}),
+        "intercept" => json!({"type":"half_normal","sigma":2.0}),
+        "channel_coefficient" if pm => json!({"type":"half_normal","sigma":2.0}),
+        "channel_coefficient" => json!({"type":"half_normal","sigma":1.0}),
+        "control" if pm => json!({"type":"normal","mu":0.0,"sigma":2.0}),
+        "control" => json!({"type":"normal","mu":0.0,"sigma":1.0}),
+        "baseline" if pm => json!({"type":"laplace","mu":0.0,"b":1.0}),
+        "baseline" => json!({"type":"normal","mu":0.0,"sigma":1.0}),
+        "sigma" if pm => json!({"type":"half_normal","sigma":2.0}),
+        "sigma" => json!({"type":"gamma","alpha":1.0,"beta":1.0}),
+        "geometric_adstock.decay" | "delayed_adstock.decay" if pm => {
+            json!({"type":"beta","alpha":1.0,"beta":3.0})
+        }
+        "geometric_adstock.decay" | "delayed_adstock.decay" => {
+            json!({"type":"beta","alpha":2.0,"beta":1.0})
+        }
+        "delayed_adstock.theta" => json!({"type":"half_normal","sigma":2.0}),
+        "logistic.lam" => json!({"type":"gamma","alpha":3.0,"beta":1.0}),
+        "hill.half_saturation" if pm => json!({"type":"half_normal","sigma":1.5}),
+        "hill.shape" if pm => json!({"type":"half_normal","sigma":1.5}),
+        "hill.half_saturation" | "hill.shape" => json!({"type":"gamma","alpha":1.0,"beta":1.0}),
+        "power.exponent" => json!({"type":"beta","alpha":9.0,"beta":1.0}),
+        "weibull_adstock.shape" => json!({"type":"gamma","alpha":9.0,"beta":3.0}),
+        "michaelis_menten.vmax" | "michaelis_menten.k" | "tanh.b" | "tanh.c" => {
+            json!({"type":"half_normal","sigma":2.0})
+        }
+        _ => {
+            // generic: uniform on a bounded range, half-normal on (a, ∞), normal otherwise
+            if support.lower.is_finite() && support.upper.is_finite() {
+                json!({"type":"uniform","lower":support.lower,"upper":support.upper})
+            } else if support.lower == 0.0 {
+                json!({"type":"half_normal","sigma":2.0})
+            } else {
+                json!({"type":"normal","mu":0.0,"sigma":2.0})
+            }
+        }
+    };
+    prior(v)
+}
+
+/// Everything a fit produced (besides the core's `FittedModel`).
+#[derive(Debug, Clone)]
+pub struct BayesFit {
+    /// Parameter names.
+    pub names: Vec<String>,
+    /// `draws[chain][draw][param]` (constrained, scaled units).
+    pub draws: Vec<Vec<Vec<f64>>>,
+    /// Summary per parameter.
+    pub summaries: Vec<Summary>,
+    /// Divergences per chain.
+    pub divergences: Vec<usize>,
+    /// Draws that hit the maximum tree depth, per chain.
+    pub max_depth_hits: Vec<usize>,
+    /// E-BFMI per chain.
+    pub bfmi: Vec<f64>,
+    /// Final step size per chain.
+    pub step_sizes: Vec<f64>,
+    /// Gradient evaluations over all chains.
+    pub gradient_evaluations: u64,
+    /// Wall time of sampling, seconds.
+    pub sampling_seconds: f64,
+    /// Warnings.
+    pub warnings: Vec<String>,
+    /// Target scale `s_y`.
+    pub target_scale: f64,
+}
+
+impl BayesianMmm {
+    fn lookup(&self, name: &str, group: &str, support: Support) -> Box<dyn Prior> {
+        if let Some(p) = self.priors.get(name) {
+            return p.clone();
+        }
+        if let Some(p) = self.priors.get(group) {
+            return p.clone();
+        }
+        default_prior(self.defaults, group, support)
+    }
+
+    fn make_param(&self, name: String, group: &str, slot: Slot, valid: Support) -> Result<Param> {
+        let prior = self.lookup(&name, group, valid);
+        prior
+            .validate()
+            .map_err(|e| e.at(&format!("/priors/{name}")))?;
+        let support = prior.support().intersect(&valid);
+        if !support.is_valid() {
+            return Err(MmmError::param(
+                format!("/priors/{name}"),
+                format!(
+                    "the prior of '{name}' has support ({}, {}), which does not overlap the parameter's range ({}, {})",
+                    prior.support().lower,
+                    prior.support().upper,
+                    valid.lower,
+                    valid.upper
+                ),
+            ));
+        }
+        Ok(Param {
+            name,
+            slot,
+            prior,
+            bijector: support.bijector(),
+        })
+    }
+
+    /// Builds the density and the media bookkeeping for a problem.
+    /// Returns the density, the design column of each media term, the spend scales and `s_y`.
+    pub fn density(
+        &self,
+        problem: &FitProblem<'_>,
+    ) -> Result<(MmmDensity, Vec<usize>, Vec<usize>, Vec<f64>, f64)> {
+        let design = problem.design;
+        let n = design.n_obs();
+        if problem.y.len() != n {
+            return Err(MmmError::Compute(format!(
+                "bayesian_mmm: the target has {} values but the design {} rows",
+                problem.y.len(),
+                n
+            )));
+        }
+        let s_y = self.target_scaling.divisor(problem.y);
+        let y: Vec<f64> = problem.y.iter().map(|v| v / s_y).collect();
+        let mut z = Vec::new();
+        let mut params = Vec::new();
+        let mut media = Vec::new();
+        let mut media_cols = Vec::new();
+        let mut media_channels = Vec::new();
+        let mut scales = Vec::new();
+        for (j, col) in design.columns.iter().enumerate() {
+            match (col.role, col.channel) {
+                (Role::Media, Some(ch)) => {
+                    let input = problem.media.get(ch).ok_or_else(|| {
+                        MmmError::Compute(format!(
+                            "bayesian_mmm: media column '{}' has no raw spend",
+                            col.name
+                        ))
+                    })?;
+                    let k = media.len();
+                    let s = self.spend_scaling.divisor(&input.spend);
+                    let xs: Vec<f64> = input.spend.iter().map(|v| v / s).collect();
+                    let mut chain: TransformChain = input.chain.clone();
+                    let mut out = vec![0.0; n];
+                    let mut ws = ChainWorkspace::new(&chain, n);
+                    chain.learn_apply(&xs, &mut out, &mut ws);
+                    let mut pi = 0;
+                    for t in &chain.0 {
+                        for spec in t.params() {
+                            let name = format!("{}.{}.{}", col.name, t.typetag_name(), spec.name);
+                            let group = format!("{}.{}", t.typetag_name(), spec.name);
+                            let valid = Support {
+                                lower: spec.lower,
+                                upper: spec.upper,
+                            };
+                            params.push(self.make_param(
+                                name,
+                                &group,
+                                Slot::Transform {
+                                    media: k,
+                                    param: pi,
+                                },
+                                valid,
+                            )?);
+                            pi += 1;
+                        }
+                    }
+                    params.push(self.make_param(
+                        format!("{}.beta", col.name),
+                        "channel_coefficient",
+                        Slot::MediaCoef(k),
+                        Support::POSITIVE,
+                    )?);
+                    media.push(MediaTerm::new(xs, chain));
+                    media_cols.push(j);
+                    media_channels.push(ch);
+                    scales.push(s);
+                }
+                (role, _) => {
+                    let group = match role {
+                        Role::Intercept => "intercept",
+                        Role::Baseline => "baseline",
+                        _ => "control",
+                    };
+                    let k = z.len();
+                    z.push(design.x.column(j).iter().copied().collect::<Vec<f64>>());
+                    params.push(self.make_param(
+                        col.name.clone(),
+                        group,
+                        Slot::Coef(k),
+                        Support::REAL,
+                    )?);
+                }
+            }
+        }
+        params.push(self.make_param("sigma".into(), "sigma", Slot::Sigma, Support::POSITIVE)?);
+        let family = match self.likelihood {
+            LikelihoodFamily::Normal => Family::Normal,
+            LikelihoodFamily::StudentT => Family::StudentT(self.nu),
+        };
+        Ok((
+            MmmDensity::new(y, z, media, params, family),
+            media_cols,
+            media_channels,
+            scales,
+            s_y,
+        ))
+    }
+
+    /// Samples the posterior: `chains` chains in parallel, chain `c` seeded with
+    /// `seed ⊕ (c + 1)·0x9E37_79B9_7F4A_7C15`, so draws do not depend on the thread count.
+    pub fn sample(&self, density: &MmmDensity, seed: u64) -> Result<BayesFit> {
+        let dim = density.params.len();
+        let settings = NutsSettings {
+            tune: self.tune,
+            draws: self.draws,
+            target_accept: self.target_accept,
+            max_depth: self.max_tree_depth,
+            max_energy_error: 1000.0,
+        };
+        let progress = Progress::new(self.progress, self.chains, (self.tune + self.draws) as u64);
+        let start = Instant::now();
+        type ChainOut = (Vec<Vec<f64>>, usize, usize, Vec<f64>, f64, u64);
+        let results: Vec<Result<ChainOut>> = (0..self.chains)
+            .into_par_iter()
+            .map(|c| {
+                let mut rng = ChaCha8Rng::seed_from_u64(
+                    seed ^ (c as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                );
+                let mut f = density.clone();
+                // start near each prior's center, jittered uniformly in (−1, 1) on the real line
+                let mut q0 = vec![0.0; dim];
+                let mut g = vec![0.0; dim];
+                let mut ok = false;
+                for attempt in 0..100 {
+                    let width = if attempt < 50 { 1.0 } else { 0.1 };
+                    for (k, p) in f.params.iter().enumerate() {
+                        let b = p.bijector;
+                        let center = p.prior.center();
+                        q0[k] = b.inverse(center) + width * (2.0 * rng.random::<f64>() - 1.0);
+                    }
+                    use crate::nuts::LogDensity;
+                    let l = f.logp_grad(&q0, &mut g);
+                    if l.is_finite() && g.iter().all(|v| v.is_finite()) {
+                        ok = true;
+                        break;
+                    }
+                }
+                if !ok {
+                    return Err(MmmError::Compute(format!(
+                        "bayesian_mmm: chain {c} found no starting point with a finite log-density"
+                    )));
+                }
+                // several jittered starts climbed with Adam; keep the highest (avoids the
+                // "media has no effect" ridge where β → 0 and the chain parameters are free)
+                let mut best: Option<(f64, Vec<f64>, Vec<f64>)> = None;
+                for _ in 0..6 {
+                    let mut q = q0.clone();
+                    for v in q.iter_mut() {
+                        *v += 2.0 * rng.random::<f64>() - 1.0;
+                    }
+                    let metric = find_start(&mut f, &mut q, 400);
+                    use crate::nuts::LogDensity;
+                    let lp = f.logp_grad(&q, &mut g);
+                    if lp.is_finite() && best.as_ref().is_none_or(|b| lp > b.0) {
+                        best = Some((lp, q, metric));
+                    }
+                }
+                let metric = match best {
+                    Some((_, q, m)) => {
+                        q0 = q;
+                        m
+                    }
+                    None => vec![1.0; dim],
+                };
+                for (k, v) in q0.iter_mut().enumerate() {
+                    *v += 0.1 * metric[k].sqrt() * (2.0 * rng.random::<f64>() - 1.0);
+                }
+                let mut chain = Chain::new(f, &q0, settings, rng);
+                chain.set_inv_metric(&metric);
+                let mut draws = Vec::with_capacity(self.draws);
+                let mut energy = Vec::with_capacity(self.draws);
+                let (mut div, mut depth_hits) = (0, 0);
+                let mut x = vec![0.0; dim];
+                let bar = progress.chain(c);
+                run(&mut chain, |it, tuning, q, st| {
+                    if !tuning {
+                        density.constrain(q, &mut x);
+                        draws.push(x.clone());
+                        energy.push(st.energy);
+                        div += st.diverging as usize;
+                        depth_hits += st.max_depth_hit as usize;
+                    }
+                    if it % 50 == 0 || it + 1 == settings.tune + settings.draws {
+                        bar.update(it as u64 + 1, div, st.step_size, tuning);
+                    }
+                });
+                bar.finish(div);
+                let evals = chain.density().evaluations;
+                Ok((draws, div, depth_hits, energy, chain.step_size(), evals))
+            })
+            .collect();
+        let sampling_seconds = start.elapsed().as_secs_f64();
+        let mut draws = Vec::new();
+        let (mut divergences, mut max_depth_hits, mut bfmis, mut steps) =
+            (vec![], vec![], vec![], vec![]);
+        let mut evals = 0;
+        for r in results {
+            let (d, div, hits, energy, eps, ev) = r?;
+            draws.push(d);
+            divergences.push(div);
+            max_depth_hits.push(hits);
+            bfmis.push(bfmi(&energy));
+            steps.push(eps);
+            evals += ev;
+        }
+        let names: Vec<String> = density.params.iter().map(|p| p.name.clone()).collect();
+        let summaries: Vec<Summary> = (0..dim)
+            .map(|k| {
+                let chains: Vec<Vec<f64>> = draws
+                    .iter()
+                    .map(|c| c.iter().map(|d| d[k]).collect())
+                    .collect();
+                summarize(&chains, HDI_PROB)
+            })
+            .collect();
+        let mut warnings = Vec::new();
+        let total_div: usize = divergences.iter().sum();
+        if total_div > 0 {
+            warnings.push(format!("{total_div} divergent transitions after warm-up; raise target_accept or reparameterize"));
+        }
+        for (name, s) in names.iter().zip(&summaries) {
+            if s.r_hat > 1.01 {
+                warnings.push(format!(
+                    "parameter '{name}' has R-hat {:.3} > 1.01: chains have not mixed",
+                    s.r_hat
+                ));
+            }
+            if s.ess_bulk < 400.0 {
+                warnings.push(format!(
+                    "parameter '{name}' has bulk ESS {:.0} < 400",
+                    s.ess_bulk
+                ));
+            }
+            if s.ess_tail < 400.0 {
+                warnings.push(format!(
+                    "parameter '{name}' has tail ESS {:.0} < 400",
+                    s.ess_tail
+                ));
+            }
+        }
+        let hits: usize = max_depth_hits.iter().sum();
+        if hits > 0 {
+            warnings.push(format!(
+                "{hits} draws hit the maximum tree depth {}",
+                self.max_tree_depth
+            ));
+        }
+        for (c, b) in bfmis.iter().enumerate() {
+            if *b < 0.3 {
+                warnings.push(format!("chain {c} has E-BFMI {b:.2} < 0.3"));
+            }
+        }
+        Ok(BayesFit {
+            names,
+            draws,
+            summaries,
+            divergences,
+            max_depth_hits,
+            bfmi: bfmis,
+            step_sizes: steps,
+            gradient_evaluations: evals,
+            sampling_seconds,
+            warnings,
+            target_scale: 0.0,
+        })
+    }
+}
+
+fn coef_from(name: &str, role: Role, v: &[f64]) -> Coefficient {
+    let m = v.iter().sum::<f64>() / v.len() as f64;
+    let sd =
+        (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() as f64 - 1.0).max(1.0)).sqrt();
+    let (lo, hi) = hdi(v, HDI_PROB);
+    Coefficient {
+        name: name.to_string(),
+        role,
+        estimate: m,
+        std_error: Some(sd),
+        t_value: None,
+        p_value: None,
+        ci_low: Some(lo),
+        ci_high: Some(hi),
+    }
+}
+
+#[typetag::serde(name = "bayesian_mmm")]
+impl Model for BayesianMmm {
+    fn validate(&self) -> Result<()> {
+        if self.chains == 0 {
+            return Err(MmmError::param("/chains", "chains = 0 must be at least 1"));
+        }
+        if self.draws < 4 {
+            return Err(MmmError::param(
+                "/draws",
+                format!("draws = {} must be at least 4", self.draws),
+            ));
+        }
+        if !(self.target_accept > 0.0 && self.target_accept < 1.0) {
+            return Err(MmmError::param(
+                "/target_accept",
+                format!("target_accept = {} must lie in (0, 1)", self.target_accept),
+            ));
+        }
+        if self.max_tree_depth == 0 || self.max_tree_depth > 15 {
+            return Err(MmmError::param(
+                "/max_tree_depth",
+                format!(
+                    "max_tree_depth = {} must lie in [1, 15]",
+                    self.max_tree_depth
+                ),
+            ));
+        }
+        if !(self.nu.is_finite() && self.nu > 0.0) {
+            return Err(MmmError::param(
+                "/nu",
+                format!("nu = {} must be finite and > 0", self.nu),
+            ));
+        }
+        for (k, p) in &self.priors {
+            p.validate().map_err(|e| e.at(&format!("/priors/{k}")))?;
+        }
+        Ok(())
+    }
+
+    fn fit(&self, problem: &FitProblem<'_>) -> Result<FittedModel> {
+        let (mut density, media_cols, media_channels, scales, s_y) = self.density(problem)?;
+        let mut fit = self.sample(&density, problem.seed)?;
+        fit.target_scale = s_y;
+        Ok(self.assemble(
+            problem,
+            &mut density,
+            &fit,
+            &media_cols,
+            &media_channels,
+            &scales,
+        ))
+    }
+}
+
+impl BayesianMmm {
+    /// Turns the draws into the core's `FittedModel` (original units) with a [`Posterior`].
+    pub fn assemble(
+        &self,
+        problem: &FitProblem<'_>,
+        density: &mut MmmDensity,
+        fit: &BayesFit,
+        media_cols: &[usize],
+        media_channels: &[usize],
+        scales: &[f64],
+    ) -> FittedModel {
+        let design = problem.design;
+        let n = design.n_obs();
+        let s_y = fit.target_scale;
+        let all: Vec<(usize, &Vec<f64>)> = fit
+            .draws
+            .iter()
+            .enumerate()
+            .flat_map(|(c, ch)| ch.iter().map(move |d| (c, d)))
+            .collect();
+        let n_draws = all.len();
+        // coefficients per design column, original units
+        let mut coef_draws = DMatrix::zeros(n_draws, design.n_cols());
+        let mut z_idx = 0;
+        let mut media_idx = 0;
+        let mut col_param = vec![0; design.n_cols()];
+        for (j, col) in design.columns.iter().enumerate() {
+            if col.role == Role::Media && col.channel.is_some() {
+                col_param[j] = density.media_coef_index(media_idx);
+                media_idx += 1;
+            } else {
+                col_param[j] = density.coef_index(z_idx);
+                z_idx += 1;
+            }
+        }
+        for (r, (_, d)) in all.iter().enumerate() {
+            for j in 0..design.n_cols() {
+                coef_draws[(r, j)] = d[col_param[j]] * s_y;
+            }
+        }
+        let coefficients: Vec<Coefficient> = design
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(j, c)| coef_from(&c.name, c.role, coef_draws.column(j).as_slice()))
+            .collect();
+
+        // posterior predictive and contributions
+        let sigma_k = density.sigma_index();
+        let mut mu = vec![0.0; n];
+        let mut contrib = vec![vec![0.0; n]; density.media.len()];
+        let mut fitted = vec![0.0; n];
+        let mut pp: Vec<Vec<f64>> = vec![Vec::with_capacity(n_draws); n];
+        let mut media_post: Vec<PosteriorMedia> = media_cols
+            .iter()
+            .zip(media_channels)
+            .zip(scales)
+            .map(|((&column, &channel), &s)| PosteriorMedia {
+                column,
+                channel,
+                input_scale: 1.0 / s,
+                coefficient: Vec::with_capacity(n_draws),
+                chain_params: Vec::with_capacity(n_draws),
+                contribution: Vec::with_capacity(n_draws),
+            })
+            .collect();
+        let mut col_contrib = vec![vec![0.0; n]; design.n_cols()];
+        let mut rng = ChaCha8Rng::seed_from_u64(problem.seed ^ 0x5EED_0F_9057);
+        let t_dist = match density.family {
+            Family::StudentT(nu) => StudentT::new(nu).ok(),
+            Family::Normal => None,
+        };
+        let z_cols: Vec<usize> = (0..design.n_cols())
+            .filter(|j| !media_cols.contains(j))
+            .collect();
+        for (_, d) in &all {
+            density.mean(d, &mut mu, &mut contrib);
+            let sigma = d[sigma_k];
+            for t in 0..n {
+                fitted[t] += mu[t] * s_y;
+                let e: f64 = match &t_dist {
+                    Some(td) => td.sample(&mut rng),
+                    None => StandardNormal.sample(&mut rng),
+                };
+                pp[t].push((mu[t] + sigma * e) * s_y);
+            }
+            for (i, m) in media_post.iter_mut().enumerate() {
+                let b = d[density.media_coef_index(i)];
+                m.coefficient.push(b * s_y);
+                m.chain_params.push(
+                    density
+                        .media_theta_indices(i)
+                        .iter()
+                        .map(|&k| d[k])
+                        .collect(),
+                );
+                m.contribution.push(contrib[i].iter().sum::<f64>() * s_y);
+                for t in 0..n {
+                    col_contrib[m.column][t] += contrib[i][t] * s_y;
+                }
+            }
+            for (zi, &j) in z_cols.iter().enumerate() {
+                let c = d[density.coef_index(zi)] * s_y;
+                for t in 0..n {
+                    col_contrib[j][t] += c * density.z[zi][t];
+                }
+            }
+        }
+        let nd = n_draws as f64;
+        fitted.iter_mut().for_each(|v| *v /= nd);
+        col_contrib.iter_mut().flatten().for_each(|v| *v /= nd);
+        let (lo, hi): (Vec<f64>, Vec<f64>) = pp.iter().map(|v| hdi(v, HDI_PROB)).unzip();
+
+        let diagnostics = self.diagnostics_json(fit);
+        let posterior = Posterior {
+            names: fit.names.clone(),
+            chain: all.iter().map(|(c, _)| *c).collect(),
+            draws: all.iter().map(|(_, d)| (*d).clone()).collect(),
+            diagnostics: diagnostics.clone(),
+            warnings: fit.warnings.clone(),
+            media: media_post,
+            column_contributions: col_contrib,
+        };
+        let mut statistics = BTreeMap::new();
+        statistics.insert(
+            "divergences".into(),
+            fit.divergences.iter().sum::<usize>() as f64,
+        );
+        statistics.insert(
+            "max_r_hat".into(),
+            fit.summaries
+                .iter()
+                .map(|s| s.r_hat)
+                .fold(f64::NAN, f64::max),
+        );
+        statistics.insert(
+            "min_ess_bulk".into(),
+            fit.summaries
+                .iter()
+                .map(|s| s.ess_bulk)
+                .fold(f64::NAN, f64::min),
+        );
+        statistics.insert(
+            "min_ess_tail".into(),
+            fit.summaries
+                .iter()
+                .map(|s| s.ess_tail)
+                .fold(f64::NAN, f64::min),
+        );
+        statistics.insert(
+            "min_bfmi".into(),
+            fit.bfmi.iter().copied().fold(f64::NAN, f64::min),
+        );
+        statistics.insert("sampling_seconds".into(), fit.sampling_seconds);
+        statistics.insert(
+            "gradient_evaluations".into(),
+            fit.gradient_evaluations as f64,
+        );
+        statistics.insert("sigma".into(), fit.summaries[sigma_k].mean * s_y);
+        statistics.insert("target_scale".into(), s_y);
+        let mut parameters = serde_json::to_value(self).unwrap_or_default();
+        if let Some(obj) = parameters.as_object_mut() {
+            obj.insert("type".into(), json!("bayesian_mmm"));
+        }
+        let mut fm = FittedModel {
+            coefficients,
+            fitted,
+            fitted_interval: Some((lo, hi)),
+            interval_level: HDI_PROB,
+            coefficient_draws: Some(coef_draws),
+            statistics,
+            column_statistics: BTreeMap::new(),
+            parameters,
+        };
+        fm.set_posterior(&posterior);
+        fm
+    }
+
+    /// The diagnostics as JSON: per parameter summary, divergences, tree-depth hits, E-BFMI.
+    pub fn diagnostics_json(&self, fit: &BayesFit) -> serde_json::Value {
+        let params: serde_json::Map<String, serde_json::Value> = fit
+            .names
+            .iter()
+            .zip(&fit.summaries)
+            .map(|(n, s)| (n.clone(), serde_json::to_value(s).unwrap_or_default()))
+            .collect();
+        json!({
+            "sampler": "nuts (diagonal metric, Stan warm-up)",
+            "chains": self.chains,
+            "tune": self.tune,
+            "draws": self.draws,
+            "hdi_prob": HDI_PROB,
+            "target_scale": fit.target_scale,
+            "parameters_scale": "scaled data (target / target_scale, spend / spend scale)",
+            "divergences": fit.divergences,
+            "max_tree_depth_hits": fit.max_depth_hits,
+            "e_bfmi": fit.bfmi,
+            "step_size": fit.step_sizes,
+            "gradient_evaluations": fit.gradient_evaluations,
+            "sampling_seconds": fit.sampling_seconds,
+            "parameters": params,
+        })
+    }
+}
+
+mmm_core::register!(
+    KIND,
+    BayesianMmm,
+    "bayesian_mmm",
+    "Bayesian MMM: transform parameters, coefficients and noise sampled jointly with NUTS",
+    r#"{"chains":2,"tune":200,"draws":200,"progress":false}"#
+);

@@ -1,0 +1,173 @@
+//! Parity with PyMC-Marketing 0.19.2 on its example model and data
+//! (`examples/pymc-parity`, fixture from `tools/fixtures/pymc_parity.py`), and recovery of the
+//! known true ROAS.
+
+use mmm_bayes::BayesianMmm;
+use mmm_core::dataset::ModelData;
+use mmm_core::model::{FitProblem, Model};
+use mmm_core::spec::load_spec;
+use serde_json::Value;
+use std::path::Path;
+
+use mmm_causal as _;
+use mmm_transforms as _;
+
+/// Ignored for now: the sampler does not yet converge on this model (chains stall in the region
+/// where a channel's coefficient goes to 0 and its decay to 1; divergences and E-BFMI < 0.3 are
+/// reported). Run with `cargo test -p mmm-bayes --test parity -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn matches_pymc_marketing_and_recovers_true_roas() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let loaded = load_spec(&root.join("examples/pymc-parity/spec.json")).unwrap();
+    let data = ModelData::from_spec(&loaded).unwrap();
+    let design = data.design(&data.all_channels(), &[]);
+    let mut spec_model = serde_json::to_value(&loaded.spec.model).unwrap();
+    spec_model.as_object_mut().unwrap().remove("type");
+    let mut model: BayesianMmm = serde_json::from_value(spec_model).unwrap();
+    model.progress = false;
+    let problem = FitProblem {
+        design: &design,
+        y: &data.y,
+        media: &data.media,
+        seed: loaded.spec.seed,
+    };
+    let fitted = model.fit(&problem).unwrap();
+    let post = fitted.posterior().unwrap();
+    let diag = &post.diagnostics;
+
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("plugins/bayes/tests/fixtures/pymc_parity.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let mut failures = Vec::new();
+    for (name, theirs) in fixture["parameters"].as_object().unwrap() {
+        let g = |v: &Value, k: &str| v[k].as_f64().unwrap();
+        let (ours_mean, ours_lo, ours_hi, ours_mcse) = if let Some(ch) = name.strip_suffix(".roi") {
+            let m = post
+                .media
+                .iter()
+                .find(|m| data.media[m.channel].name == ch)
+                .unwrap();
+            let spend: f64 = data.media[m.channel].spend.iter().sum();
+            let roi: Vec<f64> = m.contribution.iter().map(|c| c / spend).collect();
+            let mean = roi.iter().sum::<f64>() / roi.len() as f64;
+            let (lo, hi) = mmm_bayes::diagnostics::hdi(&roi, 0.94);
+            let chains: Vec<Vec<f64>> = (0..4)
+                .map(|c| {
+                    roi.iter()
+                        .zip(&post.chain)
+                        .filter(|(_, k)| **k == c)
+                        .map(|(r, _)| *r)
+                        .collect()
+                })
+                .collect();
+            (mean, lo, hi, mmm_bayes::diagnostics::mcse_mean(&chains))
+        } else {
+            let s = &diag["parameters"][name];
+            assert!(!s.is_null(), "no parameter '{name}' in our posterior");
+            (
+                g(s, "mean"),
+                g(s, "hdi_low"),
+                g(s, "hdi_high"),
+                g(s, "mcse_mean"),
+            )
+        };
+        let (m, lo, hi, mcse) = (
+            g(theirs, "mean"),
+            g(theirs, "hdi_3%"),
+            g(theirs, "hdi_97%"),
+            g(theirs, "mcse_mean"),
+        );
+        let tol_mean = 3.0 * (mcse * mcse + ours_mcse * ours_mcse).sqrt() + 0.02 * m.abs();
+        // HDI ends within 5% (of the end, or of the interval's width for ends near zero)
+        let tol_hdi = 0.05
+            * lo.abs()
+                .max(hi.abs())
+                .min((hi - lo).max(lo.abs().min(hi.abs())));
+        let tol_hdi = tol_hdi.max(0.05 * (hi - lo));
+        println!(
+            "{name:28} ours {ours_mean:12.5} [{ours_lo:.5}, {ours_hi:.5}]  pymc {m:12.5} [{lo:.5}, {hi:.5}]"
+        );
+        if (ours_mean - m).abs() > tol_mean {
+            failures.push(format!(
+                "{name}: mean {ours_mean} vs {m} (tolerance {tol_mean})"
+            ));
+        }
+        if (ours_lo - lo).abs() > tol_hdi || (ours_hi - hi).abs() > tol_hdi {
+            failures.push(format!(
+                "{name}: HDI [{ours_lo}, {ours_hi}] vs [{lo}, {hi}] (tolerance {tol_hdi})"
+            ));
+        }
+    }
+    // true ROAS in our 94% HDI
+    for (ch, truth) in [("x1", 4968.0), ("x2", 2275.0)] {
+        let m = post
+            .media
+            .iter()
+            .find(|m| data.media[m.channel].name == ch)
+            .unwrap();
+        let spend: f64 = data.media[m.channel].spend.iter().sum();
+        let roi: Vec<f64> = m.contribution.iter().map(|c| c / spend).collect();
+        let (lo, hi) = mmm_bayes::diagnostics::hdi(&roi, 0.94);
+        println!("{ch} true ROAS {truth} in [{lo:.0}, {hi:.0}]");
+        if !(lo <= truth && truth <= hi) {
+            failures.push(format!(
+                "{ch}: true ROAS {truth} outside our 94% HDI [{lo}, {hi}]"
+            ));
+        }
+    }
+    let divergences: u64 = diag["divergences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    println!("divergences {divergences}, warnings {:?}", post.warnings);
+    assert_eq!(divergences, 0);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn gradient_matches_finite_differences() {
+    use mmm_bayes::nuts::LogDensity;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let loaded = load_spec(&root.join("examples/pymc-parity/spec.json")).unwrap();
+    let data = ModelData::from_spec(&loaded).unwrap();
+    let design = data.design(&data.all_channels(), &[]);
+    let model = BayesianMmm {
+        progress: false,
+        ..Default::default()
+    };
+    let problem = FitProblem {
+        design: &design,
+        y: &data.y,
+        media: &data.media,
+        seed: 1,
+    };
+    let (mut f, ..) = model.density(&problem).unwrap();
+    let d = f.dim();
+    let u: Vec<f64> = (0..d)
+        .map(|k| 0.3 * ((k as f64) * 1.7).sin() - 0.5)
+        .collect();
+    let mut g = vec![0.0; d];
+    let mut tmp = vec![0.0; d];
+    f.logp_grad(&u, &mut g);
+    for k in 0..d {
+        let h = 1e-6;
+        let mut up = u.clone();
+        up[k] += h;
+        let lp = f.logp_grad(&up, &mut tmp);
+        up[k] -= 2.0 * h;
+        let lm = f.logp_grad(&up, &mut tmp);
+        let fd = (lp - lm) / (2.0 * h);
+        println!("{}: analytic {} fd {fd}", f.params[k].name, g[k]);
+        assert!(
+            (fd - g[k]).abs() < 1e-3 * fd.abs().max(1.0),
+            "{}: analytic {} fd {fd}",
+            f.params[k].name,
+            g[k]
+        );
+    }
+}
