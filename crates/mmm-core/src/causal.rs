@@ -82,6 +82,11 @@ pub trait CausalStructure: Send + Sync + Debug + dyn_clone::DynClone {
     fn validate(&self, spec: &ExperimentSpec) -> Result<()>;
     /// Fits the stages and reports every channel's effect.
     fn estimate(&self, input: &CausalInput<'_>) -> Result<CausalEstimate>;
+    /// Whether the structure is one stage of the target on every regressor and channel with
+    /// each channel's effect its own coefficient; tuning then uses its allocation-free fast path.
+    fn is_single_stage(&self) -> bool {
+        false
+    }
 }
 
 dyn_clone::clone_trait_object!(CausalStructure);

@@ -15,6 +15,7 @@ pub mod data;
 pub mod dataset;
 pub mod error;
 pub mod experiment;
+pub mod gram;
 pub mod metrics;
 pub mod model;
 pub mod optimizer;

@@ -232,6 +232,17 @@ pub trait Model: Send + Sync + Debug + dyn_clone::DynClone {
     fn validate(&self) -> Result<()>;
     /// Fits the model.
     fn fit(&self, problem: &FitProblem<'_>) -> Result<FittedModel>;
+    /// Fast path for tuning: the coefficients of the non-intercept columns from the centered
+    /// normal equations (the intercept is `ȳ − x̄·b`), without allocating. `None` when the model
+    /// has no such form (the default); tuning then calls [`Model::fit`].
+    fn fit_gram(
+        &self,
+        _system: &mut crate::gram::GramSystem<'_>,
+        _beta: &mut [f64],
+        _ws: &mut crate::gram::GramWorkspace,
+    ) -> Option<Result<()>> {
+        None
+    }
 }
 
 dyn_clone::clone_trait_object!(Model);

@@ -238,6 +238,263 @@ impl Problem<'_> {
     }
 }
 
+/// The allocation-free fast path for single-stage structures with models that fit from the
+/// normal equations ([`Model::fit_gram`]): the regressors' centered cross-products are computed
+/// once; an evaluation re-transforms the tuned channels, forms the media's cross-products with
+/// everything (`O(n·p·(q+p))`), solves a `(q+p)`-dimensional system and scores in place.
+struct Fast<'a> {
+    problem: &'a Problem<'a>,
+    n_fit: usize,
+    score: (usize, usize),
+    has_intercept: bool,
+    /// Non-intercept regressors over all rows.
+    z: Vec<&'a [f64]>,
+    /// The same, centered over the fit rows (fit rows only).
+    z_centered: Vec<Vec<f64>>,
+    z_mean: Vec<f64>,
+    zz: Vec<f64>,
+    zy: Vec<f64>,
+    y_centered: Vec<f64>,
+    y_mean: f64,
+    roles: Vec<crate::model::Role>,
+    spend_fit: Vec<f64>,
+    y_range_score: f64,
+    y_mean_score: f64,
+}
+
+struct FastScratch {
+    media: Vec<crate::model::MediaInput>,
+    transformed: Vec<Vec<f64>>,
+    model: Box<dyn Model>,
+    ws: ChainWorkspace,
+    gws: crate::gram::GramWorkspace,
+    h: Vec<f64>,
+    g: Vec<f64>,
+    beta: Vec<f64>,
+    m_mean: Vec<f64>,
+    values: Vec<f64>,
+    out: Vec<f64>,
+}
+
+impl<'a> Fast<'a> {
+    fn new(problem: &'a Problem<'a>) -> Option<Self> {
+        if !problem.causal.is_single_stage() {
+            return None;
+        }
+        let data = problem.data;
+        let n = data.n_obs();
+        let (n_fit, score) = match problem.split {
+            Some((n_train, n_test)) => (n_train, (n_train, n_train + n_test)),
+            None => (n, (0, n)),
+        };
+        let has_intercept = data.regressors.iter().any(|r| r.column.role == crate::model::Role::Intercept);
+        let z: Vec<&[f64]> = data
+            .regressors
+            .iter()
+            .filter(|r| r.column.role != crate::model::Role::Intercept)
+            .map(|r| r.values.as_slice())
+            .collect();
+        let mean = |v: &[f64]| if has_intercept { v[..n_fit].iter().sum::<f64>() / n_fit as f64 } else { 0.0 };
+        let z_mean: Vec<f64> = z.iter().map(|c| mean(c)).collect();
+        let z_centered: Vec<Vec<f64>> = z.iter().zip(&z_mean).map(|(c, m)| c[..n_fit].iter().map(|v| v - m).collect()).collect();
+        let y_mean = mean(&data.y);
+        let y_centered: Vec<f64> = data.y[..n_fit].iter().map(|v| v - y_mean).collect();
+        let q = z.len();
+        let mut zz = vec![0.0; q * q];
+        for i in 0..q {
+            for j in 0..q {
+                zz[i + j * q] = dot(&z_centered[i], &z_centered[j]);
+            }
+        }
+        let zy: Vec<f64> = z_centered.iter().map(|c| dot(c, &y_centered)).collect();
+        let mut roles: Vec<crate::model::Role> = data
+            .regressors
+            .iter()
+            .filter(|r| r.column.role != crate::model::Role::Intercept)
+            .map(|r| r.column.role)
+            .collect();
+        roles.extend(std::iter::repeat_n(crate::model::Role::Media, data.media.len()));
+        let spend_fit = data.media.iter().map(|m| m.spend[..n_fit].iter().sum()).collect();
+        let ys = &data.y[score.0..score.1];
+        let (lo, hi) = ys.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+        let fast = Fast {
+            problem,
+            n_fit,
+            score,
+            has_intercept,
+            z,
+            z_centered,
+            z_mean,
+            zz,
+            zy,
+            y_centered,
+            y_mean,
+            roles,
+            spend_fit,
+            y_range_score: hi - lo,
+            y_mean_score: ys.iter().sum::<f64>() / ys.len() as f64,
+        };
+        // the model must support the fast path
+        let mut s = fast.scratch();
+        let k = fast.roles.len();
+        let mut h = vec![0.0; k * k];
+        for j in 0..k {
+            h[j + j * k] = 1.0;
+        }
+        let mut g = vec![0.0; k];
+        let mut beta = vec![0.0; k];
+        let mut sys = crate::gram::GramSystem { h: &mut h, g: &mut g, k, n: n_fit, roles: &fast.roles };
+        // `None`: the model has no normal-equation form; a failed probe fit is fine
+        let _probe = s.model.fit_gram(&mut sys, &mut beta, &mut s.gws)?;
+        Some(fast)
+    }
+
+    fn scratch(&self) -> FastScratch {
+        let data = self.problem.data;
+        let k = self.roles.len();
+        FastScratch {
+            media: data.media.clone(),
+            transformed: data.transformed.clone(),
+            model: dyn_clone::clone_box(self.problem.model),
+            ws: ChainWorkspace::new(&data.media.first().map(|m| m.chain.clone()).unwrap_or_default(), data.n_obs()),
+            gws: crate::gram::GramWorkspace::new(k),
+            h: vec![0.0; k * k],
+            g: vec![0.0; k],
+            beta: vec![0.0; k],
+            m_mean: vec![0.0; data.media.len()],
+            values: vec![0.0; 16],
+            out: vec![0.0; self.problem.objectives.len()],
+        }
+    }
+
+    /// Scores one candidate into `s.out` (allocation-free).
+    fn evaluate(&self, s: &mut FastScratch, u: &[f64]) -> bool {
+        let p = self.problem;
+        let mut touched = [false; 64];
+        for (sp, &ui) in p.params.iter().zip(u) {
+            let v = sp.value_at(ui.clamp(0.0, 1.0));
+            match sp.target {
+                Target::Transform { channel, transform, index } => {
+                    let t = &mut s.media[channel].chain.0[transform];
+                    let k = t.params().len();
+                    t.get_params(&mut s.values[..k]);
+                    s.values[index] = v;
+                    t.set_params(&s.values[..k]);
+                    if channel < 64 {
+                        touched[channel] = true;
+                    }
+                }
+                Target::Model { index } => {
+                    let k = s.model.params().len();
+                    s.model.get_params(&mut s.values[..k]);
+                    s.values[index] = v;
+                    s.model.set_params(&s.values[..k]);
+                }
+                Target::Unresolved => {}
+            }
+        }
+        for c in 0..s.media.len() {
+            if c >= 64 || touched[c] {
+                let m = &mut s.media[c];
+                m.chain.learn_apply(&m.spend, &mut s.transformed[c], &mut s.ws);
+            }
+        }
+        let n_fit = self.n_fit;
+        let q = self.z.len();
+        let pm = s.media.len();
+        let k = q + pm;
+        for (j, t) in s.transformed.iter().enumerate() {
+            s.m_mean[j] = if self.has_intercept { t[..n_fit].iter().sum::<f64>() / n_fit as f64 } else { 0.0 };
+        }
+        s.g[..q].copy_from_slice(&self.zy);
+        for a in 0..q {
+            for b in 0..q {
+                s.h[a + b * k] = self.zz[a + b * q];
+            }
+        }
+        for j in 0..pm {
+            let m = &s.transformed[j][..n_fit];
+            for i in 0..q {
+                let v = dot(m, &self.z_centered[i]);
+                s.h[(q + j) + i * k] = v;
+                s.h[i + (q + j) * k] = v;
+            }
+            for l in 0..=j {
+                let ml = &s.transformed[l][..n_fit];
+                let v = dot(m, ml) - n_fit as f64 * s.m_mean[j] * s.m_mean[l];
+                s.h[(q + j) + (q + l) * k] = v;
+                s.h[(q + l) + (q + j) * k] = v;
+            }
+            s.g[q + j] = dot(m, &self.y_centered);
+        }
+        let mut sys = crate::gram::GramSystem { h: &mut s.h, g: &mut s.g, k, n: n_fit, roles: &self.roles };
+        match s.model.fit_gram(&mut sys, &mut s.beta, &mut s.gws) {
+            Some(Ok(())) => {}
+            _ => return false,
+        }
+        let b = &s.beta;
+        let mut b0 = 0.0;
+        if self.has_intercept {
+            b0 = self.y_mean;
+            for i in 0..q {
+                b0 -= self.z_mean[i] * b[i];
+            }
+            for j in 0..pm {
+                b0 -= s.m_mean[j] * b[q + j];
+            }
+        }
+        let (start, end) = self.score;
+        let (mut ssr, mut sst, mut sae, mut sape, mut nape) = (0.0, 0.0, 0.0, 0.0, 0usize);
+        let y = &p.data.y;
+        for t in start..end {
+            let mut yh = b0;
+            for i in 0..q {
+                yh += self.z[i][t] * b[i];
+            }
+            for j in 0..pm {
+                yh += s.transformed[j][t] * b[q + j];
+            }
+            let e = y[t] - yh;
+            ssr += e * e;
+            sst += (y[t] - self.y_mean_score).powi(2);
+            sae += e.abs();
+            if y[t] != 0.0 {
+                sape += (e / y[t]).abs();
+                nape += 1;
+            }
+        }
+        let nn = (end - start) as f64;
+        let rmse = (ssr / nn).sqrt();
+        let (mut tc, mut ts) = (0.0, 0.0);
+        for j in 0..pm {
+            tc += b[q + j] * s.transformed[j][..n_fit].iter().sum::<f64>();
+            ts += self.spend_fit[j];
+        }
+        let mut rssd = 0.0;
+        for j in 0..pm {
+            let c = b[q + j] * s.transformed[j][..n_fit].iter().sum::<f64>();
+            rssd += (c / tc - self.spend_fit[j] / ts).powi(2);
+        }
+        let rssd = rssd.sqrt();
+        for (o, obj) in s.out.iter_mut().zip(p.objectives) {
+            let v = match obj {
+                Objective::R2 => ssr / sst,
+                Objective::Rmse => rmse,
+                Objective::Nrmse => rmse / self.y_range_score,
+                Objective::Mae => sae / nn,
+                Objective::Mape => if nape > 0 { sape / nape as f64 } else { f64::INFINITY },
+                Objective::DecompRssd => rssd,
+            };
+            *o = if v.is_finite() { v } else { f64::INFINITY };
+        }
+        true
+    }
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
 /// Indices of the non-dominated rows (all objectives minimized).
 pub fn pareto_front(scores: &[Vec<f64>]) -> Vec<usize> {
     let dominates = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| x <= y) && a.iter().zip(b).any(|(x, y)| x < y);
@@ -257,6 +514,21 @@ pub fn tune(
     params: &[SearchParam],
     seed: u64,
 ) -> Result<TuningResult> {
+    tune_with(spec, validation, data, causal, model, params, seed, true)
+}
+
+/// [`tune`], with the allocation-free fast path allowed or not (tests compare both).
+#[allow(clippy::too_many_arguments)]
+pub fn tune_with(
+    spec: &TuningSpec,
+    validation: Option<&ValidationSpec>,
+    data: &ModelData,
+    causal: &dyn CausalStructure,
+    model: &(dyn Model + 'static),
+    params: &[SearchParam],
+    seed: u64,
+    allow_fast_path: bool,
+) -> Result<TuningResult> {
     let on = spec.on.unwrap_or(if validation.is_some() { ScoreOn::Validation } else { ScoreOn::InSample });
     let split = match (on, validation) {
         (ScoreOn::Validation, Some(v)) => {
@@ -272,6 +544,7 @@ pub fn tune(
         return Err(MmmError::param("/tuning", "tuning needs at least one parameter given as a search range, e.g. \"decay\": {\"range\": [0.0, 0.8]}"));
     }
     let problem = Problem { data, causal, model, params, objectives: &spec.objectives, split, seed };
+    let fast = if allow_fast_path { Fast::new(&problem) } else { None };
     let budget = spec.evaluations as usize;
     let pb = crate::progress::bar(budget as u64, "tuning");
     let mut points: Vec<Vec<f64>> = Vec::with_capacity(budget);
@@ -280,10 +553,22 @@ pub fn tune(
         let mut evaluate = |batch: &[Vec<f64>]| -> Vec<Vec<f64>> {
             let room = budget.saturating_sub(points.len());
             let batch = &batch[..batch.len().min(room)];
-            let out: Vec<Vec<f64>> = batch
-                .par_iter()
-                .map_init(|| problem.scratch(), |s, u| problem.evaluate(s, u))
-                .collect();
+            let out: Vec<Vec<f64>> = match &fast {
+                Some(f) => batch
+                    .par_iter()
+                    .map_init(
+                        || f.scratch(),
+                        |s, u| {
+                            if f.evaluate(s, u) {
+                                s.out.clone()
+                            } else {
+                                vec![f64::INFINITY; s.out.len()]
+                            }
+                        },
+                    )
+                    .collect(),
+                None => batch.par_iter().map_init(|| problem.scratch(), |s, u| problem.evaluate(s, u)).collect(),
+            };
             points.extend(batch.iter().cloned());
             scores.extend(out.iter().cloned());
             pb.inc(batch.len() as u64);

@@ -29,6 +29,10 @@ impl CausalStructure for Direct {
         Ok(())
     }
 
+    fn is_single_stage(&self) -> bool {
+        true
+    }
+
     fn estimate(&self, input: &CausalInput<'_>) -> Result<CausalEstimate> {
         let data = input.data;
         let design = data.design(&data.all_channels(), &[]);

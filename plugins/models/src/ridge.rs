@@ -59,6 +59,38 @@ impl Model for Ridge {
     fn validate(&self) -> Result<()> {
         check_all(Self::PARAMS, &[self.alpha])
     }
+    fn fit_gram(
+        &self,
+        system: &mut mmm_core::gram::GramSystem<'_>,
+        beta: &mut [f64],
+        ws: &mut mmm_core::gram::GramWorkspace,
+    ) -> Option<Result<()>> {
+        if self.standardize {
+            return None; // the general path handles column scaling
+        }
+        let k = system.k;
+        for j in 0..k {
+            system.h[j + j * k] += self.alpha;
+        }
+        let mut constrained = [false; 256];
+        if k > constrained.len() {
+            return None;
+        }
+        for (c, role) in constrained.iter_mut().zip(system.roles) {
+            *c = self.positive.constrains(*role);
+        }
+        let ok = if constrained[..k].iter().any(|c| *c) {
+            mmm_core::gram::nonneg_quadratic(system.h, system.g, k, &constrained[..k], beta, ws)
+        } else {
+            mmm_core::gram::solve(system.h, system.g, k, beta, ws)
+        };
+        Some(if ok {
+            Ok(())
+        } else {
+            Err(MmmError::Compute(format!("ridge: X'X + alpha·I is singular (alpha = {})", self.alpha)))
+        })
+    }
+
     fn fit(&self, problem: &FitProblem<'_>) -> Result<FittedModel> {
         self.validate()?;
         let design = problem.design;

@@ -1,0 +1,132 @@
+//! Tuning: the fast path gives the generic path's objectives; results do not depend on the
+//! thread count; ranges are validated; the chosen candidate is refitted and reported.
+
+mod common;
+use common::*;
+use mmm_core::experiment::causal_of;
+use mmm_core::spec::load_spec;
+use serde_json::{json, Value};
+
+use mmm as _;
+
+fn tuning_spec(on: &str, positive: &str) -> Value {
+    json!({
+        "name": "tune",
+        "seed": 3,
+        "data": {"path": "data.csv", "date": "week", "target": "sales"},
+        "media": [
+            {"name": "tv", "spend": "tv", "transforms": [
+                {"type": "geometric_adstock", "decay": {"range": [0.0, 0.8]}},
+                {"type": "hill_robyn", "alpha": {"range": [0.5, 3.0]}, "gamma": {"range": [0.3, 1.0]}}]},
+            {"name": "radio", "spend": "radio", "transforms": [
+                {"type": "geometric_adstock", "decay": {"range": [0.0, 0.5]}}]}
+        ],
+        "controls": ["price"],
+        "baseline": {"trend": true},
+        "model": {"type": "ridge", "alpha": {"range": [0.01, 100.0], "scale": "log"}, "positive": positive},
+        "validation": {"test_fraction": 0.25},
+        "tuning": {"strategy": {"type": "latin_hypercube"}, "evaluations": 200,
+                   "objectives": ["nrmse", "decomp_rssd", "mape", "r2"], "on": on}
+    })
+}
+
+fn histories(on: &str, positive: &str) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_case(dir.path(), &weekly_csv(80), &tuning_spec(on, positive));
+    let loaded = load_spec(&p).unwrap();
+    let data = mmm_core::dataset::ModelData::from_spec(&loaded).unwrap();
+    let causal = causal_of(&loaded).unwrap();
+    let t = loaded.spec.tuning.as_ref().unwrap();
+    let run = |fast: bool| {
+        let r = mmm_core::tuning::tune_with(
+            t,
+            loaded.spec.validation.as_ref(),
+            &data,
+            causal.as_ref(),
+            loaded.spec.model.as_ref(),
+            &loaded.search,
+            5,
+            fast,
+        )
+        .unwrap();
+        r.history.iter().map(|e| e.objectives.values().copied().collect::<Vec<f64>>()).collect::<Vec<_>>()
+    };
+    (run(true), run(false))
+}
+
+#[test]
+fn fast_path_matches_generic_path() {
+    for (on, positive) in [("validation", "media"), ("in_sample", "none"), ("in_sample", "media")] {
+        let (fast, slow) = histories(on, positive);
+        assert_eq!(fast.len(), 200);
+        for (a, b) in fast.iter().zip(&slow) {
+            for (x, y) in a.iter().zip(b) {
+                assert!((x - y).abs() <= 1e-6 * y.abs().max(1e-3), "{on}/{positive}: fast {a:?} vs generic {b:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn tuned_run_is_thread_count_independent_and_reports_pareto() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = tuning_spec("validation", "media");
+    spec["tuning"]["strategy"] = json!({"type": "differential_evolution"});
+    spec["tuning"]["objectives"] = json!(["nrmse", "decomp_rssd"]);
+    spec["tuning"]["evaluations"] = json!(600);
+    let p = write_case(dir.path(), &weekly_csv(80), &spec);
+    let mut outputs = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let out = dir.path().join(format!("out{threads}"));
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_mmm"))
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["run", p.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        outputs.push(std::fs::read(out.join("results.json")).unwrap());
+    }
+    assert!(outputs.windows(2).all(|w| w[0] == w[1]), "results differ with the thread count");
+    let r: Value = serde_json::from_slice(&outputs[0]).unwrap();
+    let t = &r["tuning"];
+    assert_eq!(t["evaluations"], 600);
+    let pareto = t["pareto"].as_array().unwrap();
+    assert!(!pareto.is_empty());
+    // no front member dominates another
+    let objs: Vec<(f64, f64)> = pareto
+        .iter()
+        .map(|e| (e["objectives"]["nrmse"].as_f64().unwrap(), e["objectives"]["decomp_rssd"].as_f64().unwrap()))
+        .collect();
+    for a in &objs {
+        for b in &objs {
+            assert!(!(b.0 <= a.0 && b.1 <= a.1 && (b.0 < a.0 || b.1 < a.1)), "{b:?} dominates {a:?}");
+        }
+    }
+    // the reported model uses the chosen parameters
+    let alpha = t["best"]["parameters"]["/model/alpha"].as_f64().unwrap();
+    assert_eq!(r["model"]["parameters"]["alpha"].as_f64().unwrap(), alpha);
+    assert!(r["validation"]["split"]["test"]["nrmse"].is_number());
+}
+
+#[test]
+fn bad_ranges_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = tuning_spec("validation", "media");
+    spec["media"][0]["transforms"][0]["decay"] = json!({"range": [0.5, 1.5]});
+    spec["media"][1]["transforms"][0]["decay"] = json!({"range": [0.4, 0.2]});
+    let p = write_case(dir.path(), &weekly_csv(80), &spec);
+    let o = mmm(&["validate", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("/media/1/transforms/0/decay/range") && e.contains("empty"), "{e}");
+    let mut spec = tuning_spec("validation", "media");
+    spec["media"][0]["transforms"][0]["decay"] = json!({"range": [0.5, 1.5]});
+    let p = write_case(dir.path(), &weekly_csv(80), &spec);
+    let e = stderr(&mmm(&["validate", p.to_str().unwrap()]));
+    assert!(e.contains("/media/0/transforms/0/decay/range") && e.contains("[0, 1)"), "{e}");
+    let mut spec = tuning_spec("validation", "media");
+    spec.as_object_mut().unwrap().remove("tuning");
+    let p = write_case(dir.path(), &weekly_csv(80), &spec);
+    let e = stderr(&mmm(&["validate", p.to_str().unwrap()]));
+    assert!(e.contains("needs a 'tuning' section"), "{e}");
+}
