@@ -4,6 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use mmm_core::transform::Transform;
+use mmm_transforms as _;
 use std::hint::black_box;
 
 const N: usize = 1000;

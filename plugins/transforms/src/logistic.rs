@@ -3,7 +3,7 @@
 //! Ref: PyMC-Marketing, `pymc_marketing.mmm.transformers.logistic_saturation`
 //! (`(1 − e^{−λx}) / (1 + e^{−λx})`); Jin et al. (2017) discuss the family.
 
-use crate::util::mul_deriv;
+use crate::util::{fast_tanh, mul_deriv};
 use mmm_core::params::{check_all, ParamSpec};
 use mmm_core::transform::{Transform, KIND};
 use mmm_core::Result;
@@ -19,8 +19,9 @@ use serde::{Deserialize, Serialize};
 /// ∂y/∂λ = x/2·(1 − y²)
 /// ```
 /// where `λ` is `lam` (the slope at 0 is λ/2; with inputs scaled to [0, 1], λ ≈ 1–5 spans
-/// mild to strong saturation). Computed as `tanh(λx/2)`, which equals PyMC-Marketing's form
-/// but has no cancellation near 0 and no overflow for negative inputs (the curve is odd).
+/// mild to strong saturation). Computed as `tanh(λx/2) = −m/(2+m)` with `m = expm1(−λ|x|)`,
+/// which equals PyMC-Marketing's form but has no cancellation near 0 and no overflow for
+/// negative inputs (the curve is odd).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Logistic {
@@ -53,20 +54,20 @@ impl Transform for Logistic {
     fn apply(&self, x: &[f64], out: &mut [f64]) {
         let h = 0.5 * self.lam;
         for (o, &xi) in out.iter_mut().zip(x) {
-            *o = (h * xi).tanh();
+            *o = fast_tanh(h * xi);
         }
     }
     fn jvp_input(&self, x: &[f64], dx: &[f64], out: &mut [f64]) {
         let h = 0.5 * self.lam;
         for ((o, &xi), &d) in out.iter_mut().zip(x).zip(dx) {
-            let y = (h * xi).tanh();
+            let y = fast_tanh(h * xi);
             *o = mul_deriv(h * (1.0 - y * y), d);
         }
     }
     fn d_params(&self, x: &[f64], out: &mut [f64]) {
         let h = 0.5 * self.lam;
         for (o, &xi) in out.iter_mut().zip(x) {
-            let y = (h * xi).tanh();
+            let y = fast_tanh(h * xi);
             *o = 0.5 * xi * (1.0 - y * y);
         }
     }

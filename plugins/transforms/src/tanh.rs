@@ -3,7 +3,7 @@
 //! Ref: PyMC-Marketing, `pymc_marketing.mmm.transformers.tanh_saturation(x, b, c)`
 //! (`b·tanh(x/(b·c))`: `b` the saturation level, `c` the initial cost per acquisition).
 
-use crate::util::mul_deriv;
+use crate::util::{fast_tanh, mul_deriv};
 use mmm_core::params::{check_all, ParamSpec};
 use mmm_core::transform::{Transform, KIND};
 use mmm_core::Result;
@@ -59,13 +59,13 @@ impl Transform for Tanh {
     fn apply(&self, x: &[f64], out: &mut [f64]) {
         let inv = 1.0 / (self.b * self.c);
         for (o, &xi) in out.iter_mut().zip(x) {
-            *o = self.b * (xi * inv).tanh();
+            *o = self.b * fast_tanh(xi * inv);
         }
     }
     fn jvp_input(&self, x: &[f64], dx: &[f64], out: &mut [f64]) {
         let inv = 1.0 / (self.b * self.c);
         for ((o, &xi), &d) in out.iter_mut().zip(x).zip(dx) {
-            let th = (xi * inv).tanh();
+            let th = fast_tanh(xi * inv);
             *o = mul_deriv((1.0 - th * th) / self.c, d);
         }
     }
@@ -75,7 +75,7 @@ impl Transform for Tanh {
         let (db, dc) = out[..2 * n].split_at_mut(n);
         for (t, &xi) in x.iter().enumerate() {
             let u = xi * inv;
-            let th = u.tanh();
+            let th = fast_tanh(u);
             let s = 1.0 - th * th;
             db[t] = th - u * s;
             dc[t] = -self.b * u * s / self.c;

@@ -128,10 +128,10 @@ impl WeibullAdstock {
                         }
                         break;
                     }
-                    let r = (l + 1) as f64 / lam;
-                    let z = r.powf(k);
+                    let lr = ((l + 1) as f64 / lam).ln();
+                    let z = (k * lr).exp(); // (j/λ)^k
                     prod *= (-z).exp();
-                    dsum += z * r.ln();
+                    dsum += z * lr;
                 }
             }
             WeibullVariant::Pdf => {
@@ -139,9 +139,10 @@ impl WeibullAdstock {
                 let (mut dlo, mut dhi) = (0.0, 0.0);
                 for j in 1..=big_l {
                     let r = j as f64 / lam;
-                    let z = r.powf(k);
-                    let f = k / lam * r.powf(k - 1.0) * (-z).exp();
-                    let df = f * (1.0 / k + r.ln() * (1.0 - z));
+                    let lr = r.ln();
+                    let z = (k * lr).exp(); // (j/λ)^k
+                    let f = k / lam * (z / r) * (-z).exp();
+                    let df = f * (1.0 / k + lr * (1.0 - z));
                     if f < lo {
                         (lo, dlo) = (f, df);
                     }

@@ -27,7 +27,8 @@ fn floats(v: &Value) -> Vec<f64> {
 fn compare(label: &str, got: &[f64], expected: &[f64]) -> Option<String> {
     assert_eq!(got.len(), expected.len(), "{label}");
     for (t, (a, b)) in got.iter().zip(expected).enumerate() {
-        if !((a - b).abs() <= TOL * b.abs().max(1.0)) {
+        let ok = (a - b).abs() <= TOL * b.abs().max(1.0);
+        if !ok {
             return Some(format!("{label}: period {t}: got {a:e}, expected {b:e}"));
         }
     }
