@@ -190,3 +190,14 @@ fn bad_shard_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("0-based"), "{}", stderr(&o));
 }
+
+#[test]
+fn example_study_runs_and_ranks_the_true_transforms_first() {
+    let d = tempfile::tempdir().unwrap();
+    let study = common::root().join("examples/simulations/seed000/study.json");
+    let o = mmm(&["-q", "study", study.to_str().unwrap(), "--out", d.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c = read_json(&d.path().join("comparison.json"));
+    let best = c["variants"].as_array().unwrap().iter().find(|v| v["rank"] == 1).unwrap();
+    assert_eq!(best["name"], "true-transforms", "{c:#}");
+}

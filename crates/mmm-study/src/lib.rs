@@ -19,7 +19,7 @@ pub mod spec;
 pub use comparison::{Comparison, VariantRow};
 pub use spec::{load_study, parse_study, Study, StudySpec};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use mmm_core::error::{MmmError, Result, SpecIssue};
 use mmm_core::experiment;
 use mmm_core::output::{ensure_dir, write_atomic};
@@ -88,21 +88,17 @@ pub fn run_study(
         .iter()
         .filter(|v| shard.is_none_or(|s| s.contains(v.index)))
         .collect();
+    // The study's bar; bars of the runs themselves (tuning, sampling) are silenced while the
+    // variants run in parallel, so that they do not draw over one another.
     let bar = if progress {
-        let b =
-            ProgressBar::with_draw_target(Some(todo.len() as u64), ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template(
-            "{prefix} [{bar:30}] {pos}/{len} variants, {elapsed} (eta {eta}) {msg}",
-        ) {
-            b.set_style(style.progress_chars("=> "));
-        }
-        b.set_prefix(study.spec.name.clone());
-        b
+        mmm_core::progress::bar(todo.len() as u64, &study.spec.name)
     } else {
         ProgressBar::hidden()
     };
     let variants_dir = out.join("variants");
     ensure_dir(&variants_dir)?;
+    let was_quiet = mmm_core::progress::is_quiet();
+    mmm_core::progress::set_quiet(true);
     let rows: Vec<Result<VariantRow>> = todo
         .par_iter()
         .map(|v| {
@@ -122,11 +118,11 @@ pub fn run_study(
                 Err(e) => comparison::failed_row(v.index, &v.name, &v.set, &e),
             };
             bar.inc(1);
-            bar.set_message(v.name.clone());
             Ok(row)
         })
         .collect();
     bar.finish_and_clear();
+    mmm_core::progress::set_quiet(was_quiet);
     let mut rows = rows.into_iter().collect::<Result<Vec<_>>>()?;
     comparison::finalize(&mut rows);
     Ok(Comparison {
@@ -278,7 +274,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Comparison> {
 }
 
 fn progress_wanted(quiet: bool) -> bool {
-    !quiet && std::io::stderr().is_terminal()
+    !quiet && !mmm_core::progress::is_quiet() && std::io::stderr().is_terminal()
 }
 
 fn print_table(c: &Comparison) {
