@@ -36,15 +36,27 @@ fn base_simspec() -> Value {
 fn simulate(dir: &Path, spec: &Value) -> std::process::Output {
     let p = dir.join("simspec.json");
     std::fs::write(&p, serde_json::to_string_pretty(spec).unwrap()).unwrap();
-    mmm(&["-q", "simulate", p.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()])
+    mmm(&[
+        "-q",
+        "simulate",
+        p.to_str().unwrap(),
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ])
 }
 
 /// Columns of a CSV by header.
 fn columns(path: &Path) -> HashMap<String, Vec<String>> {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
-    let header: Vec<String> = lines.next().unwrap().split(',').map(str::to_string).collect();
-    let mut cols: HashMap<String, Vec<String>> = header.iter().map(|h| (h.clone(), Vec::new())).collect();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let mut cols: HashMap<String, Vec<String>> =
+        header.iter().map(|h| (h.clone(), Vec::new())).collect();
     for l in lines {
         for (h, v) in header.iter().zip(l.split(',')) {
             cols.get_mut(h).unwrap().push(v.to_string());
@@ -87,7 +99,8 @@ fn truth_equals_recomputation_from_the_data() {
     assert!(o.status.success(), "{}", stderr(&o));
     let cols = columns(&d.path().join("out/data.csv"));
     let truth: Value =
-        serde_json::from_str(&std::fs::read_to_string(d.path().join("out/truth.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("out/truth.json")).unwrap())
+            .unwrap();
     let n = 60;
     let mut chains = Vec::new();
     let mut names = Vec::new();
@@ -106,9 +119,15 @@ fn truth_equals_recomputation_from_the_data() {
         let t = &truth["channels"][i];
         assert_eq!(t["name"], name);
         let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
-        assert!(close(t["contribution"].as_f64().unwrap(), contribution), "{name} contribution");
+        assert!(
+            close(t["contribution"].as_f64().unwrap(), contribution),
+            "{name} contribution"
+        );
         assert!(close(t["spend"].as_f64().unwrap(), spend), "{name} spend");
-        assert!(close(t["roi"].as_f64().unwrap(), contribution / spend), "{name} roi");
+        assert!(
+            close(t["roi"].as_f64().unwrap(), contribution / spend),
+            "{name} roi"
+        );
         names.push(name.to_string());
         chains.push(chain);
         coefs.push(coef);
@@ -118,12 +137,18 @@ fn truth_equals_recomputation_from_the_data() {
     for (i, m) in means.iter().enumerate() {
         let mroi = curves.marginal(i, *m);
         let t = truth["channels"][i]["mroi"].as_f64().unwrap();
-        assert!((mroi - t).abs() <= 1e-9 * mroi.abs().max(1.0), "channel {i}: mroi {mroi} vs truth {t}");
+        assert!(
+            (mroi - t).abs() <= 1e-9 * mroi.abs().max(1.0),
+            "channel {i}: mroi {mroi} vs truth {t}"
+        );
     }
     // The target is the sum of its parts up to the noise: residual sd close to noise_sd.
     assert_eq!(truth["noise_sd"], 10.0);
     let realized = truth["noise_realized_sd"].as_f64().unwrap();
-    assert!(realized > 5.0 && realized < 15.0, "realized noise sd {realized}");
+    assert!(
+        realized > 5.0 && realized < 15.0,
+        "realized noise sd {realized}"
+    );
     assert_eq!(truth["parameters"], spec);
 }
 
@@ -144,7 +169,11 @@ fn spend_patterns_have_the_shape_asked() {
     // pulses: 300 every 4 periods from period 1, exactly (no noise).
     let mail = numbers(&cols["mail"]);
     for (t, v) in mail.iter().enumerate() {
-        let expect = if t >= 1 && (t - 1) % 4 == 0 { 300.0 } else { 0.0 };
+        let expect = if t >= 1 && (t - 1) % 4 == 0 {
+            300.0
+        } else {
+            0.0
+        };
         assert_eq!(*v, expect, "mail in period {t}");
     }
     // always on: positive, mean near 200.
@@ -157,7 +186,12 @@ fn spend_patterns_have_the_shape_asked() {
     assert!(cols["promo"].iter().all(|v| v == "0" || v == "1"));
     let dates = &cols["date"];
     let hol = &cols["holiday"];
-    let on: Vec<&str> = dates.iter().zip(hol).filter(|(_, h)| *h == "1").map(|(d, _)| d.as_str()).collect();
+    let on: Vec<&str> = dates
+        .iter()
+        .zip(hol)
+        .filter(|(_, h)| *h == "1")
+        .map(|(d, _)| d.as_str())
+        .collect();
     // Weeks start on Mondays: 2022-07-04 (July 4), 2022-11-21 (Black Friday Nov 25),
     // 2022-12-19 (Christmas Dec 25).
     assert_eq!(on, vec!["2022-07-04", "2022-11-21", "2022-12-19"]);
@@ -175,18 +209,25 @@ fn mediator_truth_has_direct_indirect_and_total() {
     let o = simulate(d.path(), &s);
     assert!(o.status.success(), "{}", stderr(&o));
     let truth: Value =
-        serde_json::from_str(&std::fs::read_to_string(d.path().join("out/truth.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("out/truth.json")).unwrap())
+            .unwrap();
     let m = &truth["mediation"];
     assert_eq!(m["mediator"], "google");
     let drv = &m["drivers"][0];
-    let (direct, indirect, total) =
-        (drv["direct"].as_f64().unwrap(), drv["indirect"].as_f64().unwrap(), drv["total"].as_f64().unwrap());
+    let (direct, indirect, total) = (
+        drv["direct"].as_f64().unwrap(),
+        drv["indirect"].as_f64().unwrap(),
+        drv["total"].as_f64().unwrap(),
+    );
     assert!((direct + indirect - total).abs() < 1e-6 * total.abs());
     // Linear mediator chain: indirect = b · a · Σ f_tv (up to the rounding of the mediator column).
     let tv = &truth["channels"][0];
     let sum_f = tv["direct_contribution"].as_f64().unwrap() / 800.0;
     let expect = 2.0 * 150.0 * sum_f;
-    assert!((indirect - expect).abs() < 1e-3 * expect, "indirect {indirect} vs {expect}");
+    assert!(
+        (indirect - expect).abs() < 1e-3 * expect,
+        "indirect {indirect} vs {expect}"
+    );
     assert_eq!(tv["contribution"].as_f64().unwrap(), total);
     assert_eq!(truth["channels"][3]["name"], "google");
     assert_eq!(truth["channels"][3]["mediator"], true);
@@ -197,10 +238,18 @@ fn mediator_truth_has_direct_indirect_and_total() {
 fn bad(spec: Value, pointer: &str) {
     let d = tempfile::tempdir().unwrap();
     let o = simulate(d.path(), &spec);
-    assert_eq!(o.status.code(), Some(2), "expected exit 2 for {pointer}; stderr: {}", stderr(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "expected exit 2 for {pointer}; stderr: {}",
+        stderr(&o)
+    );
     let e = stderr(&o);
     assert!(e.contains(pointer), "stderr should name {pointer}: {e}");
-    assert!(!d.path().join("out").exists(), "nothing is written for an invalid spec");
+    assert!(
+        !d.path().join("out").exists(),
+        "nothing is written for an invalid spec"
+    );
 }
 
 #[test]
@@ -251,7 +300,13 @@ fn examples_regenerate_byte_for_byte_and_their_specs_validate() {
         }
         n += 1;
         let out = tempfile::tempdir().unwrap();
-        let o = mmm(&["-q", "simulate", simspec.to_str().unwrap(), "--out", out.path().to_str().unwrap()]);
+        let o = mmm(&[
+            "-q",
+            "simulate",
+            simspec.to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+        ]);
         assert!(o.status.success(), "{}: {}", simspec.display(), stderr(&o));
         for f in ["data.csv", "truth.json"] {
             let committed = folder.join(f);

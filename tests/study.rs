@@ -70,9 +70,19 @@ fn study() -> Value {
 fn setup(dir: &Path) -> std::path::PathBuf {
     let sim = simspec();
     std::fs::write(dir.join("simspec.json"), sim.to_string()).unwrap();
-    let o = mmm(&["-q", "simulate", dir.join("simspec.json").to_str().unwrap(), "--out", dir.join("sim").to_str().unwrap()]);
+    let o = mmm(&[
+        "-q",
+        "simulate",
+        dir.join("simspec.json").to_str().unwrap(),
+        "--out",
+        dir.join("sim").to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    std::fs::write(dir.join("spec.json"), serde_json::to_string_pretty(&base_spec(&sim)).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("spec.json"),
+        serde_json::to_string_pretty(&base_spec(&sim)).unwrap(),
+    )
+    .unwrap();
     let p = dir.join("study.json");
     std::fs::write(&p, serde_json::to_string_pretty(&study()).unwrap()).unwrap();
     p
@@ -87,7 +97,12 @@ fn true_families_recover_every_roi_and_rank_first() {
     let d = tempfile::tempdir().unwrap();
     let study = setup(d.path());
     let out = d.path().join("out");
-    let o = mmm(&["study", study.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = mmm(&[
+        "study",
+        study.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("true-families"));
     let c = read_json(&out.join("comparison.json"));
@@ -95,7 +110,10 @@ fn true_families_recover_every_roi_and_rank_first() {
     assert_eq!(variants.len(), 9, "1 listed + 2×2×2 grid variants");
     assert_eq!(c["variant_count"], 9);
     // Names come from the axes' values.
-    let names: Vec<&str> = variants.iter().map(|v| v["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = variants
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names[1], "ols__geometric_adstock__logistic");
     assert_eq!(names[8], "ridge__weibull_adstock__hill-far");
     let best = &variants[0];
@@ -109,14 +127,31 @@ fn true_families_recover_every_roi_and_rank_first() {
     // Every variant has its results, fit metrics read generically, and a rank.
     for v in variants {
         let name = v["name"].as_str().unwrap();
-        assert!(out.join("variants").join(name).join("results.json").exists(), "{name}");
+        assert!(
+            out.join("variants")
+                .join(name)
+                .join("results.json")
+                .exists(),
+            "{name}"
+        );
         assert!(v["metrics"]["fit.r2"].is_number());
         assert!(v["rank"].is_number());
     }
     let csv = std::fs::read_to_string(out.join("comparison.csv")).unwrap();
     let header = csv.lines().next().unwrap();
-    for col in ["name", "rank", "mean_abs_roi_error", "fit.r2", "roi.tv", "contribution.tv", "roi_error.radio"] {
-        assert!(header.split(',').any(|h| h == col), "missing column {col} in {header}");
+    for col in [
+        "name",
+        "rank",
+        "mean_abs_roi_error",
+        "fit.r2",
+        "roi.tv",
+        "contribution.tv",
+        "roi_error.radio",
+    ] {
+        assert!(
+            header.split(',').any(|h| h == col),
+            "missing column {col} in {header}"
+        );
     }
     assert_eq!(csv.lines().count(), 10);
 }
@@ -127,21 +162,39 @@ fn shards_merge_into_the_same_bytes_as_one_run() {
     let study = setup(d.path());
     let s = study.to_str().unwrap();
     let whole = d.path().join("whole");
-    assert!(mmm(&["-q", "study", s, "--out", whole.to_str().unwrap()]).status.success());
+    assert!(mmm(&["-q", "study", s, "--out", whole.to_str().unwrap()])
+        .status
+        .success());
     let mut shard_dirs = Vec::new();
     for i in 0..4 {
         let dir = d.path().join(format!("shard-{i}"));
-        let o = mmm(&["-q", "study", s, "--shard", &format!("{i}/4"), "--out", dir.to_str().unwrap()]);
+        let o = mmm(&[
+            "-q",
+            "study",
+            s,
+            "--shard",
+            &format!("{i}/4"),
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
         assert!(o.status.success(), "{}", stderr(&o));
         let part = read_json(&dir.join("comparison.json"));
         for v in part["variants"].as_array().unwrap() {
-            assert_eq!(v["index"].as_u64().unwrap() % 4, i, "variant k runs in shard k mod N (0-based)");
+            assert_eq!(
+                v["index"].as_u64().unwrap() % 4,
+                i,
+                "variant k runs in shard k mod N (0-based)"
+            );
         }
         shard_dirs.push(dir);
     }
     let merged = d.path().join("merged");
     let mut args = vec!["-q", "study", "merge"];
-    let dirs: Vec<String> = shard_dirs.iter().rev().map(|p| p.to_str().unwrap().to_string()).collect();
+    let dirs: Vec<String> = shard_dirs
+        .iter()
+        .rev()
+        .map(|p| p.to_str().unwrap().to_string())
+        .collect();
     args.extend(dirs.iter().map(String::as_str));
     args.extend(["--out", merged.to_str().unwrap()]);
     let o = mmm(&args);
@@ -156,9 +209,20 @@ fn shards_merge_into_the_same_bytes_as_one_run() {
     assert!(merged.join("variants/true-families/results.json").exists());
 
     // A missing shard is an input error naming the missing variants.
-    let o = mmm(&["study", "merge", &dirs[0], &dirs[1], "--out", d.path().join("m2").to_str().unwrap()]);
+    let o = mmm(&[
+        "study",
+        "merge",
+        &dirs[0],
+        &dirs[1],
+        "--out",
+        d.path().join("m2").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("no shard output holds variants"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no shard output holds variants"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -175,11 +239,22 @@ fn bad_variants_are_reported_before_anything_runs() {
     s["grid"] = json!([]);
     std::fs::write(&study, s.to_string()).unwrap();
     let out = d.path().join("out");
-    let o = mmm(&["study", study.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = mmm(&[
+        "study",
+        study.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let e = stderr(&o);
-    assert!(e.contains("/variants/1") && e.contains("/media/0/transforms/0/decay"), "{e}");
-    assert!(e.contains("/variants/2/set/~1media~19~1transforms~10~1decay"), "{e}");
+    assert!(
+        e.contains("/variants/1") && e.contains("/media/0/transforms/0/decay"),
+        "{e}"
+    );
+    assert!(
+        e.contains("/variants/2/set/~1media~19~1transforms~10~1decay"),
+        "{e}"
+    );
     assert!(e.contains("/variants/3/name"), "{e}");
     assert!(!out.exists(), "nothing runs when a variant is invalid");
 }
@@ -195,9 +270,20 @@ fn bad_shard_is_a_usage_error() {
 fn example_study_runs_and_ranks_the_true_transforms_first() {
     let d = tempfile::tempdir().unwrap();
     let study = common::root().join("examples/simulations/seed000/study.json");
-    let o = mmm(&["-q", "study", study.to_str().unwrap(), "--out", d.path().to_str().unwrap()]);
+    let o = mmm(&[
+        "-q",
+        "study",
+        study.to_str().unwrap(),
+        "--out",
+        d.path().to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let c = read_json(&d.path().join("comparison.json"));
-    let best = c["variants"].as_array().unwrap().iter().find(|v| v["rank"] == 1).unwrap();
+    let best = c["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["rank"] == 1)
+        .unwrap();
     assert_eq!(best["name"], "true-transforms", "{c:#}");
 }
