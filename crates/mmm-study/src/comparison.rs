@@ -276,3 +276,51 @@ impl Comparison {
         String::from_utf8(bytes).map_err(|e| MmmError::Compute(e.to_string()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn metrics_are_read_generically_and_errors_are_relative() {
+        let results = json!({
+            "fit": {"r2": 0.9, "brand_new_metric": 1.5, "mape": null},
+            "validation": {"holdout": {"mape": 0.1, "folds": [1, 2]}, "scheme": "last_20"},
+            "channels": [{"name": "tv", "roi": 2.2, "contribution": 22.0},
+                         {"name": "radio", "roi": 0.5, "contribution": 5.0}]
+        });
+        let truth: BTreeMap<String, f64> =
+            [("tv".to_string(), 2.0), ("radio".to_string(), -0.5)].into();
+        let row = row_from_results(0, "v", &BTreeMap::new(), &results, Some(&truth));
+        let keys: Vec<&str> = row.metrics.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            vec![
+                "fit.brand_new_metric",
+                "fit.mape",
+                "fit.r2",
+                "validation.holdout.mape"
+            ]
+        );
+        assert_eq!(row.metrics["fit.mape"], None);
+        let tv = &row.channels[0];
+        assert!((tv.roi_error.unwrap() - 0.1).abs() < 1e-12);
+        assert!((row.channels[1].roi_error.unwrap() - 2.0).abs() < 1e-12);
+        assert!((row.mean_abs_roi_error.unwrap() - 1.05).abs() < 1e-12);
+        let c = Comparison {
+            study: "s".into(),
+            variant_count: 1,
+            shard: None,
+            with_truth: true,
+            variants: vec![row],
+        };
+        let back: Comparison = serde_json::from_str(&c.to_json().unwrap()).unwrap();
+        assert_eq!(
+            back, c,
+            "comparison.json round-trips exactly (merge relies on it)"
+        );
+        let csv = c.to_csv().unwrap();
+        assert!(csv.starts_with("index,name,status,rank,mean_abs_roi_error,fit.brand_new_metric,"));
+    }
+}
