@@ -397,6 +397,16 @@ pub fn parse_simspec(raw: &Value, file: &str) -> Result<SimSpec> {
             .into_iter()
             .filter(|i| !seen.contains(&i.pointer)),
     );
+    // A pattern or control is a tagged choice: the schema then only says "not valid under any
+    // of the schemas listed in 'oneOf'" at the choice. Keep that only when nothing more precise
+    // was found inside it.
+    let pointers: Vec<String> = issues.iter().map(|i| i.pointer.clone()).collect();
+    issues.retain(|i| {
+        !(i.message.contains("'oneOf'")
+            && pointers
+                .iter()
+                .any(|p| p.starts_with(&format!("{}/", i.pointer))))
+    });
     issues.sort_by(|a, b| (&a.pointer, &a.message).cmp(&(&b.pointer, &b.message)));
     issues.dedup();
     if issues.is_empty() {
