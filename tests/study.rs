@@ -287,3 +287,34 @@ fn example_study_runs_and_ranks_the_true_transforms_first() {
         .unwrap();
     assert_eq!(best["name"], "true-transforms", "{c:#}");
 }
+
+#[test]
+fn scale_out_manifests_agree_on_the_shard_count() {
+    let dir = common::root().join("examples/scale-out");
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    let job = read("k8s-study-job.yaml");
+    assert!(job.contains("completionMode: Indexed"));
+    assert!(job.contains("--shard \"${JOB_COMPLETION_INDEX}/${SHARDS}\""));
+    let completions = job
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("completions: "))
+        .unwrap();
+    let shards_env = |text: &str| {
+        let lines: Vec<&str> = text.lines().collect();
+        let i = lines
+            .iter()
+            .position(|l| l.trim() == "- name: SHARDS")
+            .unwrap();
+        lines[i + 1]
+            .trim()
+            .trim_start_matches("value: ")
+            .trim_matches('"')
+            .to_string()
+    };
+    assert_eq!(shards_env(&job), completions);
+    assert_eq!(shards_env(&read("k8s-merge-job.yaml")), completions);
+    let sbatch = read("slurm-study.sbatch");
+    assert!(sbatch.contains("#SBATCH --array=0-7"));
+    assert!(sbatch.contains("SHARDS=${SHARDS:-8}"));
+    assert!(read("slurm-merge.sbatch").contains("SHARDS=${SHARDS:-8}"));
+}

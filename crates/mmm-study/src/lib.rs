@@ -314,6 +314,18 @@ pub fn run_cli(study_file: &Path, out: &Path, shard: Option<Shard>, quiet: bool)
             println!("wrote {}", w.display());
         }
     }
+    if c.with_truth {
+        for v in c
+            .variants
+            .iter()
+            .filter(|v| v.status == "ok" && v.mean_abs_roi_error.is_none())
+        {
+            eprintln!(
+                "warning: variant '{}' has no channel named in the truth; it is not ranked",
+                v.name
+            );
+        }
+    }
     for v in c.variants.iter().filter(|v| v.status != "ok") {
         eprintln!(
             "warning: variant '{}' failed: {}",
