@@ -4,7 +4,7 @@
 //! should. A simulation spec (SIMSPEC, JSON; see `docs/simulation.md`) names the periods, the
 //! channels with their spend patterns, transforms (any registered transform, written exactly as
 //! in an experiment spec) and coefficients, the controls, the baseline, the noise and an
-//! optional mediator. [`simulate`] turns it into `data.csv` and `truth.json`: each channel's
+//! optional mediator. [`simulate()`] turns it into `data.csv` and `truth.json`: each channel's
 //! true contribution, ROI and marginal ROI, computed with the same transform and response-curve
 //! code that `mmm run` uses.
 //!
