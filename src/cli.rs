@@ -83,13 +83,18 @@ pub enum Command {
     /// Example:
     ///   mmm simulate examples/simulations/seed000/simspec.json --out out/seed000
     ///   mmm run examples/simulations/seed000/spec.json --out out/seed000-fit
+    ///   mmm simulate --schema > simspec.schema.json   # JSON Schema of SIMSPEC, for editors
     #[command(verbatim_doc_comment)]
     Simulate {
         /// The simulation spec (JSON).
-        simspec: PathBuf,
+        #[arg(required_unless_present = "schema")]
+        simspec: Option<PathBuf>,
         /// Output folder (created if missing).
-        #[arg(long, short)]
-        out: PathBuf,
+        #[arg(long, short, required_unless_present = "schema")]
+        out: Option<PathBuf>,
+        /// Print the JSON Schema of a simulation spec (transforms from the registry) and exit.
+        #[arg(long, conflicts_with_all = ["simspec", "out"])]
+        schema: bool,
     },
     /// Run one experiment in many variants (models, transforms…) and compare them
     ///
@@ -178,7 +183,18 @@ where
 
 fn dispatch(cli: &Cli) -> Result<(), MmmError> {
     match &cli.command {
-        Command::Simulate { simspec, out } => mmm_sim::run_cli(simspec, out, cli.quiet),
+        Command::Simulate { schema: true, .. } => {
+            let s = serde_json::to_string_pretty(&mmm_sim::simspec_schema())
+                .map_err(|e| MmmError::Compute(e.to_string()))?;
+            println!("{s}");
+            Ok(())
+        }
+        Command::Simulate { simspec: Some(simspec), out: Some(out), .. } => {
+            mmm_sim::run_cli(simspec, out, cli.quiet)
+        }
+        Command::Simulate { .. } => {
+            Err(MmmError::Compute("mmm simulate needs SIMSPEC and --out DIR (see mmm simulate --help)".into()))
+        }
         Command::Study { action: Some(StudyAction::Merge { dirs, out }), .. } => {
             mmm_study::merge_cli(dirs, out, cli.quiet)
         }

@@ -329,3 +329,20 @@ fn examples_regenerate_byte_for_byte_and_their_specs_validate() {
     }
     assert!(n >= 5, "expected the five seed scenarios, found {n}");
 }
+
+#[test]
+fn printed_schema_accepts_every_example_and_rejects_a_bad_one() {
+    let o = mmm(&["simulate", "--schema"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let schema: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for s in ["seed000", "seed001", "seed002", "seed003", "seed004"] {
+        let p = root().join("examples/simulations").join(s).join("simspec.json");
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", p.display());
+    }
+    let mut bad = base_simspec();
+    bad["channels"][0]["transforms"][0]["decay"] = json!(1.3);
+    assert!(!validator.is_valid(&bad));
+}
