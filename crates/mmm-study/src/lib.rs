@@ -174,13 +174,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Comparison> {
         })?;
         parts.push((f, c));
     }
-    let Some((first_file, first)) = parts.first() else {
+    let Some((_, first)) = parts.first() else {
         return Err(MmmError::Compute(
             "merge needs at least one shard folder".into(),
         ));
     };
     let (study, count, with_truth) = (first.study.clone(), first.variant_count, first.with_truth);
-    let _ = first_file;
     let mut rows: Vec<VariantRow> = Vec::new();
     let mut owner: Vec<Option<PathBuf>> = vec![None; count];
     for (f, c) in &parts {
@@ -245,8 +244,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Comparison> {
         });
     }
     // Copy each variant's outputs.
-    for ((f, c), d) in parts.iter().zip(dirs) {
-        let _ = f;
+    for ((_, c), d) in parts.iter().zip(dirs) {
         for v in &c.variants {
             let src = d.join("variants").join(&v.name);
             let dst = out.join("variants").join(&v.name);
