@@ -337,7 +337,10 @@ fn printed_schema_accepts_every_example_and_rejects_a_bad_one() {
     let schema: Value = serde_json::from_slice(&o.stdout).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     for s in ["seed000", "seed001", "seed002", "seed003", "seed004"] {
-        let p = root().join("examples/simulations").join(s).join("simspec.json");
+        let p = root()
+            .join("examples/simulations")
+            .join(s)
+            .join("simspec.json");
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
         let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "{}: {errors:?}", p.display());

@@ -318,3 +318,37 @@ fn scale_out_manifests_agree_on_the_shard_count() {
     assert!(sbatch.contains("SHARDS=${SHARDS:-8}"));
     assert!(read("slurm-merge.sbatch").contains("SHARDS=${SHARDS:-8}"));
 }
+
+#[test]
+fn inline_base_and_numeric_axis_values() {
+    let d = tempfile::tempdir().unwrap();
+    setup(d.path());
+    let base = base_spec(&simspec());
+    let study = json!({
+        "base": base,
+        "grid": [{"path": "/media/0/transforms/0/decay", "values": [0.3, 0.6]}]
+    });
+    let p = d.path().join("inline.json");
+    std::fs::write(&p, study.to_string()).unwrap();
+    let out = d.path().join("out");
+    let o = mmm(&[
+        "-q",
+        "study",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c = read_json(&out.join("comparison.json"));
+    let names: Vec<&str> = c["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["0.3", "0.6"]);
+    assert_eq!(c["with_truth"], false);
+    assert!(c["variants"][0]["rank"].is_null(), "no truth, no ranks");
+    let r = read_json(&out.join("variants/0.6/results.json"));
+    assert_eq!(r["channels"][0]["name"], "tv");
+}
