@@ -261,19 +261,51 @@ pub fn solve_concave(
     }
     let mut sum_a = sum_hi;
     let tol = 1e-13 * budget.abs().max(1e-300);
-    for _ in 0..300 {
+    // Illinois regula falsi on g(λ) = Σ s_i(λ) − B (non-increasing), with a bisection step
+    // (geometric when the bracket spans decades) whenever the bracket stops halving
+    let (mut wa, mut wb) = (sum_a - budget, sum_b - budget);
+    let mut side = 0i8;
+    let mut width = lam_b - lam_a;
+    for it in 0..300 {
         if sum_a - sum_b <= tol {
             break;
         }
-        let lam = if lam_a > 0.0 && lam_b > 4.0 * lam_a {
-            (lam_a * lam_b).sqrt()
-        } else {
-            0.5 * (lam_a + lam_b)
+        let bisect = || {
+            if lam_a > 0.0 && lam_b > 4.0 * lam_a {
+                (lam_a * lam_b).sqrt()
+            } else {
+                0.5 * (lam_a + lam_b)
+            }
         };
+        let forced = it % 3 == 2 && lam_b - lam_a > 0.5 * width;
+        if it % 3 == 2 {
+            width = lam_b - lam_a;
+        }
+        let mut lam = if forced || !(wa - wb).is_finite() || wa <= wb {
+            bisect()
+        } else {
+            lam_a + (lam_b - lam_a) * wa / (wa - wb)
+        };
+        if !(lam > lam_a && lam < lam_b) {
+            lam = bisect();
+        }
         if !(lam > lam_a && lam < lam_b) {
             break;
         }
         let s = eval(lam, &sa, &ma, &sb, &mb, &mut cur);
+        if s >= budget {
+            wa = s - budget;
+            if side == 1 {
+                wb *= 0.5;
+            }
+            side = 1;
+        } else {
+            wb = s - budget;
+            if side == -1 {
+                wa *= 0.5;
+            }
+            side = -1;
+        }
         if s >= budget {
             lam_a = lam;
             sum_a = s;
@@ -495,7 +527,7 @@ fn polish(
     }
     fix_sum(&mut y, lo, hi, budget);
     let fy = objective(curves, &y);
-    if fy > *fx {
+    if fy > *fx + 1e-14 * fx.abs() {
         *x = y;
         *fx = fy;
         true
@@ -637,7 +669,13 @@ fn exchange(
         let delta = curves.response(i, new_i) + curves.response(j, new_j)
             - curves.response(i, oi)
             - curves.response(j, oj);
-        if delta <= 0.0 {
+        // small gains: stop here and leave the fine work to the exact concave solve (polish)
+        if delta <= 1e-10 * fx.abs() {
+            if delta > 0.0 {
+                x[i] = new_i;
+                x[j] = new_j;
+                *fx += delta;
+            }
             break;
         }
         x[i] = new_i;
@@ -680,16 +718,25 @@ fn solve_global(curves: &dyn ResponseCurves, lo: &[f64], hi: &[f64], budget: f64
     for s in starts {
         let mut x = s;
         let mut fx = objective(curves, &x);
+        // polish is idempotent, so the loop ends as soon as an exchange changes nothing
+        let mut polished = false;
         for _ in 0..50 {
-            let a = polish(curves, lo, hi, &peak, budget, &mut x, &mut fx);
-            let b = exchange(curves, lo, hi, &mut x, &mut fx, 20 * n + 20);
-            if !(a || b) {
+            polish(curves, lo, hi, &peak, budget, &mut x, &mut fx);
+            polished = true;
+            if !exchange(curves, lo, hi, &mut x, &mut fx, 20 * n + 20) {
                 break;
             }
+            polished = false;
         }
-        polish(curves, lo, hi, &peak, budget, &mut x, &mut fx);
+        if !polished {
+            polish(curves, lo, hi, &peak, budget, &mut x, &mut fx);
+        }
         let fx = objective(curves, &x);
-        if best.as_ref().map_or(true, |(_, fb)| fx > *fb) {
+        let better = match &best {
+            None => true,
+            Some((_, fb)) => fx > *fb,
+        };
+        if better {
             best = Some((x, fx));
         }
     }
