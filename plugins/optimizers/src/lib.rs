@@ -16,3 +16,32 @@ pub mod scenarios;
 pub mod solver;
 pub mod target_efficiency;
 pub mod testing;
+
+#[cfg(test)]
+mod tests {
+    use mmm_core::optimizer::KIND;
+
+    #[test]
+    fn registered_with_schemas_and_examples() {
+        let tags: Vec<&str> = mmm_core::registry::plugins(KIND)
+            .iter()
+            .map(|d| d.tag)
+            .collect();
+        for t in ["max_response", "scenarios", "target_efficiency"] {
+            assert!(tags.contains(&t), "{tags:?}");
+            let d = mmm_core::registry::find(KIND, t).unwrap();
+            let mut g = schemars::SchemaGenerator::default();
+            let s = d.tagged_schema(&mut g);
+            assert_eq!(s["additionalProperties"], false, "{t}: {s}");
+            for (name, p) in s["properties"].as_object().unwrap() {
+                assert!(
+                    name == "type" || p.get("description").is_some(),
+                    "{t}/{name}: {p}"
+                );
+            }
+            let ex = d.tagged_example().unwrap();
+            let o: Box<dyn mmm_core::optimizer::Optimizer> = serde_json::from_value(ex).unwrap();
+            o.validate().unwrap();
+        }
+    }
+}
