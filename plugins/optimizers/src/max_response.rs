@@ -159,10 +159,49 @@ mod tests {
                 "{p:?}"
             );
         }
-        // unconstrained optimum puts less than 5% on c1; the bound binds
-        assert!(
-            (r.channels[1].optimal_spend - 50.0).abs() < 1e-6 || r.channels[1].optimal_spend > 50.0
-        );
+        // the same plan as the equivalent absolute bounds
+        let a = opt(
+            json!({"budget": {"total": 1000.0},
+                   "bounds": {"default": {"min": 50.0, "max": 600.0}}}),
+            &c,
+        )
+        .unwrap();
+        for (p, q) in r.channels.iter().zip(&a.channels) {
+            assert!(
+                (p.optimal_spend - q.optimal_spend).abs() < 1e-9,
+                "{p:?} {q:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bound_forms_agree_and_mix() {
+        let c = curves();
+        let rel = opt(
+            json!({"bounds": {"default": {"min_change": -0.2, "max_change": 0.2}}}),
+            &c,
+        )
+        .unwrap();
+        let abs = opt(
+            json!({"bounds": {"default": {"min": 80.0, "max": 120.0}}}),
+            &c,
+        )
+        .unwrap();
+        for (p, q) in rel.channels.iter().zip(&abs.channels) {
+            assert!(
+                (p.optimal_spend - q.optimal_spend).abs() < 1e-9,
+                "{p:?} {q:?}"
+            );
+        }
+        // mixed: the tighter of max_change 0.2 (120) and max_share 0.35 (105) applies
+        let r = opt(
+            json!({"bounds": {"default": {"max_change": 0.2, "max_share": 0.35}}}),
+            &c,
+        )
+        .unwrap();
+        assert!(r.channels.iter().all(|p| p.optimal_spend <= 105.0 + 1e-9));
+        let why = r.details["binding"].to_string();
+        assert!(why.contains("max_share"), "{why}");
     }
 
     #[test]
