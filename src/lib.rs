@@ -13,7 +13,6 @@
 // Keep every built-in plugin crate's `inventory` registrations in the final binary: a crate that
 // nothing references would otherwise be dropped by the linker (inventory issue #7).
 use mmm_bayes as _;
-use mmm_bayes as _;
 use mmm_causal as _;
 use mmm_models as _;
 use mmm_optimizers as _;

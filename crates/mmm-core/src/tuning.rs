@@ -491,6 +491,27 @@ impl<'a> Fast<'a> {
     }
 }
 
+/// Evaluates `points` one after another on the fast path, on this thread, with one scratch
+/// allocated before the loop; returns how many evaluations succeeded, or `None` when the spec
+/// has no fast path. For benchmarks that count the inner loop's allocations.
+#[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
+pub fn fast_path_probe(
+    spec: &TuningSpec,
+    data: &ModelData,
+    causal: &dyn CausalStructure,
+    model: &(dyn Model + 'static),
+    params: &[SearchParam],
+    points: &[Vec<f64>],
+    before_loop: &mut dyn FnMut(),
+) -> Option<usize> {
+    let problem = Problem { data, causal, model, params, objectives: &spec.objectives, split: None, seed: 0 };
+    let fast = Fast::new(&problem)?;
+    let mut s = fast.scratch();
+    before_loop();
+    Some(points.iter().filter(|u| fast.evaluate(&mut s, u)).count())
+}
+
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
