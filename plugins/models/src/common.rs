@@ -57,6 +57,10 @@ pub fn check_problem(design: &Design, y: &[f64], model: &str) -> Result<()> {
             "{model}: target value {i} is not finite"
         )));
     }
+    // fast path: finite values sum to a finite number (an overflow only takes the slow path)
+    if sum(design.x.as_slice()).is_finite() {
+        return Ok(());
+    }
     for (j, c) in design.columns.iter().enumerate() {
         if let Some(i) = design.x.column(j).iter().position(|v| !v.is_finite()) {
             return Err(MmmError::Compute(format!(
@@ -66,6 +70,25 @@ pub fn check_problem(design: &Design, y: &[f64], model: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Sum with four accumulators (vectorizes without fast-math).
+#[inline]
+pub fn sum(a: &[f64]) -> f64 {
+    let mut s = [0.0f64; 4];
+    let c = a.chunks_exact(4);
+    let r = c.remainder();
+    for x in c {
+        s[0] += x[0];
+        s[1] += x[1];
+        s[2] += x[2];
+        s[3] += x[3];
+    }
+    let mut t = (s[0] + s[2]) + (s[1] + s[3]);
+    for x in r {
+        t += x;
+    }
+    t
 }
 
 /// Dot product with four accumulators (vectorizes without fast-math).
@@ -90,20 +113,75 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     t
 }
 
-/// `X'X` of a column-major matrix (symmetric, computed on one triangle).
+/// `X'X` of a column-major matrix (symmetric, computed on one triangle; AVX2 when the CPU has
+/// it).
 pub fn gram(x: &DMatrix<f64>) -> DMatrix<f64> {
-    let p = x.ncols();
-    let mut g = DMatrix::zeros(p, p);
-    for j in 0..p {
-        let cj = x.column(j);
-        let cj = cj.as_slice();
-        for k in j..p {
-            let v = dot(cj, x.column(k).as_slice());
-            g[(j, k)] = v;
-            g[(k, j)] = v;
+    let (n, p) = x.shape();
+    let mut g = vec![0.0; p * p];
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: `gram_avx2` is only compiled for AVX2, which the CPU was just found to have.
+            unsafe { gram_avx2(x.as_slice(), n, p, &mut g) };
+            return DMatrix::from_vec(p, p, g);
         }
     }
-    g
+    gram_kernel(x.as_slice(), n, p, &mut g);
+    DMatrix::from_vec(p, p, g)
+}
+
+/// [`gram_kernel`] compiled with AVX2 enabled.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn gram_avx2(xs: &[f64], n: usize, p: usize, g: &mut [f64]) {
+    gram_kernel(xs, n, p, g)
+}
+
+/// `g = X'X` (column-major `p × p`) of the column-major `n × p` data `xs`, one column against
+/// four at a time with four lanes each (vectorizes without fast-math).
+#[inline(always)]
+fn gram_kernel(xs: &[f64], n: usize, p: usize, g: &mut [f64]) {
+    let col = |j: usize| &xs[j * n..(j + 1) * n];
+    let n4 = n - n % 4;
+    for j in 0..p {
+        let cj = col(j);
+        let mut k = j;
+        while k + 4 <= p {
+            let (c0, c1, c2, c3) = (col(k), col(k + 1), col(k + 2), col(k + 3));
+            let mut acc = [[0.0f64; 4]; 4];
+            let mut i = 0;
+            while i < n4 {
+                let a = &cj[i..i + 4];
+                let (b0, b1, b2, b3) = (&c0[i..i + 4], &c1[i..i + 4], &c2[i..i + 4], &c3[i..i + 4]);
+                for l in 0..4 {
+                    acc[0][l] += a[l] * b0[l];
+                    acc[1][l] += a[l] * b1[l];
+                    acc[2][l] += a[l] * b2[l];
+                    acc[3][l] += a[l] * b3[l];
+                }
+                i += 4;
+            }
+            let cs = [c0, c1, c2, c3];
+            for (m, (ac, cm)) in acc.iter().zip(cs).enumerate() {
+                let mut v = (ac[0] + ac[2]) + (ac[1] + ac[3]);
+                for r in n4..n {
+                    v += cj[r] * cm[r];
+                }
+                g[j * p + k + m] = v;
+                g[(k + m) * p + j] = v;
+            }
+            k += 4;
+        }
+        while k < p {
+            let v = dot(cj, col(k));
+            g[j * p + k] = v;
+            g[k * p + j] = v;
+            k += 1;
+        }
+    }
 }
 
 /// `X'v` of a column-major matrix.
@@ -116,10 +194,12 @@ pub fn xt_vec(x: &DMatrix<f64>, v: &[f64]) -> DVector<f64> {
 
 /// `X·b` as a vector.
 pub fn x_mul(x: &DMatrix<f64>, b: &[f64]) -> Vec<f64> {
-    let mut out = vec![0.0; x.nrows()];
+    let n = x.nrows();
+    let xs = x.as_slice();
+    let mut out = vec![0.0; n];
     for (j, bj) in b.iter().enumerate() {
         if *bj != 0.0 {
-            for (o, xi) in out.iter_mut().zip(x.column(j).iter()) {
+            for (o, xi) in out.iter_mut().zip(&xs[j * n..(j + 1) * n]) {
                 *o += bj * xi;
             }
         }
@@ -149,25 +229,26 @@ impl Centered {
     pub fn new(design: &Design, y: &[f64]) -> Self {
         let intercept = design.intercept();
         let n = design.n_obs();
+        let nf = n as f64;
         let cols: Vec<usize> = (0..design.n_cols())
             .filter(|j| Some(*j) != intercept)
             .collect();
-        let mut x = DMatrix::zeros(n, cols.len());
-        let mut x_mean = vec![0.0; cols.len()];
-        for (k, &j) in cols.iter().enumerate() {
-            let src = design.x.column(j);
+        let xs = design.x.as_slice();
+        let mut data = Vec::with_capacity(n * cols.len());
+        let mut x_mean = Vec::with_capacity(cols.len());
+        for &j in &cols {
+            let src = &xs[j * n..(j + 1) * n];
             let m = if intercept.is_some() {
-                src.iter().sum::<f64>() / n as f64
+                sum(src) / nf
             } else {
                 0.0
             };
-            x_mean[k] = m;
-            for (d, s) in x.column_mut(k).iter_mut().zip(src.iter()) {
-                *d = s - m;
-            }
+            x_mean.push(m);
+            data.extend(src.iter().map(|v| v - m));
         }
+        let x = DMatrix::from_vec(n, cols.len(), data);
         let y_mean = if intercept.is_some() {
-            y.iter().sum::<f64>() / n as f64
+            sum(y) / nf
         } else {
             0.0
         };
@@ -199,10 +280,10 @@ impl Centered {
 /// Coefficient of determination of `yhat` (centered total sum of squares).
 pub fn r_squared(y: &[f64], yhat: &[f64]) -> f64 {
     let n = y.len() as f64;
-    let m = y.iter().sum::<f64>() / n;
-    let ssr: f64 = y.iter().zip(yhat).map(|(a, b)| (a - b).powi(2)).sum();
-    let sst: f64 = y.iter().map(|a| (a - m).powi(2)).sum();
-    1.0 - ssr / sst
+    let m = sum(y) / n;
+    let r: Vec<f64> = y.iter().zip(yhat).map(|(a, b)| a - b).collect();
+    let d: Vec<f64> = y.iter().map(|a| a - m).collect();
+    1.0 - dot(&r, &r) / dot(&d, &d)
 }
 
 /// Names the columns involved in a (near) linear dependency of `x`, found from the right

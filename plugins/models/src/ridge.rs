@@ -87,7 +87,10 @@ impl Model for Ridge {
         Some(if ok {
             Ok(())
         } else {
-            Err(MmmError::Compute(format!("ridge: X'X + alpha·I is singular (alpha = {})", self.alpha)))
+            Err(MmmError::Compute(format!(
+                "ridge: X'X + alpha·I is singular (alpha = {})",
+                self.alpha
+            )))
         })
     }
 
