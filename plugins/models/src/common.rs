@@ -336,13 +336,28 @@ fn quoted(names: &[&str]) -> String {
         .join(", ")
 }
 
+/// Cholesky factor of a symmetric matrix, `None` when it is not positive definite or numerically
+/// singular (a pivot below `1e-12` of its diagonal entry, i.e. a column explained by the
+/// previous ones up to `1 − R² < 1e-12`).
+pub fn cholesky(h: &DMatrix<f64>) -> Option<nalgebra::Cholesky<f64, nalgebra::Dyn>> {
+    let ch = h.clone().cholesky()?;
+    let l = ch.l_dirty();
+    for k in 0..h.nrows() {
+        let pivot = l[(k, k)] * l[(k, k)];
+        if pivot.is_nan() || pivot <= 1e-12 * h[(k, k)] {
+            return None;
+        }
+    }
+    Some(ch)
+}
+
 /// Solves `min ½ b'Hb − g'b` subject to `b_j ≥ 0` where `mask[j]`, for positive definite `H`,
 /// exactly (a primal active-set method in the manner of Lawson–Hanson's NNLS; each step solves
 /// the free subsystem by Cholesky). Returns `None` if a free subsystem is not positive definite.
 pub fn nonneg_qp(h: &DMatrix<f64>, g: &DVector<f64>, mask: &[bool]) -> Option<DVector<f64>> {
     let p = g.len();
     // unconstrained solution first: often feasible
-    let full = h.clone().cholesky()?.solve(g);
+    let full = cholesky(h)?.solve(g);
     if (0..p).all(|j| !mask[j] || full[j] >= 0.0) {
         return Some(full);
     }
@@ -359,7 +374,7 @@ pub fn nonneg_qp(h: &DMatrix<f64>, g: &DVector<f64>, mask: &[bool]) -> Option<DV
         }
         let hs = DMatrix::from_fn(idx.len(), idx.len(), |a, b| h[(idx[a], idx[b])]);
         let gs = DVector::from_fn(idx.len(), |a, _| g[idx[a]]);
-        let zs = hs.cholesky()?.solve(&gs);
+        let zs = cholesky(&hs)?.solve(&gs);
         for (a, &j) in idx.iter().enumerate() {
             z[j] = zs[a];
         }

@@ -131,7 +131,7 @@ impl Model for Ridge {
         } else if mask.iter().any(|m| *m) {
             nonneg_qp(&h, &g, &mask)
         } else {
-            h.cholesky().map(|ch| ch.solve(&g))
+            crate::common::cholesky(&h).map(|ch| ch.solve(&g))
         };
         let Some(b) = solved else {
             return Err(MmmError::Compute(format!(
