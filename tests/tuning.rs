@@ -49,7 +49,7 @@ fn histories(on: &str, positive: &str) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
             fast,
         )
         .unwrap();
-        r.history.iter().map(|e| e.objectives.values().copied().collect::<Vec<f64>>()).collect::<Vec<_>>()
+        r.history
     };
     (run(true), run(false))
 }

@@ -22,6 +22,8 @@ pub struct RunOutput {
     pub results: Results,
     /// The per-period decomposition as CSV text.
     pub decomposition_csv: String,
+    /// Posterior draws as CSV text (one row per chain and draw), for Bayesian models.
+    pub draws_csv: Option<String>,
     /// The causal estimate (stages, effects), for further analysis.
     pub estimate: CausalEstimate,
     /// The data as used.
@@ -83,6 +85,11 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         .outcome_stage()
         .ok_or_else(|| MmmError::Compute("the causal structure fitted no stage".into()))?;
     let fitted = &stage.fitted;
+    let posterior = fitted.posterior();
+    let mut reported_parameters = fitted.parameters.clone();
+    if let Some(o) = reported_parameters.as_object_mut() {
+        o.remove(crate::model::POSTERIOR_KEY);
+    }
 
     let fit = fit_metrics(&stage.y, &fitted.fitted, fitted.coefficients.len());
     let vif = fitted.column_statistics.get("vif");
@@ -107,11 +114,21 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
     for e in &estimate.effects {
         let mass: f64 = data.transformed[e.channel].iter().sum();
         let spend: f64 = data.media[e.channel].spend.iter().sum();
-        let contribution = e.total_coefficient * mass;
-        let ci = e.total_coefficient_interval.map(|(lo, hi)| {
-            let (a, b) = (lo * mass, hi * mass);
-            (a.min(b), a.max(b))
-        });
+        let draws = posterior.as_ref().and_then(|p| p.media.iter().find(|m| m.channel == e.channel));
+        let (contribution, ci) = match draws {
+            // sampled transforms: contributions per draw, not coefficient × fixed mass
+            Some(d) if !d.contribution.is_empty() => (
+                d.contribution.iter().sum::<f64>() / d.contribution.len() as f64,
+                Some(hdi(&d.contribution, estimate.interval_level)),
+            ),
+            _ => (
+                e.total_coefficient * mass,
+                e.total_coefficient_interval.map(|(lo, hi)| {
+                    let (a, b) = (lo * mass, hi * mass);
+                    (a.min(b), a.max(b))
+                }),
+            ),
+        };
         channels.push(ChannelResult {
             name: data.media[e.channel].name.clone(),
             spend,
@@ -155,6 +172,9 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
     };
 
     let mut warnings = Vec::new();
+    if let Some(p) = &posterior {
+        warnings.extend(p.warnings.iter().cloned());
+    }
     for c in &channels {
         if c.contribution < 0.0 {
             warnings.push(format!(
@@ -174,6 +194,7 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
     }
 
     let decomposition_csv = decomposition_csv(&data, &estimate)?;
+    let draws_csv = posterior.as_ref().map(draws_csv).transpose()?;
     let results = Results {
         schema_version: SCHEMA_VERSION.to_string(),
         name: loaded.spec.name.clone(),
@@ -187,7 +208,7 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         },
         model: ModelSummary {
             model_type: loaded.spec.model.typetag_name().to_string(),
-            parameters: fitted.parameters.clone(),
+            parameters: reported_parameters,
             causal: causal.typetag_name().to_string(),
             statistics: fitted.statistics.clone(),
         },
@@ -199,9 +220,10 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         tuning,
         validation,
         optimization,
+        posterior: posterior.as_ref().map(|p| serde_json::json!({"diagnostics": p.diagnostics, "warnings": p.warnings})),
         warnings,
     };
-    Ok(RunOutput { results, decomposition_csv, estimate, data })
+    Ok(RunOutput { results, decomposition_csv, draws_csv, estimate, data })
 }
 
 /// The per-period decomposition of the outcome stage: date, actual, predicted, and
@@ -221,6 +243,7 @@ pub fn decomposition_csv(data: &ModelData, estimate: &CausalEstimate) -> Result<
     let csv_err = |e: csv::Error| MmmError::Compute(format!("writing decomposition: {e}"));
     w.write_record(&header).map_err(csv_err)?;
     let beta = stage.fitted.beta();
+    let parts = stage.fitted.posterior().map(|p| p.column_contributions).filter(|c| c.len() == beta.len());
     for t in 0..data.n_obs() {
         let mut row = vec![data.dates[t].to_string(), fmt(stage.y[t]), fmt(stage.fitted.fitted[t])];
         if let Some((lo, hi)) = interval {
@@ -228,12 +251,53 @@ pub fn decomposition_csv(data: &ModelData, estimate: &CausalEstimate) -> Result<
             row.push(fmt(hi[t]));
         }
         for (j, b) in beta.iter().enumerate() {
-            row.push(fmt(b * stage.design.x[(t, j)]));
+            match &parts {
+                Some(p) => row.push(fmt(p[j].get(t).copied().unwrap_or(f64::NAN))),
+                None => row.push(fmt(b * stage.design.x[(t, j)])),
+            }
         }
         w.write_record(&row).map_err(csv_err)?;
     }
     let bytes = w.into_inner().map_err(|e| MmmError::Compute(format!("writing decomposition: {e}")))?;
     String::from_utf8(bytes).map_err(|e| MmmError::Compute(e.to_string()))
+}
+
+/// Posterior draws as CSV: `chain`, `draw`, then one column per parameter.
+fn draws_csv(p: &crate::model::Posterior) -> Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let err = |e: csv::Error| MmmError::Compute(format!("writing draws: {e}"));
+    let mut header = vec!["chain".to_string(), "draw".to_string()];
+    header.extend(p.names.iter().cloned());
+    w.write_record(&header).map_err(err)?;
+    let mut counter = std::collections::BTreeMap::new();
+    for (row, chain) in p.draws.iter().zip(&p.chain) {
+        let d = counter.entry(*chain).or_insert(0usize);
+        let mut rec = vec![chain.to_string(), d.to_string()];
+        *d += 1;
+        rec.extend(row.iter().map(|v| fmt(*v)));
+        w.write_record(&rec).map_err(err)?;
+    }
+    let bytes = w.into_inner().map_err(|e| MmmError::Compute(format!("writing draws: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| MmmError::Compute(e.to_string()))
+}
+
+/// Highest-density interval of `level` (the shortest interval holding that share of draws).
+pub fn hdi(draws: &[f64], level: f64) -> (f64, f64) {
+    let mut s: Vec<f64> = draws.iter().copied().filter(|v| v.is_finite()).collect();
+    if s.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    s.sort_by(|a, b| a.total_cmp(b));
+    let n = s.len();
+    let m = ((level * n as f64).ceil() as usize).clamp(1, n);
+    let mut best = (s[0], s[n - 1]);
+    for i in 0..=n - m {
+        let (a, b) = (s[i], s[i + m - 1]);
+        if b - a < best.1 - best.0 {
+            best = (a, b);
+        }
+    }
+    best
 }
 
 fn fmt(v: f64) -> String {
@@ -247,5 +311,9 @@ pub fn write_outputs(out_dir: &Path, output: &RunOutput) -> Result<Vec<PathBuf>>
         .map_err(|e| MmmError::Compute(format!("serializing results: {e}")))?;
     let a = write_atomic(out_dir, "results.json", json.as_bytes())?;
     let b = write_atomic(out_dir, "decomposition.csv", output.decomposition_csv.as_bytes())?;
-    Ok(vec![a, b])
+    let mut written = vec![a, b];
+    if let Some(d) = &output.draws_csv {
+        written.push(write_atomic(out_dir, "draws.csv", d.as_bytes())?);
+    }
+    Ok(written)
 }

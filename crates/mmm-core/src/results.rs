@@ -38,6 +38,9 @@ pub struct Results {
     /// Budget optimization, when the spec asks for it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub optimization: Option<OptimizationResult>,
+    /// Sampler diagnostics and warnings of a Bayesian model (R-hat, ESS, divergences…).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub posterior: Option<serde_json::Value>,
     /// Warnings about the fit or the data.
     pub warnings: Vec<String>,
 }

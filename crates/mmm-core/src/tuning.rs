@@ -129,9 +129,12 @@ pub struct TuningResult {
     pub best: Evaluation,
     /// The Pareto front (non-dominated candidates), sorted by the first objective.
     pub pareto: Vec<Evaluation>,
-    /// Every evaluation in proposal order (for the SQLite export and plots).
+    /// Every evaluation's objective values, in proposal order (same order as `objectives`).
     #[serde(skip)]
-    pub history: Vec<Evaluation>,
+    pub history: Vec<Vec<f64>>,
+    /// Every evaluation's parameter values, in proposal order (same order as `search_space`).
+    #[serde(skip)]
+    pub history_parameters: Vec<Vec<f64>>,
 }
 
 fn objective_name(o: Objective) -> &'static str {
@@ -516,13 +519,31 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// Indices of the non-dominated rows (all objectives minimized).
+/// Indices of the non-dominated rows (all objectives minimized), ascending.
+///
+/// Rows are visited in lexicographic order of their objectives; a row can then only be
+/// dominated by a row visited before it, so comparing against the front found so far suffices:
+/// `O(n log n + n·|front|)`.
 pub fn pareto_front(scores: &[Vec<f64>]) -> Vec<usize> {
     let dominates = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| x <= y) && a.iter().zip(b).any(|(x, y)| x < y);
-    (0..scores.len())
-        .filter(|&i| scores[i].iter().all(|v| v.is_finite()))
-        .filter(|&i| !(0..scores.len()).any(|j| j != i && dominates(&scores[j], &scores[i])))
-        .collect()
+    let mut order: Vec<usize> = (0..scores.len()).filter(|&i| scores[i].iter().all(|v| v.is_finite())).collect();
+    order.sort_by(|&a, &b| {
+        scores[a]
+            .iter()
+            .zip(&scores[b])
+            .map(|(x, y)| x.total_cmp(y))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.cmp(&b))
+    });
+    let mut front: Vec<usize> = Vec::new();
+    for i in order {
+        if !front.iter().any(|&j| dominates(&scores[j], &scores[i])) {
+            front.push(i);
+        }
+    }
+    front.sort_unstable();
+    front
 }
 
 /// Runs the search and returns the result with the chosen parameter values.
@@ -577,6 +598,7 @@ pub fn tune_with(
             let out: Vec<Vec<f64>> = match &fast {
                 Some(f) => batch
                     .par_iter()
+                    .with_min_len(64)
                     .map_init(
                         || f.scratch(),
                         |s, u| {
@@ -588,7 +610,11 @@ pub fn tune_with(
                         },
                     )
                     .collect(),
-                None => batch.par_iter().map_init(|| problem.scratch(), |s, u| problem.evaluate(s, u)).collect(),
+                None => batch
+                    .par_iter()
+                    .with_min_len(8)
+                    .map_init(|| problem.scratch(), |s, u| problem.evaluate(s, u))
+                    .collect(),
             };
             points.extend(batch.iter().cloned());
             scores.extend(out.iter().cloned());
@@ -639,6 +665,29 @@ pub fn tune_with(
         search_space: params.to_vec(),
         best: to_eval(best),
         pareto: front.iter().map(|&i| to_eval(i)).collect(),
-        history: (0..points.len()).map(to_eval).collect(),
+        history_parameters: points
+            .iter()
+            .map(|u| params.iter().zip(u).map(|(p, v)| p.value_at(v.clamp(0.0, 1.0))).collect())
+            .collect(),
+        history: scores,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pareto_front;
+
+    #[test]
+    fn front_matches_brute_force() {
+        let mut state = 7u64;
+        let mut rnd = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+            ((state >> 40) % 50) as f64
+        };
+        let scores: Vec<Vec<f64>> = (0..400).map(|_| vec![rnd(), rnd(), rnd()]).collect();
+        let dominates = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| x <= y) && a.iter().zip(b).any(|(x, y)| x < y);
+        let brute: Vec<usize> =
+            (0..scores.len()).filter(|&i| !(0..scores.len()).any(|j| dominates(&scores[j], &scores[i]))).collect();
+        assert_eq!(pareto_front(&scores), brute);
+    }
 }
