@@ -28,15 +28,26 @@ fn write_case(dir: &std::path::Path, evaluations: usize) -> std::path::PathBuf {
     let mut csv = String::from("week,sales,tv,digital,print,radio,price\n");
     let mut state = 12345u64;
     let mut rnd = || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (state >> 11) as f64 / (1u64 << 53) as f64
     };
     let start = chrono_days(2020, 1, 6);
     for t in 0..156 {
-        let s: Vec<f64> = (0..4).map(|c| 100.0 * (1.0 + c as f64) * (0.5 + rnd())).collect();
+        let s: Vec<f64> = (0..4)
+            .map(|c| 100.0 * (1.0 + c as f64) * (0.5 + rnd()))
+            .collect();
         let price = 10.0 + rnd();
         let y = 5000.0 + s.iter().sum::<f64>() * 1.5 - 50.0 * price + 100.0 * rnd();
-        csv.push_str(&format!("{},{y},{},{},{},{},{price}\n", iso(start + 7 * t), s[0], s[1], s[2], s[3]));
+        csv.push_str(&format!(
+            "{},{y},{},{},{},{},{price}\n",
+            iso(start + 7 * t),
+            s[0],
+            s[1],
+            s[2],
+            s[3]
+        ));
     }
     std::fs::write(dir.join("data.csv"), csv).unwrap();
     let media: Vec<serde_json::Value> = ["tv", "digital", "print", "radio"]
@@ -91,25 +102,69 @@ fn main() {
     let t = loaded.spec.tuning.clone().unwrap();
 
     // 1. allocations in the inner loop
-    let points: Vec<Vec<f64>> = (0..2000).map(|i| (0..loaded.search.len()).map(|j| ((i * 7 + j * 13) % 97) as f64 / 97.0).collect()).collect();
+    let points: Vec<Vec<f64>> = (0..2000)
+        .map(|i| {
+            (0..loaded.search.len())
+                .map(|j| ((i * 7 + j * 13) % 97) as f64 / 97.0)
+                .collect()
+        })
+        .collect();
     let mut base = 0;
-    let ok = mmm_core::tuning::fast_path_probe(&t, &data, causal.as_ref(), loaded.spec.model.as_ref(), &loaded.search, &points, &mut || {
-        base = ALLOCS.load(Ordering::Relaxed);
-    })
+    let ok = mmm_core::tuning::fast_path_probe(
+        &t,
+        &data,
+        causal.as_ref(),
+        loaded.spec.model.as_ref(),
+        &loaded.search,
+        &points,
+        &mut || {
+            base = ALLOCS.load(Ordering::Relaxed);
+        },
+    )
     .expect("fast path");
     let allocs = ALLOCS.load(Ordering::Relaxed) - base;
-    println!("inner loop: {ok} evaluations, {allocs} allocations ({:.3} per evaluation)", allocs as f64 / points.len() as f64);
+    println!(
+        "inner loop: {ok} evaluations, {allocs} allocations ({:.3} per evaluation)",
+        allocs as f64 / points.len() as f64
+    );
 
     // 2. single-thread evaluation rate of the inner loop
-    let many: Vec<Vec<f64>> = (0..50_000).map(|i| (0..loaded.search.len()).map(|j| ((i * 7 + j * 13) % 997) as f64 / 997.0).collect()).collect();
+    let many: Vec<Vec<f64>> = (0..50_000)
+        .map(|i| {
+            (0..loaded.search.len())
+                .map(|j| ((i * 7 + j * 13) % 997) as f64 / 997.0)
+                .collect()
+        })
+        .collect();
     let t0 = Instant::now();
-    mmm_core::tuning::fast_path_probe(&t, &data, causal.as_ref(), loaded.spec.model.as_ref(), &loaded.search, &many, &mut || {});
+    mmm_core::tuning::fast_path_probe(
+        &t,
+        &data,
+        causal.as_ref(),
+        loaded.spec.model.as_ref(),
+        &loaded.search,
+        &many,
+        &mut || {},
+    );
     let dt = t0.elapsed().as_secs_f64();
-    println!("one thread: {:.0} evaluations/s ({:.2} µs each)", many.len() as f64 / dt, 1e6 * dt / many.len() as f64);
+    println!(
+        "one thread: {:.0} evaluations/s ({:.2} µs each)",
+        many.len() as f64 / dt,
+        1e6 * dt / many.len() as f64
+    );
 
     // 3. the whole search in process, all cores, 100,000 evaluations
     let t0 = Instant::now();
-    let r = mmm_core::tuning::tune(&t, None, &data, causal.as_ref(), loaded.spec.model.as_ref(), &loaded.search, 1).unwrap();
+    let r = mmm_core::tuning::tune(
+        &t,
+        None,
+        &data,
+        causal.as_ref(),
+        loaded.spec.model.as_ref(),
+        &loaded.search,
+        1,
+    )
+    .unwrap();
     let dt = t0.elapsed().as_secs_f64();
     println!(
         "tune(): {} evaluations in {:.3} s = {:.0} evaluations/s on {} threads (Pareto front {})",
@@ -126,12 +181,23 @@ fn main() {
         let small = write_case(dir.path(), 10_000);
         let t0 = Instant::now();
         let o = std::process::Command::new(&exe)
-            .args(["run", small.to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap(), "-q"])
+            .args([
+                "run",
+                small.to_str().unwrap(),
+                "--out",
+                dir.path().join("out").to_str().unwrap(),
+                "-q",
+            ])
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        println!("mmm run with 10,000 evaluations: {:.3} s wall, whole process", t0.elapsed().as_secs_f64());
+        println!(
+            "mmm run with 10,000 evaluations: {:.3} s wall, whole process",
+            t0.elapsed().as_secs_f64()
+        );
     } else {
-        println!("(build target/release/mmm with `cargo build --release` to time the whole process)");
+        println!(
+            "(build target/release/mmm with `cargo build --release` to time the whole process)"
+        );
     }
 }

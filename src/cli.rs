@@ -113,7 +113,11 @@ pub enum Command {
     ///   mmm study examples/simulations/seed000/study.json --out out/study
     ///   mmm study examples/simulations/seed000/study.json --shard 0/4 --out out/shard-0
     ///   mmm study merge out/shard-0 out/shard-1 out/shard-2 out/shard-3 --out out/study
-    #[command(verbatim_doc_comment, args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    #[command(
+        verbatim_doc_comment,
+        args_conflicts_with_subcommands = true,
+        subcommand_negates_reqs = true
+    )]
     Study {
         /// `merge`: combine shard outputs.
         #[command(subcommand)]
@@ -189,18 +193,28 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
             println!("{s}");
             Ok(())
         }
-        Command::Simulate { simspec: Some(simspec), out: Some(out), .. } => {
-            mmm_sim::run_cli(simspec, out, cli.quiet)
-        }
-        Command::Simulate { .. } => {
-            Err(MmmError::Compute("mmm simulate needs SIMSPEC and --out DIR (see mmm simulate --help)".into()))
-        }
-        Command::Study { action: Some(StudyAction::Merge { dirs, out }), .. } => {
-            mmm_study::merge_cli(dirs, out, cli.quiet)
-        }
-        Command::Study { action: None, study, out, shard } => match (study, out) {
+        Command::Simulate {
+            simspec: Some(simspec),
+            out: Some(out),
+            ..
+        } => mmm_sim::run_cli(simspec, out, cli.quiet),
+        Command::Simulate { .. } => Err(MmmError::Compute(
+            "mmm simulate needs SIMSPEC and --out DIR (see mmm simulate --help)".into(),
+        )),
+        Command::Study {
+            action: Some(StudyAction::Merge { dirs, out }),
+            ..
+        } => mmm_study::merge_cli(dirs, out, cli.quiet),
+        Command::Study {
+            action: None,
+            study,
+            out,
+            shard,
+        } => match (study, out) {
             (Some(study), Some(out)) => mmm_study::run_cli(study, out, *shard, cli.quiet),
-            _ => Err(MmmError::Compute("mmm study needs STUDY and --out DIR (see mmm study --help)".into())),
+            _ => Err(MmmError::Compute(
+                "mmm study needs STUDY and --out DIR (see mmm study --help)".into(),
+            )),
         },
         Command::Run { spec, out } => {
             let loaded = load_spec(spec)?;
@@ -231,7 +245,11 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
             Ok(())
         }
         Command::Plugins { json } => {
-            let text = if *json { plugins_json()? } else { plugins_text()? };
+            let text = if *json {
+                plugins_json()?
+            } else {
+                plugins_text()?
+            };
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(text.as_bytes());
             Ok(())
@@ -255,12 +273,20 @@ fn plugin_params(d: &registry::PluginDescriptor) -> Vec<(String, String, String)
                 .get("type")
                 .map(|t| match t {
                     Value::String(s) => s.clone(),
-                    Value::Array(a) => a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("|"),
+                    Value::Array(a) => a
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join("|"),
                     _ => String::new(),
                 })
                 .unwrap_or_else(|| "value".into());
             if let Some(e) = p.get("enum").and_then(Value::as_array) {
-                kind = e.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("|");
+                kind = e
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join("|");
             }
             let lo = p.get("minimum").map(|v| format!("≥ {v}"));
             let lo_x = p.get("exclusiveMinimum").map(|v| format!("> {v}"));
@@ -273,7 +299,11 @@ fn plugin_params(d: &registry::PluginDescriptor) -> Vec<(String, String, String)
             if !required.contains(&name.as_str()) {
                 kind = format!("{kind}, optional");
             }
-            let desc = p.get("description").and_then(Value::as_str).unwrap_or("").replace('\n', " ");
+            let desc = p
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .replace('\n', " ");
             out.push((name.clone(), kind, desc));
         }
     }
@@ -290,7 +320,11 @@ fn plugins_text() -> Result<String, MmmError> {
             for (name, kind, desc) in plugin_params(d) {
                 s.push_str(&format!("      {name} ({kind}): {desc}\n"));
             }
-            s.push_str(&format!("      example: {{\"type\": \"{}\", …{}}}\n", d.tag, d.example.trim_start_matches('{').trim_end_matches('}')));
+            s.push_str(&format!(
+                "      example: {{\"type\": \"{}\", …{}}}\n",
+                d.tag,
+                d.example.trim_start_matches('{').trim_end_matches('}')
+            ));
         }
         s.push('\n');
     }
@@ -304,7 +338,8 @@ fn plugins_json() -> Result<String, MmmError> {
         let items: Vec<Value> = list
             .iter()
             .map(|d| {
-                let mut generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+                let mut generator =
+                    schemars::generate::SchemaSettings::draft2020_12().into_generator();
                 serde_json::json!({
                     "type": d.tag,
                     "description": d.description,
@@ -321,18 +356,32 @@ fn plugins_json() -> Result<String, MmmError> {
 }
 
 fn print_summary(r: &mmm_core::results::Results) {
-    println!("{} — {} {} periods ({} to {}), model {}", r.name, r.data.n_obs, match r.data.frequency {
-        mmm_core::data::Frequency::Daily => "daily",
-        mmm_core::data::Frequency::Weekly => "weekly",
-    }, r.data.start, r.data.end, r.model.model_type);
+    println!(
+        "{} — {} {} periods ({} to {}), model {}",
+        r.name,
+        r.data.n_obs,
+        match r.data.frequency {
+            mmm_core::data::Frequency::Daily => "daily",
+            mmm_core::data::Frequency::Weekly => "weekly",
+        },
+        r.data.start,
+        r.data.end,
+        r.model.model_type
+    );
     println!(
         "fit: R² {:.4}  NRMSE {:.4}  MAPE {}  Durbin–Watson {:.3}",
         r.fit.r2,
         r.fit.nrmse,
-        r.fit.mape.map(|m| format!("{:.2}%", 100.0 * m)).unwrap_or_else(|| "n/a".into()),
+        r.fit
+            .mape
+            .map(|m| format!("{:.2}%", 100.0 * m))
+            .unwrap_or_else(|| "n/a".into()),
         r.fit.durbin_watson
     );
-    println!("{:<16} {:>14} {:>14} {:>7} {:>8}  {}", "channel", "spend", "contribution", "share", "ROI", "ROI interval");
+    println!(
+        "{:<16} {:>14} {:>14} {:>7} {:>8}  {}",
+        "channel", "spend", "contribution", "share", "ROI", "ROI interval"
+    );
     for c in &r.channels {
         let ci = match (c.roi_ci_low, c.roi_ci_high) {
             (Some(a), Some(b)) => format!("[{a:.3}, {b:.3}]"),

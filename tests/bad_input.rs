@@ -11,14 +11,22 @@ fn expect_rejected(csv: &str, spec: &serde_json::Value, fragments: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let spec_path = write_case(dir.path(), csv, spec);
     let out = dir.path().join("out");
-    let o = mmm(&["run", spec_path.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = mmm(&[
+        "run",
+        spec_path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "stderr: {err}");
     for f in fragments {
         assert!(err.contains(f), "expected '{f}' in: {err}");
     }
     assert!(!err.contains("panicked"), "{err}");
-    assert!(!out.exists(), "output folder was created for a rejected input");
+    assert!(
+        !out.exists(),
+        "output folder was created for a rejected input"
+    );
     let v = mmm(&["validate", spec_path.to_str().unwrap()]);
     assert_eq!(v.status.code(), Some(2), "validate: {}", stderr(&v));
 }
@@ -45,7 +53,12 @@ fn valid_case_runs() {
     let dir = tempfile::tempdir().unwrap();
     let spec_path = write_case(dir.path(), &weekly_csv(40), &small_spec());
     let out = dir.path().join("out");
-    let o = mmm(&["run", spec_path.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = mmm(&[
+        "run",
+        spec_path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(out.join("results.json").exists() && out.join("decomposition.csv").exists());
     let v = mmm(&["validate", spec_path.to_str().unwrap()]);
@@ -59,9 +72,18 @@ fn missing_data_file() {
     spec["data"]["path"] = json!("nope.csv");
     let spec_path = dir.path().join("spec.json");
     std::fs::write(&spec_path, spec.to_string()).unwrap();
-    let o = mmm(&["run", spec_path.to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap()]);
+    let o = mmm(&[
+        "run",
+        spec_path.to_str().unwrap(),
+        "--out",
+        dir.path().join("out").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("nope.csv") && stderr(&o).contains("file not found"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("nope.csv") && stderr(&o).contains("file not found"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!dir.path().join("out").exists());
 }
 
@@ -76,50 +98,109 @@ fn missing_spec_file() {
 fn missing_column_lists_existing_ones() {
     let mut spec = small_spec();
     spec["media"][1]["spend"] = json!("radio_spend");
-    expect_rejected(&weekly_csv(40), &spec, &["data.csv", "'radio_spend'", "no such column", "week, sales, tv, radio, price, promo"]);
+    expect_rejected(
+        &weekly_csv(40),
+        &spec,
+        &[
+            "data.csv",
+            "'radio_spend'",
+            "no such column",
+            "week, sales, tv, radio, price, promo",
+        ],
+    );
 }
 
 #[test]
 fn non_numeric_cell() {
     let csv = replace_cell(&weekly_csv(40), 5, 2, "12a");
-    expect_rejected(&csv, &small_spec(), &["data.csv", "line 5", "column 'tv'", "'12a' is not a finite number"]);
+    expect_rejected(
+        &csv,
+        &small_spec(),
+        &[
+            "data.csv",
+            "line 5",
+            "column 'tv'",
+            "'12a' is not a finite number",
+        ],
+    );
 }
 
 #[test]
 fn empty_cell() {
     let csv = replace_cell(&weekly_csv(40), 7, 4, "");
-    expect_rejected(&csv, &small_spec(), &["line 7", "column 'price'", "empty cell"]);
+    expect_rejected(
+        &csv,
+        &small_spec(),
+        &["line 7", "column 'price'", "empty cell"],
+    );
 }
 
 #[test]
 fn negative_spend() {
     let csv = replace_cell(&weekly_csv(40), 9, 3, "-5");
-    expect_rejected(&csv, &small_spec(), &["line 9", "column 'radio'", "negative spend"]);
+    expect_rejected(
+        &csv,
+        &small_spec(),
+        &["line 9", "column 'radio'", "negative spend"],
+    );
 }
 
 #[test]
 fn duplicate_date() {
     let csv = weekly_csv(40);
-    let date3 = csv.lines().nth(2).unwrap().split(',').next().unwrap().to_string();
+    let date3 = csv
+        .lines()
+        .nth(2)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_string();
     let csv = replace_cell(&csv, 4, 0, &date3);
-    expect_rejected(&csv, &small_spec(), &["line 4", "column 'week'", "duplicate date"]);
+    expect_rejected(
+        &csv,
+        &small_spec(),
+        &["line 4", "column 'week'", "duplicate date"],
+    );
 }
 
 #[test]
 fn unsorted_dates() {
     let csv = weekly_csv(40);
-    let date2 = csv.lines().nth(1).unwrap().split(',').next().unwrap().to_string();
+    let date2 = csv
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_string();
     let csv = replace_cell(&csv, 6, 0, &date2);
-    expect_rejected(&csv, &small_spec(), &["line 6", "column 'week'", "not sorted"]);
+    expect_rejected(
+        &csv,
+        &small_spec(),
+        &["line 6", "column 'week'", "not sorted"],
+    );
 }
 
 #[test]
 fn irregular_spacing() {
     let csv = weekly_csv(40);
-    let d = csv.lines().nth(9).unwrap().split(',').next().unwrap().to_string();
+    let d = csv
+        .lines()
+        .nth(9)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_string();
     // shift line 10's date by one day: 8 days after its predecessor
     let shifted = {
-        let (y, m, dd) = (d[0..4].parse().unwrap(), d[5..7].parse().unwrap(), d[8..10].parse().unwrap());
+        let (y, m, dd) = (
+            d[0..4].parse().unwrap(),
+            d[5..7].parse().unwrap(),
+            d[8..10].parse().unwrap(),
+        );
         add_days((y, m, dd), 1)
     };
     let csv = replace_cell(&csv, 10, 0, &shifted);
@@ -142,7 +223,15 @@ fn constant_media_column() {
     let csv: String = weekly_csv(40)
         .lines()
         .enumerate()
-        .map(|(i, l)| if i == 0 { l.to_string() } else { let mut c: Vec<&str> = l.split(',').collect(); c[3] = "50"; c.join(",") })
+        .map(|(i, l)| {
+            if i == 0 {
+                l.to_string()
+            } else {
+                let mut c: Vec<&str> = l.split(',').collect();
+                c[3] = "50";
+                c.join(",")
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n");
     expect_rejected(&csv, &small_spec(), &["column 'radio'", "constant"]);
@@ -153,17 +242,33 @@ fn constant_control_column() {
     let csv: String = weekly_csv(40)
         .lines()
         .enumerate()
-        .map(|(i, l)| if i == 0 { l.to_string() } else { let mut c: Vec<&str> = l.split(',').collect(); c[4] = "9.5"; c.join(",") })
+        .map(|(i, l)| {
+            if i == 0 {
+                l.to_string()
+            } else {
+                let mut c: Vec<&str> = l.split(',').collect();
+                c[4] = "9.5";
+                c.join(",")
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n");
-    expect_rejected(&csv, &small_spec(), &["column 'price'", "control", "constant"]);
+    expect_rejected(
+        &csv,
+        &small_spec(),
+        &["column 'price'", "control", "constant"],
+    );
 }
 
 #[test]
 fn parameter_out_of_range_names_pointer() {
     let mut spec = small_spec();
     spec["media"][0]["transforms"][0]["decay"] = json!(1.3);
-    expect_rejected(&weekly_csv(40), &spec, &["/media/0/transforms/0/decay", "1.3"]);
+    expect_rejected(
+        &weekly_csv(40),
+        &spec,
+        &["/media/0/transforms/0/decay", "1.3"],
+    );
 }
 
 #[test]
@@ -188,7 +293,11 @@ fn every_error_is_reported() {
     let mut spec = small_spec();
     spec["media"][0]["transforms"][0]["decay"] = json!(-1);
     spec["model"] = json!({"type": "ridge", "alpha": -2});
-    expect_rejected(&weekly_csv(40), &spec, &["/media/0/transforms/0/decay", "/model/alpha"]);
+    expect_rejected(
+        &weekly_csv(40),
+        &spec,
+        &["/media/0/transforms/0/decay", "/model/alpha"],
+    );
 }
 
 #[test]
@@ -205,5 +314,9 @@ fn malformed_json() {
 fn unknown_categorical_reference() {
     let mut spec = small_spec();
     spec["controls"][1]["reference"] = json!("maybe");
-    expect_rejected(&weekly_csv(40), &spec, &["column 'promo'", "'maybe'", "no, yes"]);
+    expect_rejected(
+        &weekly_csv(40),
+        &spec,
+        &["column 'promo'", "'maybe'", "no, yes"],
+    );
 }

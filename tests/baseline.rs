@@ -8,8 +8,18 @@ use serde_json::json;
 fn decomposition(dir: &std::path::Path) -> (Vec<String>, Vec<Vec<String>>) {
     let text = std::fs::read_to_string(dir.join("decomposition.csv")).unwrap();
     let mut lines = text.lines();
-    let header = lines.next().unwrap().split(',').map(str::to_string).collect();
-    (header, lines.map(|l| l.split(',').map(str::to_string).collect()).collect())
+    let header = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    (
+        header,
+        lines
+            .map(|l| l.split(',').map(str::to_string).collect())
+            .collect(),
+    )
 }
 
 #[test]
@@ -22,15 +32,33 @@ fn weekly_holiday_counts_in_its_week() {
     )
     .unwrap();
     let mut spec = small_spec();
-    spec["baseline"] = json!({"holidays": {"path": "cal.csv", "country": "DE", "per_holiday": true}});
+    spec["baseline"] =
+        json!({"holidays": {"path": "cal.csv", "country": "DE", "per_holiday": true}});
     let p = write_case(dir.path(), &weekly_csv(40), &spec);
     let out = dir.path().join("out");
-    let o = mmm(&["run", p.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]);
+    let o = mmm(&[
+        "run",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let (header, rows) = decomposition(&out);
-    let feast = header.iter().position(|h| h == "holiday[Feast]").expect("Feast column");
-    let other = header.iter().position(|h| h == "holiday[Other]").expect("Other column");
-    assert!(!header.iter().any(|h| h.contains("Foreign") || h.contains("Future")), "{header:?}");
+    let feast = header
+        .iter()
+        .position(|h| h == "holiday[Feast]")
+        .expect("Feast column");
+    let other = header
+        .iter()
+        .position(|h| h == "holiday[Other]")
+        .expect("Other column");
+    assert!(
+        !header
+            .iter()
+            .any(|h| h.contains("Foreign") || h.contains("Future")),
+        "{header:?}"
+    );
     for r in &rows {
         let f: f64 = r[feast].parse().unwrap();
         assert_eq!(f != 0.0, r[0] == "2021-01-11", "Feast on {}", r[0]);
@@ -47,7 +75,11 @@ fn day_of_week_needs_daily_data() {
     let p = write_case(dir.path(), &weekly_csv(40), &spec);
     let o = mmm(&["validate", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("day_of_week needs daily data"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("day_of_week needs daily data"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -59,7 +91,12 @@ fn daily_data_with_day_of_week_and_two_seasonalities() {
         let radio = 50.0 + ((t * 5) % 11) as f64 * 3.0;
         let weekend = if t % 7 >= 5 { 80.0 } else { 0.0 };
         let sales = 500.0 + 1.5 * tv + radio + weekend + ((t * 3) % 7) as f64;
-        csv.push_str(&format!("{},{sales},{tv},{radio},{},{}\n", add_days((2021, 1, 4), t), 10.0 + (t % 3) as f64, if t % 9 == 0 { "yes" } else { "no" }));
+        csv.push_str(&format!(
+            "{},{sales},{tv},{radio},{},{}\n",
+            add_days((2021, 1, 4), t),
+            10.0 + (t % 3) as f64,
+            if t % 9 == 0 { "yes" } else { "no" }
+        ));
     }
     let mut spec = small_spec();
     spec["data"]["date"] = json!("day");
@@ -67,14 +104,35 @@ fn daily_data_with_day_of_week_and_two_seasonalities() {
     spec["baseline"] = json!({"day_of_week": true, "seasonality": [{"period": 30.4, "order": 1}, {"period": 365.25, "order": 1}]});
     let p = write_case(dir.path(), &csv, &spec);
     let out = dir.path().join("out");
-    let o = mmm(&["run", p.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]);
+    let o = mmm(&[
+        "run",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     assert_eq!(r["data"]["frequency"], "daily");
-    let names: Vec<&str> = r["coefficients"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = r["coefficients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
     for n in ["dow_tue", "dow_sun", "sin_30.4_1", "cos_365.25_1"] {
         assert!(names.contains(&n), "{n} missing from {names:?}");
     }
-    let sat = r["coefficients"].as_array().unwrap().iter().find(|c| c["name"] == "dow_sat").unwrap();
-    assert!((sat["estimate"].as_f64().unwrap() - 80.0).abs() < 5.0, "weekend uplift {}", sat["estimate"]);
+    let sat = r["coefficients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "dow_sat")
+        .unwrap();
+    assert!(
+        (sat["estimate"].as_f64().unwrap() - 80.0).abs() < 5.0,
+        "weekend uplift {}",
+        sat["estimate"]
+    );
 }

@@ -7,7 +7,13 @@ use rand_distr::{Distribution, Normal};
 use serde_json::{json, Value};
 
 fn run_to(spec: &std::path::Path, out: &std::path::Path) -> Value {
-    let o = mmm(&["run", spec.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    let o = mmm(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
 }
@@ -20,7 +26,16 @@ fn quickstart_runs_and_its_outputs_agree() {
     assert_eq!(r["schema_version"], "1.0");
     assert_eq!(r["data"]["n_obs"], 208);
     assert_eq!(r["data"]["frequency"], "weekly");
-    for k in ["r2", "adj_r2", "rmse", "nrmse", "mape", "durbin_watson", "n_obs", "n_params"] {
+    for k in [
+        "r2",
+        "adj_r2",
+        "rmse",
+        "nrmse",
+        "mape",
+        "durbin_watson",
+        "n_obs",
+        "n_params",
+    ] {
         assert!(r["fit"][k].is_number(), "fit.{k} missing: {}", r["fit"]);
     }
     assert!(r["fit"]["r2"].as_f64().unwrap() > 0.8, "{}", r["fit"]);
@@ -31,7 +46,10 @@ fn quickstart_runs_and_its_outputs_agree() {
     for c in channels {
         let roi = c["contribution"].as_f64().unwrap() / c["spend"].as_f64().unwrap();
         assert!((roi - c["roi"].as_f64().unwrap()).abs() < 1e-9 * roi.abs().max(1.0));
-        assert!(c["contribution"].as_f64().unwrap() >= 0.0, "ridge keeps media non-negative: {c}");
+        assert!(
+            c["contribution"].as_f64().unwrap() >= 0.0,
+            "ridge keeps media non-negative: {c}"
+        );
     }
     for c in r["coefficients"].as_array().unwrap() {
         for k in ["name", "estimate", "std_error", "ci_low", "ci_high"] {
@@ -49,7 +67,11 @@ fn quickstart_runs_and_its_outputs_agree() {
     for l in lines {
         let cells: Vec<f64> = l.split(',').skip(1).map(|c| c.parse().unwrap()).collect();
         let parts: f64 = cells[2..].iter().sum();
-        assert!((parts - cells[1]).abs() < 1e-6 * cells[1].abs().max(1.0), "parts {parts} vs predicted {}", cells[1]);
+        assert!(
+            (parts - cells[1]).abs() < 1e-6 * cells[1].abs().max(1.0),
+            "parts {parts} vs predicted {}",
+            cells[1]
+        );
         for (j, v) in cells.iter().enumerate() {
             sums[j + 1] += v;
         }
@@ -57,7 +79,10 @@ fn quickstart_runs_and_its_outputs_agree() {
     }
     assert_eq!(n, 208);
     for c in channels {
-        let j = header.iter().position(|h| *h == c["name"].as_str().unwrap()).unwrap();
+        let j = header
+            .iter()
+            .position(|h| *h == c["name"].as_str().unwrap())
+            .unwrap();
         let contrib = c["contribution"].as_f64().unwrap();
         assert!((sums[j] - contrib).abs() < 1e-6 * contrib.abs().max(1.0));
     }
@@ -100,7 +125,12 @@ fn ols_recovers_known_roi() {
         .zip(decays)
         .map(|(s, d)| {
             let mut a = 0.0;
-            s.iter().map(|x| { a = x + d * a; a }).collect()
+            s.iter()
+                .map(|x| {
+                    a = x + d * a;
+                    a
+                })
+                .collect()
         })
         .collect();
     let price: Vec<f64> = (0..n).map(|t| 10.0 + ((t * 7) % 13) as f64 * 0.2).collect();
@@ -137,8 +167,16 @@ fn ols_recovers_known_roi() {
         let lo = ch["roi_ci_low"].as_f64().unwrap();
         let hi = ch["roi_ci_high"].as_f64().unwrap();
         let est = ch["roi"].as_f64().unwrap();
-        assert!(lo <= true_roi && true_roi <= hi, "{}: true ROI {true_roi} outside [{lo}, {hi}]", ch["name"]);
-        assert!((est - true_roi).abs() < 0.1 * true_roi, "{}: ROI {est} vs true {true_roi}", ch["name"]);
+        assert!(
+            lo <= true_roi && true_roi <= hi,
+            "{}: true ROI {true_roi} outside [{lo}, {hi}]",
+            ch["name"]
+        );
+        assert!(
+            (est - true_roi).abs() < 0.1 * true_roi,
+            "{}: ROI {est} vs true {true_roi}",
+            ch["name"]
+        );
     }
 }
 
@@ -147,15 +185,30 @@ fn plugins_and_schema_commands() {
     let o = mmm(&["plugins"]);
     assert!(o.status.success());
     let text = stdout(&o);
-    for s in ["transform:", "model:", "causal:", "geometric_adstock", "decay", "ridge", "direct"] {
+    for s in [
+        "transform:",
+        "model:",
+        "causal:",
+        "geometric_adstock",
+        "decay",
+        "ridge",
+        "direct",
+    ] {
         assert!(text.contains(s), "'{s}' missing from plugins output");
     }
     let o = mmm(&["plugins", "--json"]);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(v["transform"].as_array().unwrap().iter().any(|p| p["type"] == "hill"));
+    assert!(v["transform"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["type"] == "hill"));
     let o = mmm(&["schema"]);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(v["$defs"]["Transform"]["properties"]["type"]["enum"].as_array().unwrap().contains(&json!("geometric_adstock")));
+    assert!(v["$defs"]["Transform"]["properties"]["type"]["enum"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("geometric_adstock")));
     let o = mmm(&["--help"]);
     assert!(o.status.success() && stdout(&o).contains("Exit codes"));
 }

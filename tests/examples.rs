@@ -7,7 +7,13 @@ use serde_json::Value;
 fn run_example(rel: &str) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let o = mmm(&["run", root().join(rel).to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]);
+    let o = mmm(&[
+        "run",
+        root().join(rel).to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
     assert!(o.status.success(), "{rel}: {}", stderr(&o));
     serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
 }
@@ -24,7 +30,10 @@ fn simulated_seed_examples_run() {
 fn tuning_example_runs() {
     let r = run_example("examples/tuning/spec.json");
     assert!(r["tuning"]["pareto"].as_array().unwrap().len() >= 2);
-    assert!(r["validation"]["split"]["test"]["nrmse"].as_f64().unwrap().is_finite());
+    assert!(r["validation"]["split"]["test"]["nrmse"]
+        .as_f64()
+        .unwrap()
+        .is_finite());
 }
 
 /// Seed 000: an ROI-maximizing plan that cuts the budget and raises ROI.
@@ -33,7 +42,10 @@ fn seed000_roi_plan_cuts_budget_and_raises_roi() {
     let r = run_example("examples/simulations/seed000/roi_plan.json");
     let d = &r["optimization"]["details"];
     assert!(d["budget_cut"].as_f64().unwrap() > 0.0, "{d}");
-    assert!(d["roi_optimal"].as_f64().unwrap() > d["roi_current"].as_f64().unwrap(), "{d}");
+    assert!(
+        d["roi_optimal"].as_f64().unwrap() > d["roi_current"].as_f64().unwrap(),
+        "{d}"
+    );
     for c in r["channels"].as_array().unwrap() {
         assert!(c["mroi"].as_f64().unwrap().is_finite());
     }
@@ -45,13 +57,36 @@ fn seed000_roi_plan_cuts_budget_and_raises_roi() {
 fn seed000_sales_plan_equalizes_marginal_roi() {
     let r = run_example("examples/simulations/seed000/sales_plan.json");
     let o = &r["optimization"];
-    let current: f64 = o["channels"].as_array().unwrap().iter().map(|c| c["current_spend"].as_f64().unwrap()).sum();
-    let optimal: f64 = o["channels"].as_array().unwrap().iter().map(|c| c["optimal_spend"].as_f64().unwrap()).sum();
-    assert!((current - optimal).abs() < 1e-6 * current, "budget kept: {current} vs {optimal}");
-    assert!(o["expected_kpi_optimal"].as_f64().unwrap() >= o["expected_kpi_current"].as_f64().unwrap());
-    let m: Vec<f64> = o["channels"].as_array().unwrap().iter().map(|c| c["mroi"].as_f64().unwrap()).collect();
+    let current: f64 = o["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["current_spend"].as_f64().unwrap())
+        .sum();
+    let optimal: f64 = o["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["optimal_spend"].as_f64().unwrap())
+        .sum();
+    assert!(
+        (current - optimal).abs() < 1e-6 * current,
+        "budget kept: {current} vs {optimal}"
+    );
+    assert!(
+        o["expected_kpi_optimal"].as_f64().unwrap() >= o["expected_kpi_current"].as_f64().unwrap()
+    );
+    let m: Vec<f64> = o["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["mroi"].as_f64().unwrap())
+        .collect();
     for v in &m {
-        assert!((v - m[0]).abs() < 1e-4 * m[0].abs(), "marginal ROIs differ: {m:?}");
+        assert!(
+            (v - m[0]).abs() < 1e-4 * m[0].abs(),
+            "marginal ROIs differ: {m:?}"
+        );
     }
 }
 
@@ -60,7 +95,9 @@ fn seed000_sales_plan_equalizes_marginal_roi() {
 fn infeasible_bounds_are_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let base = root().join("examples/simulations/seed000");
-    let mut spec: Value = serde_json::from_str(&std::fs::read_to_string(base.join("sales_plan.json")).unwrap()).unwrap();
+    let mut spec: Value =
+        serde_json::from_str(&std::fs::read_to_string(base.join("sales_plan.json")).unwrap())
+            .unwrap();
     spec["data"]["path"] = Value::String(base.join("data.csv").to_string_lossy().into_owned());
     spec["optimizer"]["bounds"] = serde_json::json!({"default": {"min_share": 0.3}});
     let p = dir.path().join("spec.json");

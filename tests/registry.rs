@@ -25,28 +25,69 @@ fn built_in_plugins_are_all_linked() {
     registry::all_plugins().expect("unique tags");
     let expected: &[(&str, &[&str])] = &[
         ("causal", &["direct", "mediated"]),
-        ("model", &["bayesian_linear", "bayesian_mmm", "elastic_net", "lasso", "ols", "ridge"]),
-        ("optimizer", &["max_response", "scenarios", "target_efficiency"]),
+        (
+            "model",
+            &[
+                "bayesian_linear",
+                "bayesian_mmm",
+                "elastic_net",
+                "lasso",
+                "ols",
+                "ridge",
+            ],
+        ),
+        (
+            "optimizer",
+            &["max_response", "scenarios", "target_efficiency"],
+        ),
         (
             "prior",
             &[
-                "beta", "exponential", "gamma", "half_cauchy", "half_normal", "laplace", "log_normal", "normal",
-                "student_t", "truncated_normal", "uniform",
+                "beta",
+                "exponential",
+                "gamma",
+                "half_cauchy",
+                "half_normal",
+                "laplace",
+                "log_normal",
+                "normal",
+                "student_t",
+                "truncated_normal",
+                "uniform",
             ],
         ),
         (
             "transform",
             &[
-                "delayed_adstock", "geometric_adstock", "hill", "hill_robyn", "log", "logistic", "michaelis_menten",
-                "power", "scale", "tanh", "weibull_adstock",
+                "delayed_adstock",
+                "geometric_adstock",
+                "hill",
+                "hill_robyn",
+                "log",
+                "logistic",
+                "michaelis_menten",
+                "power",
+                "scale",
+                "tanh",
+                "weibull_adstock",
             ],
         ),
-        ("tuner", &["differential_evolution", "latin_hypercube", "random"]),
+        (
+            "tuner",
+            &["differential_evolution", "latin_hypercube", "random"],
+        ),
     ];
     let kinds: BTreeSet<&str> = registry::by_kind().keys().copied().collect();
-    assert_eq!(kinds, expected.iter().map(|(k, _)| *k).collect::<BTreeSet<_>>());
+    assert_eq!(
+        kinds,
+        expected.iter().map(|(k, _)| *k).collect::<BTreeSet<_>>()
+    );
     for (kind, want) in expected {
-        assert_eq!(tags(kind), want.iter().copied().collect::<BTreeSet<_>>(), "{kind} plugins");
+        assert_eq!(
+            tags(kind),
+            want.iter().copied().collect::<BTreeSet<_>>(),
+            "{kind} plugins"
+        );
     }
 }
 
@@ -71,7 +112,8 @@ fn load_example(d: &PluginDescriptor) -> Result<&'static [ParamSpec], String> {
             m.params()
         }
         "causal" => {
-            let _: Box<dyn CausalStructure> = serde_json::from_value(v).map_err(|e| e.to_string())?;
+            let _: Box<dyn CausalStructure> =
+                serde_json::from_value(v).map_err(|e| e.to_string())?;
             &[]
         }
         "optimizer" => {
@@ -80,7 +122,8 @@ fn load_example(d: &PluginDescriptor) -> Result<&'static [ParamSpec], String> {
             &[]
         }
         "tuner" => {
-            let t: Box<dyn mmm_core::tuning::Tuner> = serde_json::from_value(v).map_err(|e| e.to_string())?;
+            let t: Box<dyn mmm_core::tuning::Tuner> =
+                serde_json::from_value(v).map_err(|e| e.to_string())?;
             t.validate().map_err(|e| e.to_string())?;
             &[]
         }
@@ -105,7 +148,12 @@ fn every_example_passes_schema_deserializes_and_validates() {
         let example = d.tagged_example().unwrap();
         let v = kind_validator(def);
         let errors: Vec<String> = v.iter_errors(&example).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "{} {}: example fails the schema: {errors:?}", d.kind, d.tag);
+        assert!(
+            errors.is_empty(),
+            "{} {}: example fails the schema: {errors:?}",
+            d.kind,
+            d.tag
+        );
         load_example(d).unwrap_or_else(|e| panic!("{} {}: {e}", d.kind, d.tag));
     }
 }
@@ -122,18 +170,32 @@ fn params_tables_match_schema_bounds() {
         let schema = (d.schema)(&mut generator).to_value();
         for p in specs {
             let prop = &schema["properties"][p.name];
-            assert!(!prop.is_null(), "{} {}: PARAMS names '{}' but the schema has no such field", d.kind, d.tag, p.name);
-            let (lo, lo_open) = match (num(prop.get("minimum")), num(prop.get("exclusiveMinimum"))) {
+            assert!(
+                !prop.is_null(),
+                "{} {}: PARAMS names '{}' but the schema has no such field",
+                d.kind,
+                d.tag,
+                p.name
+            );
+            let (lo, lo_open) = match (num(prop.get("minimum")), num(prop.get("exclusiveMinimum")))
+            {
                 (Some(m), None) => (m, false),
                 (None, Some(m)) => (m, true),
                 (None, None) => (f64::NEG_INFINITY, true),
-                _ => panic!("{} {}: both minimum and exclusiveMinimum on {}", d.kind, d.tag, p.name),
+                _ => panic!(
+                    "{} {}: both minimum and exclusiveMinimum on {}",
+                    d.kind, d.tag, p.name
+                ),
             };
-            let (hi, hi_open) = match (num(prop.get("maximum")), num(prop.get("exclusiveMaximum"))) {
+            let (hi, hi_open) = match (num(prop.get("maximum")), num(prop.get("exclusiveMaximum")))
+            {
                 (Some(m), None) => (m, false),
                 (None, Some(m)) => (m, true),
                 (None, None) => (f64::INFINITY, true),
-                _ => panic!("{} {}: both maximum and exclusiveMaximum on {}", d.kind, d.tag, p.name),
+                _ => panic!(
+                    "{} {}: both maximum and exclusiveMaximum on {}",
+                    d.kind, d.tag, p.name
+                ),
             };
             let lower_ok = lo == p.lower && (lo_open == p.lower_open || lo.is_infinite());
             let upper_ok = hi == p.upper && (hi_open == p.upper_open || hi.is_infinite());
@@ -156,7 +218,9 @@ fn unknown_type_lists_registered_ones() {
         "media": [{"name": "tv", "spend": "tv", "transforms": [{"type": "geometrc_adstock", "decay": 0.5}]}],
         "model": {"type": "ols"}
     });
-    let e = mmm_core::spec::parse_spec(&spec, "<t>").unwrap_err().to_string();
+    let e = mmm_core::spec::parse_spec(&spec, "<t>")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("/media/0/transforms/0/type"), "{e}");
     assert!(e.contains("geometric_adstock") && e.contains("hill"), "{e}");
 }

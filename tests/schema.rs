@@ -5,8 +5,12 @@ use mmm as _;
 
 #[test]
 fn checked_in_schema_matches_the_registry() {
-    let generated = serde_json::to_string_pretty(&mmm_core::spec::experiment_schema()).unwrap() + "\n";
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/experiment.schema.json");
+    let generated =
+        serde_json::to_string_pretty(&mmm_core::spec::experiment_schema()).unwrap() + "\n";
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schemas/experiment.schema.json"
+    );
     let checked_in = std::fs::read_to_string(path).unwrap_or_default();
     assert!(
         generated == checked_in,

@@ -56,12 +56,19 @@ fn histories(on: &str, positive: &str) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
 
 #[test]
 fn fast_path_matches_generic_path() {
-    for (on, positive) in [("validation", "media"), ("in_sample", "none"), ("in_sample", "media")] {
+    for (on, positive) in [
+        ("validation", "media"),
+        ("in_sample", "none"),
+        ("in_sample", "media"),
+    ] {
         let (fast, slow) = histories(on, positive);
         assert_eq!(fast.len(), 200);
         for (a, b) in fast.iter().zip(&slow) {
             for (x, y) in a.iter().zip(b) {
-                assert!((x - y).abs() <= 1e-6 * y.abs().max(1e-3), "{on}/{positive}: fast {a:?} vs generic {b:?}");
+                assert!(
+                    (x - y).abs() <= 1e-6 * y.abs().max(1e-3),
+                    "{on}/{positive}: fast {a:?} vs generic {b:?}"
+                );
             }
         }
     }
@@ -80,13 +87,22 @@ fn tuned_run_is_thread_count_independent_and_reports_pareto() {
         let out = dir.path().join(format!("out{threads}"));
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_mmm"))
             .env("RAYON_NUM_THREADS", threads)
-            .args(["run", p.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"])
+            .args([
+                "run",
+                p.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "-q",
+            ])
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", stderr(&o));
         outputs.push(std::fs::read(out.join("results.json")).unwrap());
     }
-    assert!(outputs.windows(2).all(|w| w[0] == w[1]), "results differ with the thread count");
+    assert!(
+        outputs.windows(2).all(|w| w[0] == w[1]),
+        "results differ with the thread count"
+    );
     let r: Value = serde_json::from_slice(&outputs[0]).unwrap();
     let t = &r["tuning"];
     assert_eq!(t["evaluations"], 600);
@@ -95,11 +111,19 @@ fn tuned_run_is_thread_count_independent_and_reports_pareto() {
     // no front member dominates another
     let objs: Vec<(f64, f64)> = pareto
         .iter()
-        .map(|e| (e["objectives"]["nrmse"].as_f64().unwrap(), e["objectives"]["decomp_rssd"].as_f64().unwrap()))
+        .map(|e| {
+            (
+                e["objectives"]["nrmse"].as_f64().unwrap(),
+                e["objectives"]["decomp_rssd"].as_f64().unwrap(),
+            )
+        })
         .collect();
     for a in &objs {
         for b in &objs {
-            assert!(!(b.0 <= a.0 && b.1 <= a.1 && (b.0 < a.0 || b.1 < a.1)), "{b:?} dominates {a:?}");
+            assert!(
+                !(b.0 <= a.0 && b.1 <= a.1 && (b.0 < a.0 || b.1 < a.1)),
+                "{b:?} dominates {a:?}"
+            );
         }
     }
     // the reported model uses the chosen parameters
@@ -118,12 +142,18 @@ fn bad_ranges_are_named() {
     let o = mmm(&["validate", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
-    assert!(e.contains("/media/1/transforms/0/decay/range") && e.contains("empty"), "{e}");
+    assert!(
+        e.contains("/media/1/transforms/0/decay/range") && e.contains("empty"),
+        "{e}"
+    );
     let mut spec = tuning_spec("validation", "media");
     spec["media"][0]["transforms"][0]["decay"] = json!({"range": [0.5, 1.5]});
     let p = write_case(dir.path(), &weekly_csv(80), &spec);
     let e = stderr(&mmm(&["validate", p.to_str().unwrap()]));
-    assert!(e.contains("/media/0/transforms/0/decay/range") && e.contains("[0, 1)"), "{e}");
+    assert!(
+        e.contains("/media/0/transforms/0/decay/range") && e.contains("[0, 1)"),
+        "{e}"
+    );
     let mut spec = tuning_spec("validation", "media");
     spec.as_object_mut().unwrap().remove("tuning");
     let p = write_case(dir.path(), &weekly_csv(80), &spec);

@@ -6,7 +6,10 @@ use std::process::{Command, Output};
 
 /// Runs the `mmm` binary with `args`.
 pub fn mmm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mmm")).args(args).output().expect("mmm runs")
+    Command::new(env!("CARGO_BIN_EXE_mmm"))
+        .args(args)
+        .output()
+        .expect("mmm runs")
 }
 
 /// Stderr as text.
@@ -34,7 +37,10 @@ pub fn weekly_csv(n: usize) -> String {
         let price = 10.0 + ((t * 7) % 11) as f64 * 0.1;
         let promo = if t % 6 == 0 { "yes" } else { "no" };
         let sales = 1000.0 + 2.0 * tv + 1.0 * radio - 20.0 * price + ((t * 13) % 17) as f64;
-        s.push_str(&format!("{},{sales},{tv},{radio},{price},{promo}\n", add_days(start, 7 * t as i64)));
+        s.push_str(&format!(
+            "{},{sales},{tv},{radio},{price},{promo}\n",
+            add_days(start, 7 * t as i64)
+        ));
     }
     s
 }

@@ -130,7 +130,10 @@ impl Table {
                 &self.path,
                 None,
                 Some(name),
-                format!("no such column; the columns are: {}", self.headers.join(", ")),
+                format!(
+                    "no such column; the columns are: {}",
+                    self.headers.join(", ")
+                ),
             )
         })
     }
@@ -244,7 +247,11 @@ impl Table {
                     &self.path,
                     Some(r + 2),
                     Some(&self.date_column),
-                    format!("dates are not sorted: {} comes after {}", dates[r], dates[r - 1]),
+                    format!(
+                        "dates are not sorted: {} comes after {}",
+                        dates[r],
+                        dates[r - 1]
+                    ),
                 ));
             }
         }

@@ -60,7 +60,11 @@ impl ModelData {
             regressors.push(reg("intercept", Role::Intercept, vec![1.0; n]));
         }
         if spec.baseline.trend {
-            regressors.push(reg("trend", Role::Baseline, (1..=n).map(|t| t as f64).collect()));
+            regressors.push(reg(
+                "trend",
+                Role::Baseline,
+                (1..=n).map(|t| t as f64).collect(),
+            ));
         }
         if let Some(s) = &spec.baseline.seasonality {
             for f in s.terms() {
@@ -82,7 +86,11 @@ impl ModelData {
         }
         if let Some(h) = &spec.baseline.holidays {
             let p = std::path::Path::new(&h.path);
-            let cal_path = if p.is_absolute() { p.to_path_buf() } else { loaded.dir.join(p) };
+            let cal_path = if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                loaded.dir.join(p)
+            };
             for (name, values) in holiday_columns(&cal_path, h, &table)? {
                 regressors.push(reg(&name, Role::Baseline, values));
             }
@@ -97,11 +105,20 @@ impl ModelData {
                 ));
             }
             use chrono::Datelike;
-            for (k, day) in ["tue", "wed", "thu", "fri", "sat", "sun"].iter().enumerate() {
+            for (k, day) in ["tue", "wed", "thu", "fri", "sat", "sun"]
+                .iter()
+                .enumerate()
+            {
                 let values = table
                     .dates
                     .iter()
-                    .map(|d| if d.weekday().num_days_from_monday() as usize == k + 1 { 1.0 } else { 0.0 })
+                    .map(|d| {
+                        if d.weekday().num_days_from_monday() as usize == k + 1 {
+                            1.0
+                        } else {
+                            0.0
+                        }
+                    })
                     .collect();
                 regressors.push(reg(&format!("dow_{day}"), Role::Baseline, values));
             }
@@ -126,21 +143,30 @@ impl ModelData {
                             }
                             r.clone()
                         }
-                        None => levels.iter().next().map(|s| s.to_string()).unwrap_or_default(),
+                        None => levels
+                            .iter()
+                            .next()
+                            .map(|s| s.to_string())
+                            .unwrap_or_default(),
                     };
                     if levels.len() < 2 {
                         return Err(MmmError::data(
                             &path,
                             None,
                             Some(&o.column),
-                            format!("categorical control '{}' is constant and cannot be estimated", o.column),
+                            format!(
+                                "categorical control '{}' is constant and cannot be estimated",
+                                o.column
+                            ),
                         ));
                     }
                     for level in levels.iter().filter(|l| **l != reference) {
                         regressors.push(reg(
                             &format!("{}[{}]", o.column, level),
                             Role::Control,
-                            raw.iter().map(|s| if s.trim() == *level { 1.0 } else { 0.0 }).collect(),
+                            raw.iter()
+                                .map(|s| if s.trim() == *level { 1.0 } else { 0.0 })
+                                .collect(),
                         ));
                     }
                 }
@@ -168,10 +194,17 @@ impl ModelData {
                     &path,
                     Some(t + 2),
                     Some(&m.spend),
-                    format!("the transforms of channel '{}' give a non-finite value", m.name),
+                    format!(
+                        "the transforms of channel '{}' give a non-finite value",
+                        m.name
+                    ),
                 ));
             }
-            media.push(MediaInput { name: m.name.clone(), spend, chain });
+            media.push(MediaInput {
+                name: m.name.clone(),
+                spend,
+                chain,
+            });
             transformed.push(out);
         }
 
@@ -212,7 +245,11 @@ impl ModelData {
             data.extend_from_slice(&r.values);
         }
         for &c in channels {
-            columns.push(Column { name: self.media[c].name.clone(), role: Role::Media, channel: Some(c) });
+            columns.push(Column {
+                name: self.media[c].name.clone(),
+                role: Role::Media,
+                channel: Some(c),
+            });
             data.extend_from_slice(&self.transformed[c]);
         }
         for r in extra {
@@ -220,7 +257,10 @@ impl ModelData {
             data.extend_from_slice(&r.values);
         }
         let k = columns.len();
-        Design { columns, x: DMatrix::from_vec(n, k, data) }
+        Design {
+            columns,
+            x: DMatrix::from_vec(n, k, data),
+        }
     }
 
     /// The data restricted to `rows` (in order): target, regressors, spend and transformed
@@ -237,12 +277,19 @@ impl ModelData {
             regressors: self
                 .regressors
                 .iter()
-                .map(|r| Regressor { column: r.column.clone(), values: pick(&r.values) })
+                .map(|r| Regressor {
+                    column: r.column.clone(),
+                    values: pick(&r.values),
+                })
                 .collect(),
             media: self
                 .media
                 .iter()
-                .map(|m| MediaInput { name: m.name.clone(), spend: pick(&m.spend), chain: m.chain.clone() })
+                .map(|m| MediaInput {
+                    name: m.name.clone(),
+                    spend: pick(&m.spend),
+                    chain: m.chain.clone(),
+                })
                 .collect(),
             transformed: self.transformed.iter().map(|t| pick(t)).collect(),
             table: Arc::clone(&self.table),
@@ -255,7 +302,11 @@ impl ModelData {
         if let Some(c) = column.channel {
             return self.transformed.get(c).cloned();
         }
-        if let Some(r) = self.regressors.iter().find(|r| r.column.name == column.name) {
+        if let Some(r) = self
+            .regressors
+            .iter()
+            .find(|r| r.column.name == column.name)
+        {
             return Some(r.values.clone());
         }
         if let Some(i) = self.media.iter().position(|m| m.name == column.name) {
@@ -280,9 +331,14 @@ fn holiday_columns(
 ) -> Result<Vec<(String, Vec<f64>)>> {
     let cal = Table::read_unchecked(cal_path, "ds")?;
     let names = cal.raw("holiday")?;
-    let countries = if cal.has_column("country") { Some(cal.raw("country")?) } else { None };
+    let countries = if cal.has_column("country") {
+        Some(cal.raw("country")?)
+    } else {
+        None
+    };
     let days = table.frequency.days();
-    let mut by_name: std::collections::BTreeMap<String, Vec<f64>> = std::collections::BTreeMap::new();
+    let mut by_name: std::collections::BTreeMap<String, Vec<f64>> =
+        std::collections::BTreeMap::new();
     let mut any = vec![0.0; table.n_rows()];
     for (r, date) in cal.dates.iter().enumerate() {
         if let (Some(want), Some(cs)) = (&spec.country, &countries) {
@@ -301,20 +357,37 @@ fn holiday_columns(
             continue;
         }
         any[idx] = 1.0;
-        let col = by_name.entry(names[r].trim().to_string()).or_insert_with(|| vec![0.0; table.n_rows()]);
+        let col = by_name
+            .entry(names[r].trim().to_string())
+            .or_insert_with(|| vec![0.0; table.n_rows()]);
         col[idx] = 1.0;
     }
     if spec.per_holiday {
-        Ok(by_name.into_iter().map(|(n, v)| (format!("holiday[{n}]"), v)).collect())
+        Ok(by_name
+            .into_iter()
+            .map(|(n, v)| (format!("holiday[{n}]"), v))
+            .collect())
     } else if any.iter().any(|v| *v > 0.0) {
         Ok(vec![("holiday".to_string(), any)])
     } else {
-        Err(MmmError::data(cal_path, None, Some("ds"), "no holiday of the calendar falls within the data's dates"))
+        Err(MmmError::data(
+            cal_path,
+            None,
+            Some("ds"),
+            "no holiday of the calendar falls within the data's dates",
+        ))
     }
 }
 
 fn reg(name: &str, role: Role, values: Vec<f64>) -> Regressor {
-    Regressor { column: Column { name: name.to_string(), role, channel: None }, values }
+    Regressor {
+        column: Column {
+            name: name.to_string(),
+            role,
+            channel: None,
+        },
+        values,
+    }
 }
 
 fn fmt_period(p: f64) -> String {

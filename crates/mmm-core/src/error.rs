@@ -22,7 +22,11 @@ pub struct SpecIssue {
 
 impl fmt::Display for SpecIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let p = if self.pointer.is_empty() { "/" } else { &self.pointer };
+        let p = if self.pointer.is_empty() {
+            "/"
+        } else {
+            &self.pointer
+        };
         write!(f, "{p}: {}", self.message)
     }
 }
@@ -110,7 +114,10 @@ impl MmmError {
 
     /// A parameter error at `pointer` (relative to the plugin, e.g. `/decay`).
     pub fn param(pointer: impl Into<String>, message: impl Into<String>) -> Self {
-        MmmError::InvalidParameter { pointer: pointer.into(), message: message.into() }
+        MmmError::InvalidParameter {
+            pointer: pointer.into(),
+            message: message.into(),
+        }
     }
 
     /// A data error in `file` with optional line and column.
@@ -132,16 +139,20 @@ impl MmmError {
 
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        MmmError::Io { path: path.into(), source }
+        MmmError::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     /// Prefixes the pointer of an [`MmmError::InvalidParameter`] with `prefix` (the plugin's
     /// place in the spec), turning it into a spec issue; other errors pass through.
     pub fn at(self, prefix: &str) -> Self {
         match self {
-            MmmError::InvalidParameter { pointer, message } => {
-                MmmError::InvalidParameter { pointer: format!("{prefix}{pointer}"), message }
-            }
+            MmmError::InvalidParameter { pointer, message } => MmmError::InvalidParameter {
+                pointer: format!("{prefix}{pointer}"),
+                message,
+            },
             other => other,
         }
     }

@@ -7,8 +7,8 @@ use crate::error::{MmmError, Result};
 use crate::metrics::fit_metrics;
 use crate::model::Role;
 use crate::output::{ensure_dir, write_atomic};
-use crate::results::{ChannelResult, CoefficientResult, DataSummary, ModelSummary, Results};
 use crate::response::{sample_curves, ChannelCurves};
+use crate::results::{ChannelResult, CoefficientResult, DataSummary, ModelSummary, Results};
 use crate::spec::{LoadedSpec, SCHEMA_VERSION};
 use std::path::{Path, PathBuf};
 
@@ -35,7 +35,9 @@ pub fn causal_of(loaded: &LoadedSpec) -> Result<Box<dyn CausalStructure>> {
     match &loaded.spec.causal {
         Some(c) => Ok(c.clone()),
         None => serde_json::from_str(DEFAULT_CAUSAL).map_err(|e| {
-            MmmError::Compute(format!("the default causal structure is not registered: {e}"))
+            MmmError::Compute(format!(
+                "the default causal structure is not registered: {e}"
+            ))
         }),
     }
 }
@@ -68,7 +70,13 @@ fn tune_spec(loaded: &LoadedSpec) -> Result<(LoadedSpec, Option<crate::tuning::T
         o.remove("tuning");
     }
     let spec = crate::spec::parse_spec(&raw, &loaded.file)?;
-    let tuned = LoadedSpec { spec, raw, file: loaded.file.clone(), dir: loaded.dir.clone(), search: vec![] };
+    let tuned = LoadedSpec {
+        spec,
+        raw,
+        file: loaded.file.clone(),
+        dir: loaded.dir.clone(),
+        search: vec![],
+    };
     Ok((tuned, Some(result)))
 }
 
@@ -79,7 +87,11 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
     let data = ModelData::from_spec(loaded)?;
     let causal = causal_of(loaded)?;
     causal.validate(&loaded.spec).map_err(|e| e.at("/causal"))?;
-    let input = CausalInput { data: &data, model: loaded.spec.model.as_ref(), seed: loaded.spec.seed };
+    let input = CausalInput {
+        data: &data,
+        model: loaded.spec.model.as_ref(),
+        seed: loaded.spec.seed,
+    };
     let estimate = causal.estimate(&input)?;
     let stage = estimate
         .outcome_stage()
@@ -106,7 +118,9 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
             p_value: c.p_value,
             ci_low: c.ci_low,
             ci_high: c.ci_high,
-            vif: vif.and_then(|v| v.get(j).copied()).filter(|v| v.is_finite()),
+            vif: vif
+                .and_then(|v| v.get(j).copied())
+                .filter(|v| v.is_finite()),
         })
         .collect();
 
@@ -114,7 +128,9 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
     for e in &estimate.effects {
         let mass: f64 = data.transformed[e.channel].iter().sum();
         let spend: f64 = data.media[e.channel].spend.iter().sum();
-        let draws = posterior.as_ref().and_then(|p| p.media.iter().find(|m| m.channel == e.channel));
+        let draws = posterior
+            .as_ref()
+            .and_then(|p| p.media.iter().find(|m| m.channel == e.channel));
         let (contribution, ci) = match draws {
             // sampled transforms: contributions per draw, not coefficient × fixed mass
             Some(d) if !d.contribution.is_empty() => (
@@ -153,11 +169,21 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
     }
     let total: f64 = channels.iter().map(|c| c.contribution).sum();
     for c in &mut channels {
-        c.share = if total != 0.0 { c.contribution / total } else { 0.0 };
+        c.share = if total != 0.0 {
+            c.contribution / total
+        } else {
+            0.0
+        };
     }
 
     let validation = match &loaded.spec.validation {
-        Some(v) => Some(crate::validation::validate(v, &data, causal.as_ref(), loaded.spec.model.as_ref(), loaded.spec.seed)?),
+        Some(v) => Some(crate::validation::validate(
+            v,
+            &data,
+            causal.as_ref(),
+            loaded.spec.model.as_ref(),
+            loaded.spec.seed,
+        )?),
         None => None,
     };
     let curves = ChannelCurves::new(&data, &estimate);
@@ -187,7 +213,10 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         for (j, col) in stage.design.columns.iter().enumerate() {
             if let Some(x) = v.get(j) {
                 if x.is_finite() && *x > 10.0 && col.role != Role::Intercept {
-                    warnings.push(format!("column '{}' has a variance inflation factor of {x:.1} (> 10)", col.name));
+                    warnings.push(format!(
+                        "column '{}' has a variance inflation factor of {x:.1} (> 10)",
+                        col.name
+                    ));
                 }
             }
         }
@@ -203,7 +232,11 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
             target: data.target_name.clone(),
             n_obs: data.n_obs(),
             frequency: data.frequency,
-            start: data.dates.first().map(|d| d.to_string()).unwrap_or_default(),
+            start: data
+                .dates
+                .first()
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
             end: data.dates.last().map(|d| d.to_string()).unwrap_or_default(),
         },
         model: ModelSummary {
@@ -220,10 +253,18 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         tuning,
         validation,
         optimization,
-        posterior: posterior.as_ref().map(|p| serde_json::json!({"diagnostics": p.diagnostics, "warnings": p.warnings})),
+        posterior: posterior
+            .as_ref()
+            .map(|p| serde_json::json!({"diagnostics": p.diagnostics, "warnings": p.warnings})),
         warnings,
     };
-    Ok(RunOutput { results, decomposition_csv, draws_csv, estimate, data })
+    Ok(RunOutput {
+        results,
+        decomposition_csv,
+        draws_csv,
+        estimate,
+        data,
+    })
 }
 
 /// The per-period decomposition of the outcome stage: date, actual, predicted, and
@@ -243,9 +284,17 @@ pub fn decomposition_csv(data: &ModelData, estimate: &CausalEstimate) -> Result<
     let csv_err = |e: csv::Error| MmmError::Compute(format!("writing decomposition: {e}"));
     w.write_record(&header).map_err(csv_err)?;
     let beta = stage.fitted.beta();
-    let parts = stage.fitted.posterior().map(|p| p.column_contributions).filter(|c| c.len() == beta.len());
+    let parts = stage
+        .fitted
+        .posterior()
+        .map(|p| p.column_contributions)
+        .filter(|c| c.len() == beta.len());
     for t in 0..data.n_obs() {
-        let mut row = vec![data.dates[t].to_string(), fmt(stage.y[t]), fmt(stage.fitted.fitted[t])];
+        let mut row = vec![
+            data.dates[t].to_string(),
+            fmt(stage.y[t]),
+            fmt(stage.fitted.fitted[t]),
+        ];
         if let Some((lo, hi)) = interval {
             row.push(fmt(lo[t]));
             row.push(fmt(hi[t]));
@@ -258,7 +307,9 @@ pub fn decomposition_csv(data: &ModelData, estimate: &CausalEstimate) -> Result<
         }
         w.write_record(&row).map_err(csv_err)?;
     }
-    let bytes = w.into_inner().map_err(|e| MmmError::Compute(format!("writing decomposition: {e}")))?;
+    let bytes = w
+        .into_inner()
+        .map_err(|e| MmmError::Compute(format!("writing decomposition: {e}")))?;
     String::from_utf8(bytes).map_err(|e| MmmError::Compute(e.to_string()))
 }
 
@@ -277,7 +328,9 @@ fn draws_csv(p: &crate::model::Posterior) -> Result<String> {
         rec.extend(row.iter().map(|v| fmt(*v)));
         w.write_record(&rec).map_err(err)?;
     }
-    let bytes = w.into_inner().map_err(|e| MmmError::Compute(format!("writing draws: {e}")))?;
+    let bytes = w
+        .into_inner()
+        .map_err(|e| MmmError::Compute(format!("writing draws: {e}")))?;
     String::from_utf8(bytes).map_err(|e| MmmError::Compute(e.to_string()))
 }
 
@@ -310,7 +363,11 @@ pub fn write_outputs(out_dir: &Path, output: &RunOutput) -> Result<Vec<PathBuf>>
     let json = serde_json::to_string_pretty(&output.results)
         .map_err(|e| MmmError::Compute(format!("serializing results: {e}")))?;
     let a = write_atomic(out_dir, "results.json", json.as_bytes())?;
-    let b = write_atomic(out_dir, "decomposition.csv", output.decomposition_csv.as_bytes())?;
+    let b = write_atomic(
+        out_dir,
+        "decomposition.csv",
+        output.decomposition_csv.as_bytes(),
+    )?;
     let mut written = vec![a, b];
     if let Some(d) = &output.draws_csv {
         written.push(write_atomic(out_dir, "draws.csv", d.as_bytes())?);

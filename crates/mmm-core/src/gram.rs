@@ -43,7 +43,14 @@ pub struct GramWorkspace {
 impl GramWorkspace {
     /// Buffers for systems of up to `k` columns.
     pub fn new(k: usize) -> Self {
-        GramWorkspace { a: vec![0.0; k * k], b: vec![0.0; k], z: vec![0.0; k], w: vec![0.0; k], free: vec![false; k], idx: vec![0; k] }
+        GramWorkspace {
+            a: vec![0.0; k * k],
+            b: vec![0.0; k],
+            z: vec![0.0; k],
+            w: vec![0.0; k],
+            free: vec![false; k],
+            idx: vec![0; k],
+        }
     }
     fn ensure(&mut self, k: usize) {
         if self.b.len() < k {
@@ -54,7 +61,15 @@ impl GramWorkspace {
 
 /// Solves `H_FF z_F = g_F` for the columns `idx` by Cholesky in `ws`; `z` is zero elsewhere.
 /// Returns `false` when `H_FF` is not positive definite.
-fn solve_idx(h: &[f64], g: &[f64], k: usize, idx: &[usize], z: &mut [f64], a: &mut [f64], b: &mut [f64]) -> bool {
+fn solve_idx(
+    h: &[f64],
+    g: &[f64],
+    k: usize,
+    idx: &[usize],
+    z: &mut [f64],
+    a: &mut [f64],
+    b: &mut [f64],
+) -> bool {
     let m = idx.len();
     z[..k].iter_mut().for_each(|v| *v = 0.0);
     for (r, &i) in idx.iter().enumerate() {
@@ -114,7 +129,14 @@ pub fn solve(h: &[f64], g: &[f64], k: usize, x: &mut [f64], ws: &mut GramWorkspa
 
 /// Minimizes `½·b'Hb − g'b` with `b_j ≥ 0` where `mask[j]`, exactly (active set), into `x`.
 /// Returns `false` when a free sub-system is not positive definite.
-pub fn nonneg_quadratic(h: &[f64], g: &[f64], k: usize, mask: &[bool], x: &mut [f64], ws: &mut GramWorkspace) -> bool {
+pub fn nonneg_quadratic(
+    h: &[f64],
+    g: &[f64],
+    k: usize,
+    mask: &[bool],
+    x: &mut [f64],
+    ws: &mut GramWorkspace,
+) -> bool {
     ws.ensure(k);
     if !solve(h, g, k, x, ws) {
         return false;
@@ -122,8 +144,17 @@ pub fn nonneg_quadratic(h: &[f64], g: &[f64], k: usize, mask: &[bool], x: &mut [
     if (0..k).all(|j| !mask[j] || x[j] >= 0.0) {
         return true;
     }
-    let GramWorkspace { a, b, z, w, free, idx } = ws;
-    let scale = (0..k).fold(f64::MIN_POSITIVE, |m, j| m.max(g[j].abs()).max(h[j + j * k].abs()));
+    let GramWorkspace {
+        a,
+        b,
+        z,
+        w,
+        free,
+        idx,
+    } = ws;
+    let scale = (0..k).fold(f64::MIN_POSITIVE, |m, j| {
+        m.max(g[j].abs()).max(h[j + j * k].abs())
+    });
     let tol = 1e-12 * scale;
     for j in 0..k {
         free[j] = !mask[j];
@@ -199,18 +230,31 @@ mod tests {
     #[test]
     fn nonneg_solution_satisfies_kkt() {
         // H = A'A + I, g with a negative unconstrained component
-        let a = [[1.0, 0.5, -0.3], [0.2, 1.0, 0.7], [-0.4, 0.3, 1.0], [0.9, -0.2, 0.1]];
+        let a = [
+            [1.0, 0.5, -0.3],
+            [0.2, 1.0, 0.7],
+            [-0.4, 0.3, 1.0],
+            [0.9, -0.2, 0.1],
+        ];
         let k = 3;
         let mut h = vec![0.0; 9];
         for i in 0..3 {
             for j in 0..3 {
-                h[i + j * 3] = a.iter().map(|r| r[i] * r[j]).sum::<f64>() + if i == j { 1.0 } else { 0.0 };
+                h[i + j * 3] =
+                    a.iter().map(|r| r[i] * r[j]).sum::<f64>() + if i == j { 1.0 } else { 0.0 };
             }
         }
         let g = [1.0, -2.0, 0.5];
         let mut x = [0.0; 3];
         let mut ws = GramWorkspace::new(k);
-        assert!(nonneg_quadratic(&h, &g, k, &[true, true, true], &mut x, &mut ws));
+        assert!(nonneg_quadratic(
+            &h,
+            &g,
+            k,
+            &[true, true, true],
+            &mut x,
+            &mut ws
+        ));
         for i in 0..3 {
             let w: f64 = g[i] - (0..3).map(|j| h[i + j * 3] * x[j]).sum::<f64>();
             assert!(x[i] >= 0.0);

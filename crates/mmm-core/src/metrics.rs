@@ -47,14 +47,20 @@ pub fn fit_metrics(y: &[f64], yhat: &[f64], n_params: usize) -> FitMetrics {
     let r2 = 1.0 - ssr / sst;
     let adj_r2 = (n > n_params).then(|| 1.0 - (1.0 - r2) * (nf - 1.0) / (nf - n_params as f64));
     let rmse = (ssr / nf).sqrt();
-    let (lo, hi) = y.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+    let (lo, hi) = y
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(*v), h.max(*v))
+        });
     let nrmse = rmse / (hi - lo);
     let mae = y.iter().zip(yhat).map(|(a, b)| (a - b).abs()).sum::<f64>() / nf;
     let (s, c) = y
         .iter()
         .zip(yhat)
         .filter(|(a, _)| **a != 0.0)
-        .fold((0.0, 0usize), |(s, c), (a, b)| (s + ((a - b) / a).abs(), c + 1));
+        .fold((0.0, 0usize), |(s, c), (a, b)| {
+            (s + ((a - b) / a).abs(), c + 1)
+        });
     let mape = (c > 0).then(|| s / c as f64);
     FitMetrics {
         r2,

@@ -162,7 +162,9 @@ impl FittedModel {
     /// it did not break the struct literals of models that have no posterior; `run` removes it
     /// from the parameters it reports.
     pub fn posterior(&self) -> Option<Posterior> {
-        self.parameters.get(POSTERIOR_KEY).and_then(|v| serde_json::from_value(v.clone()).ok())
+        self.parameters
+            .get(POSTERIOR_KEY)
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
     }
 
     /// Attaches a posterior (see [`FittedModel::posterior`]).
@@ -170,7 +172,10 @@ impl FittedModel {
         if !self.parameters.is_object() {
             self.parameters = serde_json::json!({});
         }
-        if let (Some(obj), Ok(v)) = (self.parameters.as_object_mut(), serde_json::to_value(posterior)) {
+        if let (Some(obj), Ok(v)) = (
+            self.parameters.as_object_mut(),
+            serde_json::to_value(posterior),
+        ) {
             obj.insert(POSTERIOR_KEY.into(), v);
         }
     }

@@ -14,7 +14,9 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
 /// `name` must be a plain file name.
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
     if name.contains('/') || name.contains('\\') || name == ".." || name.is_empty() {
-        return Err(MmmError::Compute(format!("refusing to write '{name}' outside the output folder")));
+        return Err(MmmError::Compute(format!(
+            "refusing to write '{name}' outside the output folder"
+        )));
     }
     let target = dir.join(name);
     let mut tmp = tempfile::Builder::new()
@@ -23,7 +25,10 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
         .tempfile_in(dir)
         .map_err(|e| MmmError::io(dir, e))?;
     tmp.write_all(bytes).map_err(|e| MmmError::io(&target, e))?;
-    tmp.as_file().sync_all().map_err(|e| MmmError::io(&target, e))?;
-    tmp.persist(&target).map_err(|e| MmmError::io(&target, e.error))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| MmmError::io(&target, e))?;
+    tmp.persist(&target)
+        .map_err(|e| MmmError::io(&target, e.error))?;
     Ok(target)
 }

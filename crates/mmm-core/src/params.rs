@@ -24,19 +24,43 @@ pub struct ParamSpec {
 impl ParamSpec {
     /// A parameter valid on the closed interval `[lower, upper]`.
     pub const fn closed(name: &'static str, lower: f64, upper: f64) -> Self {
-        ParamSpec { name, lower, upper, lower_open: false, upper_open: false }
+        ParamSpec {
+            name,
+            lower,
+            upper,
+            lower_open: false,
+            upper_open: false,
+        }
     }
     /// A parameter valid on `[lower, upper)`.
     pub const fn upper_open(name: &'static str, lower: f64, upper: f64) -> Self {
-        ParamSpec { name, lower, upper, lower_open: false, upper_open: true }
+        ParamSpec {
+            name,
+            lower,
+            upper,
+            lower_open: false,
+            upper_open: true,
+        }
     }
     /// A parameter valid on `(lower, upper]`.
     pub const fn lower_open(name: &'static str, lower: f64, upper: f64) -> Self {
-        ParamSpec { name, lower, upper, lower_open: true, upper_open: false }
+        ParamSpec {
+            name,
+            lower,
+            upper,
+            lower_open: true,
+            upper_open: false,
+        }
     }
     /// A parameter valid on `(lower, upper)`.
     pub const fn open(name: &'static str, lower: f64, upper: f64) -> Self {
-        ParamSpec { name, lower, upper, lower_open: true, upper_open: true }
+        ParamSpec {
+            name,
+            lower,
+            upper,
+            lower_open: true,
+            upper_open: true,
+        }
     }
     /// A strictly positive parameter, `(0, ∞)`.
     pub const fn positive(name: &'static str) -> Self {
@@ -48,8 +72,16 @@ impl ParamSpec {
         if v.is_nan() {
             return false;
         }
-        let lo = if self.lower_open { v > self.lower } else { v >= self.lower };
-        let hi = if self.upper_open { v < self.upper } else { v <= self.upper };
+        let lo = if self.lower_open {
+            v > self.lower
+        } else {
+            v >= self.lower
+        };
+        let hi = if self.upper_open {
+            v < self.upper
+        } else {
+            v <= self.upper
+        };
         lo && hi && v.is_finite()
     }
 
@@ -71,7 +103,11 @@ impl ParamSpec {
         } else {
             Err(MmmError::param(
                 format!("/{}", self.name),
-                format!("{} = {v} is outside its valid range {}", self.name, self.interval()),
+                format!(
+                    "{} = {v} is outside its valid range {}",
+                    self.name,
+                    self.interval()
+                ),
             ))
         }
     }

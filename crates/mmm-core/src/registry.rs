@@ -40,7 +40,13 @@ impl PluginDescriptor {
         description: &'static str,
         example: &'static str,
     ) -> Self {
-        PluginDescriptor { kind, tag, description, schema: T::json_schema, example }
+        PluginDescriptor {
+            kind,
+            tag,
+            description,
+            schema: T::json_schema,
+            example,
+        }
     }
 
     /// The example as a JSON object with its `type` tag, ready to deserialize as a trait object.
@@ -66,11 +72,15 @@ impl PluginDescriptor {
     pub fn tagged_schema(&self, generator: &mut SchemaGenerator) -> Value {
         let mut schema = (self.schema)(generator).to_value();
         if let Value::Object(obj) = &mut schema {
-            let props = obj.entry("properties").or_insert_with(|| Value::Object(Map::new()));
+            let props = obj
+                .entry("properties")
+                .or_insert_with(|| Value::Object(Map::new()));
             if let Value::Object(p) = props {
                 p.insert("type".into(), json!({ "const": self.tag }));
             }
-            let req = obj.entry("required").or_insert_with(|| Value::Array(vec![]));
+            let req = obj
+                .entry("required")
+                .or_insert_with(|| Value::Array(vec![]));
             if let Value::Array(r) = req {
                 if !r.iter().any(|x| x == "type") {
                     r.insert(0, Value::String("type".into()));
@@ -105,8 +115,9 @@ pub fn all_plugins() -> Result<Vec<&'static PluginDescriptor>> {
 
 /// The registered plugins of one kind, sorted by tag.
 pub fn plugins(kind: &str) -> Vec<&'static PluginDescriptor> {
-    let mut v: Vec<&'static PluginDescriptor> =
-        inventory::iter::<PluginDescriptor>().filter(|d| d.kind == kind).collect();
+    let mut v: Vec<&'static PluginDescriptor> = inventory::iter::<PluginDescriptor>()
+        .filter(|d| d.kind == kind)
+        .collect();
     v.sort_by_key(|d| d.tag);
     v.dedup_by_key(|d| d.tag);
     v
@@ -132,7 +143,10 @@ pub fn find(kind: &str, tag: &str) -> Option<&'static PluginDescriptor> {
 /// The JSON Schema of every plugin of `kind`, chosen by `type` (if/then form, sorted by tag).
 pub fn kind_schema(kind: &str, generator: &mut SchemaGenerator) -> Schema {
     let plugins = plugins(kind);
-    let tags: Vec<Value> = plugins.iter().map(|d| Value::String(d.tag.into())).collect();
+    let tags: Vec<Value> = plugins
+        .iter()
+        .map(|d| Value::String(d.tag.into()))
+        .collect();
     let all_of: Vec<Value> = plugins
         .iter()
         .map(|d| {

@@ -48,9 +48,21 @@ struct Buffers {
 impl ChannelCurves {
     /// Curves from a fitted estimate, with the data's learned chains; horizon = data length.
     pub fn new(data: &ModelData, estimate: &CausalEstimate) -> Self {
-        let coefficients: Vec<f64> = estimate.effects.iter().map(|e| e.total_coefficient).collect();
-        let chains: Vec<TransformChain> = estimate.effects.iter().map(|e| data.media[e.channel].chain.clone()).collect();
-        let names = estimate.effects.iter().map(|e| data.media[e.channel].name.clone()).collect();
+        let coefficients: Vec<f64> = estimate
+            .effects
+            .iter()
+            .map(|e| e.total_coefficient)
+            .collect();
+        let chains: Vec<TransformChain> = estimate
+            .effects
+            .iter()
+            .map(|e| data.media[e.channel].chain.clone())
+            .collect();
+        let names = estimate
+            .effects
+            .iter()
+            .map(|e| data.media[e.channel].name.clone())
+            .collect();
         let current = estimate
             .effects
             .iter()
@@ -83,7 +95,14 @@ impl ChannelCurves {
                 })
             })
             .collect();
-        ChannelCurves { names, chains, coefficients, current, horizon, buffers }
+        ChannelCurves {
+            names,
+            chains,
+            coefficients,
+            current,
+            horizon,
+            buffers,
+        }
     }
 
     /// Per-period steady-state transformed value `f(s·1)_∞` and its derivative in `s`.
@@ -187,7 +206,11 @@ pub fn sample_curves(curves: &ChannelCurves, n_points: usize) -> Vec<ResponseCur
             let points = (0..n_points)
                 .map(|k| {
                     let s = top * k as f64 / (n_points - 1).max(1) as f64;
-                    CurvePoint { spend: s, response: curves.response(i, s), mroi: curves.marginal(i, s) }
+                    CurvePoint {
+                        spend: s,
+                        response: curves.response(i, s),
+                        mroi: curves.marginal(i, s),
+                    }
                 })
                 .collect();
             ResponseCurve {

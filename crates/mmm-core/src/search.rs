@@ -53,7 +53,8 @@ pub fn allow_ranges(schema: &mut Value) {
         let mut number = prop.take();
         let description = number.as_object_mut().and_then(|o| o.remove("description"));
         let default = number.as_object_mut().and_then(|o| o.remove("default"));
-        let mut wrapped = json!({"if": {"type": "object"}, "then": search_range_schema(), "else": number});
+        let mut wrapped =
+            json!({"if": {"type": "object"}, "then": search_range_schema(), "else": number});
         if let Some(d) = description {
             wrapped["description"] = d;
         }
@@ -118,18 +119,37 @@ fn parse_range(pointer: &str, v: &Value, issues: &mut Vec<SpecIssue>) -> Option<
     let (low, high) = (r.first()?.as_f64()?, r.get(1)?.as_f64()?);
     let log = v.get("scale").and_then(Value::as_str) == Some("log");
     if low.partial_cmp(&high) != Some(std::cmp::Ordering::Less) {
-        issues.push(SpecIssue { pointer: format!("{pointer}/range"), message: format!("the range [{low}, {high}] is empty: low must be below high") });
+        issues.push(SpecIssue {
+            pointer: format!("{pointer}/range"),
+            message: format!("the range [{low}, {high}] is empty: low must be below high"),
+        });
         return None;
     }
     if log && low <= 0.0 {
-        issues.push(SpecIssue { pointer: format!("{pointer}/range"), message: format!("a log-scale range needs low > 0, got {low}") });
+        issues.push(SpecIssue {
+            pointer: format!("{pointer}/range"),
+            message: format!("a log-scale range needs low > 0, got {low}"),
+        });
         return None;
     }
-    Some(SearchParam { pointer: pointer.to_string(), low, high, log, target: Target::Unresolved })
+    Some(SearchParam {
+        pointer: pointer.to_string(),
+        low,
+        high,
+        log,
+        target: Target::Unresolved,
+    })
 }
 
-fn take_ranges(obj: &mut Value, base: &str, out: &mut Vec<SearchParam>, issues: &mut Vec<SpecIssue>) {
-    let Some(map) = obj.as_object_mut() else { return };
+fn take_ranges(
+    obj: &mut Value,
+    base: &str,
+    out: &mut Vec<SearchParam>,
+    issues: &mut Vec<SpecIssue>,
+) {
+    let Some(map) = obj.as_object_mut() else {
+        return;
+    };
     for (k, v) in map.iter_mut() {
         if v.get("range").is_some() && v.is_object() {
             let pointer = format!("{base}/{k}");
@@ -151,7 +171,12 @@ pub fn extract_ranges(raw: &Value) -> (Value, Vec<SearchParam>, Vec<SpecIssue>) 
         for (i, m) in media.iter_mut().enumerate() {
             if let Some(ts) = m.get_mut("transforms").and_then(Value::as_array_mut) {
                 for (j, t) in ts.iter_mut().enumerate() {
-                    take_ranges(t, &format!("/media/{i}/transforms/{j}"), &mut out, &mut issues);
+                    take_ranges(
+                        t,
+                        &format!("/media/{i}/transforms/{j}"),
+                        &mut out,
+                        &mut issues,
+                    );
                 }
             }
         }
@@ -170,16 +195,33 @@ pub fn resolve(spec: &ExperimentSpec, params: &mut [SearchParam]) -> Vec<SpecIss
         let parts: Vec<&str> = p.pointer.trim_start_matches('/').split('/').collect();
         let (specs, target, owner) = match parts.as_slice() {
             ["media", i, "transforms", j, name] => {
-                let (i, j): (usize, usize) = (i.parse().unwrap_or(usize::MAX), j.parse().unwrap_or(usize::MAX));
-                let Some(t) = spec.media.get(i).and_then(|m| m.transforms.get(j)) else { continue };
+                let (i, j): (usize, usize) = (
+                    i.parse().unwrap_or(usize::MAX),
+                    j.parse().unwrap_or(usize::MAX),
+                );
+                let Some(t) = spec.media.get(i).and_then(|m| m.transforms.get(j)) else {
+                    continue;
+                };
                 let specs = t.params();
                 let idx = specs.iter().position(|s| s.name == *name);
-                (specs, idx.map(|index| Target::Transform { channel: i, transform: j, index }), t.typetag_name())
+                (
+                    specs,
+                    idx.map(|index| Target::Transform {
+                        channel: i,
+                        transform: j,
+                        index,
+                    }),
+                    t.typetag_name(),
+                )
             }
             ["model", name] => {
                 let specs = spec.model.params();
                 let idx = specs.iter().position(|s| s.name == *name);
-                (specs, idx.map(|index| Target::Model { index }), spec.model.typetag_name())
+                (
+                    specs,
+                    idx.map(|index| Target::Model { index }),
+                    spec.model.typetag_name(),
+                )
             }
             _ => continue,
         };
@@ -201,7 +243,13 @@ pub fn resolve(spec: &ExperimentSpec, params: &mut [SearchParam]) -> Vec<SpecIss
                 if !s.contains(p.low) || !s.contains(p.high) {
                     issues.push(SpecIssue {
                         pointer: format!("{}/range", p.pointer),
-                        message: format!("the range [{}, {}] leaves the valid range {} of {}", p.low, p.high, s.interval(), s.name),
+                        message: format!(
+                            "the range [{}, {}] leaves the valid range {} of {}",
+                            p.low,
+                            p.high,
+                            s.interval(),
+                            s.name
+                        ),
                     });
                 }
                 p.target = t;

@@ -173,7 +173,13 @@ fn yes() -> bool {
 
 impl Default for BaselineSpec {
     fn default() -> Self {
-        BaselineSpec { intercept: true, trend: false, seasonality: None, holidays: None, day_of_week: false }
+        BaselineSpec {
+            intercept: true,
+            trend: false,
+            seasonality: None,
+            holidays: None,
+            day_of_week: false,
+        }
     }
 }
 
@@ -249,18 +255,31 @@ pub fn load_spec(path: &Path) -> Result<LoadedSpec> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| MmmError::Spec {
         file: file.clone(),
-        issues: vec![SpecIssue { pointer: String::new(), message: format!("cannot read: {e}") }],
+        issues: vec![SpecIssue {
+            pointer: String::new(),
+            message: format!("cannot read: {e}"),
+        }],
     })?;
     let raw: Value = serde_json::from_str(&text).map_err(|e| MmmError::Spec {
         file: file.clone(),
         issues: vec![SpecIssue {
             pointer: String::new(),
-            message: format!("not valid JSON (line {}, column {}): {e}", e.line(), e.column()),
+            message: format!(
+                "not valid JSON (line {}, column {}): {e}",
+                e.line(),
+                e.column()
+            ),
         }],
     })?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let (spec, search) = parse_spec_with_search(&raw, &file)?;
-    Ok(LoadedSpec { spec, raw, file, dir, search })
+    Ok(LoadedSpec {
+        spec,
+        raw,
+        file,
+        dir,
+        search,
+    })
 }
 
 /// Validates JSON against the schema and returns every issue found (empty when valid).
@@ -285,12 +304,19 @@ pub fn schema_issues(raw: &Value) -> Vec<SpecIssue> {
                     e.instance(),
                     options
                         .as_array()
-                        .map(|a| a.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "))
+                        .map(|a| a
+                            .iter()
+                            .map(|v| v.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "))
                         .unwrap_or_else(|| options.to_string())
                 ),
                 _ => e.to_string(),
             };
-            SpecIssue { pointer: e.instance_path().to_string(), message }
+            SpecIssue {
+                pointer: e.instance_path().to_string(),
+                message,
+            }
         })
         .collect();
     issues.sort_by(|a, b| (&a.pointer, &a.message).cmp(&(&b.pointer, &b.message)));
@@ -304,23 +330,34 @@ pub fn parse_spec(raw: &Value, file: &str) -> Result<ExperimentSpec> {
 }
 
 /// Validates and deserializes a spec from JSON, returning the search ranges it holds.
-pub fn parse_spec_with_search(raw: &Value, file: &str) -> Result<(ExperimentSpec, Vec<crate::search::SearchParam>)> {
+pub fn parse_spec_with_search(
+    raw: &Value,
+    file: &str,
+) -> Result<(ExperimentSpec, Vec<crate::search::SearchParam>)> {
     let issues = schema_issues(raw);
     if !issues.is_empty() {
-        return Err(MmmError::Spec { file: file.to_string(), issues });
+        return Err(MmmError::Spec {
+            file: file.to_string(),
+            issues,
+        });
     }
     let (plain, mut search, issues) = crate::search::extract_ranges(raw);
     if !issues.is_empty() {
-        return Err(MmmError::Spec { file: file.to_string(), issues });
+        return Err(MmmError::Spec {
+            file: file.to_string(),
+            issues,
+        });
     }
-    let spec: ExperimentSpec =
-        serde_path_to_error::deserialize(plain).map_err(|e| {
-            let pointer = path_to_pointer(e.path());
-            MmmError::Spec {
-                file: file.to_string(),
-                issues: vec![SpecIssue { pointer, message: e.inner().to_string() }],
-            }
-        })?;
+    let spec: ExperimentSpec = serde_path_to_error::deserialize(plain).map_err(|e| {
+        let pointer = path_to_pointer(e.path());
+        MmmError::Spec {
+            file: file.to_string(),
+            issues: vec![SpecIssue {
+                pointer,
+                message: e.inner().to_string(),
+            }],
+        }
+    })?;
     let mut issues = plugin_issues(&spec);
     issues.extend(crate::search::resolve(&spec, &mut search));
     if let (Some(first), None) = (search.first(), &spec.tuning) {
@@ -339,7 +376,10 @@ pub fn parse_spec_with_search(raw: &Value, file: &str) -> Result<(ExperimentSpec
         }
     }
     if !issues.is_empty() {
-        return Err(MmmError::Spec { file: file.to_string(), issues });
+        return Err(MmmError::Spec {
+            file: file.to_string(),
+            issues,
+        });
     }
     Ok((spec, search))
 }
@@ -350,7 +390,9 @@ fn path_to_pointer(p: &serde_path_to_error::Path) -> String {
     for seg in p.iter() {
         match seg {
             Segment::Seq { index } => s.push_str(&format!("/{index}")),
-            Segment::Map { key } => s.push_str(&format!("/{}", key.replace('~', "~0").replace('/', "~1"))),
+            Segment::Map { key } => {
+                s.push_str(&format!("/{}", key.replace('~', "~0").replace('/', "~1")))
+            }
             Segment::Enum { variant } => s.push_str(&format!("/{variant}")),
             Segment::Unknown => {}
         }

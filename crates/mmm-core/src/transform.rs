@@ -237,7 +237,9 @@ pub mod conformance {
         let mut worst: f64 = 0.0;
         let mut yp = vec![0.0; n];
         let mut ym = vec![0.0; n];
-        let dx: Vec<f64> = (0..n).map(|i| 0.5 + ((i * 37 % 11) as f64) / 11.0).collect();
+        let dx: Vec<f64> = (0..n)
+            .map(|i| 0.5 + ((i * 37 % 11) as f64) / 11.0)
+            .collect();
         let mut jv = vec![0.0; n];
         t.jvp_input(x, &dx, &mut jv);
         let scale = x.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-12);
@@ -281,7 +283,9 @@ pub mod conformance {
         let x = test_series(40);
         let err = max_derivative_error(t, &x);
         if err > 1e-5 || err.is_nan() {
-            return Err(format!("derivative differs from finite differences by {err:e}"));
+            return Err(format!(
+                "derivative differs from finite differences by {err:e}"
+            ));
         }
         let mut y = vec![0.0; x.len()];
         t.apply(&x, &mut y);

@@ -95,7 +95,13 @@ pub trait Tuner: Send + Sync + Debug + dyn_clone::DynClone {
     /// Searches `[0, 1]^dim` with at most `budget` evaluations, calling `evaluate` on batches
     /// (a batch is evaluated in parallel; larger batches use the cores better). Deterministic
     /// in `seed`.
-    fn search(&self, dim: usize, budget: usize, seed: u64, evaluate: &mut BatchEvaluator<'_>) -> Result<()>;
+    fn search(
+        &self,
+        dim: usize,
+        budget: usize,
+        seed: u64,
+        evaluate: &mut BatchEvaluator<'_>,
+    ) -> Result<()>;
 }
 
 dyn_clone::clone_trait_object!(Tuner);
@@ -169,11 +175,17 @@ struct Scratch {
 
 impl Problem<'_> {
     fn scratch(&self) -> Scratch {
-        Scratch { data: self.data.clone(), model: dyn_clone::clone_box(self.model), ws: ChainWorkspace::default(), values: vec![0.0; 16] }
+        Scratch {
+            data: self.data.clone(),
+            model: dyn_clone::clone_box(self.model),
+            ws: ChainWorkspace::default(),
+            values: vec![0.0; 16],
+        }
     }
 
     fn evaluate(&self, s: &mut Scratch, u: &[f64]) -> Vec<f64> {
-        self.try_evaluate(s, u).unwrap_or_else(|_| vec![f64::INFINITY; self.objectives.len()])
+        self.try_evaluate(s, u)
+            .unwrap_or_else(|_| vec![f64::INFINITY; self.objectives.len()])
     }
 
     fn try_evaluate(&self, s: &mut Scratch, u: &[f64]) -> Result<Vec<f64>> {
@@ -181,7 +193,11 @@ impl Problem<'_> {
         for (p, &ui) in self.params.iter().zip(u) {
             let v = p.value_at(ui.clamp(0.0, 1.0));
             match p.target {
-                Target::Transform { channel, transform, index } => {
+                Target::Transform {
+                    channel,
+                    transform,
+                    index,
+                } => {
                     let t = &mut s.data.media[channel].chain.0[transform];
                     let k = t.params().len();
                     t.get_params(&mut s.values[..k]);
@@ -203,24 +219,48 @@ impl Problem<'_> {
         for (c, t) in touched.iter().enumerate().take(s.data.media.len()) {
             if *t {
                 let m = &mut s.data.media[c];
-                m.chain.learn_apply(&m.spend, &mut s.data.transformed[c], &mut s.ws);
+                m.chain
+                    .learn_apply(&m.spend, &mut s.data.transformed[c], &mut s.ws);
             }
         }
         let metrics = match self.split {
             Some((n_train, n_test)) => {
-                let (m, _) = fit_split(&s.data, self.causal, s.model.as_ref(), self.seed, n_train, n_test)?;
+                let (m, _) = fit_split(
+                    &s.data,
+                    self.causal,
+                    s.model.as_ref(),
+                    self.seed,
+                    n_train,
+                    n_test,
+                )?;
                 (m.test, m.decomp_rssd)
             }
             None => {
-                let est = self.causal.estimate(&CausalInput { data: &s.data, model: s.model.as_ref(), seed: self.seed })?;
-                let stage = est.outcome_stage().ok_or_else(|| MmmError::Compute("no outcome stage".into()))?;
-                let fm = fit_metrics(&stage.y, &stage.fitted.fitted, stage.fitted.coefficients.len());
+                let est = self.causal.estimate(&CausalInput {
+                    data: &s.data,
+                    model: s.model.as_ref(),
+                    seed: self.seed,
+                })?;
+                let stage = est
+                    .outcome_stage()
+                    .ok_or_else(|| MmmError::Compute("no outcome stage".into()))?;
+                let fm = fit_metrics(
+                    &stage.y,
+                    &stage.fitted.fitted,
+                    stage.fitted.coefficients.len(),
+                );
                 let contributions: Vec<f64> = est
                     .effects
                     .iter()
-                    .map(|e| e.total_coefficient * s.data.transformed[e.channel].iter().sum::<f64>())
+                    .map(|e| {
+                        e.total_coefficient * s.data.transformed[e.channel].iter().sum::<f64>()
+                    })
                     .collect();
-                let spends: Vec<f64> = est.effects.iter().map(|e| s.data.media[e.channel].spend.iter().sum()).collect();
+                let spends: Vec<f64> = est
+                    .effects
+                    .iter()
+                    .map(|e| s.data.media[e.channel].spend.iter().sum())
+                    .collect();
                 (fm, decomp_rssd(&contributions, &spends))
             }
         };
@@ -290,16 +330,29 @@ impl<'a> Fast<'a> {
             Some((n_train, n_test)) => (n_train, (n_train, n_train + n_test)),
             None => (n, (0, n)),
         };
-        let has_intercept = data.regressors.iter().any(|r| r.column.role == crate::model::Role::Intercept);
+        let has_intercept = data
+            .regressors
+            .iter()
+            .any(|r| r.column.role == crate::model::Role::Intercept);
         let z: Vec<&[f64]> = data
             .regressors
             .iter()
             .filter(|r| r.column.role != crate::model::Role::Intercept)
             .map(|r| r.values.as_slice())
             .collect();
-        let mean = |v: &[f64]| if has_intercept { v[..n_fit].iter().sum::<f64>() / n_fit as f64 } else { 0.0 };
+        let mean = |v: &[f64]| {
+            if has_intercept {
+                v[..n_fit].iter().sum::<f64>() / n_fit as f64
+            } else {
+                0.0
+            }
+        };
         let z_mean: Vec<f64> = z.iter().map(|c| mean(c)).collect();
-        let z_centered: Vec<Vec<f64>> = z.iter().zip(&z_mean).map(|(c, m)| c[..n_fit].iter().map(|v| v - m).collect()).collect();
+        let z_centered: Vec<Vec<f64>> = z
+            .iter()
+            .zip(&z_mean)
+            .map(|(c, m)| c[..n_fit].iter().map(|v| v - m).collect())
+            .collect();
         let y_mean = mean(&data.y);
         let y_centered: Vec<f64> = data.y[..n_fit].iter().map(|v| v - y_mean).collect();
         let q = z.len();
@@ -316,10 +369,21 @@ impl<'a> Fast<'a> {
             .filter(|r| r.column.role != crate::model::Role::Intercept)
             .map(|r| r.column.role)
             .collect();
-        roles.extend(std::iter::repeat_n(crate::model::Role::Media, data.media.len()));
-        let spend_fit = data.media.iter().map(|m| m.spend[..n_fit].iter().sum()).collect();
+        roles.extend(std::iter::repeat_n(
+            crate::model::Role::Media,
+            data.media.len(),
+        ));
+        let spend_fit = data
+            .media
+            .iter()
+            .map(|m| m.spend[..n_fit].iter().sum())
+            .collect();
         let ys = &data.y[score.0..score.1];
-        let (lo, hi) = ys.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+        let (lo, hi) = ys
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+                (l.min(*v), h.max(*v))
+            });
         let fast = Fast {
             problem,
             n_fit,
@@ -346,7 +410,13 @@ impl<'a> Fast<'a> {
         }
         let mut g = vec![0.0; k];
         let mut beta = vec![0.0; k];
-        let mut sys = crate::gram::GramSystem { h: &mut h, g: &mut g, k, n: n_fit, roles: &fast.roles };
+        let mut sys = crate::gram::GramSystem {
+            h: &mut h,
+            g: &mut g,
+            k,
+            n: n_fit,
+            roles: &fast.roles,
+        };
         // `None`: the model has no normal-equation form; a failed probe fit is fine
         let _probe = s.model.fit_gram(&mut sys, &mut beta, &mut s.gws)?;
         Some(fast)
@@ -359,7 +429,14 @@ impl<'a> Fast<'a> {
             media: data.media.clone(),
             transformed: data.transformed.clone(),
             model: dyn_clone::clone_box(self.problem.model),
-            ws: ChainWorkspace::new(&data.media.first().map(|m| m.chain.clone()).unwrap_or_default(), data.n_obs()),
+            ws: ChainWorkspace::new(
+                &data
+                    .media
+                    .first()
+                    .map(|m| m.chain.clone())
+                    .unwrap_or_default(),
+                data.n_obs(),
+            ),
             gws: crate::gram::GramWorkspace::new(k),
             h: vec![0.0; k * k],
             g: vec![0.0; k],
@@ -377,7 +454,11 @@ impl<'a> Fast<'a> {
         for (sp, &ui) in p.params.iter().zip(u) {
             let v = sp.value_at(ui.clamp(0.0, 1.0));
             match sp.target {
-                Target::Transform { channel, transform, index } => {
+                Target::Transform {
+                    channel,
+                    transform,
+                    index,
+                } => {
                     let t = &mut s.media[channel].chain.0[transform];
                     let k = t.params().len();
                     t.get_params(&mut s.values[..k]);
@@ -399,7 +480,8 @@ impl<'a> Fast<'a> {
         for c in 0..s.media.len() {
             if c >= 64 || touched[c] {
                 let m = &mut s.media[c];
-                m.chain.learn_apply(&m.spend, &mut s.transformed[c], &mut s.ws);
+                m.chain
+                    .learn_apply(&m.spend, &mut s.transformed[c], &mut s.ws);
             }
         }
         let n_fit = self.n_fit;
@@ -407,7 +489,11 @@ impl<'a> Fast<'a> {
         let pm = s.media.len();
         let k = q + pm;
         for (j, t) in s.transformed.iter().enumerate() {
-            s.m_mean[j] = if self.has_intercept { t[..n_fit].iter().sum::<f64>() / n_fit as f64 } else { 0.0 };
+            s.m_mean[j] = if self.has_intercept {
+                t[..n_fit].iter().sum::<f64>() / n_fit as f64
+            } else {
+                0.0
+            };
         }
         s.g[..q].copy_from_slice(&self.zy);
         for a in 0..q {
@@ -430,7 +516,13 @@ impl<'a> Fast<'a> {
             }
             s.g[q + j] = dot(m, &self.y_centered);
         }
-        let mut sys = crate::gram::GramSystem { h: &mut s.h, g: &mut s.g, k, n: n_fit, roles: &self.roles };
+        let mut sys = crate::gram::GramSystem {
+            h: &mut s.h,
+            g: &mut s.g,
+            k,
+            n: n_fit,
+            roles: &self.roles,
+        };
         match s.model.fit_gram(&mut sys, &mut s.beta, &mut s.gws) {
             Some(Ok(())) => {}
             _ => return false,
@@ -485,7 +577,13 @@ impl<'a> Fast<'a> {
                 Objective::Rmse => rmse,
                 Objective::Nrmse => rmse / self.y_range_score,
                 Objective::Mae => sae / nn,
-                Objective::Mape => if nape > 0 { sape / nape as f64 } else { f64::INFINITY },
+                Objective::Mape => {
+                    if nape > 0 {
+                        sape / nape as f64
+                    } else {
+                        f64::INFINITY
+                    }
+                }
                 Objective::DecompRssd => rssd,
             };
             *o = if v.is_finite() { v } else { f64::INFINITY };
@@ -508,7 +606,15 @@ pub fn fast_path_probe(
     points: &[Vec<f64>],
     before_loop: &mut dyn FnMut(),
 ) -> Option<usize> {
-    let problem = Problem { data, causal, model, params, objectives: &spec.objectives, split: None, seed: 0 };
+    let problem = Problem {
+        data,
+        causal,
+        model,
+        params,
+        objectives: &spec.objectives,
+        split: None,
+        seed: 0,
+    };
     let fast = Fast::new(&problem)?;
     let mut s = fast.scratch();
     before_loop();
@@ -525,8 +631,12 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// dominated by a row visited before it, so comparing against the front found so far suffices:
 /// `O(n log n + n·|front|)`.
 pub fn pareto_front(scores: &[Vec<f64>]) -> Vec<usize> {
-    let dominates = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| x <= y) && a.iter().zip(b).any(|(x, y)| x < y);
-    let mut order: Vec<usize> = (0..scores.len()).filter(|&i| scores[i].iter().all(|v| v.is_finite())).collect();
+    let dominates = |a: &[f64], b: &[f64]| {
+        a.iter().zip(b).all(|(x, y)| x <= y) && a.iter().zip(b).any(|(x, y)| x < y)
+    };
+    let mut order: Vec<usize> = (0..scores.len())
+        .filter(|&i| scores[i].iter().all(|v| v.is_finite()))
+        .collect();
     order.sort_by(|&a, &b| {
         scores[a]
             .iter()
@@ -571,22 +681,41 @@ pub fn tune_with(
     seed: u64,
     allow_fast_path: bool,
 ) -> Result<TuningResult> {
-    let on = spec.on.unwrap_or(if validation.is_some() { ScoreOn::Validation } else { ScoreOn::InSample });
+    let on = spec.on.unwrap_or(if validation.is_some() {
+        ScoreOn::Validation
+    } else {
+        ScoreOn::InSample
+    });
     let split = match (on, validation) {
         (ScoreOn::Validation, Some(v)) => {
             let (n_train, _) = v.windows(data.n_obs());
             Some((n_train, data.n_obs() - n_train))
         }
         (ScoreOn::Validation, None) => {
-            return Err(MmmError::param("/tuning/on", "scoring on 'validation' needs a 'validation' section in the spec"))
+            return Err(MmmError::param(
+                "/tuning/on",
+                "scoring on 'validation' needs a 'validation' section in the spec",
+            ))
         }
         (ScoreOn::InSample, _) => None,
     };
     if params.is_empty() {
         return Err(MmmError::param("/tuning", "tuning needs at least one parameter given as a search range, e.g. \"decay\": {\"range\": [0.0, 0.8]}"));
     }
-    let problem = Problem { data, causal, model, params, objectives: &spec.objectives, split, seed };
-    let fast = if allow_fast_path { Fast::new(&problem) } else { None };
+    let problem = Problem {
+        data,
+        causal,
+        model,
+        params,
+        objectives: &spec.objectives,
+        split,
+        seed,
+    };
+    let fast = if allow_fast_path {
+        Fast::new(&problem)
+    } else {
+        None
+    };
     let budget = spec.evaluations as usize;
     let pb = crate::progress::bar(budget as u64, "tuning");
     let mut points: Vec<Vec<f64>> = Vec::with_capacity(budget);
@@ -621,32 +750,56 @@ pub fn tune_with(
             pb.inc(batch.len() as u64);
             out
         };
-        spec.strategy.search(params.len(), budget, seed, &mut evaluate)?;
+        spec.strategy
+            .search(params.len(), budget, seed, &mut evaluate)?;
     }
     pb.finish_and_clear();
 
-    let names: Vec<String> = spec.objectives.iter().map(|o| objective_name(*o).to_string()).collect();
+    let names: Vec<String> = spec
+        .objectives
+        .iter()
+        .map(|o| objective_name(*o).to_string())
+        .collect();
     let to_eval = |i: usize| Evaluation {
-        parameters: params.iter().zip(&points[i]).map(|(p, u)| (p.pointer.clone(), p.value_at(u.clamp(0.0, 1.0)))).collect(),
-        objectives: names.iter().cloned().zip(scores[i].iter().copied()).collect(),
+        parameters: params
+            .iter()
+            .zip(&points[i])
+            .map(|(p, u)| (p.pointer.clone(), p.value_at(u.clamp(0.0, 1.0))))
+            .collect(),
+        objectives: names
+            .iter()
+            .cloned()
+            .zip(scores[i].iter().copied())
+            .collect(),
     };
     let mut front = pareto_front(&scores);
     if front.is_empty() {
-        return Err(MmmError::Compute(format!("all {} tuning evaluations failed", points.len())));
+        return Err(MmmError::Compute(format!(
+            "all {} tuning evaluations failed",
+            points.len()
+        )));
     }
     front.sort_by(|&a, &b| scores[a][0].total_cmp(&scores[b][0]).then(a.cmp(&b)));
     // scale each objective to [0, 1] over the front; pick the point closest to the origin
     let k = names.len();
     let (lo, hi): (Vec<f64>, Vec<f64>) = (0..k)
         .map(|j| {
-            front.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &i| (l.min(scores[i][j]), h.max(scores[i][j])))
+            front
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &i| {
+                    (l.min(scores[i][j]), h.max(scores[i][j]))
+                })
         })
         .unzip();
     let dist = |i: usize| -> f64 {
         (0..k)
             .map(|j| {
                 let r = hi[j] - lo[j];
-                if r > 0.0 { ((scores[i][j] - lo[j]) / r).powi(2) } else { 0.0 }
+                if r > 0.0 {
+                    ((scores[i][j] - lo[j]) / r).powi(2)
+                } else {
+                    0.0
+                }
             })
             .sum()
     };
@@ -655,7 +808,10 @@ pub fn tune_with(
         .copied()
         .min_by(|&a, &b| dist(a).total_cmp(&dist(b)).then(a.cmp(&b)))
         .unwrap_or(front[0]);
-    let failed = scores.iter().filter(|s| s.iter().any(|v| !v.is_finite())).count();
+    let failed = scores
+        .iter()
+        .filter(|s| s.iter().any(|v| !v.is_finite()))
+        .count();
     Ok(TuningResult {
         strategy: spec.strategy.typetag_name().to_string(),
         evaluations: points.len(),
@@ -667,7 +823,13 @@ pub fn tune_with(
         pareto: front.iter().map(|&i| to_eval(i)).collect(),
         history_parameters: points
             .iter()
-            .map(|u| params.iter().zip(u).map(|(p, v)| p.value_at(v.clamp(0.0, 1.0))).collect())
+            .map(|u| {
+                params
+                    .iter()
+                    .zip(u)
+                    .map(|(p, v)| p.value_at(v.clamp(0.0, 1.0)))
+                    .collect()
+            })
             .collect(),
         history: scores,
     })
@@ -685,9 +847,12 @@ mod tests {
             ((state >> 40) % 50) as f64
         };
         let scores: Vec<Vec<f64>> = (0..400).map(|_| vec![rnd(), rnd(), rnd()]).collect();
-        let dominates = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| x <= y) && a.iter().zip(b).any(|(x, y)| x < y);
-        let brute: Vec<usize> =
-            (0..scores.len()).filter(|&i| !(0..scores.len()).any(|j| dominates(&scores[j], &scores[i]))).collect();
+        let dominates = |a: &[f64], b: &[f64]| {
+            a.iter().zip(b).all(|(x, y)| x <= y) && a.iter().zip(b).any(|(x, y)| x < y)
+        };
+        let brute: Vec<usize> = (0..scores.len())
+            .filter(|&i| !(0..scores.len()).any(|j| dominates(&scores[j], &scores[i])))
+            .collect();
         assert_eq!(pareto_front(&scores), brute);
     }
 }

@@ -93,7 +93,10 @@ impl ValidationSpec {
             Some(k) if k > 0 => {
                 let k = k as usize;
                 let w = (h / k).max(1);
-                (1..=k).map(|f| (n - (k - f + 1) * w, w)).filter(|(tr, _)| *tr > 1).collect()
+                (1..=k)
+                    .map(|f| (n - (k - f + 1) * w, w))
+                    .filter(|(tr, _)| *tr > 1)
+                    .collect()
             }
             _ => vec![],
         };
@@ -112,16 +115,29 @@ pub fn fit_split(
 ) -> Result<(SplitMetrics, CausalEstimate)> {
     let train_rows: Vec<usize> = (0..n_train).collect();
     let train = data.subset(&train_rows);
-    let est = causal.estimate(&CausalInput { data: &train, model, seed })?;
+    let est = causal.estimate(&CausalInput {
+        data: &train,
+        model,
+        seed,
+    })?;
     let pred = predict(data, &est)?;
-    let stage = est.outcome_stage().ok_or_else(|| MmmError::Compute("no outcome stage".into()))?;
+    let stage = est
+        .outcome_stage()
+        .ok_or_else(|| MmmError::Compute("no outcome stage".into()))?;
     let k = stage.fitted.coefficients.len();
     let train_m = fit_metrics(&data.y[..n_train], &pred[..n_train], k);
     let end = n_train + n_test;
     let test_m = fit_metrics(&data.y[n_train..end], &pred[n_train..end], k);
-    let contributions: Vec<f64> =
-        est.effects.iter().map(|e| e.total_coefficient * train.transformed[e.channel].iter().sum::<f64>()).collect();
-    let spends: Vec<f64> = est.effects.iter().map(|e| train.media[e.channel].spend.iter().sum()).collect();
+    let contributions: Vec<f64> = est
+        .effects
+        .iter()
+        .map(|e| e.total_coefficient * train.transformed[e.channel].iter().sum::<f64>())
+        .collect();
+    let spends: Vec<f64> = est
+        .effects
+        .iter()
+        .map(|e| train.media[e.channel].spend.iter().sum())
+        .collect();
     Ok((
         SplitMetrics {
             n_train,
@@ -137,7 +153,9 @@ pub fn fit_split(
 
 /// Predictions over all periods of `data` from the outcome stage's coefficients.
 pub fn predict(data: &ModelData, est: &CausalEstimate) -> Result<Vec<f64>> {
-    let stage = est.outcome_stage().ok_or_else(|| MmmError::Compute("no outcome stage".into()))?;
+    let stage = est
+        .outcome_stage()
+        .ok_or_else(|| MmmError::Compute("no outcome stage".into()))?;
     let mut pred = vec![0.0; data.n_obs()];
     for (col, coef) in stage.design.columns.iter().zip(&stage.fitted.coefficients) {
         let v = data.column_values(col).ok_or_else(|| {
@@ -178,5 +196,9 @@ pub fn validate(
             mape: (!mapes.is_empty()).then(|| mapes.iter().sum::<f64>() / mapes.len() as f64),
         }
     });
-    Ok(ValidationResult { split, folds, folds_mean })
+    Ok(ValidationResult {
+        split,
+        folds,
+        folds_mean,
+    })
 }

@@ -1,3 +1,5 @@
 mod power_decay;
 
-fn main() -> std::process::ExitCode { mmm::cli::main() }
+fn main() -> std::process::ExitCode {
+    mmm::cli::main()
+}

@@ -69,13 +69,22 @@ impl Transform for PowerDecay {
     }
 }
 
-mmm_core::register!(KIND, PowerDecay, "power_decay", "In-house power-law adstock: a_t = Σ_l (1+l)^(−power)·x_{t−l}", r#"{"power": 1.0}"#);
+mmm_core::register!(
+    KIND,
+    PowerDecay,
+    "power_decay",
+    "In-house power-law adstock: a_t = Σ_l (1+l)^(−power)·x_{t−l}",
+    r#"{"power": 1.0}"#
+);
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn conforms() {
-        let t = super::PowerDecay { power: 1.3, l_max: 10 };
+        let t = super::PowerDecay {
+            power: 1.3,
+            l_max: 10,
+        };
         mmm_core::transform::conformance::check(&t, true).unwrap();
     }
 }

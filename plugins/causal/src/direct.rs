@@ -65,7 +65,12 @@ impl CausalStructure for Direct {
             .collect();
         let interval_level = fitted.interval_level;
         Ok(CausalEstimate {
-            stages: vec![Stage { name: data.target_name.clone(), y: data.y.clone(), design, fitted }],
+            stages: vec![Stage {
+                name: data.target_name.clone(),
+                y: data.y.clone(),
+                design,
+                fitted,
+            }],
             effects,
             interval_level,
         })

@@ -74,7 +74,11 @@ fn default_level() -> f64 {
 
 impl Default for BootstrapSpec {
     fn default() -> Self {
-        BootstrapSpec { resamples: default_resamples(), block_length: None, level: default_level() }
+        BootstrapSpec {
+            resamples: default_resamples(),
+            block_length: None,
+            level: default_level(),
+        }
     }
 }
 
@@ -123,15 +127,22 @@ struct TwoStage {
 
 impl Mediated {
     fn channel_index(data: &ModelData, name: &str) -> Result<usize> {
-        data.media.iter().position(|m| m.name == name).ok_or_else(|| {
-            MmmError::param(
-                "/mediator",
-                format!(
-                    "no channel named '{name}'; the channels are: {}",
-                    data.media.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")
-                ),
-            )
-        })
+        data.media
+            .iter()
+            .position(|m| m.name == name)
+            .ok_or_else(|| {
+                MmmError::param(
+                    "/mediator",
+                    format!(
+                        "no channel named '{name}'; the channels are: {}",
+                        data.media
+                            .iter()
+                            .map(|m| m.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })
     }
 
     /// The mediator as it enters the stages: `g(M)`.
@@ -167,14 +178,22 @@ impl Mediated {
         };
         let select = |d: Design| -> Design {
             match rows {
-                Some(r) => Design { columns: d.columns, x: d.x.select_rows(r.iter()) },
+                Some(r) => Design {
+                    columns: d.columns,
+                    x: d.x.select_rows(r.iter()),
+                },
                 None => d,
             }
         };
         let stage1_model: &dyn Model = self.stage1_model.as_deref().unwrap_or(input.model);
         let d1 = select(data.design(drivers, &[]));
         let g_rows = pick(g);
-        let fit1 = stage1_model.fit(&FitProblem { design: &d1, y: &g_rows, media: &data.media, seed: input.seed })?;
+        let fit1 = stage1_model.fit(&FitProblem {
+            design: &d1,
+            y: &g_rows,
+            media: &data.media,
+            seed: input.seed,
+        })?;
         let a: Vec<(usize, f64)> = d1
             .columns
             .iter()
@@ -184,11 +203,25 @@ impl Mediated {
 
         let m_values: Vec<f64> = match self.entry {
             MediatorEntry::Observed => g_rows.clone(),
-            MediatorEntry::Residual => g_rows.iter().zip(&fit1.fitted).map(|(a, b)| a - b).collect(),
+            MediatorEntry::Residual => g_rows
+                .iter()
+                .zip(&fit1.fitted)
+                .map(|(a, b)| a - b)
+                .collect(),
         };
         let med_name = match self.entry {
-            MediatorEntry::Observed => self.mediator.channel.clone().unwrap_or_else(|| self.mediator.column.clone()),
-            MediatorEntry::Residual => format!("{}_residual", self.mediator.channel.as_deref().unwrap_or(&self.mediator.column)),
+            MediatorEntry::Observed => self
+                .mediator
+                .channel
+                .clone()
+                .unwrap_or_else(|| self.mediator.column.clone()),
+            MediatorEntry::Residual => format!(
+                "{}_residual",
+                self.mediator
+                    .channel
+                    .as_deref()
+                    .unwrap_or(&self.mediator.column)
+            ),
         };
         let mut d2 = select(data.design(outcome_channels, &[]));
         let n = d2.x.nrows();
@@ -197,9 +230,18 @@ impl Mediated {
         for t in 0..n {
             d2.x[(t, k)] = m_values[t];
         }
-        d2.columns.push(Column { name: med_name, role: Role::Mediator, channel: None });
+        d2.columns.push(Column {
+            name: med_name,
+            role: Role::Mediator,
+            channel: None,
+        });
         let y_rows = pick(&data.y);
-        let fit2 = input.model.fit(&FitProblem { design: &d2, y: &y_rows, media: &data.media, seed: input.seed })?;
+        let fit2 = input.model.fit(&FitProblem {
+            design: &d2,
+            y: &y_rows,
+            media: &data.media,
+            seed: input.seed,
+        })?;
         let b = fit2.coefficients[k].estimate;
 
         let mut effects = vec![(0.0, None, None); data.media.len()];
@@ -217,9 +259,23 @@ impl Mediated {
         if let Some(mc) = mediator_channel {
             effects[mc] = (b, Some(b), Some(0.0));
         }
-        let stage1 = Stage { name: self.mediator.column.clone(), y: g_rows, design: d1, fitted: fit1 };
-        let stage2 = Stage { name: data.target_name.clone(), y: y_rows, design: d2, fitted: fit2 };
-        Ok(TwoStage { stage1, stage2, effects })
+        let stage1 = Stage {
+            name: self.mediator.column.clone(),
+            y: g_rows,
+            design: d1,
+            fitted: fit1,
+        };
+        let stage2 = Stage {
+            name: data.target_name.clone(),
+            y: y_rows,
+            design: d2,
+            fitted: fit2,
+        };
+        Ok(TwoStage {
+            stage1,
+            stage2,
+            effects,
+        })
     }
 }
 
@@ -231,55 +287,91 @@ impl CausalStructure for Mediated {
             if !names.contains(&d.as_str()) {
                 return Err(MmmError::param(
                     format!("/mediator/drivers/{i}"),
-                    format!("no channel named '{d}'; the channels are: {}", names.join(", ")),
+                    format!(
+                        "no channel named '{d}'; the channels are: {}",
+                        names.join(", ")
+                    ),
                 ));
             }
             if Some(d) == self.mediator.channel.as_ref() {
-                return Err(MmmError::param(format!("/mediator/drivers/{i}"), "the mediator cannot drive itself"));
+                return Err(MmmError::param(
+                    format!("/mediator/drivers/{i}"),
+                    "the mediator cannot drive itself",
+                ));
             }
         }
         if let Some(c) = &self.mediator.channel {
             if !names.contains(&c.as_str()) {
                 return Err(MmmError::param(
                     "/mediator/channel",
-                    format!("no channel named '{c}'; the channels are: {}", names.join(", ")),
+                    format!(
+                        "no channel named '{c}'; the channels are: {}",
+                        names.join(", ")
+                    ),
                 ));
             }
         }
         for (j, t) in self.mediator.transforms.iter().enumerate() {
-            t.validate().map_err(|e| e.at(&format!("/mediator/transforms/{j}")))?;
+            t.validate()
+                .map_err(|e| e.at(&format!("/mediator/transforms/{j}")))?;
         }
         if let Some(m) = &self.stage1_model {
             m.validate().map_err(|e| e.at("/stage1_model"))?;
         }
         if !(self.bootstrap.level > 0.0 && self.bootstrap.level < 1.0) {
-            return Err(MmmError::param("/bootstrap/level", "level must be in (0, 1)"));
+            return Err(MmmError::param(
+                "/bootstrap/level",
+                "level must be in (0, 1)",
+            ));
         }
         Ok(())
     }
 
     fn estimate(&self, input: &CausalInput<'_>) -> Result<CausalEstimate> {
         let data = input.data;
-        let drivers: Vec<usize> =
-            self.mediator.drivers.iter().map(|d| Self::channel_index(data, d)).collect::<Result<_>>()?;
+        let drivers: Vec<usize> = self
+            .mediator
+            .drivers
+            .iter()
+            .map(|d| Self::channel_index(data, d))
+            .collect::<Result<_>>()?;
         let mediator_channel = match &self.mediator.channel {
             Some(c) => Some(Self::channel_index(data, c)?),
             None => None,
         };
-        let outcome_channels: Vec<usize> =
-            (0..data.media.len()).filter(|i| Some(*i) != mediator_channel).collect();
+        let outcome_channels: Vec<usize> = (0..data.media.len())
+            .filter(|i| Some(*i) != mediator_channel)
+            .collect();
         let g = self.mediator_series(data)?;
-        let point = self.fit_two_stage(input, &drivers, &outcome_channels, mediator_channel, &g, None)?;
+        let point = self.fit_two_stage(
+            input,
+            &drivers,
+            &outcome_channels,
+            mediator_channel,
+            &g,
+            None,
+        )?;
 
         let n = data.n_obs();
-        let block = self.bootstrap.block_length.map(|b| b as usize).unwrap_or_else(|| default_block_length(n));
+        let block = self
+            .bootstrap
+            .block_length
+            .map(|b| b as usize)
+            .unwrap_or_else(|| default_block_length(n));
         let draws: Vec<Vec<(f64, Option<f64>, Option<f64>)>> = (0..self.bootstrap.resamples as u64)
             .into_par_iter()
             .filter_map(|b| {
                 let rows = block_resample(n, block, input.seed, b);
-                self.fit_two_stage(input, &drivers, &outcome_channels, mediator_channel, &g, Some(&rows))
-                    .ok()
-                    .map(|s| s.effects)
+                self.fit_two_stage(
+                    input,
+                    &drivers,
+                    &outcome_channels,
+                    mediator_channel,
+                    &g,
+                    Some(&rows),
+                )
+                .ok()
+                .map(|s| s.effects)
             })
             .collect();
         let alpha = 1.0 - self.bootstrap.level;
@@ -289,8 +381,12 @@ impl CausalStructure for Mediated {
             .enumerate()
             .map(|(ch, (total, direct, indirect))| {
                 let totals: Vec<f64> = draws.iter().map(|d| d[ch].0).collect();
-                let interval = (totals.len() >= 20)
-                    .then(|| (quantile(&totals, alpha / 2.0), quantile(&totals, 1.0 - alpha / 2.0)));
+                let interval = (totals.len() >= 20).then(|| {
+                    (
+                        quantile(&totals, alpha / 2.0),
+                        quantile(&totals, 1.0 - alpha / 2.0),
+                    )
+                });
                 ChannelEffect {
                     channel: ch,
                     total_coefficient: *total,
@@ -302,7 +398,10 @@ impl CausalStructure for Mediated {
             })
             .collect();
         let mut stage2 = point.stage2;
-        stage2.fitted.statistics.insert("bootstrap_resamples_used".into(), draws.len() as f64);
+        stage2
+            .fitted
+            .statistics
+            .insert("bootstrap_resamples_used".into(), draws.len() as f64);
         Ok(CausalEstimate {
             stages: vec![point.stage1, stage2],
             effects,

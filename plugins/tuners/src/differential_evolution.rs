@@ -47,7 +47,10 @@ fn default_cr() -> f64 {
     0.9
 }
 
-const PARAMS: &[ParamSpec] = &[ParamSpec::lower_open("weight", 0.0, 2.0), ParamSpec::closed("crossover", 0.0, 1.0)];
+const PARAMS: &[ParamSpec] = &[
+    ParamSpec::lower_open("weight", 0.0, 2.0),
+    ParamSpec::closed("crossover", 0.0, 1.0),
+];
 
 fn dominates(a: &[f64], b: &[f64]) -> bool {
     a.iter().zip(b).all(|(x, y)| x <= y) && a.iter().zip(b).any(|(x, y)| x < y)
@@ -83,14 +86,19 @@ fn crowding(f: &[Vec<f64>], members: &[usize]) -> Vec<f64> {
     }
     for j in 0..f[members[0]].len() {
         let mut order: Vec<usize> = (0..m).collect();
-        order.sort_by(|&a, &b| f[members[a]][j].total_cmp(&f[members[b]][j]).then(a.cmp(&b)));
+        order.sort_by(|&a, &b| {
+            f[members[a]][j]
+                .total_cmp(&f[members[b]][j])
+                .then(a.cmp(&b))
+        });
         let lo = f[members[order[0]]][j];
         let hi = f[members[order[m - 1]]][j];
         d[order[0]] = f64::INFINITY;
         d[order[m - 1]] = f64::INFINITY;
         if hi > lo && hi.is_finite() && lo.is_finite() {
             for k in 1..m - 1 {
-                d[order[k]] += (f[members[order[k + 1]]][j] - f[members[order[k - 1]]][j]) / (hi - lo);
+                d[order[k]] +=
+                    (f[members[order[k + 1]]][j] - f[members[order[k - 1]]][j]) / (hi - lo);
             }
         }
     }
@@ -112,10 +120,18 @@ fn truncate(x: Vec<Vec<f64>>, f: Vec<Vec<f64>>, np: usize) -> (Vec<Vec<f64>>, Ve
         }
     }
     let mut order: Vec<usize> = (0..x.len()).collect();
-    order.sort_by(|&a, &b| rank[a].cmp(&rank[b]).then(crowd[b].total_cmp(&crowd[a])).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        rank[a]
+            .cmp(&rank[b])
+            .then(crowd[b].total_cmp(&crowd[a]))
+            .then(a.cmp(&b))
+    });
     order.truncate(np);
     order.sort_unstable();
-    (order.iter().map(|&i| x[i].clone()).collect(), order.iter().map(|&i| f[i].clone()).collect())
+    (
+        order.iter().map(|&i| x[i].clone()).collect(),
+        order.iter().map(|&i| f[i].clone()).collect(),
+    )
 }
 
 fn reflect(v: f64) -> f64 {
@@ -138,9 +154,19 @@ impl Tuner for DifferentialEvolution {
         check_all(PARAMS, &[self.weight, self.crossover])
     }
 
-    fn search(&self, dim: usize, budget: usize, seed: u64, evaluate: &mut BatchEvaluator<'_>) -> Result<()> {
+    fn search(
+        &self,
+        dim: usize,
+        budget: usize,
+        seed: u64,
+        evaluate: &mut BatchEvaluator<'_>,
+    ) -> Result<()> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let np = (self.population.map(|p| p as usize).unwrap_or((10 * dim).max(20))).clamp(4, budget.max(4));
+        let np = (self
+            .population
+            .map(|p| p as usize)
+            .unwrap_or((10 * dim).max(20)))
+        .clamp(4, budget.max(4));
         let mut x = lhs(np.min(budget), dim, &mut rng);
         let mut f = evaluate(&x);
         x.truncate(f.len());
@@ -229,7 +255,11 @@ mod tests {
     use super::*;
 
     fn run(objectives: usize, budget: usize) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
-        let de = DifferentialEvolution { population: Some(20), weight: 0.6, crossover: 0.9 };
+        let de = DifferentialEvolution {
+            population: Some(20),
+            weight: 0.6,
+            crossover: 0.9,
+        };
         let mut xs = Vec::new();
         let mut fs = Vec::new();
         let mut eval = |b: &[Vec<f64>]| -> Vec<Vec<f64>> {
@@ -238,7 +268,11 @@ mod tests {
                 .map(|u| {
                     let a: f64 = u.iter().map(|v| (v - 0.3).powi(2)).sum();
                     let c: f64 = u.iter().map(|v| (v - 0.7).powi(2)).sum();
-                    if objectives == 1 { vec![a] } else { vec![a, c] }
+                    if objectives == 1 {
+                        vec![a]
+                    } else {
+                        vec![a, c]
+                    }
                 })
                 .collect();
             xs.extend(b.iter().cloned());

@@ -38,7 +38,13 @@ impl Tuner for LatinHypercube {
     fn validate(&self) -> Result<()> {
         Ok(())
     }
-    fn search(&self, dim: usize, budget: usize, seed: u64, evaluate: &mut BatchEvaluator<'_>) -> Result<()> {
+    fn search(
+        &self,
+        dim: usize,
+        budget: usize,
+        seed: u64,
+        evaluate: &mut BatchEvaluator<'_>,
+    ) -> Result<()> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let points = lhs(budget, dim, &mut rng);
         for chunk in points.chunks(4096) {

@@ -22,9 +22,17 @@ impl Tuner for RandomSearch {
     fn validate(&self) -> Result<()> {
         Ok(())
     }
-    fn search(&self, dim: usize, budget: usize, seed: u64, evaluate: &mut BatchEvaluator<'_>) -> Result<()> {
+    fn search(
+        &self,
+        dim: usize,
+        budget: usize,
+        seed: u64,
+        evaluate: &mut BatchEvaluator<'_>,
+    ) -> Result<()> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let points: Vec<Vec<f64>> = (0..budget).map(|_| (0..dim).map(|_| rng.random::<f64>()).collect()).collect();
+        let points: Vec<Vec<f64>> = (0..budget)
+            .map(|_| (0..dim).map(|_| rng.random::<f64>()).collect())
+            .collect();
         for chunk in points.chunks(4096) {
             evaluate(chunk);
         }
@@ -32,4 +40,10 @@ impl Tuner for RandomSearch {
     }
 }
 
-mmm_core::register!(KIND, RandomSearch, "random", "Uniform random search over the search ranges", r#"{}"#);
+mmm_core::register!(
+    KIND,
+    RandomSearch,
+    "random",
+    "Uniform random search over the search ranges",
+    r#"{}"#
+);
