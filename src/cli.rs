@@ -379,8 +379,8 @@ fn print_summary(r: &mmm_core::results::Results) {
         r.fit.durbin_watson
     );
     println!(
-        "{:<16} {:>14} {:>14} {:>7} {:>8}  {}",
-        "channel", "spend", "contribution", "share", "ROI", "ROI interval"
+        "{:<16} {:>14} {:>14} {:>7} {:>8}  ROI interval",
+        "channel", "spend", "contribution", "share", "ROI"
     );
     for c in &r.channels {
         let ci = match (c.roi_ci_low, c.roi_ci_high) {

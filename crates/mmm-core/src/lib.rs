@@ -9,6 +9,8 @@
 //! - [`causal::CausalStructure`]: channels and controls → model stages and channel effects.
 //! - [`optimizer::Optimizer`]: response curves → a budget allocation.
 #![deny(missing_docs)]
+// Numeric kernels index several arrays with one loop variable; iterator chains would hide that.
+#![allow(clippy::needless_range_loop)]
 
 pub mod causal;
 pub mod data;

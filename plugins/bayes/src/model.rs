@@ -709,7 +709,7 @@ impl BayesianMmm {
             })
             .collect();
         let mut col_contrib = vec![vec![0.0; n]; design.n_cols()];
-        let mut rng = ChaCha8Rng::seed_from_u64(problem.seed ^ 0x5EED_0F_9057);
+        let mut rng = ChaCha8Rng::seed_from_u64(problem.seed ^ 0x005E_ED0F_9057);
         let t_dist = match density.family {
             Family::StudentT(nu) => StudentT::new(nu).ok(),
             Family::Normal => None,

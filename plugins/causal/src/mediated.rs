@@ -117,12 +117,15 @@ fn default_entry() -> MediatorEntry {
     MediatorEntry::Observed
 }
 
+/// A channel's (total, direct, indirect) coefficient.
+type PathEffects = (f64, Option<f64>, Option<f64>);
+
 /// Everything one fit of both stages yields.
 struct TwoStage {
     stage1: Stage,
     stage2: Stage,
     /// Per spec channel: (total, direct, indirect) coefficient.
-    effects: Vec<(f64, Option<f64>, Option<f64>)>,
+    effects: Vec<PathEffects>,
 }
 
 impl Mediated {
@@ -227,8 +230,8 @@ impl Mediated {
         let n = d2.x.nrows();
         let k = d2.x.ncols();
         d2.x = d2.x.insert_column(k, 0.0);
-        for t in 0..n {
-            d2.x[(t, k)] = m_values[t];
+        for (t, v) in m_values.iter().enumerate().take(n) {
+            d2.x[(t, k)] = *v;
         }
         d2.columns.push(Column {
             name: med_name,
@@ -358,7 +361,7 @@ impl CausalStructure for Mediated {
             .block_length
             .map(|b| b as usize)
             .unwrap_or_else(|| default_block_length(n));
-        let draws: Vec<Vec<(f64, Option<f64>, Option<f64>)>> = (0..self.bootstrap.resamples as u64)
+        let draws: Vec<Vec<PathEffects>> = (0..self.bootstrap.resamples as u64)
             .into_par_iter()
             .filter_map(|b| {
                 let rows = block_resample(n, block, input.seed, b);

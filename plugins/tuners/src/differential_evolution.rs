@@ -211,14 +211,13 @@ impl Tuner for DifferentialEvolution {
                         next_x.push(x[i].clone());
                         next_f.push(f[i].clone());
                     }
-                    Some(fu) if single => {
-                        if fu[0] <= f[i][0] {
-                            next_x.push(trials[i].clone());
-                            next_f.push(fu.clone());
-                        } else {
-                            next_x.push(x[i].clone());
-                            next_f.push(f[i].clone());
-                        }
+                    Some(fu) if single && fu[0] <= f[i][0] => {
+                        next_x.push(trials[i].clone());
+                        next_f.push(fu.clone());
+                    }
+                    Some(_) if single => {
+                        next_x.push(x[i].clone());
+                        next_f.push(f[i].clone());
                     }
                     Some(fu) => {
                         if dominates(fu, &f[i]) {
