@@ -725,20 +725,24 @@ pub fn tune_with(
             let room = budget.saturating_sub(points.len());
             let batch = &batch[..batch.len().min(room)];
             let out: Vec<Vec<f64>> = match &fast {
-                Some(f) => batch
-                    .par_iter()
-                    .with_min_len(64)
-                    .map_init(
-                        || f.scratch(),
-                        |s, u| {
-                            if f.evaluate(s, u) {
-                                s.out.clone()
-                            } else {
-                                vec![f64::INFINITY; s.out.len()]
-                            }
-                        },
-                    )
-                    .collect(),
+                Some(f) => {
+                    // workers write into one flat buffer (no allocation per evaluation, and none
+                    // freed across threads); rows are split off on this thread
+                    let k = spec.objectives.len();
+                    let mut flat = vec![f64::INFINITY; batch.len() * k];
+                    flat.par_chunks_mut(k)
+                        .zip(batch.par_iter())
+                        .with_min_len(256)
+                        .for_each_init(
+                            || f.scratch(),
+                            |s, (o, u)| {
+                                if f.evaluate(s, u) {
+                                    o.copy_from_slice(&s.out);
+                                }
+                            },
+                        );
+                    flat.chunks(k).map(<[f64]>::to_vec).collect()
+                }
                 None => batch
                     .par_iter()
                     .with_min_len(8)

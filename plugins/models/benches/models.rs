@@ -3,10 +3,10 @@
 //! Run: `cargo bench -p mmm-models --bench models -- --warm-up-time 1 --measurement-time 2`
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use std::hint::black_box;
 use mmm_core::model::{Column, Design, FitProblem, Model, Role};
 use mmm_models as _;
 use nalgebra::DMatrix;
+use std::hint::black_box;
 
 fn design() -> (Design, Vec<f64>) {
     let (n, p) = (200, 20);

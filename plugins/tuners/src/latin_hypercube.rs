@@ -47,7 +47,7 @@ impl Tuner for LatinHypercube {
     ) -> Result<()> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let points = lhs(budget, dim, &mut rng);
-        for chunk in points.chunks(4096) {
+        for chunk in points.chunks(16384) {
             evaluate(chunk);
         }
         Ok(())

@@ -33,7 +33,7 @@ impl Tuner for RandomSearch {
         let points: Vec<Vec<f64>> = (0..budget)
             .map(|_| (0..dim).map(|_| rng.random::<f64>()).collect())
             .collect();
-        for chunk in points.chunks(4096) {
+        for chunk in points.chunks(16384) {
             evaluate(chunk);
         }
         Ok(())
