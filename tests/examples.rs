@@ -108,3 +108,49 @@ fn infeasible_bounds_are_rejected() {
     assert!(stderr(&o).contains("min_share"), "{}", stderr(&o));
     assert!(!out.join("results.json").exists());
 }
+
+/// Seed 004's sweep: 90–150% of current budget, each level optimized; more budget never
+/// loses KPI.
+#[test]
+fn budget_scenarios_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = root().join("examples/simulations/seed000");
+    let mut spec: Value =
+        serde_json::from_str(&std::fs::read_to_string(base.join("sales_plan.json")).unwrap())
+            .unwrap();
+    spec["data"]["path"] = Value::String(base.join("data.csv").to_string_lossy().into_owned());
+    spec["optimizer"] = serde_json::json!({
+        "type": "scenarios",
+        "levels": {"multiples_of_current": [0.9, 1.0, 1.1, 1.2, 1.5]},
+        "bounds": {"default": {"min_share": 0.05, "max_share": 0.6}}
+    });
+    let p = dir.path().join("spec.json");
+    std::fs::write(&p, spec.to_string()).unwrap();
+    let out = dir.path().join("out");
+    let o = mmm(&[
+        "run",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let rows = r["optimization"]["scenarios"].as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    let kpi: Vec<f64> = rows
+        .iter()
+        .map(|r| r["expected_kpi"].as_f64().unwrap())
+        .collect();
+    assert!(kpi.windows(2).all(|w| w[1] >= w[0]), "{kpi:?}");
+    for row in rows {
+        let spend: f64 = row["spend"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_f64().unwrap())
+            .sum();
+        assert!((spend - row["total_budget"].as_f64().unwrap()).abs() < 1e-6 * spend);
+    }
+}

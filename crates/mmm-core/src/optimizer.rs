@@ -59,7 +59,11 @@ pub struct OptimizationResult {
     pub expected_kpi_optimal: f64,
     /// Lift in percent.
     pub lift_pct: f64,
-    /// Extra, optimizer-specific results (scenarios…).
+    /// A budget sweep, one row per level: `total_budget`, `expected_kpi`, `roi`, per-channel
+    /// `spend` (sweeping optimizers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scenarios: Option<serde_json::Value>,
+    /// Extra, optimizer-specific results (budget cut, ROI gain, method…).
     pub details: serde_json::Value,
 }
 

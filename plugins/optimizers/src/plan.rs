@@ -99,6 +99,8 @@ pub fn result(
         .collect();
     let kc = solver::objective(curves, &cur);
     let ko = solver::objective(curves, spend);
+    let mut details = details;
+    let scenarios = details.as_object_mut().and_then(|o| o.remove("scenarios"));
     OptimizationResult {
         objective: objective.to_string(),
         total_budget: spend.iter().sum(),
@@ -106,6 +108,7 @@ pub fn result(
         expected_kpi_current: kc,
         expected_kpi_optimal: ko,
         lift_pct: pct(kc, ko).unwrap_or(f64::NAN),
+        scenarios,
         details,
     }
 }

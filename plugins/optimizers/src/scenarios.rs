@@ -37,7 +37,7 @@ impl Default for Levels {
 /// ```
 /// as in `max_response` (share bounds scale with each level). The main result fields describe
 /// the level 1.0 of `multiples_of_current` when present and feasible, else the first feasible
-/// level; every level is in `details.scenarios`.
+/// level; every level is in `scenarios`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scenarios {
@@ -174,7 +174,7 @@ mod tests {
         let o: Box<dyn Optimizer> = serde_json::from_value(d.tagged_example().unwrap()).unwrap();
         o.validate().unwrap();
         let r = o.optimize(&curves()).unwrap();
-        let rows = r.details["scenarios"].as_array().unwrap();
+        let rows = r.scenarios.as_ref().unwrap().as_array().unwrap();
         assert_eq!(rows.len(), 5);
         assert!((r.total_budget - 300.0).abs() < 1e-9);
         assert_eq!(r.details["main_level"], 1.0);
@@ -203,7 +203,7 @@ mod tests {
         }))
         .unwrap();
         let r = o.optimize(&curves()).unwrap();
-        let rows = r.details["scenarios"].as_array().unwrap();
+        let rows = r.scenarios.as_ref().unwrap().as_array().unwrap();
         assert_eq!(rows[0]["feasible"], false);
         assert!(rows[0]["reason"]
             .as_str()
