@@ -384,7 +384,8 @@ pub fn parse_spec_with_search(
     Ok((spec, search))
 }
 
-fn path_to_pointer(p: &serde_path_to_error::Path) -> String {
+/// The JSON pointer of a `serde_path_to_error` path (`/media/0/transforms/1/decay`).
+pub fn path_to_pointer(p: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     let mut s = String::new();
     for seg in p.iter() {

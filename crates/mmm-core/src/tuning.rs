@@ -189,40 +189,15 @@ impl Problem<'_> {
     }
 
     fn try_evaluate(&self, s: &mut Scratch, u: &[f64]) -> Result<Vec<f64>> {
-        let mut touched = [false; 64];
-        for (p, &ui) in self.params.iter().zip(u) {
-            let v = p.value_at(ui.clamp(0.0, 1.0));
-            match p.target {
-                Target::Transform {
-                    channel,
-                    transform,
-                    index,
-                } => {
-                    let t = &mut s.data.media[channel].chain.0[transform];
-                    let k = t.params().len();
-                    t.get_params(&mut s.values[..k]);
-                    s.values[index] = v;
-                    t.set_params(&s.values[..k]);
-                    if channel < 64 {
-                        touched[channel] = true;
-                    }
-                }
-                Target::Model { index } => {
-                    let k = s.model.params().len();
-                    s.model.get_params(&mut s.values[..k]);
-                    s.values[index] = v;
-                    s.model.set_params(&s.values[..k]);
-                }
-                Target::Unresolved => {}
-            }
-        }
-        for (c, t) in touched.iter().enumerate().take(s.data.media.len()) {
-            if *t {
-                let m = &mut s.data.media[c];
-                m.chain
-                    .learn_apply(&m.spend, &mut s.data.transformed[c], &mut s.ws);
-            }
-        }
+        set_candidate(
+            self.params,
+            u,
+            &mut s.data.media,
+            &mut s.data.transformed,
+            &mut s.model,
+            &mut s.values,
+            &mut s.ws,
+        );
         let metrics = match self.split {
             Some((n_train, n_test)) => {
                 let (m, _) = fit_split(
@@ -450,40 +425,15 @@ impl<'a> Fast<'a> {
     /// Scores one candidate into `s.out` (allocation-free).
     fn evaluate(&self, s: &mut FastScratch, u: &[f64]) -> bool {
         let p = self.problem;
-        let mut touched = [false; 64];
-        for (sp, &ui) in p.params.iter().zip(u) {
-            let v = sp.value_at(ui.clamp(0.0, 1.0));
-            match sp.target {
-                Target::Transform {
-                    channel,
-                    transform,
-                    index,
-                } => {
-                    let t = &mut s.media[channel].chain.0[transform];
-                    let k = t.params().len();
-                    t.get_params(&mut s.values[..k]);
-                    s.values[index] = v;
-                    t.set_params(&s.values[..k]);
-                    if channel < 64 {
-                        touched[channel] = true;
-                    }
-                }
-                Target::Model { index } => {
-                    let k = s.model.params().len();
-                    s.model.get_params(&mut s.values[..k]);
-                    s.values[index] = v;
-                    s.model.set_params(&s.values[..k]);
-                }
-                Target::Unresolved => {}
-            }
-        }
-        for c in 0..s.media.len() {
-            if c >= 64 || touched[c] {
-                let m = &mut s.media[c];
-                m.chain
-                    .learn_apply(&m.spend, &mut s.transformed[c], &mut s.ws);
-            }
-        }
+        set_candidate(
+            p.params,
+            u,
+            &mut s.media,
+            &mut s.transformed,
+            &mut s.model,
+            &mut s.values,
+            &mut s.ws,
+        );
         let n_fit = self.n_fit;
         let q = self.z.len();
         let pm = s.media.len();
@@ -623,6 +573,52 @@ pub fn fast_path_probe(
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Sets a unit-cube candidate's parameter values on the channels' chains and the model, and
+/// re-transforms the channels whose parameters changed (learning on the full series), without
+/// allocating. `values` needs room for the largest parameter list.
+fn set_candidate(
+    params: &[SearchParam],
+    u: &[f64],
+    media: &mut [crate::model::MediaInput],
+    transformed: &mut [Vec<f64>],
+    model: &mut Box<dyn Model>,
+    values: &mut [f64],
+    ws: &mut ChainWorkspace,
+) {
+    let mut touched = [false; 64];
+    for (p, &ui) in params.iter().zip(u) {
+        let v = p.value_at(ui.clamp(0.0, 1.0));
+        match p.target {
+            Target::Transform {
+                channel,
+                transform,
+                index,
+            } => {
+                let t = &mut media[channel].chain.0[transform];
+                let k = t.params().len();
+                t.get_params(&mut values[..k]);
+                values[index] = v;
+                t.set_params(&values[..k]);
+                if channel < 64 {
+                    touched[channel] = true;
+                }
+            }
+            Target::Model { index } => {
+                let k = model.params().len();
+                model.get_params(&mut values[..k]);
+                values[index] = v;
+                model.set_params(&values[..k]);
+            }
+            Target::Unresolved => {}
+        }
+    }
+    for (c, m) in media.iter_mut().enumerate() {
+        if c >= 64 || touched[c] {
+            m.chain.learn_apply(&m.spend, &mut transformed[c], ws);
+        }
+    }
 }
 
 /// Indices of the non-dominated rows (all objectives minimized), ascending.

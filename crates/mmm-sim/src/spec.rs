@@ -331,22 +331,6 @@ fn issue(pointer: impl Into<String>, message: impl Into<String>) -> SpecIssue {
     }
 }
 
-fn path_to_pointer(p: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut s = String::new();
-    for seg in p.iter() {
-        match seg {
-            Segment::Seq { index } => s.push_str(&format!("/{index}")),
-            Segment::Map { key } => {
-                s.push_str(&format!("/{}", key.replace('~', "~0").replace('/', "~1")))
-            }
-            Segment::Enum { variant } => s.push_str(&format!("/{variant}")),
-            Segment::Unknown => {}
-        }
-    }
-    s
-}
-
 /// Reads, deserializes and checks a simulation spec file.
 pub fn load_simspec(path: &Path) -> Result<SimSpec> {
     let file = path.display().to_string();
@@ -376,7 +360,7 @@ pub fn parse_simspec(raw: &Value, file: &str) -> Result<SimSpec> {
     };
     let spec: SimSpec = serde_path_to_error::deserialize(raw.clone()).map_err(|e| {
         err(vec![issue(
-            path_to_pointer(e.path()),
+            mmm_core::spec::path_to_pointer(e.path()),
             e.inner().to_string(),
         )])
     })?;
