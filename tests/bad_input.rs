@@ -31,6 +31,24 @@ fn expect_rejected(csv: &str, spec: &serde_json::Value, fragments: &[&str]) {
     assert_eq!(v.status.code(), Some(2), "validate: {}", stderr(&v));
 }
 
+/// The date cell of 1-based `line` of a CSV text.
+fn date_on_line(csv: &str, line: usize) -> String {
+    csv.lines()
+        .nth(line - 1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// Sets every data cell of column `col` to `value`.
+fn constant_column(csv: &str, col: usize, value: &str) -> String {
+    (2..=csv.lines().count()).fold(csv.to_string(), |acc, line| {
+        replace_cell(&acc, line, col, value)
+    })
+}
+
 fn replace_cell(csv: &str, line: usize, col: usize, value: &str) -> String {
     csv.lines()
         .enumerate()
@@ -148,14 +166,7 @@ fn negative_spend() {
 #[test]
 fn duplicate_date() {
     let csv = weekly_csv(40);
-    let date3 = csv
-        .lines()
-        .nth(2)
-        .unwrap()
-        .split(',')
-        .next()
-        .unwrap()
-        .to_string();
+    let date3 = date_on_line(&csv, 3);
     let csv = replace_cell(&csv, 4, 0, &date3);
     expect_rejected(
         &csv,
@@ -167,14 +178,7 @@ fn duplicate_date() {
 #[test]
 fn unsorted_dates() {
     let csv = weekly_csv(40);
-    let date2 = csv
-        .lines()
-        .nth(1)
-        .unwrap()
-        .split(',')
-        .next()
-        .unwrap()
-        .to_string();
+    let date2 = date_on_line(&csv, 2);
     let csv = replace_cell(&csv, 6, 0, &date2);
     expect_rejected(
         &csv,
@@ -186,14 +190,7 @@ fn unsorted_dates() {
 #[test]
 fn irregular_spacing() {
     let csv = weekly_csv(40);
-    let d = csv
-        .lines()
-        .nth(9)
-        .unwrap()
-        .split(',')
-        .next()
-        .unwrap()
-        .to_string();
+    let d = date_on_line(&csv, 10);
     // shift line 10's date by one day: 8 days after its predecessor
     let shifted = {
         let (y, m, dd) = (
@@ -220,39 +217,13 @@ fn fewer_rows_than_parameters() {
 
 #[test]
 fn constant_media_column() {
-    let csv: String = weekly_csv(40)
-        .lines()
-        .enumerate()
-        .map(|(i, l)| {
-            if i == 0 {
-                l.to_string()
-            } else {
-                let mut c: Vec<&str> = l.split(',').collect();
-                c[3] = "50";
-                c.join(",")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+    let csv = constant_column(&weekly_csv(40), 3, "50");
     expect_rejected(&csv, &small_spec(), &["column 'radio'", "constant"]);
 }
 
 #[test]
 fn constant_control_column() {
-    let csv: String = weekly_csv(40)
-        .lines()
-        .enumerate()
-        .map(|(i, l)| {
-            if i == 0 {
-                l.to_string()
-            } else {
-                let mut c: Vec<&str> = l.split(',').collect();
-                c[4] = "9.5";
-                c.join(",")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+    let csv = constant_column(&weekly_csv(40), 4, "9.5");
     expect_rejected(
         &csv,
         &small_spec(),

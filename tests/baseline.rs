@@ -36,14 +36,7 @@ fn weekly_holiday_counts_in_its_week() {
         json!({"holidays": {"path": "cal.csv", "country": "DE", "per_holiday": true}});
     let p = write_case(dir.path(), &weekly_csv(40), &spec);
     let out = dir.path().join("out");
-    let o = mmm(&[
-        "run",
-        p.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "-q",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_ok(&p, &out);
     let (header, rows) = decomposition(&out);
     let feast = header
         .iter()
@@ -104,16 +97,7 @@ fn daily_data_with_day_of_week_and_two_seasonalities() {
     spec["baseline"] = json!({"day_of_week": true, "seasonality": [{"period": 30.4, "order": 1}, {"period": 365.25, "order": 1}]});
     let p = write_case(dir.path(), &csv, &spec);
     let out = dir.path().join("out");
-    let o = mmm(&[
-        "run",
-        p.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "-q",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let r = run_ok(&p, &out);
     assert_eq!(r["data"]["frequency"], "daily");
     let names: Vec<&str> = r["coefficients"]
         .as_array()

@@ -6,23 +6,11 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 use serde_json::{json, Value};
 
-fn run_to(spec: &std::path::Path, out: &std::path::Path) -> Value {
-    let o = mmm(&[
-        "run",
-        spec.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
-}
-
 #[test]
 fn quickstart_runs_and_its_outputs_agree() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("qs");
-    let r = run_to(&root().join("examples/quickstart/spec.json"), &out);
+    let r = run_ok(&root().join("examples/quickstart/spec.json"), &out);
     assert_eq!(r["schema_version"], "1.0");
     assert_eq!(r["data"]["n_obs"], 208);
     assert_eq!(r["data"]["frequency"], "weekly");
@@ -92,8 +80,8 @@ fn quickstart_runs_and_its_outputs_agree() {
 fn same_spec_gives_identical_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let spec = root().join("examples/quickstart/spec.json");
-    run_to(&spec, &dir.path().join("a"));
-    run_to(&spec, &dir.path().join("b"));
+    run_ok(&spec, &dir.path().join("a"));
+    run_ok(&spec, &dir.path().join("b"));
     for f in ["results.json", "decomposition.csv"] {
         let a = std::fs::read(dir.path().join("a").join(f)).unwrap();
         let b = std::fs::read(dir.path().join("b").join(f)).unwrap();
@@ -161,7 +149,7 @@ fn ols_recovers_known_roi() {
     });
     let dir = tempfile::tempdir().unwrap();
     let spec_path = write_case(dir.path(), &csv, &spec);
-    let r = run_to(&spec_path, &dir.path().join("out"));
+    let r = run_ok(&spec_path, &dir.path().join("out"));
     for (c, ch) in r["channels"].as_array().unwrap().iter().enumerate() {
         let true_roi = betas[c] * adstocked[c].iter().sum::<f64>() / spends[c].iter().sum::<f64>();
         let lo = ch["roi_ci_low"].as_f64().unwrap();

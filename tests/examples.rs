@@ -127,16 +127,7 @@ fn budget_scenarios_sweep() {
     let p = dir.path().join("spec.json");
     std::fs::write(&p, spec.to_string()).unwrap();
     let out = dir.path().join("out");
-    let o = mmm(&[
-        "run",
-        p.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "-q",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let r: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let r = run_ok(&p, &out);
     let rows = r["optimization"]["scenarios"].as_array().unwrap();
     assert_eq!(rows.len(), 5);
     let kpi: Vec<f64> = rows

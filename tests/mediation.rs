@@ -69,16 +69,7 @@ fn check(entry: &str) {
     let dir = tempfile::tempdir().unwrap();
     let p = write_case(dir.path(), &simulate(), &spec(entry));
     let out = dir.path().join("out");
-    let o = mmm(&[
-        "run",
-        p.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let r: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let r = run_ok(&p, &out);
     let channels = r["channels"].as_array().unwrap();
     for (i, d) in DRIVERS.iter().enumerate() {
         let ch = channels.iter().find(|c| c["name"] == *d).unwrap();

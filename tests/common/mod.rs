@@ -93,6 +93,19 @@ pub fn small_spec() -> serde_json::Value {
     })
 }
 
+/// Runs `mmm run SPEC --out OUT --quiet`, asserts success, and returns `results.json`.
+pub fn run_ok(spec: &Path, out: &Path) -> serde_json::Value {
+    let o = mmm(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}: {}", spec.display(), stderr(&o));
+    serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
+}
+
 /// Writes `data.csv` and `spec.json` into `dir`; returns the spec path.
 pub fn write_case(dir: &Path, csv: &str, spec: &serde_json::Value) -> PathBuf {
     std::fs::write(dir.join("data.csv"), csv).unwrap();
