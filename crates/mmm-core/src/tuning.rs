@@ -726,17 +726,19 @@ pub fn tune_with(
                     // freed across threads); rows are split off on this thread
                     let k = spec.objectives.len();
                     let mut flat = vec![f64::INFINITY; batch.len() * k];
-                    flat.par_chunks_mut(k)
-                        .zip(batch.par_iter())
-                        .with_min_len(256)
-                        .for_each_init(
-                            || f.scratch(),
-                            |s, (o, u)| {
-                                if f.evaluate(s, u) {
+                    // fixed chunks of candidates, one scratch each: results land by position,
+                    // so they do not depend on how rayon schedules the chunks
+                    const CHUNK: usize = 512;
+                    flat.par_chunks_mut(k * CHUNK)
+                        .zip(batch.par_chunks(CHUNK))
+                        .for_each(|(o, us)| {
+                            let mut s = f.scratch();
+                            for (o, u) in o.chunks_mut(k).zip(us) {
+                                if f.evaluate(&mut s, u) {
                                     o.copy_from_slice(&s.out);
                                 }
-                            },
-                        );
+                            }
+                        });
                     flat.chunks(k).map(<[f64]>::to_vec).collect()
                 }
                 None => batch
