@@ -47,7 +47,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Fit an experiment and write DIR/results.json and DIR/decomposition.csv.
+    /// Fit an experiment and write DIR/results.json, DIR/decomposition.csv and DIR/results.sqlite.
     ///
     /// Outputs are written to temporary files and renamed into place; nothing is written
     /// outside DIR, and nothing at all when the spec or data is invalid.
@@ -219,7 +219,8 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
         Command::Run { spec, out } => {
             let loaded = load_spec(spec)?;
             let output = experiment::run(&loaded)?;
-            let written = experiment::write_outputs(out, &output)?;
+            let mut written = experiment::write_outputs(out, &output)?;
+            written.push(mmm_export::write_sqlite(out, &output)?);
             if !cli.quiet {
                 print_summary(&output.results);
                 for w in written {

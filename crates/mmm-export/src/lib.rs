@@ -1,0 +1,309 @@
+//! SQLite export of a run (`DIR/results.sqlite`), for Power BI and other BI tools (seed 004).
+//!
+//! The database is written to a temporary file in the output folder and renamed into place.
+//! Tables (stable names; long formats where a BI tool would pivot):
+//!
+//! | table | columns |
+//! |---|---|
+//! | `run` | `name`, `model_type`, `causal`, `parameters_json`, `n_obs`, `frequency`, `start`, `end` |
+//! | `input_data` | `date`, `column`, `value` — target, spend and regressors as used |
+//! | `decomposition` | `date`, `term`, `value` — `β_j·x_tj` per period and design column |
+//! | `predictions` | `date`, `actual`, `predicted`, `error`, `split` (`train`, `test` or `all`) |
+//! | `channels` | `name`, `spend`, `contribution`, `contribution_ci_low`, `contribution_ci_high`, `share`, `roi`, `roi_ci_low`, `roi_ci_high`, `mroi`, `breakeven_spend` |
+//! | `coefficients` | `name`, `role`, `estimate`, `std_error`, `t_value`, `p_value`, `ci_low`, `ci_high`, `vif` |
+//! | `model_performance` | `split` (`in_sample`, `train`, `test`, `fold_<k>_test`), `metric`, `value` |
+//! | `response_curves` | `channel`, `spend`, `response`, `mroi` |
+//! | `budget_optimization` | `channel`, `current_spend`, `optimal_spend`, `change_pct`, `expected_contribution`, `mroi` |
+//! | `budget_summary` | `objective`, `total_budget`, `expected_kpi_current`, `expected_kpi_optimal`, `lift_pct` |
+//! | `budget_scenarios` | `level`, `total_budget`, `expected_kpi`, `roi`, `channel`, `spend` |
+//! | `tuning_evaluations` | `evaluation`, `kind` (`parameter` or `objective`), `name`, `value` |
+
+use mmm_core::experiment::RunOutput;
+use mmm_core::metrics::FitMetrics;
+use mmm_core::{MmmError, Result};
+use rusqlite::{params, Connection};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+const SCHEMA: &str = "
+CREATE TABLE run (name TEXT, model_type TEXT, causal TEXT, parameters_json TEXT, n_obs INTEGER, frequency TEXT, start TEXT, end TEXT);
+CREATE TABLE input_data (date TEXT, column TEXT, value REAL);
+CREATE TABLE decomposition (date TEXT, term TEXT, value REAL);
+CREATE TABLE predictions (date TEXT, actual REAL, predicted REAL, error REAL, split TEXT);
+CREATE TABLE channels (name TEXT, spend REAL, contribution REAL, contribution_ci_low REAL, contribution_ci_high REAL, share REAL, roi REAL, roi_ci_low REAL, roi_ci_high REAL, mroi REAL, breakeven_spend REAL);
+CREATE TABLE coefficients (name TEXT, role TEXT, estimate REAL, std_error REAL, t_value REAL, p_value REAL, ci_low REAL, ci_high REAL, vif REAL);
+CREATE TABLE model_performance (split TEXT, metric TEXT, value REAL);
+CREATE TABLE response_curves (channel TEXT, spend REAL, response REAL, mroi REAL);
+CREATE TABLE budget_optimization (channel TEXT, current_spend REAL, optimal_spend REAL, change_pct REAL, expected_contribution REAL, mroi REAL);
+CREATE TABLE budget_summary (objective TEXT, total_budget REAL, expected_kpi_current REAL, expected_kpi_optimal REAL, lift_pct REAL);
+CREATE TABLE budget_scenarios (level REAL, total_budget REAL, expected_kpi REAL, roi REAL, channel TEXT, spend REAL);
+CREATE TABLE tuning_evaluations (evaluation INTEGER, kind TEXT, name TEXT, value REAL);
+";
+
+fn sql(e: rusqlite::Error) -> MmmError {
+    MmmError::Compute(format!("writing results.sqlite: {e}"))
+}
+
+/// A finite value, or NULL.
+fn num(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+fn metrics_rows(split: &str, m: &FitMetrics) -> Vec<(String, &'static str, Option<f64>)> {
+    let s = split.to_string();
+    vec![
+        (s.clone(), "r2", num(m.r2)),
+        (s.clone(), "adj_r2", m.adj_r2),
+        (s.clone(), "rmse", num(m.rmse)),
+        (s.clone(), "nrmse", num(m.nrmse)),
+        (s.clone(), "mae", num(m.mae)),
+        (s.clone(), "mape", m.mape),
+        (s.clone(), "durbin_watson", num(m.durbin_watson)),
+        (s.clone(), "n_obs", Some(m.n_obs as f64)),
+        (s, "n_params", Some(m.n_params as f64)),
+    ]
+}
+
+/// Writes `dir/results.sqlite` for a run (atomically).
+pub fn write_sqlite(dir: &Path, out: &RunOutput) -> Result<PathBuf> {
+    let target = dir.join("results.sqlite");
+    let tmp = tempfile::Builder::new()
+        .prefix(".results.sqlite.")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| MmmError::io(dir, e))?;
+    {
+        let mut conn = Connection::open(tmp.path()).map_err(sql)?;
+        conn.execute_batch(SCHEMA).map_err(sql)?;
+        let tx = conn.transaction().map_err(sql)?;
+        fill(&tx, out)?;
+        tx.commit().map_err(sql)?;
+    }
+    tmp.persist(&target)
+        .map_err(|e| MmmError::io(&target, e.error))?;
+    Ok(target)
+}
+
+fn fill(tx: &rusqlite::Transaction<'_>, out: &RunOutput) -> Result<()> {
+    let r = &out.results;
+    let d = &out.data;
+    tx.execute(
+        "INSERT INTO run VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            r.name,
+            r.model.model_type,
+            r.model.causal,
+            r.model.parameters.to_string(),
+            r.data.n_obs as i64,
+            format!("{:?}", r.data.frequency).to_lowercase(),
+            r.data.start,
+            r.data.end
+        ],
+    )
+    .map_err(sql)?;
+
+    // input data as used
+    {
+        let mut st = tx
+            .prepare("INSERT INTO input_data VALUES (?1, ?2, ?3)")
+            .map_err(sql)?;
+        for (t, date) in d.dates.iter().enumerate() {
+            let date = date.to_string();
+            st.execute(params![date, d.target_name, d.y[t]])
+                .map_err(sql)?;
+            for m in &d.media {
+                st.execute(params![date, m.name, m.spend[t]]).map_err(sql)?;
+            }
+            for reg in &d.regressors {
+                st.execute(params![date, reg.column.name, reg.values[t]])
+                    .map_err(sql)?;
+            }
+        }
+    }
+
+    // decomposition (long) and predictions, from decomposition.csv
+    let n_train = r.validation.as_ref().map(|v| v.split.n_train);
+    {
+        let mut rdr = csv_rows(&out.decomposition_csv);
+        let header = rdr.remove(0);
+        let mut dec = tx
+            .prepare("INSERT INTO decomposition VALUES (?1, ?2, ?3)")
+            .map_err(sql)?;
+        let mut pred = tx
+            .prepare("INSERT INTO predictions VALUES (?1, ?2, ?3, ?4, ?5)")
+            .map_err(sql)?;
+        let first_term = header
+            .iter()
+            .position(|h| h != "date" && h != "actual" && !h.starts_with("predicted"))
+            .unwrap_or(header.len());
+        for (t, row) in rdr.iter().enumerate() {
+            let actual: f64 = row[1].parse().unwrap_or(f64::NAN);
+            let predicted: f64 = row[2].parse().unwrap_or(f64::NAN);
+            let split = match n_train {
+                Some(n) if t < n => "train",
+                Some(_) => "test",
+                None => "all",
+            };
+            pred.execute(params![
+                row[0],
+                num(actual),
+                num(predicted),
+                num(actual - predicted),
+                split
+            ])
+            .map_err(sql)?;
+            for (h, v) in header.iter().zip(row).skip(first_term) {
+                dec.execute(params![row[0], h, num(v.parse().unwrap_or(f64::NAN))])
+                    .map_err(sql)?;
+            }
+        }
+    }
+
+    {
+        let mut st = tx
+            .prepare("INSERT INTO channels VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
+            .map_err(sql)?;
+        for c in &r.channels {
+            st.execute(params![
+                c.name,
+                c.spend,
+                num(c.contribution),
+                c.contribution_ci_low,
+                c.contribution_ci_high,
+                num(c.share),
+                num(c.roi),
+                c.roi_ci_low,
+                c.roi_ci_high,
+                num(c.mroi),
+                c.breakeven_spend
+            ])
+            .map_err(sql)?;
+        }
+        let mut st = tx
+            .prepare("INSERT INTO coefficients VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
+            .map_err(sql)?;
+        for c in &r.coefficients {
+            let role = serde_json::to_value(c.role)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string));
+            st.execute(params![
+                c.name,
+                role,
+                c.estimate,
+                c.std_error,
+                c.t_value,
+                c.p_value,
+                c.ci_low,
+                c.ci_high,
+                c.vif
+            ])
+            .map_err(sql)?;
+        }
+    }
+
+    {
+        let mut rows = metrics_rows("in_sample", &r.fit);
+        if let Some(v) = &r.validation {
+            rows.extend(metrics_rows("train", &v.split.train));
+            rows.extend(metrics_rows("test", &v.split.test));
+            for (k, f) in v.folds.iter().enumerate() {
+                rows.extend(metrics_rows(&format!("fold_{}_test", k + 1), &f.test));
+            }
+            rows.push(("train".into(), "decomp_rssd", num(v.split.decomp_rssd)));
+        }
+        let mut st = tx
+            .prepare("INSERT INTO model_performance VALUES (?1, ?2, ?3)")
+            .map_err(sql)?;
+        for (split, metric, value) in rows {
+            st.execute(params![split, metric, value]).map_err(sql)?;
+        }
+    }
+
+    {
+        let mut st = tx
+            .prepare("INSERT INTO response_curves VALUES (?1, ?2, ?3, ?4)")
+            .map_err(sql)?;
+        for c in &r.response_curves {
+            for p in &c.points {
+                st.execute(params![c.channel, p.spend, num(p.response), num(p.mroi)])
+                    .map_err(sql)?;
+            }
+        }
+    }
+
+    if let Some(o) = &r.optimization {
+        tx.execute(
+            "INSERT INTO budget_summary VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                o.objective,
+                o.total_budget,
+                num(o.expected_kpi_current),
+                num(o.expected_kpi_optimal),
+                num(o.lift_pct)
+            ],
+        )
+        .map_err(sql)?;
+        let mut st = tx
+            .prepare("INSERT INTO budget_optimization VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .map_err(sql)?;
+        for c in &o.channels {
+            st.execute(params![
+                c.name,
+                c.current_spend,
+                c.optimal_spend,
+                num(c.change_pct),
+                num(c.expected_contribution),
+                num(c.mroi)
+            ])
+            .map_err(sql)?;
+        }
+        if let Some(Value::Array(rows)) = &o.scenarios {
+            let mut st = tx
+                .prepare("INSERT INTO budget_scenarios VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .map_err(sql)?;
+            for row in rows {
+                if let Some(spend) = row.get("spend").and_then(Value::as_object) {
+                    for (ch, s) in spend {
+                        st.execute(params![
+                            row.get("level").and_then(Value::as_f64),
+                            row.get("total_budget").and_then(Value::as_f64),
+                            row.get("expected_kpi").and_then(Value::as_f64),
+                            row.get("roi").and_then(Value::as_f64),
+                            ch,
+                            s.as_f64()
+                        ])
+                        .map_err(sql)?;
+                    }
+                }
+            }
+        }
+    }
+
+    if let Some(t) = &r.tuning {
+        let mut st = tx
+            .prepare("INSERT INTO tuning_evaluations VALUES (?1, ?2, ?3, ?4)")
+            .map_err(sql)?;
+        for (i, (params_row, scores)) in t.history_parameters.iter().zip(&t.history).enumerate() {
+            for (p, v) in t.search_space.iter().zip(params_row) {
+                st.execute(params![i as i64, "parameter", p.pointer, v])
+                    .map_err(sql)?;
+            }
+            for (name, v) in t.objectives.iter().zip(scores) {
+                st.execute(params![i as i64, "objective", name, num(*v)])
+                    .map_err(sql)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Rows of a CSV text (header first).
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    rdr.records()
+        .filter_map(|r| r.ok())
+        .map(|r| r.iter().map(str::to_string).collect())
+        .collect()
+}
