@@ -13,6 +13,28 @@ use mmm_core::{MmmError, Result};
 use nalgebra::DMatrix;
 use std::collections::BTreeMap;
 
+/// Default convergence tolerance of `lasso` and `elastic_net` (sklearn's 1e-4).
+pub(crate) fn default_tol() -> f64 {
+    1e-4
+}
+
+/// Default sweep cap of `lasso` and `elastic_net` (sklearn's 1000).
+pub(crate) fn default_max_iter() -> u64 {
+    1000
+}
+
+/// Checks `tol` (> 0) and `max_iter` (≥ 1) of `lasso` and `elastic_net`.
+pub(crate) fn check_tol(tol: f64, max_iter: u64) -> Result<()> {
+    mmm_core::params::ParamSpec::positive("tol").check(tol)?;
+    if max_iter == 0 {
+        return Err(MmmError::param(
+            "/max_iter",
+            "max_iter = 0 must be at least 1",
+        ));
+    }
+    Ok(())
+}
+
 /// Settings of one elastic-net fit, in sklearn's parametrization.
 #[derive(Debug, Clone, Copy)]
 pub struct EnetSettings {

@@ -4,10 +4,10 @@
 //! cyclic coordinate descent and its duality-gap stopping rule); Friedman, Hastie & Tibshirani
 //! (2010), "Regularization Paths for Generalized Linear Models via Coordinate Descent".
 
-use crate::coordinate_descent::{fit_enet, EnetSettings};
+use crate::coordinate_descent::{check_tol, default_max_iter, default_tol, fit_enet, EnetSettings};
 use mmm_core::model::{FitProblem, FittedModel, Model, KIND};
 use mmm_core::params::{check_all, ParamSpec};
-use mmm_core::{MmmError, Result};
+use mmm_core::Result;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -43,31 +43,11 @@ pub struct ElasticNet {
     pub max_iter: u64,
 }
 
-fn default_tol() -> f64 {
-    1e-4
-}
-
-fn default_max_iter() -> u64 {
-    1000
-}
-
 impl ElasticNet {
     const PARAMS: &'static [ParamSpec] = &[
         ParamSpec::positive("alpha"),
         ParamSpec::closed("l1_ratio", 0.0, 1.0),
     ];
-}
-
-/// Checks `tol` and `max_iter` (shared with `lasso`).
-pub(crate) fn check_tol(tol: f64, max_iter: u64) -> Result<()> {
-    ParamSpec::positive("tol").check(tol)?;
-    if max_iter == 0 {
-        return Err(MmmError::param(
-            "/max_iter",
-            "max_iter = 0 must be at least 1",
-        ));
-    }
-    Ok(())
 }
 
 #[typetag::serde(name = "elastic_net")]

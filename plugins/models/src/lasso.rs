@@ -3,8 +3,7 @@
 //! Ref: scikit-learn `linear_model.Lasso` (= `ElasticNet` with `l1_ratio = 1`); Tibshirani (1996),
 //! "Regression Shrinkage and Selection via the Lasso".
 
-use crate::coordinate_descent::{fit_enet, EnetSettings};
-use crate::elastic_net::check_tol;
+use crate::coordinate_descent::{check_tol, default_max_iter, default_tol, fit_enet, EnetSettings};
 use mmm_core::model::{FitProblem, FittedModel, Model, KIND};
 use mmm_core::params::{check_all, ParamSpec};
 use mmm_core::Result;
@@ -38,14 +37,6 @@ pub struct Lasso {
     #[serde(default = "default_max_iter")]
     #[schemars(range(min = 1))]
     pub max_iter: u64,
-}
-
-fn default_tol() -> f64 {
-    1e-4
-}
-
-fn default_max_iter() -> u64 {
-    1000
 }
 
 impl Lasso {
