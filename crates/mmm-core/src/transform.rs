@@ -85,15 +85,24 @@ impl ChainWorkspace {
             dparams: vec![0.0; max_p * n],
         }
     }
+    /// Grows the buffers when `chain` on length `n` needs more than they hold; never shrinks,
+    /// so one workspace serves channels whose chains differ without reallocating each time.
     fn ensure(&mut self, chain: &TransformChain, n: usize) {
         let k = chain.0.len();
         let max_p = chain.0.iter().map(|t| t.params().len()).max().unwrap_or(0);
-        if self.stage_inputs.len() != k
+        if self.stage_inputs.len() < k
             || self.a.len() != n
             || self.dparams.len() < max_p * n
             || self.stage_inputs.first().is_some_and(|s| s.len() != n)
         {
-            *self = ChainWorkspace::new(chain, n);
+            let k = k.max(self.stage_inputs.len());
+            let p = max_p.max(self.dparams.len() / n.max(1));
+            *self = ChainWorkspace {
+                stage_inputs: vec![vec![0.0; n]; k],
+                a: vec![0.0; n],
+                b: vec![0.0; n],
+                dparams: vec![0.0; p * n],
+            };
         }
     }
 }

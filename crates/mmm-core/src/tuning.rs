@@ -179,7 +179,7 @@ impl Problem<'_> {
             data: self.data.clone(),
             model: dyn_clone::clone_box(self.model),
             ws: ChainWorkspace::default(),
-            values: vec![0.0; 16],
+            values: vec![0.0; max_param_count(&self.data.media, self.model)],
         }
     }
 
@@ -417,7 +417,7 @@ impl<'a> Fast<'a> {
             g: vec![0.0; k],
             beta: vec![0.0; k],
             m_mean: vec![0.0; data.media.len()],
-            values: vec![0.0; 16],
+            values: vec![0.0; max_param_count(&data.media, self.problem.model)],
             out: vec![0.0; self.problem.objectives.len()],
         }
     }
@@ -573,6 +573,17 @@ pub fn fast_path_probe(
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// The longest parameter list of any transform or of the model (the size of the buffer that
+/// [`set_candidate`] reads and writes parameters through).
+fn max_param_count(media: &[crate::model::MediaInput], model: &dyn Model) -> usize {
+    media
+        .iter()
+        .flat_map(|m| m.chain.0.iter().map(|t| t.params().len()))
+        .chain(std::iter::once(model.params().len()))
+        .max()
+        .unwrap_or(0)
 }
 
 /// Sets a unit-cube candidate's parameter values on the channels' chains and the model, and
