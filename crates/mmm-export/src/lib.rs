@@ -18,6 +18,8 @@
 //! | `budget_scenarios` | `level`, `total_budget`, `expected_kpi`, `roi`, `channel`, `spend` |
 //! | `tuning_evaluations` | `evaluation`, `kind` (`parameter` or `objective`), `name`, `value` |
 
+pub use rusqlite;
+
 use mmm_core::experiment::RunOutput;
 use mmm_core::metrics::FitMetrics;
 use mmm_core::{MmmError, Result};
@@ -40,8 +42,9 @@ CREATE TABLE budget_scenarios (level REAL, total_budget REAL, expected_kpi REAL,
 CREATE TABLE tuning_evaluations (evaluation INTEGER, kind TEXT, name TEXT, value REAL);
 ";
 
-fn sql(e: rusqlite::Error) -> MmmError {
-    MmmError::Compute(format!("writing results.sqlite: {e}"))
+/// An SQLite error while writing a database, as an [`MmmError`].
+pub fn sql(e: rusqlite::Error) -> MmmError {
+    MmmError::Compute(format!("writing SQLite database: {e}"))
 }
 
 /// A finite value, or NULL.
@@ -66,17 +69,29 @@ fn metrics_rows(split: &str, m: &FitMetrics) -> Vec<(String, &'static str, Optio
 
 /// Writes `dir/results.sqlite` for a run (atomically).
 pub fn write_sqlite(dir: &Path, out: &RunOutput) -> Result<PathBuf> {
-    let target = dir.join("results.sqlite");
+    write_database(dir, "results.sqlite", SCHEMA, |tx| fill(tx, out))
+}
+
+/// Creates `dir/name` as a new SQLite database: runs `schema` (SQL statements), then `fill`
+/// inside one transaction, in a temporary file of `dir` that is renamed into place only when
+/// everything succeeded (an existing file is replaced; nothing is left half-written).
+pub fn write_database(
+    dir: &Path,
+    name: &str,
+    schema: &str,
+    fill: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<()>,
+) -> Result<PathBuf> {
+    let target = dir.join(name);
     let tmp = tempfile::Builder::new()
-        .prefix(".results.sqlite.")
+        .prefix(&format!(".{name}."))
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| MmmError::io(dir, e))?;
     {
         let mut conn = Connection::open(tmp.path()).map_err(sql)?;
-        conn.execute_batch(SCHEMA).map_err(sql)?;
+        conn.execute_batch(schema).map_err(sql)?;
         let tx = conn.transaction().map_err(sql)?;
-        fill(&tx, out)?;
+        fill(&tx)?;
         tx.commit().map_err(sql)?;
     }
     tmp.persist(&target)
