@@ -145,3 +145,63 @@ fn budget_scenarios_sweep() {
         assert!((spend - row["total_budget"].as_f64().unwrap()).abs() < 1e-6 * spend);
     }
 }
+
+/// Seed 003: daily registrations from three channels, OLS with statsmodels' full diagnostics;
+/// every channel's true ROI lies inside its 95% interval.
+#[test]
+fn seed003_ols_has_full_diagnostics_and_covers_the_truth() {
+    let r = run_example("examples/simulations/seed003/spec.json");
+    let stats = &r["model"]["statistics"];
+    for k in [
+        "r2",
+        "adj_r2",
+        "f_statistic",
+        "f_pvalue",
+        "aic",
+        "bic",
+        "log_likelihood",
+        "durbin_watson",
+        "condition_number",
+        "skew",
+        "kurtosis",
+        "jarque_bera",
+        "jarque_bera_pvalue",
+        "omnibus",
+        "omnibus_pvalue",
+        "breusch_pagan",
+        "breusch_pagan_pvalue",
+    ] {
+        assert!(
+            stats[k].as_f64().is_some_and(f64::is_finite),
+            "{k}: {stats}"
+        );
+    }
+    for c in r["coefficients"].as_array().unwrap() {
+        for k in ["std_error", "p_value", "ci_low", "ci_high", "vif"] {
+            assert!(c[k].as_f64().is_some_and(f64::is_finite), "{k}: {c}");
+        }
+    }
+    let truth: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("examples/simulations/seed003/truth.json")).unwrap(),
+    )
+    .unwrap();
+    for c in r["channels"].as_array().unwrap() {
+        let t = truth["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == c["name"])
+            .unwrap()["roi"]
+            .as_f64()
+            .unwrap();
+        let (lo, hi) = (
+            c["roi_ci_low"].as_f64().unwrap(),
+            c["roi_ci_high"].as_f64().unwrap(),
+        );
+        assert!(
+            lo <= t && t <= hi,
+            "{}: true ROI {t} outside [{lo}, {hi}]",
+            c["name"]
+        );
+    }
+}
