@@ -205,3 +205,42 @@ fn seed003_ols_has_full_diagnostics_and_covers_the_truth() {
         );
     }
 }
+
+/// Seed 002's own estimator: the social → search mediation fitted with a standardized elastic
+/// net and rolling-origin (time-series) cross-validation. The penalty shrinks effects toward
+/// zero, so the check is looser than OLS's: every ROI within 25% of the truth, none above it by
+/// more than 5%, and five chronological folds.
+#[test]
+fn seed002_elastic_net_with_time_series_cv() {
+    let r = run_example("examples/simulations/seed002/elastic_net_cv.json");
+    assert_eq!(r["model"]["causal"], "mediated");
+    let folds = r["validation"]["folds"].as_array().unwrap();
+    assert_eq!(folds.len(), 5);
+    let starts: Vec<&str> = folds
+        .iter()
+        .map(|f| f["test_start"].as_str().unwrap())
+        .collect();
+    assert!(starts.windows(2).all(|w| w[0] < w[1]), "{starts:?}");
+    let truth: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("examples/simulations/seed002/truth.json")).unwrap(),
+    )
+    .unwrap();
+    for c in r["channels"].as_array().unwrap() {
+        let t = truth["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == c["name"])
+            .unwrap()["roi"]
+            .as_f64()
+            .unwrap();
+        let roi = c["roi"].as_f64().unwrap();
+        assert!(
+            (roi - t).abs() < 0.25 * t,
+            "{}: ROI {roi} vs true {t}",
+            c["name"]
+        );
+        assert!(roi < 1.05 * t, "{}: ROI {roi} vs true {t}", c["name"]);
+        assert!(c["indirect_coefficient"].is_number(), "{c}");
+    }
+}
