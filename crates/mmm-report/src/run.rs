@@ -822,9 +822,13 @@ fn diagnostics(input: &RunInput) -> Result<Section> {
 
 /// Parameters whose draws are plotted: media parameters (`channel.transform.param`,
 /// `channel.beta`) and `sigma`, else all, at most `max`.
-fn plotted_parameters(d: &Draws, max: usize) -> Vec<usize> {
+fn plotted_parameters(d: &Draws, channels: &[String], max: usize) -> Vec<usize> {
+    let media = |n: &str| {
+        n.split_once('.')
+            .is_some_and(|(head, _)| channels.iter().any(|c| c == head))
+    };
     let mut idx: Vec<usize> = (0..d.names.len())
-        .filter(|&p| d.names[p].contains('.') || d.names[p] == "sigma")
+        .filter(|&p| media(&d.names[p]) || d.names[p] == "sigma")
         .collect();
     if idx.is_empty() {
         idx = (0..d.names.len()).collect();
@@ -971,7 +975,8 @@ fn bayes(input: &RunInput) -> Result<Option<Section>> {
         }
     }
     if let Some(dr) = &input.draws {
-        let chosen = plotted_parameters(dr, 16);
+        let channel_names: Vec<String> = r.channels.iter().map(|c| c.name.clone()).collect();
+        let chosen = plotted_parameters(dr, &channel_names, 16);
         let chains: Vec<usize> = {
             let mut c = dr.chain.clone();
             c.sort_unstable();

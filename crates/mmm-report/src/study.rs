@@ -117,55 +117,63 @@ pub fn sections(c: &Comparison) -> Result<Vec<Section>> {
     }];
     let ok: Vec<_> = variants.iter().filter(|v| !v.channels.is_empty()).collect();
     if !ok.is_empty() && !names.is_empty() {
-        let (key, desc, title, caption, text): (_, _, _, _, fn(Option<f64>) -> String) = if c
-            .with_truth
-        {
+        let (desc, title, caption, text): (_, _, _, fn(Option<f64>) -> String) = if c.with_truth {
             (
-                    "roi_error",
                     "relative ROI error: (estimated − true) / true",
                     "ROI recovery",
-                    "Relative ROI error per variant and channel; 0 is perfect recovery, bars left of 0 underestimate.",
+                    "Relative ROI error (estimated − true) / true per variant and channel; 0% is perfect recovery, negative values underestimate.",
                     pct_fraction,
                 )
         } else {
             (
-                "roi",
                 "estimated ROI",
                 "ROI per variant",
                 "Estimated ROI per variant and channel.",
                 ratio,
             )
         };
-        let groups = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| BarGroup {
-                label: Some(n.clone()),
-                color: charts::color(i),
-                per_category: None,
+        let svg = if c.with_truth {
+            let h = charts::Heatmap {
+                rows: ok.iter().map(|v| v.name.clone()).collect(),
+                cols: names.clone(),
                 values: ok
                     .iter()
                     .map(|v| {
-                        let ch = v.channels.iter().find(|c| &c.name == n)?;
-                        if key == "roi_error" {
-                            ch.roi_error
-                        } else {
-                            ch.roi
-                        }
+                        names
+                            .iter()
+                            .map(|n| v.channels.iter().find(|c| &c.name == n)?.roi_error)
+                            .collect()
                     })
                     .collect(),
-                intervals: vec![],
+                cap: 1.0,
+                text: pct_fraction,
+                legend: "|relative ROI error|: 0% (white) to 100% or more (red)".into(),
+            };
+            charts::heatmap(&h)
+        } else {
+            let groups = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| BarGroup {
+                    label: Some(n.clone()),
+                    color: charts::color(i),
+                    per_category: None,
+                    values: ok
+                        .iter()
+                        .map(|v| v.channels.iter().find(|c| &c.name == n)?.roi)
+                        .collect(),
+                    intervals: vec![],
+                })
+                .collect();
+            charts::bars(&Bars {
+                categories: ok.iter().map(|v| v.name.clone()).collect(),
+                groups,
+                x_desc: desc.into(),
+                value_text: text,
+                reference: Some((1.0, "ROI = 1".into())),
             })
-            .collect();
-        let b = Bars {
-            categories: ok.iter().map(|v| v.name.clone()).collect(),
-            groups,
-            x_desc: desc.into(),
-            value_text: text,
-            reference: None,
-        };
-        let svg = charts::bars(&b)
-            .map_err(|e| MmmError::Compute(format!("drawing chart 'chart-recovery': {e}")))?;
+        }
+        .map_err(|e| MmmError::Compute(format!("drawing chart 'chart-recovery': {e}")))?;
         let mut body = lead(if c.with_truth {
             "How far each variant's ROI estimate is from the truth, per channel. Variants are in \
              rank order (best first)."
