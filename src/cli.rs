@@ -27,7 +27,9 @@ Typical session:
   mmm plugins                                  # what can go into a spec
   mmm validate examples/quickstart/spec.json   # check a spec and report every problem
   mmm run examples/quickstart/spec.json --out out/quickstart
-                                               # fit; writes results.json and decomposition.csv
+                                               # fit; writes results.json, decomposition.csv,
+                                               # results.sqlite and report.html
+  mmm report out/quickstart                    # rebuild report.html from the results
 
 Exit codes: 0 success, 2 invalid spec or data (the message names the spec path, or the file,
 line and column), 1 any other failure.";

@@ -687,7 +687,8 @@ fn adstock(input: &RunInput) -> Result<Option<Section>> {
 
 fn fit_rows(columns: &[(&str, Option<&Fit>)]) -> Vec<(String, Vec<Cell>)> {
     type Getter = fn(&Fit) -> Option<f64>;
-    let metrics: [(&str, &str, Getter, fn(Option<f64>) -> String); 9] = [
+    type Shown = fn(Option<f64>) -> String;
+    let metrics: [(&str, &str, Getter, Shown); 9] = [
         ("r2", "R²", |f| f.r2, metric),
         ("adj_r2", "adjusted R²", |f| f.adj_r2, metric),
         ("nrmse", "NRMSE", |f| f.nrmse, metric),
