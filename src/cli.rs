@@ -252,8 +252,15 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
         Command::Run { spec, out } => {
             let loaded = load_spec(spec)?;
             let output = experiment::run(&loaded)?;
-            let mut written = experiment::write_outputs(out, &output)?;
-            written.push(mmm_export::write_sqlite(out, &output)?);
+            // the JSON/CSV files and the database are independent: write them side by side
+            // (each waits on its own sync); the report reads the JSON/CSV files back
+            mmm_core::output::ensure_dir(out)?;
+            let (files, db) = rayon::join(
+                || experiment::write_outputs(out, &output),
+                || mmm_export::write_sqlite(out, &output),
+            );
+            let mut written = files?;
+            written.push(db?);
             written.push(mmm_report::write_report(out)?);
             if !cli.quiet {
                 print_summary(&output.results);
