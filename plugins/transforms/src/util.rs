@@ -23,8 +23,9 @@ pub(crate) fn with_scratch2<R>(n: usize, f: impl FnOnce(&mut [f64], &mut [f64]) 
 /// change is at most `2^-64·max|w|·Σ|x|`, below the rounding error of the sum itself.
 pub(crate) const NEGLIGIBLE: f64 = 1.0 / 18_446_744_073_709_551_616.0;
 
-/// Outputs computed together by [`convolve`]: 16 accumulators, four AVX2 registers (eight SSE2).
-const BLOCK: usize = 16;
+/// Outputs computed together by [`convolve`]: 32 accumulators, eight AVX2 registers (enough
+/// independent additions per lag to hide their latency).
+const BLOCK: usize = 32;
 
 thread_local! {
     /// The zero-padded input of [`convolve`], kept between calls so that it allocates only when
@@ -49,7 +50,7 @@ pub(crate) fn with_weights<R>(f: impl FnOnce(&mut Vec<f64>) -> R) -> R {
 ///
 /// The input is copied behind `L − 1` zeros (so every output is the same loop, without a
 /// ragged head) and the outputs are computed [`BLOCK`] at a time: for each lag, one weight
-/// times sixteen consecutive inputs is added into sixteen accumulators, which vectorizes
+/// times [`BLOCK`] consecutive inputs is added into as many accumulators, which vectorizes
 /// (AVX2 when the CPU has it, with identical results) and keeps the accumulators in registers.
 pub(crate) fn convolve(x: &[f64], w: &[f64], out: &mut [f64]) {
     let n = x.len().min(out.len());
