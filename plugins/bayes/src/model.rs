@@ -182,17 +182,15 @@ impl Default for BayesianMmm {
     }
 }
 
-fn prior(v: serde_json::Value) -> Box<dyn Prior> {
-    serde_json::from_value(v).unwrap_or_else(|_| {
-        Box::new(crate::priors::normal::Normal {
-            mu: 0.0,
-            sigma: 2.0,
-        })
-    })
+/// A prior from its JSON form. The target type is spelled out: with a closure falling back to a
+/// concrete prior, inference would pick that concrete type and every other family would fail.
+fn prior(v: serde_json::Value) -> Result<Box<dyn Prior>> {
+    serde_json::from_value::<Box<dyn Prior>>(v.clone())
+        .map_err(|e| MmmError::Compute(format!("bayesian_mmm: default prior {v}: {e}")))
 }
 
 /// The default prior of a parameter group in a defaults set (see `docs/bayesian.md`).
-pub fn default_prior(defaults: Defaults, group: &str, support: Support) -> Box<dyn Prior> {
+pub fn default_prior(defaults: Defaults, group: &str, support: Support) -> Result<Box<dyn Prior>> {
     let pm = defaults == Defaults::PymcMarketing;
     let v = match group {
         "intercept" if pm => json!({"type":"normal","mu":0.0,"sigma":2.0}),
@@ -263,18 +261,18 @@ pub struct BayesFit {
 }
 
 impl BayesianMmm {
-    fn lookup(&self, name: &str, group: &str, support: Support) -> Box<dyn Prior> {
+    fn lookup(&self, name: &str, group: &str, support: Support) -> Result<Box<dyn Prior>> {
         if let Some(p) = self.priors.get(name) {
-            return p.clone();
+            return Ok(p.clone());
         }
         if let Some(p) = self.priors.get(group) {
-            return p.clone();
+            return Ok(p.clone());
         }
         default_prior(self.defaults, group, support)
     }
 
     fn make_param(&self, name: String, group: &str, slot: Slot, valid: Support) -> Result<Param> {
-        let prior = self.lookup(&name, group, valid);
+        let prior = self.lookup(&name, group, valid)?;
         prior
             .validate()
             .map_err(|e| e.at(&format!("/priors/{name}")))?;
@@ -854,3 +852,65 @@ mmm_core::register!(
     "Bayesian MMM: transform parameters, coefficients and noise sampled jointly with NUTS",
     r#"{"chains":2,"tune":200,"draws":200,"progress":false}"#
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_default_prior_is_the_documented_family() {
+        let groups = [
+            "intercept",
+            "channel_coefficient",
+            "control",
+            "baseline",
+            "sigma",
+            "geometric_adstock.decay",
+            "delayed_adstock.decay",
+            "delayed_adstock.theta",
+            "logistic.lam",
+            "hill.half_saturation",
+            "hill.shape",
+            "power.exponent",
+            "weibull_adstock.shape",
+            "michaelis_menten.vmax",
+            "other",
+        ];
+        for d in [Defaults::PymcMarketing, Defaults::LightweightMmm] {
+            for g in groups {
+                assert!(default_prior(d, g, Support::POSITIVE).is_ok(), "{d:?} {g}");
+            }
+        }
+        // Beta(1, 3) at 0.4: log 3 + 2·log 0.6; Gamma(3, 1) at 4: log(4²·e⁻⁴/2)
+        let decay = default_prior(
+            Defaults::PymcMarketing,
+            "geometric_adstock.decay",
+            Support::UNIT,
+        )
+        .unwrap();
+        assert!((decay.log_density(0.4) - (3f64.ln() + 2.0 * 0.6f64.ln())).abs() < 1e-12);
+        let lam =
+            default_prior(Defaults::PymcMarketing, "logistic.lam", Support::POSITIVE).unwrap();
+        assert!((lam.log_density(4.0) - (8f64.ln() - 4.0)).abs() < 1e-12);
+        // HalfNormal(2) at 1: log(2/(2·√(2π))) − 1/8
+        let beta = default_prior(
+            Defaults::PymcMarketing,
+            "channel_coefficient",
+            Support::POSITIVE,
+        )
+        .unwrap();
+        let want = (2.0 / (2.0 * (2.0 * std::f64::consts::PI).sqrt())).ln() - 0.125;
+        assert!((beta.log_density(1.0) - want).abs() < 1e-12);
+        // the generic fallback on a bounded range is uniform
+        let u = default_prior(
+            Defaults::PymcMarketing,
+            "other",
+            Support {
+                lower: 0.0,
+                upper: 2.0,
+            },
+        )
+        .unwrap();
+        assert!((u.log_density(1.0) + 2f64.ln()).abs() < 1e-12);
+    }
+}
