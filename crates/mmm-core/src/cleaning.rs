@@ -89,10 +89,11 @@ pub struct OutlierRule {
     pub columns: Vec<String>,
     /// Cap each column at these quantiles of its own values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Quantiles")]
     pub winsorize: Option<Quantiles>,
     /// Cap each column at `Q1 − k·IQR` and `Q3 + k·IQR` (Tukey's fences; k = 1.5 or 3 usually).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("exclusiveMinimum" = 0.0))]
+    #[schemars(with = "f64", extend("exclusiveMinimum" = 0.0))]
     pub iqr: Option<f64>,
 }
 

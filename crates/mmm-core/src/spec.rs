@@ -81,17 +81,21 @@ pub struct DataSpec {
     /// Column names of the long format (defaults: `campaign_name`, `spend`, `impressions`,
     /// `clicks`, `conversions`, `revenue`); the metric names also find the KPI columns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "crate::prepare::LongColumns")]
     pub columns: Option<crate::prepare::LongColumns>,
     /// Sum daily rows into periods before modeling: `week` (ISO weeks, Monday to Sunday).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "crate::prepare::Aggregate")]
     pub aggregate: Option<crate::prepare::Aggregate>,
     /// What to do with a partial first or last week when aggregating: `drop` (default) or
     /// `keep` (summed over the days present).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "crate::prepare::PartialWeeks")]
     pub partial_weeks: Option<crate::prepare::PartialWeeks>,
     /// Explicit cleaning rules: missing values, negative spend, outliers (default: none, and
     /// every such problem is an error naming its file, line and column).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "crate::cleaning::CleaningSpec")]
     pub cleaning: Option<crate::cleaning::CleaningSpec>,
 }
 
