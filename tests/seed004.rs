@@ -177,7 +177,7 @@ fn seed004_campaign_workflow() {
                 .get(&(d.clone(), name.to_string()))
                 .cloned()
                 .unwrap_or_else(|| vec![Some(0.0); 5]);
-            if rows.get(&(d.clone(), name.to_string())).is_none() {
+            if !rows.contains_key(&(d.clone(), name.to_string())) {
                 assert!(dropped.contains(&(d.clone(), name.to_string())));
             }
             for (m, v) in row.into_iter().enumerate() {
