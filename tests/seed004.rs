@@ -64,6 +64,10 @@ fn seed004_campaign_workflow() {
     assert!(o.status.success(), "{}", stderr(&o));
     let csv = std::fs::read_to_string(root.join("data.csv")).unwrap();
     assert_eq!(std::fs::read_to_string(sim.join("data.csv")).unwrap(), csv);
+    assert_eq!(
+        std::fs::read(sim.join("truth.json")).unwrap(),
+        std::fs::read(root.join("truth.json")).unwrap()
+    );
 
     // 2. the run
     let out = tmp.path().join("out");
