@@ -229,11 +229,34 @@ fn wide_data_cleaning_fills_clips_and_caps() {
 fn wide_data_without_cleaning_is_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let p = write_case(dir.path(), &weekly_csv(40), &small_spec());
-    let r = run_ok(&p, &dir.path().join("out"));
+    let out = dir.path().join("out");
+    let r = run_ok(&p, &out);
+    // results.json as before: no data_quality section, no KPIs
+    assert!(r.get("data_quality").is_none(), "{}", r["data_quality"]);
+    assert!(r["channels"][0].get("kpis").is_none());
+    let db = rusqlite::Connection::open(out.join("results.sqlite")).unwrap();
+    for table in ["data_quality", "kpis"] {
+        let n: i64 = db
+            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(n, 0, "{table}");
+    }
+    // a cleaning section is reported, also when it changes nothing
+    let mut spec = small_spec();
+    spec["data"]["cleaning"] = json!({"negative_spend": "clip_to_zero"});
+    let p = write_case(dir.path(), &weekly_csv(40), &spec);
+    let r = run_ok(&p, &dir.path().join("out2"));
     let q: &Value = &r["data_quality"];
     assert_eq!(q["format"], "wide");
     assert_eq!(q["rows_read"], 40);
     assert_eq!(q["periods"], 40);
-    assert_eq!(q["changes"], json!([]));
-    assert!(r["channels"][0].get("kpis").is_none());
+    assert_eq!(
+        q["changes"],
+        json!([
+            {"column": "tv", "rule": "negative_clip_to_zero", "count": 0},
+            {"column": "radio", "rule": "negative_clip_to_zero", "count": 0}
+        ])
+    );
 }

@@ -244,7 +244,13 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
                 .unwrap_or_default(),
             end: data.dates.last().map(|d| d.to_string()).unwrap_or_default(),
         },
-        data_quality: (*data.quality).clone(),
+        data_quality: {
+            let d = &loaded.spec.data;
+            (d.format != crate::prepare::DataFormat::Wide
+                || d.cleaning.is_some()
+                || d.aggregate.is_some())
+            .then(|| (*data.quality).clone())
+        },
         model: ModelSummary {
             model_type: loaded.spec.model.typetag_name().to_string(),
             parameters: reported_parameters,

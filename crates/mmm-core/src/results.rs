@@ -17,8 +17,10 @@ pub struct Results {
     /// The data as used.
     pub data: DataSummary,
     /// What preparing the data did: format, pivot, cleaning and aggregation, counted per
-    /// column and rule.
-    pub data_quality: crate::prepare::DataQuality,
+    /// column and rule (when the spec reads long data, cleans or aggregates; absent for wide
+    /// data taken as is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_quality: Option<crate::prepare::DataQuality>,
     /// The model and what it reports about itself.
     pub model: ModelSummary,
     /// In-sample fit.

@@ -287,7 +287,7 @@ fn fill(tx: &rusqlite::Transaction<'_>, out: &RunOutput) -> Result<()> {
         let mut st = tx
             .prepare("INSERT INTO data_quality VALUES (?1, ?2, ?3, ?4, ?5)")
             .map_err(sql)?;
-        for c in &r.data_quality.changes {
+        for c in r.data_quality.iter().flat_map(|q| &q.changes) {
             st.execute(params![c.column, c.rule, c.count as i64, c.lower, c.upper])
                 .map_err(sql)?;
         }
