@@ -27,7 +27,9 @@ Typical session:
   mmm plugins                                  # what can go into a spec
   mmm validate examples/quickstart/spec.json   # check a spec and report every problem
   mmm run examples/quickstart/spec.json --out out/quickstart
-                                               # fit; writes results.json and decomposition.csv
+                                               # fit; writes results.json, decomposition.csv,
+                                               # results.sqlite and report.html
+  mmm report out/quickstart                    # rebuild report.html from the results
 
 Exit codes: 0 success, 2 invalid spec or data (the message names the spec path, or the file,
 line and column), 1 any other failure.";
@@ -47,16 +49,37 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Fit an experiment and write DIR/results.json, DIR/decomposition.csv and DIR/results.sqlite.
+    /// Fit an experiment and write DIR/results.json, DIR/decomposition.csv, DIR/results.sqlite
+    /// and DIR/report.html.
     ///
     /// Outputs are written to temporary files and renamed into place; nothing is written
-    /// outside DIR, and nothing at all when the spec or data is invalid.
+    /// outside DIR, and nothing at all when the spec or data is invalid. report.html is one
+    /// self-contained page (charts inline, no network) that any browser opens; see
+    /// docs/report.md.
     Run {
         /// The experiment spec (JSON); relative paths in it are resolved against its folder.
         spec: PathBuf,
         /// Output folder (created if missing).
         #[arg(long, short)]
         out: PathBuf,
+    },
+    /// Rebuild DIR/report.html from the results in DIR (a run's or a study's --out folder)
+    ///
+    /// Reads DIR/results.json (with decomposition.csv and draws.csv when present) or, for a
+    /// study, DIR/comparison.json, and writes DIR/report.html: one self-contained HTML page
+    /// with inline SVG charts (fit, decomposition, contribution and ROI, response curves,
+    /// adstock, diagnostics, budget, tuning…), each section shown only when the run has its
+    /// data. The same results always give the same bytes. See docs/report.md.
+    ///
+    /// Exit code 2 when DIR holds no results.json / comparison.json or it does not parse.
+    ///
+    /// Example:
+    ///   mmm run examples/quickstart/spec.json --out out/quickstart
+    ///   mmm report out/quickstart        # rewrites out/quickstart/report.html
+    #[command(verbatim_doc_comment)]
+    Report {
+        /// The output folder of `mmm run` or `mmm study`.
+        dir: PathBuf,
     },
     /// Check a spec (schema, plugin parameters, data) and report every problem found.
     Validate {
@@ -204,14 +227,24 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
         Command::Study {
             action: Some(StudyAction::Merge { dirs, out }),
             ..
-        } => mmm_study::merge_cli(dirs, out, cli.quiet),
+        } => {
+            mmm_study::merge_cli(dirs, out, cli.quiet)?;
+            write_report(out, cli.quiet)
+        }
         Command::Study {
             action: None,
             study,
             out,
             shard,
         } => match (study, out) {
-            (Some(study), Some(out)) => mmm_study::run_cli(study, out, *shard, cli.quiet),
+            (Some(study), Some(out)) => {
+                mmm_study::run_cli(study, out, *shard, cli.quiet)?;
+                match shard {
+                    // a shard holds part of the study; the merge writes the report
+                    Some(_) => Ok(()),
+                    None => write_report(out, cli.quiet),
+                }
+            }
             _ => Err(MmmError::Compute(
                 "mmm study needs STUDY and --out DIR (see mmm study --help)".into(),
             )),
@@ -219,8 +252,16 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
         Command::Run { spec, out } => {
             let loaded = load_spec(spec)?;
             let output = experiment::run(&loaded)?;
-            let mut written = experiment::write_outputs(out, &output)?;
-            written.push(mmm_export::write_sqlite(out, &output)?);
+            // the JSON/CSV files and the database are independent: write them side by side
+            // (each waits on its own sync); the report reads the JSON/CSV files back
+            mmm_core::output::ensure_dir(out)?;
+            let (files, db) = rayon::join(
+                || experiment::write_outputs(out, &output),
+                || mmm_export::write_sqlite(out, &output),
+            );
+            let mut written = files?;
+            written.push(db?);
+            written.push(mmm_report::write_report(out)?);
             if !cli.quiet {
                 print_summary(&output.results);
                 for w in written {
@@ -232,6 +273,7 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
             }
             Ok(())
         }
+        Command::Report { dir } => write_report(dir, cli.quiet),
         Command::Validate { spec } => {
             let loaded = load_spec(spec)?;
             // Data checks too: a spec that names a missing column is not valid.
@@ -256,6 +298,15 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
             Ok(())
         }
     }
+}
+
+/// Writes DIR/report.html and says so unless quiet.
+fn write_report(dir: &std::path::Path, quiet: bool) -> Result<(), MmmError> {
+    let path = mmm_report::write_report(dir)?;
+    if !quiet {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 /// Parameters of a plugin from its schema: (name, summary of type and range, description).

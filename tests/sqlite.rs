@@ -129,6 +129,63 @@ fn sqlite_tables_equal_results_json() {
     names.sort();
     assert_eq!(
         names,
-        ["decomposition.csv", "results.json", "results.sqlite"]
+        [
+            "decomposition.csv",
+            "report.html",
+            "results.json",
+            "results.sqlite"
+        ]
     );
+}
+
+/// `tuning_evaluations` has one row per evaluation with a column per searched parameter and per
+/// objective; its Pareto rows are results.json's Pareto set.
+#[test]
+fn tuning_evaluations_are_one_row_each_with_the_pareto_front_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = small_spec();
+    spec["media"][0]["transforms"][0]["decay"] = json!({"range": [0.0, 0.8]});
+    spec["model"] = json!({"type": "ridge", "alpha": {"range": [0.01, 100.0], "scale": "log"}});
+    spec["tuning"] = json!({"strategy": {"type": "random"}, "evaluations": 64,
+                            "objectives": ["nrmse", "decomp_rssd"], "on": "in_sample"});
+    let p = write_case(dir.path(), &weekly_csv(60), &spec);
+    let out = dir.path().join("out");
+    let r = run_ok(&p, &out);
+    let db = Connection::open(out.join("results.sqlite")).unwrap();
+    let n: i64 = db
+        .query_row("SELECT COUNT(*) FROM tuning_evaluations", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(n, r["tuning"]["evaluations"].as_i64().unwrap());
+    let mut st = db
+        .prepare(
+            r#"SELECT "/media/0/transforms/0/decay", "/model/alpha", nrmse, decomp_rssd
+               FROM tuning_evaluations WHERE pareto = 1 ORDER BY nrmse"#,
+        )
+        .unwrap();
+    let rows: Vec<[f64; 4]> = st
+        .query_map([], |row| {
+            Ok([row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?])
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut pareto: Vec<[f64; 4]> = r["tuning"]["pareto"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let g = |a: &str, b: &str| e[a][b].as_f64().unwrap();
+            [
+                g("parameters", "/media/0/transforms/0/decay"),
+                g("parameters", "/model/alpha"),
+                g("objectives", "nrmse"),
+                g("objectives", "decomp_rssd"),
+            ]
+        })
+        .collect();
+    pareto.sort_by(|a, b| a[2].total_cmp(&b[2]));
+    assert!(!rows.is_empty());
+    assert_eq!(rows, pareto);
 }

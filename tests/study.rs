@@ -154,6 +154,51 @@ fn true_families_recover_every_roi_and_rank_first() {
         );
     }
     assert_eq!(csv.lines().count(), 10);
+    study_sqlite_equals_comparison(&out, &c);
+}
+
+/// The study's `results.sqlite` holds one row per variant, per variant and metric, and per
+/// variant and channel, with the figures of comparison.json.
+fn study_sqlite_equals_comparison(out: &Path, c: &Value) {
+    let db = rusqlite::Connection::open(out.join("results.sqlite")).unwrap();
+    let variants = c["variants"].as_array().unwrap();
+    let n: i64 = db
+        .query_row("SELECT COUNT(*) FROM study_variants", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n as usize, variants.len());
+    for v in variants {
+        let i = v["index"].as_i64().unwrap();
+        let (name, rank, err): (String, Option<i64>, Option<f64>) = db
+            .query_row(
+                "SELECT name, rank, mean_abs_roi_error FROM study_variants WHERE variant = ?1",
+                [i],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(name, v["name"].as_str().unwrap());
+        assert_eq!(rank, v["rank"].as_i64());
+        assert_eq!(err, v["mean_abs_roi_error"].as_f64());
+        let r2: f64 = db
+            .query_row(
+                "SELECT value FROM study_metrics WHERE variant = ?1 AND metric = 'fit.r2'",
+                [i],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(r2, v["metrics"]["fit.r2"].as_f64().unwrap());
+        for ch in v["channels"].as_array().unwrap() {
+            let (roi, true_roi, e): (f64, f64, f64) = db
+                .query_row(
+                    "SELECT roi, true_roi, roi_error FROM study_channels WHERE variant = ?1 AND channel = ?2",
+                    rusqlite::params![i, ch["name"].as_str().unwrap()],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .unwrap();
+            assert_eq!(roi, ch["roi"].as_f64().unwrap());
+            assert_eq!(true_roi, ch["true_roi"].as_f64().unwrap());
+            assert_eq!(e, ch["roi_error"].as_f64().unwrap());
+        }
+    }
 }
 
 #[test]
@@ -199,7 +244,7 @@ fn shards_merge_into_the_same_bytes_as_one_run() {
     args.extend(["--out", merged.to_str().unwrap()]);
     let o = mmm(&args);
     assert!(o.status.success(), "{}", stderr(&o));
-    for f in ["comparison.csv", "comparison.json"] {
+    for f in ["comparison.csv", "comparison.json", "results.sqlite"] {
         assert_eq!(
             std::fs::read(whole.join(f)).unwrap(),
             std::fs::read(merged.join(f)).unwrap(),

@@ -195,6 +195,42 @@ pub struct ResponseCurve {
     pub breakeven_spend: Option<f64>,
     /// Points from 0 to 3× current spend.
     pub points: Vec<CurvePoint>,
+    /// Lag weights `w_0, w_1, …` of the channel's carry-over (the adstocks of its chain
+    /// combined, `y_t = Σ_l w_l x_{t−l}`), trailing weights below 1e-4 of the largest dropped;
+    /// absent when the chain has no adstock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adstock_weights: Option<Vec<f64>>,
+}
+
+/// Most lags reported in [`ResponseCurve::adstock_weights`].
+pub const ADSTOCK_MAX_LAGS: usize = 52;
+
+/// The combined lag weights of the chain's carry-over transforms (those that are not
+/// elementwise and report [`crate::transform::Transform::lag_weights`]), convolved in chain
+/// order and cut to `n` lags; `None` when there are none.
+pub fn adstock_weights(chain: &TransformChain, n: usize) -> Option<Vec<f64>> {
+    let mut combined: Option<Vec<f64>> = None;
+    for t in chain.0.iter().filter(|t| !t.is_elementwise()) {
+        let Some(w) = t.lag_weights(n) else { continue };
+        combined = Some(match combined {
+            None => w,
+            Some(c) => (0..n)
+                .map(|l| {
+                    (0..=l)
+                        .map(|k| {
+                            c.get(k).copied().unwrap_or(0.0) * w.get(l - k).copied().unwrap_or(0.0)
+                        })
+                        .sum()
+                })
+                .collect(),
+        });
+    }
+    let mut w = combined?;
+    let max = w.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+    while w.len() > 1 && w.last().is_some_and(|v| v.abs() < 1e-4 * max) {
+        w.pop();
+    }
+    Some(w)
 }
 
 /// Samples every channel's curve at `n_points` spends from 0 to 3× current spend.
@@ -220,6 +256,10 @@ pub fn sample_curves(curves: &ChannelCurves, n_points: usize) -> Vec<ResponseCur
                 mroi: curves.marginal(i, cur),
                 breakeven_spend: curves.spend_at_mroi(i, 1.0, 10.0 * cur),
                 points,
+                adstock_weights: adstock_weights(
+                    &curves.chains[i],
+                    ADSTOCK_MAX_LAGS.min(curves.horizon.max(1)),
+                ),
             }
         })
         .collect()

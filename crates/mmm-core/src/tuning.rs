@@ -277,7 +277,12 @@ struct Fast<'a> {
     roles: Vec<crate::model::Role>,
     spend_fit: Vec<f64>,
     y_range_score: f64,
-    y_mean_score: f64,
+    /// `Σ (y − ȳ)²` over the scored window.
+    sst_score: f64,
+    /// `1/y` over the scored window (0 where y = 0: such periods have no percentage error).
+    inv_y_score: Vec<f64>,
+    /// Periods of the scored window with y ≠ 0.
+    nape_score: usize,
 }
 
 struct FastScratch {
@@ -290,6 +295,8 @@ struct FastScratch {
     g: Vec<f64>,
     beta: Vec<f64>,
     m_mean: Vec<f64>,
+    m_sum: Vec<f64>,
+    yh: Vec<f64>,
     values: Vec<f64>,
     out: Vec<f64>,
 }
@@ -374,7 +381,15 @@ impl<'a> Fast<'a> {
             roles,
             spend_fit,
             y_range_score: hi - lo,
-            y_mean_score: ys.iter().sum::<f64>() / ys.len() as f64,
+            sst_score: {
+                let m = ys.iter().sum::<f64>() / ys.len() as f64;
+                ys.iter().map(|v| (v - m).powi(2)).sum()
+            },
+            inv_y_score: ys
+                .iter()
+                .map(|v| if *v != 0.0 { 1.0 / v } else { 0.0 })
+                .collect(),
+            nape_score: ys.iter().filter(|v| **v != 0.0).count(),
         };
         // the model must support the fast path
         let mut s = fast.scratch();
@@ -417,6 +432,8 @@ impl<'a> Fast<'a> {
             g: vec![0.0; k],
             beta: vec![0.0; k],
             m_mean: vec![0.0; data.media.len()],
+            m_sum: vec![0.0; data.media.len()],
+            yh: vec![0.0; self.score.1 - self.score.0],
             values: vec![0.0; max_param_count(&data.media, self.problem.model)],
             out: vec![0.0; self.problem.objectives.len()],
         }
@@ -439,8 +456,9 @@ impl<'a> Fast<'a> {
         let pm = s.media.len();
         let k = q + pm;
         for (j, t) in s.transformed.iter().enumerate() {
+            s.m_sum[j] = sum(&t[..n_fit]);
             s.m_mean[j] = if self.has_intercept {
-                t[..n_fit].iter().sum::<f64>() / n_fit as f64
+                s.m_sum[j] / n_fit as f64
             } else {
                 0.0
             };
@@ -489,35 +507,45 @@ impl<'a> Fast<'a> {
             }
         }
         let (start, end) = self.score;
-        let (mut ssr, mut sst, mut sae, mut sape, mut nape) = (0.0, 0.0, 0.0, 0.0, 0usize);
-        let y = &p.data.y;
-        for t in start..end {
-            let mut yh = b0;
-            for i in 0..q {
-                yh += self.z[i][t] * b[i];
-            }
-            for j in 0..pm {
-                yh += s.transformed[j][t] * b[q + j];
-            }
-            let e = y[t] - yh;
-            ssr += e * e;
-            sst += (y[t] - self.y_mean_score).powi(2);
-            sae += e.abs();
-            if y[t] != 0.0 {
-                sape += (e / y[t]).abs();
-                nape += 1;
+        // predictions over the scored window, column by column (contiguous, vectorizable)
+        let yh = &mut s.yh[..end - start];
+        yh.fill(b0);
+        for i in 0..q {
+            let (col, bi) = (&self.z[i][start..end], b[i]);
+            for (o, v) in yh.iter_mut().zip(col) {
+                *o += v * bi;
             }
         }
+        for j in 0..pm {
+            let (col, bj) = (&s.transformed[j][start..end], b[q + j]);
+            for (o, v) in yh.iter_mut().zip(col) {
+                *o += v * bj;
+            }
+        }
+        let (mut ssr, mut sae, mut sape) = (0.0, 0.0, 0.0);
+        let y = &p.data.y[start..end];
+        let needs_ape = p.objectives.contains(&Objective::Mape);
+        for (yt, yht) in y.iter().zip(yh.iter()) {
+            let e = yt - yht;
+            ssr += e * e;
+            sae += e.abs();
+        }
+        if needs_ape {
+            for ((yt, yht), inv) in y.iter().zip(yh.iter()).zip(&self.inv_y_score) {
+                sape += ((yt - yht) * inv).abs();
+            }
+        }
+        let (sst, nape) = (self.sst_score, self.nape_score);
         let nn = (end - start) as f64;
         let rmse = (ssr / nn).sqrt();
         let (mut tc, mut ts) = (0.0, 0.0);
         for j in 0..pm {
-            tc += b[q + j] * s.transformed[j][..n_fit].iter().sum::<f64>();
+            tc += b[q + j] * s.m_sum[j];
             ts += self.spend_fit[j];
         }
         let mut rssd = 0.0;
         for j in 0..pm {
-            let c = b[q + j] * s.transformed[j][..n_fit].iter().sum::<f64>();
+            let c = b[q + j] * s.m_sum[j];
             rssd += (c / tc - self.spend_fit[j] / ts).powi(2);
         }
         let rssd = rssd.sqrt();
@@ -571,8 +599,37 @@ pub fn fast_path_probe(
     Some(points.iter().filter(|u| fast.evaluate(&mut s, u)).count())
 }
 
+/// `Σ aᵢ·bᵢ` with four independent partial sums (the compiler keeps them in vector registers;
+/// one serial sum would wait on every addition). The summation order is fixed, so the result
+/// is deterministic.
 fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f64; 4];
+    let mut ca = a.chunks_exact(4);
+    let mut cb = b.chunks_exact(4);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for k in 0..4 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let mut tail = 0.0;
+    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+        tail += x * y;
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+/// `Σ aᵢ` with four independent partial sums (see [`dot`]).
+fn sum(a: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let mut c = a.chunks_exact(4);
+    for x in &mut c {
+        for k in 0..4 {
+            acc[k] += x[k];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + c.remainder().iter().sum::<f64>()
 }
 
 /// The longest parameter list of any transform or of the model (the size of the buffer that

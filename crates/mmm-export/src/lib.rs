@@ -16,9 +16,11 @@
 //! | `budget_optimization` | `channel`, `current_spend`, `optimal_spend`, `change_pct`, `expected_contribution`, `mroi` |
 //! | `budget_summary` | `objective`, `total_budget`, `expected_kpi_current`, `expected_kpi_optimal`, `lift_pct` |
 //! | `budget_scenarios` | `level`, `total_budget`, `expected_kpi`, `roi`, `channel`, `spend` |
-//! | `tuning_evaluations` | `evaluation`, `kind` (`parameter` or `objective`), `name`, `value` |
+//! | `tuning_evaluations` | `evaluation`, `pareto` (1 on the Pareto front), one column per searched parameter (named by its JSON pointer) and per objective |
 //! | `data_quality` | `column`, `rule`, `count`, `lower`, `upper` — every cleaning, pivot and aggregation rule applied |
 //! | `kpis` | `date`, `channel`, `spend`, `impressions`, `clicks`, `conversions`, `revenue`, `ctr`, `cvr`, `cpa`, `roas` — per period, for channels whose data has them |
+
+pub use rusqlite;
 
 use mmm_core::experiment::RunOutput;
 use mmm_core::metrics::FitMetrics;
@@ -39,13 +41,13 @@ CREATE TABLE response_curves (channel TEXT, spend REAL, response REAL, mroi REAL
 CREATE TABLE budget_optimization (channel TEXT, current_spend REAL, optimal_spend REAL, change_pct REAL, expected_contribution REAL, mroi REAL);
 CREATE TABLE budget_summary (objective TEXT, total_budget REAL, expected_kpi_current REAL, expected_kpi_optimal REAL, lift_pct REAL);
 CREATE TABLE budget_scenarios (level REAL, total_budget REAL, expected_kpi REAL, roi REAL, channel TEXT, spend REAL);
-CREATE TABLE tuning_evaluations (evaluation INTEGER, kind TEXT, name TEXT, value REAL);
 CREATE TABLE data_quality (column TEXT, rule TEXT, count INTEGER, lower REAL, upper REAL);
 CREATE TABLE kpis (date TEXT, channel TEXT, spend REAL, impressions REAL, clicks REAL, conversions REAL, revenue REAL, ctr REAL, cvr REAL, cpa REAL, roas REAL);
 ";
 
-fn sql(e: rusqlite::Error) -> MmmError {
-    MmmError::Compute(format!("writing results.sqlite: {e}"))
+/// An SQLite error while writing a database, as an [`MmmError`].
+pub fn sql(e: rusqlite::Error) -> MmmError {
+    MmmError::Compute(format!("writing SQLite database: {e}"))
 }
 
 /// A finite value, or NULL.
@@ -70,19 +72,38 @@ fn metrics_rows(split: &str, m: &FitMetrics) -> Vec<(String, &'static str, Optio
 
 /// Writes `dir/results.sqlite` for a run (atomically).
 pub fn write_sqlite(dir: &Path, out: &RunOutput) -> Result<PathBuf> {
-    let target = dir.join("results.sqlite");
+    write_database(dir, "results.sqlite", SCHEMA, |tx| fill(tx, out))
+}
+
+/// Creates `dir/name` as a new SQLite database: runs `schema` (SQL statements), then `fill`
+/// inside one transaction, in a temporary file of `dir` that is renamed into place only when
+/// everything succeeded (an existing file is replaced; nothing is left half-written).
+pub fn write_database(
+    dir: &Path,
+    name: &str,
+    schema: &str,
+    fill: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<()>,
+) -> Result<PathBuf> {
+    let target = dir.join(name);
     let tmp = tempfile::Builder::new()
-        .prefix(".results.sqlite.")
+        .prefix(&format!(".{name}."))
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| MmmError::io(dir, e))?;
     {
         let mut conn = Connection::open(tmp.path()).map_err(sql)?;
-        conn.execute_batch(SCHEMA).map_err(sql)?;
+        // the file is private until renamed and discarded on any failure: no rollback journal,
+        // no syncs while filling; one sync of the finished file below
+        conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
+            .map_err(sql)?;
+        conn.execute_batch(schema).map_err(sql)?;
         let tx = conn.transaction().map_err(sql)?;
-        fill(&tx, out)?;
+        fill(&tx)?;
         tx.commit().map_err(sql)?;
     }
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| MmmError::io(&target, e))?;
     tmp.persist(&target)
         .map_err(|e| MmmError::io(&target, e.error))?;
     Ok(target)
@@ -315,22 +336,67 @@ fn fill(tx: &rusqlite::Transaction<'_>, out: &RunOutput) -> Result<()> {
         }
     }
 
-    if let Some(t) = &r.tuning {
-        let mut st = tx
-            .prepare("INSERT INTO tuning_evaluations VALUES (?1, ?2, ?3, ?4)")
+    tuning_table(tx, r.tuning.as_ref())?;
+    Ok(())
+}
+
+/// `tuning_evaluations`: one row per evaluation (wide, so that a BI tool plots the Pareto front
+/// directly): `evaluation`, `pareto` (1 on the front), one column per searched parameter named
+/// by its JSON pointer, one per objective. Without tuning the table has the first two columns
+/// and no rows.
+fn tuning_table(
+    tx: &rusqlite::Transaction<'_>,
+    t: Option<&mmm_core::tuning::TuningResult>,
+) -> Result<()> {
+    let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+    let mut columns = vec![
+        "evaluation INTEGER".to_string(),
+        "pareto INTEGER".to_string(),
+    ];
+    if let Some(t) = t {
+        columns.extend(
+            t.search_space
+                .iter()
+                .map(|p| format!("{} REAL", quote(&p.pointer))),
+        );
+        columns.extend(t.objectives.iter().map(|o| format!("{} REAL", quote(o))));
+    }
+    tx.execute_batch(&format!(
+        "CREATE TABLE tuning_evaluations ({});",
+        columns.join(", ")
+    ))
+    .map_err(sql)?;
+    let Some(t) = t else { return Ok(()) };
+    let on_front: std::collections::HashSet<usize> = mmm_core::tuning::pareto_front(&t.history)
+        .into_iter()
+        .collect();
+    let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+    let mut st = tx
+        .prepare(&format!(
+            "INSERT INTO tuning_evaluations VALUES ({})",
+            placeholders.join(", ")
+        ))
+        .map_err(sql)?;
+    let mut row: Vec<rusqlite::types::Value> = Vec::with_capacity(columns.len());
+    for (i, (params_row, scores)) in t.history_parameters.iter().zip(&t.history).enumerate() {
+        row.clear();
+        row.push((i as i64).into());
+        row.push(i64::from(on_front.contains(&i)).into());
+        row.extend(params_row.iter().map(|v| real(*v)));
+        row.extend(scores.iter().map(|v| real(*v)));
+        st.execute(rusqlite::params_from_iter(row.iter()))
             .map_err(sql)?;
-        for (i, (params_row, scores)) in t.history_parameters.iter().zip(&t.history).enumerate() {
-            for (p, v) in t.search_space.iter().zip(params_row) {
-                st.execute(params![i as i64, "parameter", p.pointer, v])
-                    .map_err(sql)?;
-            }
-            for (name, v) in t.objectives.iter().zip(scores) {
-                st.execute(params![i as i64, "objective", name, num(*v)])
-                    .map_err(sql)?;
-            }
-        }
     }
     Ok(())
+}
+
+/// A finite number as REAL, anything else as NULL.
+fn real(v: f64) -> rusqlite::types::Value {
+    if v.is_finite() {
+        rusqlite::types::Value::Real(v)
+    } else {
+        rusqlite::types::Value::Null
+    }
 }
 
 /// Rows of a CSV text (header first).

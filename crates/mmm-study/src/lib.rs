@@ -15,6 +15,7 @@
 
 pub mod comparison;
 pub mod spec;
+pub mod sqlite;
 
 pub use comparison::{Comparison, VariantRow};
 pub use spec::{load_study, parse_study, Study, StudySpec};
@@ -134,12 +135,14 @@ pub fn run_study(
     })
 }
 
-/// Writes `comparison.json` and `comparison.csv` into `out` (atomically).
+/// Writes `comparison.json`, `comparison.csv` and `results.sqlite` (see [`sqlite`]) into `out`,
+/// each atomically.
 pub fn write_comparison(out: &Path, c: &Comparison) -> Result<Vec<PathBuf>> {
     ensure_dir(out)?;
     let a = write_atomic(out, "comparison.csv", c.to_csv()?.as_bytes())?;
     let b = write_atomic(out, "comparison.json", c.to_json()?.as_bytes())?;
-    Ok(vec![a, b])
+    let d = sqlite::write_study_sqlite(out, c)?;
+    Ok(vec![a, b, d])
 }
 
 fn merge_error(file: &Path, pointer: &str, message: String) -> MmmError {

@@ -428,6 +428,27 @@ pub fn nonneg_qp(h: &DMatrix<f64>, g: &DVector<f64>, mask: &[bool]) -> Option<DV
     Some(x)
 }
 
+/// Divides every column of `x` by its population standard deviation (columns with zero spread
+/// are left as they are) and returns the divisors, as sklearn's `StandardScaler` does before a
+/// penalized fit; a coefficient `b̃_j` fitted on the scaled column is `b̃_j / sd_j` on the original
+/// scale.
+pub fn standardize_columns(x: &mut DMatrix<f64>) -> Vec<f64> {
+    let n = x.nrows() as f64;
+    let mut scale = vec![1.0; x.ncols()];
+    for (k, s) in scale.iter_mut().enumerate() {
+        let col = x.column(k);
+        let m = col.sum() / n; // zero when centered
+        let sd = (col.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n).sqrt();
+        if sd > 0.0 {
+            *s = sd;
+            for v in x.column_mut(k).iter_mut() {
+                *v /= sd;
+            }
+        }
+    }
+    scale
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,6 +48,9 @@ pub struct EnetSettings {
     pub tol: f64,
     /// Maximum number of sweeps.
     pub max_iter: usize,
+    /// Scale every penalized column to unit variance before fitting (sklearn's `StandardScaler`
+    /// in a pipeline); coefficients are reported on the original scale.
+    pub standardize: bool,
 }
 
 /// The solution of the penalized problem on centered data.
@@ -182,12 +185,18 @@ pub fn fit_enet(
     parameters: serde_json::Value,
 ) -> Result<FittedModel> {
     check_problem(design, y, model)?;
-    let c = Centered::new(design, y);
+    let mut c = Centered::new(design, y);
+    let scale = if s.standardize {
+        crate::common::standardize_columns(&mut c.x)
+    } else {
+        vec![1.0; c.x.ncols()]
+    };
     let q = gram(&c.x);
     let qy = xt_vec(&c.x, &c.y);
     let y_norm2: f64 = c.y.iter().map(|v| v * v).sum();
     let sol = enet_gram(&q, qy.as_slice(), y_norm2, design.n_obs(), s, model)?;
-    let beta = c.full_beta(design.n_cols(), &sol.w);
+    let w: Vec<f64> = sol.w.iter().zip(&scale).map(|(v, s)| v / s).collect();
+    let beta = c.full_beta(design.n_cols(), &w);
     let fitted = x_mul(&design.x, &beta);
     let coefficients = design
         .columns

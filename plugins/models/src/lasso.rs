@@ -37,6 +37,13 @@ pub struct Lasso {
     #[serde(default = "default_max_iter")]
     #[schemars(range(min = 1))]
     pub max_iter: u64,
+    /// Scale every penalized column to unit variance before fitting, as sklearn's
+    /// `make_pipeline(StandardScaler(), …)`; coefficients are reported on the original scale.
+    /// Default false (sklearn's estimator alone). Use it when columns have very different units
+    /// (spend in thousands next to saturated media in [0, 1]): otherwise the penalty falls
+    /// unevenly on them.
+    #[serde(default)]
+    pub standardize: bool,
 }
 
 impl Lasso {
@@ -66,6 +73,7 @@ impl Model for Lasso {
             positive: self.positive,
             tol: self.tol,
             max_iter: usize::try_from(self.max_iter).unwrap_or(usize::MAX),
+            standardize: self.standardize,
         };
         let params = serde_json::to_value(self).unwrap_or_default();
         fit_enet(problem.design, problem.y, &s, "lasso", params)
@@ -91,6 +99,7 @@ mod tests {
             positive: true,
             tol: 1e-4,
             max_iter: 10,
+            standardize: false,
         };
         assert!(m.validate().is_ok());
         let e = Lasso {

@@ -11,4 +11,5 @@ pub mod coordinate_descent;
 pub mod elastic_net;
 pub mod lasso;
 pub mod ols;
+pub mod residual_tests;
 pub mod ridge;

@@ -25,6 +25,8 @@ use std::collections::BTreeMap;
 /// F   = (ESS/df_model)/(SSR/df_resid),  df_model = p − k_const
 /// llf = −n/2·(ln 2π + ln(SSR/n) + 1),  AIC = −2 llf + 2p,  BIC = −2 llf + ln(n)·p
 /// condition number = s_max/s_min of X as given (constant included)
+/// residual tests: skew, kurtosis, Jarque–Bera, omnibus K², Breusch–Pagan
+///   (see [`crate::residual_tests`])
 /// VIF_j = 1/(1 − R²_j), R²_j of x_j on the other columns after standardizing non-constant columns
 /// ```
 /// The fit fails with [`MmmError::Compute`] when X is rank deficient, naming the collinear columns.
@@ -183,6 +185,7 @@ impl Ols {
         let bic = -2.0 * llf + nf.ln() * k;
         let dw = mmm_core::metrics::durbin_watson(y, fitted.as_slice());
         let cond = s.max() / s.min();
+        let rt = crate::residual_tests::residual_tests(&resid, x, k_const == 1);
 
         let tdist = StudentsT::new(0.0, 1.0, df_resid)
             .map_err(|e| MmmError::Compute(format!("ols: t distribution: {e}")))?;
@@ -222,6 +225,14 @@ impl Ols {
             ("df_resid".to_string(), df_resid),
             ("df_model".to_string(), df_model),
             ("n_obs".to_string(), nf),
+            ("skew".to_string(), rt.skew),
+            ("kurtosis".to_string(), rt.kurtosis),
+            ("jarque_bera".to_string(), rt.jarque_bera),
+            ("jarque_bera_pvalue".to_string(), rt.jarque_bera_pvalue),
+            ("omnibus".to_string(), rt.omnibus),
+            ("omnibus_pvalue".to_string(), rt.omnibus_pvalue),
+            ("breusch_pagan".to_string(), rt.breusch_pagan),
+            ("breusch_pagan_pvalue".to_string(), rt.breusch_pagan_pvalue),
         ]);
         let column_statistics = BTreeMap::from([("vif".to_string(), vif(x))]);
         Ok(FittedModel {

@@ -101,21 +101,11 @@ impl Model for Ridge {
         check_problem(design, y, "ridge")?;
         let mut c = Centered::new(design, y);
         let q = c.cols.len();
-        let n = design.n_obs();
-        let mut scale = vec![1.0; q];
-        if self.standardize {
-            for (k, s) in scale.iter_mut().enumerate() {
-                let col = c.x.column(k);
-                let m = col.sum() / n as f64; // zero when centered
-                let sd = (col.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n as f64).sqrt();
-                if sd > 0.0 {
-                    *s = sd;
-                    for v in c.x.column_mut(k).iter_mut() {
-                        *v /= sd;
-                    }
-                }
-            }
-        }
+        let scale = if self.standardize {
+            crate::common::standardize_columns(&mut c.x)
+        } else {
+            vec![1.0; q]
+        };
         let mut h = gram(&c.x);
         for k in 0..q {
             h[(k, k)] += self.alpha;

@@ -4,7 +4,7 @@
 //! and Shape Effects", eq. (3) (`K` = half saturation, `S` = shape); the same curve as
 //! LightweightMMM's `hill` and PyMC-Marketing's `hill_function`.
 
-use crate::util::{hill, hill_dx, mul_deriv};
+use crate::util::{hill, hill_dx, hill_series, mul_deriv};
 use mmm_core::params::{check_all, ParamSpec};
 use mmm_core::transform::{Transform, KIND};
 use mmm_core::Result;
@@ -63,10 +63,7 @@ impl Transform for Hill {
         true
     }
     fn apply(&self, x: &[f64], out: &mut [f64]) {
-        let (k, s) = (self.half_saturation, self.shape);
-        for (o, &xi) in out.iter_mut().zip(x) {
-            *o = hill(xi, k, s).0;
-        }
+        hill_series(x, self.half_saturation, self.shape, out);
     }
     fn jvp_input(&self, x: &[f64], dx: &[f64], out: &mut [f64]) {
         let (k, s) = (self.half_saturation, self.shape);

@@ -4,7 +4,7 @@
 //! v3.12 (PR #1132, Dec 2024) `inflexion <- max(x) * gamma`; up to v3.11
 //! `inflexion <- c(range(x) %*% c(1 - gamma, gamma))`. Both are offered.
 
-use crate::util::{hill, hill_dx, mul_deriv};
+use crate::util::{hill, hill_dx, hill_series, mul_deriv};
 use mmm_core::params::{check_all, ParamSpec};
 use mmm_core::transform::{Transform, KIND};
 use mmm_core::Result;
@@ -115,10 +115,7 @@ impl Transform for HillRobyn {
     }
     fn apply(&self, x: &[f64], out: &mut [f64]) {
         let (i, _) = self.inflexion_point();
-        let i = i.max(0.0);
-        for (o, &xi) in out.iter_mut().zip(x) {
-            *o = hill(xi, i, self.alpha).0;
-        }
+        hill_series(x, i.max(0.0), self.alpha, out);
     }
     fn jvp_input(&self, x: &[f64], dx: &[f64], out: &mut [f64]) {
         let (i, _) = self.inflexion_point();

@@ -20,4 +20,5 @@ pub mod scale;
 pub mod tanh;
 pub mod weibull_adstock;
 
+mod simd;
 mod util;

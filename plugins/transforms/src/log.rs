@@ -3,6 +3,7 @@
 //! Ref: the semi-log response model of classical econometric MMM (e.g. Hanssens, Parsons &
 //! Schultz, "Market Response Models", 2001); `log1p` of scaled spend as in many in-house MMMs.
 
+use crate::simd::{self, Kernel};
 use crate::util::mul_deriv;
 use mmm_core::params::{check_all, ParamSpec};
 use mmm_core::transform::{Transform, KIND};
@@ -56,10 +57,13 @@ impl Transform for Log {
         true
     }
     fn apply(&self, x: &[f64], out: &mut [f64]) {
-        let inv = 1.0 / self.scale;
-        for (o, &xi) in out.iter_mut().zip(x) {
-            *o = (xi.max(0.0) * inv).ln_1p();
-        }
+        simd::map(
+            LogKernel {
+                inv: 1.0 / self.scale,
+            },
+            x,
+            out,
+        );
     }
     fn jvp_input(&self, x: &[f64], dx: &[f64], out: &mut [f64]) {
         for ((o, &xi), &d) in out.iter_mut().zip(x).zip(dx) {
@@ -76,6 +80,20 @@ impl Transform for Log {
             let xi = xi.max(0.0);
             *o = -xi / (s * (s + xi));
         }
+    }
+}
+
+/// `ln(1 + max(x, 0)·inv)` (NaN ↦ 0), vectorizable.
+#[derive(Clone, Copy)]
+struct LogKernel {
+    inv: f64,
+}
+
+impl Kernel for LogKernel {
+    #[inline(always)]
+    fn eval(self, x: f64) -> f64 {
+        let x = if x > 0.0 { x } else { 0.0 };
+        simd::ln_1p(x * self.inv)
     }
 }
 

@@ -3,6 +3,7 @@
 //! Ref: PyMC-Marketing, `pymc_marketing.mmm.transformers.logistic_saturation`
 //! (`(1 − e^{−λx}) / (1 + e^{−λx})`); Jin et al. (2017) discuss the family.
 
+use crate::simd::{self, Kernel};
 use crate::util::{fast_tanh, mul_deriv};
 use mmm_core::params::{check_all, ParamSpec};
 use mmm_core::transform::{Transform, KIND};
@@ -52,10 +53,7 @@ impl Transform for Logistic {
         true
     }
     fn apply(&self, x: &[f64], out: &mut [f64]) {
-        let h = 0.5 * self.lam;
-        for (o, &xi) in out.iter_mut().zip(x) {
-            *o = fast_tanh(h * xi);
-        }
+        simd::map(LogisticKernel { h: 0.5 * self.lam }, x, out);
     }
     fn jvp_input(&self, x: &[f64], dx: &[f64], out: &mut [f64]) {
         let h = 0.5 * self.lam;
@@ -70,6 +68,19 @@ impl Transform for Logistic {
             let y = fast_tanh(h * xi);
             *o = 0.5 * xi * (1.0 - y * y);
         }
+    }
+}
+
+/// `tanh(h·x)` with `h = λ/2`, vectorizable.
+#[derive(Clone, Copy)]
+struct LogisticKernel {
+    h: f64,
+}
+
+impl Kernel for LogisticKernel {
+    #[inline(always)]
+    fn eval(self, x: f64) -> f64 {
+        simd::tanh(self.h * x)
     }
 }
 

@@ -3,6 +3,7 @@
 //! Ref: the constant-elasticity response curve of classical econometric MMM (e.g. Hanssens,
 //! Parsons & Schultz, "Market Response Models", 2001); PyMC-Marketing's `root_saturation`.
 
+use crate::simd::{self, Kernel};
 use crate::util::{mul_deriv, pow};
 use mmm_core::params::{check_all, ParamSpec};
 use mmm_core::transform::{Transform, KIND};
@@ -50,9 +51,12 @@ impl Transform for Power {
         true
     }
     fn apply(&self, x: &[f64], out: &mut [f64]) {
-        let p = self.exponent;
-        for (o, &xi) in out.iter_mut().zip(x) {
-            *o = if xi > 0.0 { pow(xi, p) } else { 0.0 };
+        if self.exponent == 1.0 {
+            for (o, &xi) in out.iter_mut().zip(x) {
+                *o = if xi > 0.0 { xi } else { 0.0 };
+            }
+        } else {
+            simd::map(PowerKernel { p: self.exponent }, x, out);
         }
     }
     fn jvp_input(&self, x: &[f64], dx: &[f64], out: &mut [f64]) {
@@ -74,6 +78,25 @@ impl Transform for Power {
         let p = self.exponent;
         for (o, &xi) in out.iter_mut().zip(x) {
             *o = if xi > 0.0 { pow(xi, p) * xi.ln() } else { 0.0 };
+        }
+    }
+}
+
+/// `x^p` for `x > 0`, else 0, vectorizable ([`simd::pow`]: within 1e-14 relative of `powf`
+/// for results between 4e-18 and 2e17).
+#[derive(Clone, Copy)]
+struct PowerKernel {
+    p: f64,
+}
+
+impl Kernel for PowerKernel {
+    #[inline(always)]
+    fn eval(self, x: f64) -> f64 {
+        let y = simd::pow(x, self.p);
+        if x > 0.0 {
+            y
+        } else {
+            0.0
         }
     }
 }

@@ -3,6 +3,7 @@
 //! Ref: PyMC-Marketing, `pymc_marketing.mmm.transformers.tanh_saturation(x, b, c)`
 //! (`b·tanh(x/(b·c))`: `b` the saturation level, `c` the initial cost per acquisition).
 
+use crate::simd::{self, Kernel};
 use crate::util::{fast_tanh, mul_deriv};
 use mmm_core::params::{check_all, ParamSpec};
 use mmm_core::transform::{Transform, KIND};
@@ -58,9 +59,7 @@ impl Transform for Tanh {
     }
     fn apply(&self, x: &[f64], out: &mut [f64]) {
         let inv = 1.0 / (self.b * self.c);
-        for (o, &xi) in out.iter_mut().zip(x) {
-            *o = self.b * fast_tanh(xi * inv);
-        }
+        simd::map(TanhKernel { b: self.b, inv }, x, out);
     }
     fn jvp_input(&self, x: &[f64], dx: &[f64], out: &mut [f64]) {
         let inv = 1.0 / (self.b * self.c);
@@ -80,6 +79,20 @@ impl Transform for Tanh {
             db[t] = th - u * s;
             dc[t] = -self.b * u * s / self.c;
         }
+    }
+}
+
+/// `b·tanh(x·inv)`, vectorizable.
+#[derive(Clone, Copy)]
+struct TanhKernel {
+    b: f64,
+    inv: f64,
+}
+
+impl Kernel for TanhKernel {
+    #[inline(always)]
+    fn eval(self, x: f64) -> f64 {
+        self.b * simd::tanh(x * self.inv)
     }
 }
 

@@ -4,7 +4,8 @@
 //! the Weibull lag shape goes back to Jin et al. (2017) and is discussed in Robyn's
 //! "Weibull adstock" documentation.
 
-use crate::util::{convolve, with_scratch2};
+use crate::simd::{self, Kernel};
+use crate::util::{convolve, with_scratch2, with_weights, NEGLIGIBLE};
 use mmm_core::params::{check_all, ParamSpec};
 use mmm_core::transform::{Transform, KIND};
 use mmm_core::{MmmError, Result};
@@ -179,6 +180,138 @@ impl WeibullAdstock {
     }
 }
 
+/// Weights are computed in chunks of this many lags by [`WeibullAdstock::apply_weights`].
+const CHUNK: usize = 64;
+
+/// `w_l = e^{−S_l}` is below [`NEGLIGIBLE`] (of `w_0 = 1`) once `S_l > 64·ln 2 ≈ 44.36`.
+const CDF_CUT: f64 = 44.37;
+
+/// Robyn's Weibull density at lag index `j` (as a float), vectorizable:
+/// `f_j = (k/λ)·(j/λ)^{k−1}·e^{−(j/λ)^k}`, written as in [`WeibullAdstock::weights`]
+/// (`z = e^{k·ln r}`, `f = k/λ·(z/r)·e^{−z}`); non-finite values (only for extreme shapes, where
+/// `z/r` overflows while `e^{−z}` underflows) are 0, the limit.
+#[derive(Clone, Copy)]
+struct PdfKernel {
+    k: f64,
+    lam: f64,
+}
+
+impl Kernel for PdfKernel {
+    #[inline(always)]
+    fn eval(self, j: f64) -> f64 {
+        let r = j / self.lam;
+        let z = simd::exp(self.k * simd::ln(r));
+        let f = self.k / self.lam * (z / r) * simd::exp(-z);
+        if f.is_finite() {
+            f
+        } else {
+            0.0
+        }
+    }
+}
+
+/// `(j/λ)^k` at lag index `j`, vectorizable (the survival form's `z_j`).
+#[derive(Clone, Copy)]
+struct PowKernel {
+    k: f64,
+    lam: f64,
+}
+
+impl Kernel for PowKernel {
+    #[inline(always)]
+    fn eval(self, j: f64) -> f64 {
+        simd::pow(j / self.lam, self.k)
+    }
+}
+
+/// `e^{−s}`, vectorizable.
+#[derive(Clone, Copy)]
+struct ExpNegKernel;
+
+impl Kernel for ExpNegKernel {
+    #[inline(always)]
+    fn eval(self, s: f64) -> f64 {
+        simd::exp(-s)
+    }
+}
+
+impl WeibullAdstock {
+    /// The first `min(m, …)` lag weights of the window `big_l` for `apply`, vectorized and only
+    /// as far as they matter: the trailing weights that [`convolve`] would skip (below
+    /// [`NEGLIGIBLE`] of the largest) are not computed, so the cost is O(effective lags), not
+    /// O(L). The values agree with [`WeibullAdstock::weights`] to a few ulps (cdf: `e^{−Σz}`
+    /// instead of `Π e^{−z}`).
+    fn apply_weights(&self, big_l: usize, m: usize, w: &mut Vec<f64>) {
+        let (k, lam) = (self.shape, self.lambda(big_l));
+        let mut j = [0.0; CHUNK];
+        let mut v = [0.0; CHUNK];
+        match self.variant {
+            WeibullVariant::Cdf => {
+                // w_0 = 1, w_l = e^{−S_l}, S_l = Σ_{i≤l} z_i
+                w.push(1.0);
+                let mut sum = 0.0;
+                let mut start = 1;
+                while start < m && sum <= CDF_CUT {
+                    let c = CHUNK.min(m - start);
+                    for (i, ji) in j[..c].iter_mut().enumerate() {
+                        *ji = (start + i) as f64;
+                    }
+                    simd::map(PowKernel { k, lam }, &j[..c], &mut v[..c]);
+                    for vi in &mut v[..c] {
+                        sum += *vi;
+                        *vi = sum;
+                    }
+                    let at = w.len();
+                    w.resize(at + c, 0.0);
+                    simd::map(ExpNegKernel, &v[..c], &mut w[at..]);
+                    start += c;
+                }
+            }
+            WeibullVariant::Pdf => {
+                let f = PdfKernel { k, lam };
+                let (f1, fl) = (f.eval(1.0), f.eval(big_l as f64));
+                let (lo, mut hi) = (f1.min(fl), f1.max(fl));
+                // the density rises to its mode λ·((k−1)/k)^{1/k} (k > 1) and falls after it,
+                // so the extremes over 1…L are at the ends and the integers around the mode
+                let mut past_mode = 1.0;
+                if k > 1.0 {
+                    let mode = lam * ((k - 1.0) / k).powf(1.0 / k);
+                    let (a, b) = (mode.floor(), mode.ceil());
+                    for c in [a, b] {
+                        if c >= 1.0 && c <= big_l as f64 {
+                            hi = hi.max(f.eval(c));
+                        }
+                    }
+                    past_mode = b;
+                }
+                let range = hi - lo;
+                if !(range > 0.0 && range.is_finite()) {
+                    w.push(1.0);
+                    return;
+                }
+                let mut start = 0;
+                while start < m {
+                    let c = CHUNK.min(m - start);
+                    for (i, ji) in j[..c].iter_mut().enumerate() {
+                        *ji = (start + i + 1) as f64;
+                    }
+                    let at = w.len();
+                    w.resize(at + c, 0.0);
+                    simd::map(f, &j[..c], &mut w[at..]);
+                    for wl in &mut w[at..] {
+                        *wl = (*wl - lo) / range;
+                    }
+                    start += c;
+                    // past the mode the weights only fall: stop once they are negligible
+                    if start as f64 > past_mode && w[w.len() - 1] <= NEGLIGIBLE {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[typetag::serde(name = "weibull_adstock")]
 impl Transform for WeibullAdstock {
     fn params(&self) -> &'static [ParamSpec] {
@@ -210,8 +343,8 @@ impl Transform for WeibullAdstock {
     fn apply(&self, x: &[f64], out: &mut [f64]) {
         let big_l = self.window_len(x.len());
         let m = big_l.min(x.len());
-        with_scratch2(m, |w, _| {
-            self.weights(big_l, w, None);
+        with_weights(|w| {
+            self.apply_weights(big_l, m, w);
             convolve(x, w, out);
         });
     }
@@ -263,6 +396,41 @@ mod tests {
             WeibullAdstock::new(5.0, 0.3, Pdf, Some(30)),
         ] {
             conformance::check(&t, true).unwrap_or_else(|e| panic!("{t:?}: {e}"));
+        }
+    }
+
+    #[test]
+    fn apply_weights_match_the_full_computation() {
+        for t in [
+            WeibullAdstock::new(1.5, 0.05, Cdf, None),
+            WeibullAdstock::new(0.3, 0.5, Cdf, None),
+            WeibullAdstock::new(2.0, 0.05, Pdf, None),
+            WeibullAdstock::new(0.7, 0.2, Pdf, None),
+            WeibullAdstock::new(1.0, 0.1, Pdf, None),
+            WeibullAdstock::new(8.0, 0.3, Pdf, Some(52)),
+            WeibullAdstock::new(50.0, 0.01, Pdf, None),
+            WeibullAdstock::new(2.0, 1.0, Pdf, Some(1)),
+        ] {
+            for (big_l, m) in [(1000, 1000), (300, 120), (52, 52)] {
+                let mut full = vec![0.0; m];
+                t.weights(big_l, &mut full, None);
+                let mut fast = Vec::new();
+                t.apply_weights(big_l, m, &mut fast);
+                assert!(fast.len() <= m, "{t:?}");
+                let wmax = full.iter().fold(0.0f64, |a, b| a.max(*b));
+                for (l, wf) in full.iter().enumerate() {
+                    let v = fast.get(l).copied().unwrap_or(0.0);
+                    // computed: 1e-13 apart, or 1e-15 of the largest weight for tiny weights
+                    // (e^{−z} with a large z: the error of pow grows with z, see simd.rs);
+                    // not computed: negligible (below 2^-64 of the largest)
+                    let ok = if l < fast.len() {
+                        (v - wf).abs() <= 1e-13 * wf.abs() + 1e-15 * wmax
+                    } else {
+                        *wf <= wmax * NEGLIGIBLE
+                    };
+                    assert!(ok, "{t:?} L={big_l} lag {l}: {v:e} vs {wf:e}");
+                }
+            }
         }
     }
 
