@@ -291,3 +291,114 @@ fn unknown_categorical_reference() {
         &["column 'promo'", "'maybe'", "no, yes"],
     );
 }
+
+/// Replaces the cell of `col` (0-based) on 1-based `line` of a long CSV.
+fn long_cell(line: usize, col: usize, value: &str) -> String {
+    replace_cell(&long_csv(28), line, col, value)
+}
+
+#[test]
+fn long_format_empty_spend_names_the_file_line() {
+    // line 7 is day 3 of campaign B (rows: A then B per day, from line 2)
+    expect_rejected(
+        &long_cell(7, 2, ""),
+        &long_spec(),
+        &[
+            "line 7",
+            "column 'spend'",
+            "empty cell",
+            "campaign 'B'",
+            "B.spend",
+        ],
+    );
+}
+
+#[test]
+fn long_format_negative_spend_is_an_error_by_default() {
+    expect_rejected(
+        &long_cell(9, 2, "-3"),
+        &long_spec(),
+        &["line 9", "column 'spend'", "negative spend", "clip_to_zero"],
+    );
+}
+
+#[test]
+fn long_format_duplicate_row() {
+    // line 5 becomes a second row for day 2 of campaign A (line 4 is the first)
+    let csv = long_cell(5, 1, "A");
+    let csv = replace_cell(&csv, 5, 0, "2024-01-02");
+    expect_rejected(&csv, &long_spec(), &["line 5", "the first is line 4"]);
+}
+
+#[test]
+fn long_format_unknown_target_metric() {
+    let mut spec = long_spec();
+    spec["data"]["target"] = json!("sales");
+    expect_rejected(&long_csv(28), &spec, &["column 'sales'", "no such metric"]);
+}
+
+#[test]
+fn aggregating_weekly_data_is_an_error() {
+    let mut spec = small_spec();
+    spec["data"]["aggregate"] = json!("week");
+    expect_rejected(&weekly_csv(40), &spec, &["needs daily data"]);
+}
+
+#[test]
+fn bad_cleaning_specs_name_their_pointer() {
+    let cases = [
+        (
+            json!({"outliers": [{"columns": ["$media"]}]}),
+            "/data/cleaning/outliers/0",
+        ),
+        (
+            json!({"outliers": [{"columns": ["$media"], "winsorize": {"lower": 0.9, "upper": 0.1}}]}),
+            "/data/cleaning/outliers/0/winsorize/upper",
+        ),
+        (
+            json!({"outliers": [{"columns": ["$media"], "winsorize": {"lower": 0.1, "upper": 1.5}}]}),
+            "/data/cleaning/outliers/0/winsorize/upper",
+        ),
+        (
+            json!({"outliers": [{"columns": ["$media"], "iqr": 0.0}]}),
+            "/data/cleaning/outliers/0/iqr",
+        ),
+        (
+            json!({"missing": [{"columns": ["price"], "fill": "mean"}]}),
+            "/data/cleaning/missing/0/fill",
+        ),
+        (
+            json!({"missing": [{"columns": [], "fill": "zero"}]}),
+            "/data/cleaning/missing/0/columns",
+        ),
+        (
+            json!({"missing": [{"columns": ["$spend"], "fill": "zero"}]}),
+            "/data/cleaning/missing/0/columns/0",
+        ),
+        (
+            json!({"negative_spend": "ignore"}),
+            "/data/cleaning/negative_spend",
+        ),
+        (
+            json!({"missing": [{"columns": ["price"], "fill": "zero", "limit": 2}]}),
+            "/data/cleaning/missing/0",
+        ),
+        // data-dependent: a selector that names no column, and a column filled twice
+        (
+            json!({"missing": [{"columns": ["price", "tv.*"], "fill": "zero"}]}),
+            "/data/cleaning/missing/0/columns/1",
+        ),
+        (
+            json!({"missing": [{"columns": ["price"], "fill": "zero"}, {"columns": ["pr*"], "fill": "interpolate"}]}),
+            "/data/cleaning/missing/1/columns",
+        ),
+    ];
+    for (cleaning, pointer) in cases {
+        let mut spec = small_spec();
+        spec["data"]["cleaning"] = cleaning;
+        expect_rejected(&weekly_csv(40), &spec, &[pointer]);
+    }
+    let mut spec = small_spec();
+    spec["data"]["partial_weeks"] = json!("keep");
+    expect_rejected(&weekly_csv(40), &spec, &["/data/partial_weeks"]);
+}

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{mmm, root, run_ok, small_spec, stderr, weekly_csv, write_case};
+use common::{long_csv, long_spec, mmm, root, run_ok, small_spec, stderr, weekly_csv, write_case};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -440,4 +440,57 @@ fn report_of_a_folder_without_results_is_a_clear_error_with_exit_code_2() {
     let o = mmm(&["report", "--help"]);
     assert!(o.status.success());
     assert!(common::stdout(&o).contains("report.html"));
+}
+
+#[test]
+fn cleaning_counts_of_a_long_format_run_are_shown() {
+    let d = tmp();
+    // a negative spend on line 9 (day 4 of campaign B), clipped by the spec
+    let csv: String = long_csv(28)
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i + 1 == 9 {
+                let mut c: Vec<&str> = l.split(',').collect();
+                c[2] = "-3";
+                c.join(",") + "\n"
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let mut spec = long_spec();
+    spec["data"]["cleaning"] = json!({"negative_spend": "clip_to_zero"});
+    let p = write_case(d.path(), &csv, &spec);
+    let out = d.path().join("out");
+    let r = run_ok(&p, &out);
+    let html = report(&out);
+    assert!(has(&html, "section-data-quality"));
+    for c in r["data_quality"]["changes"].as_array().unwrap() {
+        let key = format!(
+            "{}:{}",
+            c["column"].as_str().unwrap(),
+            c["rule"].as_str().unwrap()
+        );
+        assert_eq!(
+            cell(&html, "table-data-quality", &key, "count"),
+            c["count"].as_f64(),
+            "{key}"
+        );
+    }
+    assert_eq!(
+        cell(
+            &html,
+            "table-data-quality",
+            "B.spend:negative_clip_to_zero",
+            "count"
+        ),
+        Some(1.0)
+    );
+    // the summary is a sentence, not rows of the table
+    assert_eq!(
+        cell(&html, "table-data-quality", "rows_read:", "count"),
+        None
+    );
+    assert!(html.contains("long format, 56 rows read"));
 }

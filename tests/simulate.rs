@@ -349,3 +349,96 @@ fn printed_schema_accepts_every_example_and_rejects_a_bad_one() {
     bad["channels"][0]["transforms"][0]["decay"] = json!(1.3);
     assert!(!validator.is_valid(&bad));
 }
+
+/// A daily simspec with campaign rows for channels `a` and `b`.
+fn campaign_simspec() -> Value {
+    json!({
+        "seed": 3, "periods": 20, "frequency": "daily", "start": "2024-01-01",
+        "target": "revenue", "intercept": 100.0, "noise_sd": 1.0,
+        "channels": [
+            {"name": "a", "spend": {"type": "always_on", "mean": 50.0, "noise_sd": 5.0}, "coefficient": 0.5},
+            {"name": "b", "spend": {"type": "always_on", "mean": 30.0, "noise_sd": 5.0}, "coefficient": 1.0}
+        ],
+        "campaign_rows": {
+            "funnel": {"cpm": 10.0, "ctr": 0.1, "cvr": 0.2},
+            "inject": [
+                {"type": "missing", "campaign": "a", "date": "2024-01-03", "column": "clicks"},
+                {"type": "set", "campaign": "b", "date": "2024-01-04", "column": "spend", "value": -1.0},
+                {"type": "drop_row", "campaign": "b", "date": "2024-01-05"}
+            ]
+        }
+    })
+}
+
+#[test]
+fn campaign_rows_split_the_target_and_inject_problems() {
+    let d = tempfile::tempdir().unwrap();
+    let o = simulate(d.path(), &campaign_simspec());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(d.path().join("out/data.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "date,campaign_name,spend,impressions,clicks,conversions,revenue"
+    );
+    assert_eq!(
+        lines.len(),
+        1 + 2 * 20 - 1,
+        "one row per date and campaign, one dropped"
+    );
+    assert!(lines.iter().any(|l| l.starts_with("2024-01-04,b,-1,")));
+    assert!(!lines.iter().any(|l| l.starts_with("2024-01-05,b,")));
+    let a3: Vec<&str> = lines
+        .iter()
+        .find(|l| l.starts_with("2024-01-03,a,"))
+        .unwrap()
+        .split(',')
+        .collect();
+    assert_eq!(a3[4], "", "clicks emptied");
+    // without noise on the funnel: impressions = spend / cpm · 1000, clicks = 10%, conversions = 20%
+    let a1: Vec<f64> = lines[1]
+        .split(',')
+        .skip(2)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(a1[1], (a1[0] / 10.0 * 1000.0).round());
+    assert_eq!(a1[2], (a1[1] * 0.1).round());
+    assert_eq!(a1[3], (a1[2] * 0.2).round());
+    // revenue summed over campaigns is the target: intercept + effects + noise ≈ 100 + …
+    let rev: f64 = lines[1..3]
+        .iter()
+        .map(|l| l.split(',').nth(6).unwrap().parse::<f64>().unwrap())
+        .sum();
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("out/truth.json")).unwrap())
+            .unwrap();
+    let day1_effects: f64 =
+        0.5 * a1[0] + 1.0 * lines[2].split(',').nth(2).unwrap().parse::<f64>().unwrap();
+    assert!(
+        (rev - 100.0 - day1_effects).abs() < 5.0,
+        "{rev} vs {day1_effects}"
+    );
+    assert_eq!(truth["channels"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn bad_campaign_rows_name_the_pointer() {
+    let mut s = campaign_simspec();
+    s["target"] = json!("sales");
+    bad(s, "/target");
+    let mut s = campaign_simspec();
+    s["campaign_rows"]["inject"][0]["campaign"] = json!("zz");
+    bad(s, "/campaign_rows/inject/0/campaign");
+    let mut s = campaign_simspec();
+    s["campaign_rows"]["inject"][1]["date"] = json!("2025-01-01");
+    bad(s, "/campaign_rows/inject/1/date");
+    let mut s = campaign_simspec();
+    s["campaign_rows"]["inject"][0]["column"] = json!("cost");
+    bad(s, "/campaign_rows/inject/0/column");
+    let mut s = campaign_simspec();
+    s["campaign_rows"]["funnels"] = json!({"zz": {"cpm": 1.0, "ctr": 0.1, "cvr": 0.1}});
+    bad(s, "/campaign_rows/funnels/zz");
+    let mut s = campaign_simspec();
+    s["controls"] = json!([{"type": "promotion", "name": "p", "probability": 0.5, "effect": 1.0}]);
+    bad(s, "/controls");
+}

@@ -113,3 +113,38 @@ pub fn write_case(dir: &Path, csv: &str, spec: &serde_json::Value) -> PathBuf {
     std::fs::write(&p, serde_json::to_string_pretty(spec).unwrap()).unwrap();
     p
 }
+
+/// A small, valid long-format data set: `days` daily rows for each of the campaigns `A` and
+/// `B` from Monday 2024-01-01, with spend, impressions, clicks, conversions and revenue.
+pub fn long_csv(days: usize) -> String {
+    let mut s = String::from("date,campaign_name,spend,impressions,clicks,conversions,revenue\n");
+    for t in 0..days {
+        let date = add_days((2024, 1, 1), t as i64);
+        for (k, c) in ["A", "B"].iter().enumerate() {
+            let spend = 100.0
+                + 40.0 * ((t as f64) * (0.5 + 0.3 * k as f64)).sin().abs()
+                + ((t * 7 + k * 3) % 11) as f64;
+            let impressions = (spend * 90.0).round();
+            let clicks = (impressions * 0.02).round() + (t % 3) as f64;
+            let conversions = (clicks * 0.05).round() + (t % 2) as f64;
+            let revenue = 500.0 + 2.5 * spend + ((t * 13 + k) % 17) as f64;
+            s.push_str(&format!(
+                "{date},{c},{spend},{impressions},{clicks},{conversions},{revenue}\n"
+            ));
+        }
+    }
+    s
+}
+
+/// A spec for [`long_csv`] data, fitted by OLS.
+pub fn long_spec() -> serde_json::Value {
+    serde_json::json!({
+        "name": "long",
+        "data": {"path": "data.csv", "format": "long", "date": "date", "target": "revenue"},
+        "media": [
+            {"name": "A", "spend": "A.spend"},
+            {"name": "B", "spend": "B.spend"}
+        ],
+        "model": {"type": "ols"}
+    })
+}

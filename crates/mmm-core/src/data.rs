@@ -50,6 +50,21 @@ pub struct Table {
     /// Detected frequency.
     pub frequency: Frequency,
     index: HashMap<String, usize>,
+    origin: Option<Origin>,
+}
+
+/// Where the cells of a derived table (pivoted from long rows, or summed into weeks) came from,
+/// so that errors still name the line and column of the file as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// Per column: the column of the file it came from (`spend` for `Search.spend`).
+    pub columns: Vec<String>,
+    /// Per column: a note added to error messages (`campaign 'Search'`), or empty.
+    pub notes: Vec<String>,
+    /// Per column and row: the 1-based line of the file the cell came from (for a week, the
+    /// first missing or the first day's cell); `None` for a cell that no line holds (a filled
+    /// missing date × campaign combination).
+    pub lines: Vec<Vec<Option<usize>>>,
 }
 
 /// Parses an ISO date (`YYYY-MM-DD`; a trailing time part is ignored).
@@ -108,9 +123,117 @@ impl Table {
             dates: vec![],
             frequency: Frequency::Weekly,
             index,
+            origin: None,
         };
         t.parse_dates(time_index)?;
         Ok(t)
+    }
+
+    /// A table built in memory (pivoted or aggregated data): `cells` hold one vector per
+    /// header, the date column as ISO dates, which are checked as for a file (sorted, unique,
+    /// regular). `origin` maps cells back to the file they came from, for error messages.
+    pub fn from_parts(
+        path: &Path,
+        headers: Vec<String>,
+        cells: Vec<Vec<String>>,
+        date_column: &str,
+        origin: Option<Origin>,
+    ) -> Result<Table> {
+        let mut index = HashMap::new();
+        for (i, h) in headers.iter().enumerate() {
+            if index.insert(h.clone(), i).is_some() {
+                return Err(MmmError::data(
+                    path,
+                    None,
+                    Some(h),
+                    "two columns of the prepared data have this name",
+                ));
+            }
+        }
+        let mut t = Table {
+            path: path.to_path_buf(),
+            headers,
+            cells,
+            date_column: date_column.to_string(),
+            dates: vec![],
+            frequency: Frequency::Weekly,
+            index,
+            origin,
+        };
+        t.parse_dates(true)?;
+        Ok(t)
+    }
+
+    /// Where cells came from, for a table built in memory (`None` for a table read as is).
+    pub fn origin(&self) -> Option<&Origin> {
+        self.origin.as_ref()
+    }
+
+    /// The error for the cell of column `name` in data row `row` (0-based): the file's line
+    /// and column it came from, with a note naming the derived column when it differs.
+    pub fn cell_error(&self, name: &str, row: usize, message: impl Into<String>) -> MmmError {
+        let message = message.into();
+        let i = match self.index.get(name) {
+            Some(i) => *i,
+            None => return MmmError::data(&self.path, None, Some(name), message),
+        };
+        match &self.origin {
+            None => MmmError::data(&self.path, Some(row + 2), Some(name), message),
+            Some(o) => {
+                let line = o.lines.get(i).and_then(|l| l.get(row)).copied().flatten();
+                let column = o.columns.get(i).map(String::as_str).unwrap_or(name);
+                let mut context = vec![];
+                if let Some(n) = o.notes.get(i).filter(|n| !n.is_empty()) {
+                    context.push(n.clone());
+                }
+                if column != name {
+                    context.push(format!("prepared column '{name}'"));
+                }
+                if line.is_none() {
+                    context.push(format!(
+                        "period {}",
+                        self.dates
+                            .get(row)
+                            .map(|d| d.to_string())
+                            .unwrap_or_default()
+                    ));
+                }
+                let message = if context.is_empty() {
+                    message
+                } else {
+                    format!("{message} ({})", context.join(", "))
+                };
+                MmmError::data(&self.path, line, Some(column), message)
+            }
+        }
+    }
+
+    /// Replaces the cells of column `name` (cleaning writes its values back as text, which
+    /// round-trips every `f64` exactly).
+    pub fn set_column(&mut self, name: &str, values: &[f64]) -> Result<()> {
+        let i = self.col_index(name)?;
+        self.cells[i] = values.iter().map(|v| format!("{v}")).collect();
+        Ok(())
+    }
+
+    /// Parses a column with empty cells as `None`; a non-numeric cell is an error naming its
+    /// line.
+    pub fn numeric_with_missing(&self, name: &str) -> Result<Vec<Option<f64>>> {
+        let i = self.col_index(name)?;
+        self.cells[i]
+            .iter()
+            .enumerate()
+            .map(|(r, s)| {
+                let s = s.trim();
+                if s.is_empty() {
+                    return Ok(None);
+                }
+                match s.parse::<f64>() {
+                    Ok(v) if v.is_finite() => Ok(Some(v)),
+                    _ => Err(self.cell_error(name, r, format!("'{s}' is not a finite number"))),
+                }
+            })
+            .collect()
     }
 
     /// Reads a table whose date column need not be regular, sorted or unique (a holiday
@@ -158,21 +281,15 @@ impl Table {
             .map(|(r, s)| {
                 let s = s.trim();
                 if s.is_empty() {
-                    return Err(MmmError::data(
-                        &self.path,
-                        Some(r + 2),
-                        Some(name),
-                        "empty cell; expected a number (missing values need an explicit cleaning rule)",
+                    return Err(self.cell_error(
+                        name,
+                        r,
+                        "empty cell; expected a number (missing values need an explicit cleaning rule: data.cleaning.missing)",
                     ));
                 }
                 match s.parse::<f64>() {
                     Ok(v) if v.is_finite() => Ok(v),
-                    _ => Err(MmmError::data(
-                        &self.path,
-                        Some(r + 2),
-                        Some(name),
-                        format!("'{s}' is not a finite number"),
-                    )),
+                    _ => Err(self.cell_error(name, r, format!("'{s}' is not a finite number"))),
                 }
             })
             .collect()
@@ -181,11 +298,13 @@ impl Table {
     /// Checks that a column has no negative value (spend).
     pub fn check_non_negative(&self, name: &str, values: &[f64]) -> Result<()> {
         if let Some(r) = values.iter().position(|v| *v < 0.0) {
-            return Err(MmmError::data(
-                &self.path,
-                Some(r + 2),
-                Some(name),
-                format!("negative spend {}; spend must be ≥ 0", values[r]),
+            return Err(self.cell_error(
+                name,
+                r,
+                format!(
+                    "negative spend {}; spend must be ≥ 0 (or set data.cleaning.negative_spend to \"clip_to_zero\")",
+                    values[r]
+                ),
             ));
         }
         Ok(())

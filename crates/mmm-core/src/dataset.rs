@@ -40,8 +40,13 @@ pub struct ModelData {
     pub media: Vec<MediaInput>,
     /// Transformed media, in spec order.
     pub transformed: Vec<Vec<f64>>,
-    /// The table as read (for structures that need further columns, such as a mediator).
+    /// The table as prepared (pivoted, cleaned, aggregated), for structures that need further
+    /// columns, such as a mediator.
     pub table: Arc<Table>,
+    /// What preparing the data did (format, cleaning and aggregation counts).
+    pub quality: Arc<crate::prepare::DataQuality>,
+    /// Per channel (spec order): its reported metrics per period, when the data has them.
+    pub kpis: Arc<Vec<Option<crate::kpi::KpiSeries>>>,
 }
 
 impl ModelData {
@@ -51,7 +56,7 @@ impl ModelData {
     pub fn from_spec(loaded: &LoadedSpec) -> Result<ModelData> {
         let spec = &loaded.spec;
         let path = loaded.data_path();
-        let table = Table::read(&path, &spec.data.date)?;
+        let (table, quality) = crate::prepare::prepare(loaded)?;
         let n = table.n_rows();
         let y = table.numeric(&spec.data.target)?;
 
@@ -190,10 +195,9 @@ impl ModelData {
             let mut ws = ChainWorkspace::new(&chain, n);
             chain.learn_apply(&spend, &mut out, &mut ws);
             if let Some(t) = out.iter().position(|v| !v.is_finite()) {
-                return Err(MmmError::data(
-                    &path,
-                    Some(t + 2),
-                    Some(&m.spend),
+                return Err(table.cell_error(
+                    &m.spend,
+                    t,
                     format!(
                         "the transforms of channel '{}' give a non-finite value",
                         m.name
@@ -208,6 +212,15 @@ impl ModelData {
             transformed.push(out);
         }
 
+        let names = spec.data.long_columns();
+        let kpis = spec
+            .media
+            .iter()
+            .zip(&media)
+            .map(|(m, input)| {
+                crate::kpi::channel_series(&table, &m.name, &m.spend, &input.spend, &names)
+            })
+            .collect::<Result<Vec<_>>>()?;
         let n_params = regressors.len() + media.len();
         if n <= n_params {
             return Err(MmmError::data(
@@ -227,6 +240,8 @@ impl ModelData {
             media,
             transformed,
             table: Arc::new(table),
+            quality: Arc::new(quality),
+            kpis: Arc::new(kpis),
         })
     }
 
@@ -293,6 +308,8 @@ impl ModelData {
                 .collect(),
             transformed: self.transformed.iter().map(|t| pick(t)).collect(),
             table: Arc::clone(&self.table),
+            quality: Arc::clone(&self.quality),
+            kpis: Arc::clone(&self.kpis),
         }
     }
 

@@ -165,6 +165,11 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
                 .indirect_coefficient
                 .filter(|_| e.total_coefficient != 0.0)
                 .map(|d| d / e.total_coefficient),
+            kpis: data
+                .kpis
+                .get(e.channel)
+                .and_then(|k| k.as_ref())
+                .map(|k| k.totals()),
         });
     }
     let total: f64 = channels.iter().map(|c| c.contribution).sum();
@@ -238,6 +243,13 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
             end: data.dates.last().map(|d| d.to_string()).unwrap_or_default(),
+        },
+        data_quality: {
+            let d = &loaded.spec.data;
+            (d.format != crate::prepare::DataFormat::Wide
+                || d.cleaning.is_some()
+                || d.aggregate.is_some())
+            .then(|| (*data.quality).clone())
         },
         model: ModelSummary {
             model_type: loaded.spec.model.typetag_name().to_string(),

@@ -13,16 +13,19 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod causal;
+pub mod cleaning;
 pub mod data;
 pub mod dataset;
 pub mod error;
 pub mod experiment;
 pub mod gram;
+pub mod kpi;
 pub mod metrics;
 pub mod model;
 pub mod optimizer;
 pub mod output;
 pub mod params;
+pub mod prepare;
 pub mod progress;
 pub mod registry;
 pub mod response;

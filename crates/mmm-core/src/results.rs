@@ -16,6 +16,11 @@ pub struct Results {
     pub name: String,
     /// The data as used.
     pub data: DataSummary,
+    /// What preparing the data did: format, pivot, cleaning and aggregation, counted per
+    /// column and rule (when the spec reads long data, cleans or aggregates; absent for wide
+    /// data taken as is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_quality: Option<crate::prepare::DataQuality>,
     /// The model and what it reports about itself.
     pub model: ModelSummary,
     /// In-sample fit.
@@ -139,4 +144,8 @@ pub struct ChannelResult {
     /// Indirect over total effect (mediated structures).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub share_mediated: Option<f64>,
+    /// Reported KPIs over the data (CTR, CVR, CPA, ROAS and their totals), when the data has
+    /// the channel's impressions, clicks, conversions or revenue (see [`crate::kpi`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kpis: Option<crate::kpi::Kpis>,
 }

@@ -61,7 +61,8 @@ pub struct ExperimentSpec {
     pub tuning: Option<crate::tuning::TuningSpec>,
 }
 
-/// Where the data is and which columns are the date and the target.
+/// Where the data is, how it is laid out, which columns are the date and the target, and how
+/// it is cleaned and aggregated before modeling (see `docs/data.md`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DataSpec {
@@ -70,8 +71,39 @@ pub struct DataSpec {
     pub path: String,
     /// Name of the date column (ISO dates, weekly or daily).
     pub date: String,
-    /// Name of the target (KPI) column.
+    /// Name of the target (KPI) column. In long format: a metric column of the file (e.g.
+    /// `revenue` or `conversions`), summed over campaigns into a column of the same name.
     pub target: String,
+    /// Layout of the file: `wide` (one row per period, one column per series; the default) or
+    /// `long` (one row per date and campaign, pivoted to `<campaign>.<metric>` columns).
+    #[serde(default, skip_serializing_if = "crate::prepare::DataFormat::is_wide")]
+    pub format: crate::prepare::DataFormat,
+    /// Column names of the long format (defaults: `campaign_name`, `spend`, `impressions`,
+    /// `clicks`, `conversions`, `revenue`); the metric names also find the KPI columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "crate::prepare::LongColumns")]
+    pub columns: Option<crate::prepare::LongColumns>,
+    /// Sum daily rows into periods before modeling: `week` (ISO weeks, Monday to Sunday).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "crate::prepare::Aggregate")]
+    pub aggregate: Option<crate::prepare::Aggregate>,
+    /// What to do with a partial first or last week when aggregating: `drop` (default) or
+    /// `keep` (summed over the days present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "crate::prepare::PartialWeeks")]
+    pub partial_weeks: Option<crate::prepare::PartialWeeks>,
+    /// Explicit cleaning rules: missing values, negative spend, outliers (default: none, and
+    /// every such problem is an error naming its file, line and column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "crate::cleaning::CleaningSpec")]
+    pub cleaning: Option<crate::cleaning::CleaningSpec>,
+}
+
+impl DataSpec {
+    /// The long format's column names (the defaults when the spec gives none).
+    pub fn long_columns(&self) -> crate::prepare::LongColumns {
+        self.columns.clone().unwrap_or_default()
+    }
 }
 
 /// One paid media channel.
@@ -438,5 +470,6 @@ pub fn plugin_issues(spec: &ExperimentSpec) -> Vec<SpecIssue> {
             push(e, "/optimizer");
         }
     }
+    issues.extend(crate::prepare::data_spec_issues(&spec.data));
     issues
 }

@@ -17,6 +17,8 @@
 //! | `budget_summary` | `objective`, `total_budget`, `expected_kpi_current`, `expected_kpi_optimal`, `lift_pct` |
 //! | `budget_scenarios` | `level`, `total_budget`, `expected_kpi`, `roi`, `channel`, `spend` |
 //! | `tuning_evaluations` | `evaluation`, `pareto` (1 on the Pareto front), one column per searched parameter (named by its JSON pointer) and per objective |
+//! | `data_quality` | `column`, `rule`, `count`, `lower`, `upper` — every cleaning, pivot and aggregation rule applied |
+//! | `kpis` | `date`, `channel`, `spend`, `impressions`, `clicks`, `conversions`, `revenue`, `ctr`, `cvr`, `cpa`, `roas` — per period, for channels whose data has them |
 
 pub use rusqlite;
 
@@ -39,6 +41,8 @@ CREATE TABLE response_curves (channel TEXT, spend REAL, response REAL, mroi REAL
 CREATE TABLE budget_optimization (channel TEXT, current_spend REAL, optimal_spend REAL, change_pct REAL, expected_contribution REAL, mroi REAL);
 CREATE TABLE budget_summary (objective TEXT, total_budget REAL, expected_kpi_current REAL, expected_kpi_optimal REAL, lift_pct REAL);
 CREATE TABLE budget_scenarios (level REAL, total_budget REAL, expected_kpi REAL, roi REAL, channel TEXT, spend REAL);
+CREATE TABLE data_quality (column TEXT, rule TEXT, count INTEGER, lower REAL, upper REAL);
+CREATE TABLE kpis (date TEXT, channel TEXT, spend REAL, impressions REAL, clicks REAL, conversions REAL, revenue REAL, ctr REAL, cvr REAL, cpa REAL, roas REAL);
 ";
 
 /// An SQLite error while writing a database, as an [`MmmError`].
@@ -296,6 +300,38 @@ fn fill(tx: &rusqlite::Transaction<'_>, out: &RunOutput) -> Result<()> {
                         .map_err(sql)?;
                     }
                 }
+            }
+        }
+    }
+
+    {
+        let mut st = tx
+            .prepare("INSERT INTO data_quality VALUES (?1, ?2, ?3, ?4, ?5)")
+            .map_err(sql)?;
+        for c in r.data_quality.iter().flat_map(|q| &q.changes) {
+            st.execute(params![c.column, c.rule, c.count as i64, c.lower, c.upper])
+                .map_err(sql)?;
+        }
+        let mut st = tx
+            .prepare("INSERT INTO kpis VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
+            .map_err(sql)?;
+        for k in d.kpis.iter().flatten() {
+            for (t, date) in d.dates.iter().enumerate() {
+                let p = k.period(t);
+                st.execute(params![
+                    date.to_string(),
+                    k.channel,
+                    num(p.spend),
+                    p.impressions,
+                    p.clicks,
+                    p.conversions,
+                    p.revenue,
+                    p.ctr,
+                    p.cvr,
+                    p.cpa,
+                    p.roas
+                ])
+                .map_err(sql)?;
             }
         }
     }

@@ -1455,7 +1455,9 @@ fn data_quality(input: &RunInput) -> Option<Section> {
     if v.is_null() {
         return None;
     }
-    let rows: Vec<(String, Vec<Cell>)> = quality_rows(v)
+    // mmm's own layout: a summary plus `changes[]`, one entry per column and rule
+    let changes = v.get("changes").filter(|c| c.is_array()).unwrap_or(v);
+    let rows: Vec<(String, Vec<Cell>)> = quality_rows(changes)
         .into_iter()
         .map(|(col, rule, n, detail)| {
             (
@@ -1474,6 +1476,34 @@ fn data_quality(input: &RunInput) -> Option<Section> {
          capped, negative spend clipped…). Cleaning only happens when the spec asks for it; \
          nothing is changed silently.",
     );
+    if v.get("changes").is_some() {
+        let text = |k: &str| {
+            v.get(k)
+                .map(|x| x.as_str().map_or(x.to_string(), str::to_string))
+        };
+        let mut facts = vec![];
+        if let (Some(f), Some(n)) = (text("format"), text("rows_read")) {
+            facts.push(format!("{f} format, {n} rows read"));
+        }
+        if let Some(c) = v.get("campaigns").and_then(Value::as_array) {
+            facts.push(format!("{} campaigns", c.len()));
+        }
+        if let Some(a) = v.get("aggregate") {
+            let g = |k: &str| a.get(k).map(|x| x.to_string()).unwrap_or_default();
+            facts.push(format!(
+                "summed into weeks: {} days used, {} days of {} partial weeks dropped",
+                g("days_used"),
+                g("days_dropped"),
+                g("partial_weeks_dropped")
+            ));
+        }
+        if let Some(p) = text("periods") {
+            facts.push(format!("{p} periods modeled"));
+        }
+        if !facts.is_empty() {
+            body.push_str(&format!("<p>{}.</p>\n", esc(&facts.join("; "))));
+        }
+    }
     if rows.is_empty() {
         body.push_str("<p>No changes.</p>\n");
     } else {

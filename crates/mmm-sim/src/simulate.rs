@@ -12,8 +12,9 @@
 //! `g` the mediator's chain.
 //!
 //! Every random series has its own ChaCha8 stream of the spec's seed (channel `i`: stream
-//! `1 + i`; control `k`: `10_000 + k`; mediator base: `20_000`; noise: `30_000`), so adding a
-//! control does not change the channels' spend.
+//! `1 + i`; control `k`: `10_000 + k`; mediator base: `20_000`; noise: `30_000`; campaign
+//! rows' funnel noise of channel `i`: `40_000 + i`), so adding a control does not change the
+//! channels' spend.
 
 use crate::spec::{CalendarHoliday, ControlSpec, Pattern, SimFrequency, SimSpec};
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
@@ -29,6 +30,7 @@ use serde::Serialize;
 const STREAM_CONTROL: u64 = 10_000;
 const STREAM_MEDIATOR: u64 = 20_000;
 const STREAM_NOISE: u64 = 30_000;
+const STREAM_FUNNEL: u64 = 40_000;
 
 /// Decimal places kept in the CSV: spend and the mediator (2), controls and target (4). The
 /// truth is computed from the rounded series, exactly as a fit reads them.
@@ -490,24 +492,17 @@ pub fn simulate(spec: &SimSpec, raw: Option<&serde_json::Value>) -> Result<Simul
     }
 
     // CSV.
-    let mut header = vec![spec.date_column.clone(), spec.target.clone()];
-    header.extend(spec.channels.iter().map(|c| c.column().to_string()));
-    if let Some(m) = &spec.mediator {
-        header.push(m.name.clone());
-    }
-    header.extend(spec.controls.iter().map(|c| c.name().to_string()));
-    let mut csv = header.join(",");
-    csv.push('\n');
-    for t in 0..n {
-        let mut row = vec![dates[t].to_string(), fmt(y[t])];
-        row.extend(spends.iter().map(|s| fmt(s[t])));
-        if let Some(md) = &med {
-            row.push(fmt(md.series[t]));
-        }
-        row.extend(control_cols.iter().map(|c| fmt(c[t])));
-        csv.push_str(&row.join(","));
-        csv.push('\n');
-    }
+    let csv = match &spec.campaign_rows {
+        Some(c) => campaign_csv(spec, c, &dates, &y, &spends, &transformed)?,
+        None => wide_csv(
+            spec,
+            &dates,
+            &y,
+            &spends,
+            med.as_ref().map(|m| &m.series),
+            &control_cols,
+        ),
+    };
 
     // Truth.
     let truth = truth(
@@ -524,6 +519,123 @@ pub fn simulate(spec: &SimSpec, raw: Option<&serde_json::Value>) -> Result<Simul
         control_truth,
     )?;
     Ok(Simulation { csv, truth })
+}
+
+/// The wide table: date, target, spend per channel, mediator, controls.
+fn wide_csv(
+    spec: &SimSpec,
+    dates: &[NaiveDate],
+    y: &[f64],
+    spends: &[Vec<f64>],
+    mediator: Option<&Vec<f64>>,
+    control_cols: &[Vec<f64>],
+) -> String {
+    let n = dates.len();
+    let mut header = vec![spec.date_column.clone(), spec.target.clone()];
+    header.extend(spec.channels.iter().map(|c| c.column().to_string()));
+    if let Some(m) = &spec.mediator {
+        header.push(m.name.clone());
+    }
+    header.extend(spec.controls.iter().map(|c| c.name().to_string()));
+    let mut csv = header.join(",");
+    csv.push('\n');
+    for t in 0..n {
+        let mut row = vec![dates[t].to_string(), fmt(y[t])];
+        row.extend(spends.iter().map(|s| fmt(s[t])));
+        if let Some(series) = mediator {
+            row.push(fmt(series[t]));
+        }
+        row.extend(control_cols.iter().map(|c| fmt(c[t])));
+        csv.push_str(&row.join(","));
+        csv.push('\n');
+    }
+    csv
+}
+
+/// Campaign-level long rows (see [`crate::spec::CampaignRows`]), damaged as `inject` asks.
+fn campaign_csv(
+    spec: &SimSpec,
+    c: &crate::spec::CampaignRows,
+    dates: &[NaiveDate],
+    y: &[f64],
+    spends: &[Vec<f64>],
+    transformed: &[Vec<f64>],
+) -> Result<String> {
+    use crate::spec::{Injection, CAMPAIGN_METRICS};
+    let k = spec.channels.len() as f64;
+    let noise = normal(c.noise_sd)?;
+    // rows[t][i]: the metric cells of date t and channel i (None when dropped)
+    let mut rows: Vec<Vec<Option<Vec<String>>>> =
+        vec![vec![None; spec.channels.len()]; dates.len()];
+    for (i, ch) in spec.channels.iter().enumerate() {
+        let f = c.funnels.get(&ch.name).copied().unwrap_or(c.funnel);
+        let mut r = rng(spec.seed, STREAM_FUNNEL + i as u64);
+        for t in 0..dates.len() {
+            let x = spends[i][t];
+            let (e1, e2, e3) = (
+                noise.sample(&mut r),
+                noise.sample(&mut r),
+                noise.sample(&mut r),
+            );
+            let impressions = (x / f.cpm * 1000.0 * e1.exp()).round();
+            let clicks = (impressions * f.ctr * e2.exp()).round();
+            let conversions = (clicks * f.cvr * e3.exp()).round();
+            let media: f64 = spec
+                .channels
+                .iter()
+                .zip(transformed)
+                .map(|(c, f)| c.coefficient * f[t])
+                .sum();
+            let revenue = round(
+                ch.coefficient * transformed[i][t] + (y[t] - media) / k,
+                VALUE_DECIMALS,
+            );
+            rows[t][i] = Some(vec![
+                fmt(x),
+                fmt(impressions),
+                fmt(clicks),
+                fmt(conversions),
+                fmt(revenue),
+            ]);
+        }
+    }
+    let start = dates.first().copied();
+    let step = spec.frequency.days();
+    for inj in &c.inject {
+        let (campaign, date, column) = inj.cell();
+        let i = index_of(spec, campaign)?;
+        let t = match (NaiveDate::parse_from_str(date, "%Y-%m-%d"), start) {
+            (Ok(d), Some(s)) => ((d - s).num_days() / step) as usize,
+            _ => continue,
+        };
+        let Some(slot) = rows.get_mut(t).and_then(|r| r.get_mut(i)) else {
+            continue;
+        };
+        let col = column.and_then(|col| CAMPAIGN_METRICS.iter().position(|m| *m == col));
+        match (inj, slot.as_mut(), col) {
+            (Injection::DropRow { .. }, _, _) => *slot = None,
+            (Injection::Missing { .. }, Some(cells), Some(j)) => cells[j] = String::new(),
+            (Injection::Set { value, .. }, Some(cells), Some(j)) => cells[j] = fmt(*value),
+            _ => {}
+        }
+    }
+    let mut header = vec![spec.date_column.clone(), c.campaign_column.clone()];
+    header.extend(CAMPAIGN_METRICS.iter().map(|m| m.to_string()));
+    let mut csv = header.join(",");
+    csv.push('\n');
+    for (t, row) in rows.iter().enumerate() {
+        for (i, cells) in row.iter().enumerate() {
+            if let Some(cells) = cells {
+                csv.push_str(&format!(
+                    "{},{},{}\n",
+                    dates[t],
+                    spec.channels[i].name,
+                    cells.join(",")
+                ));
+            }
+        }
+    }
+    Ok(csv)
 }
 
 fn index_of(spec: &SimSpec, name: &str) -> Result<usize> {

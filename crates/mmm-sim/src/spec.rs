@@ -63,6 +63,130 @@ pub struct SimSpec {
     /// A mediator channel driven by some channels (e.g. search driven by social).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mediator: Option<MediatorSpec>,
+    /// Write campaign-level long rows (seed 004's input) instead of a wide table: one row per
+    /// date and channel with spend, impressions, clicks, conversions and revenue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign_rows: Option<CampaignRows>,
+}
+
+/// Campaign-level long output: `date, <campaign_column>, spend, impressions, clicks,
+/// conversions, revenue`, one row per date and channel (the channel's name is the campaign).
+///
+/// # Formula
+/// ```text
+/// impressions = round(spend / cpm · 1000 · e^{u₁})     clicks = round(impressions · ctr · e^{u₂})
+/// conversions = round(clicks · cvr · e^{u₃})           u_k ~ N(0, noise_sd²)
+/// revenue_c,t = β_c·f_c(x_c)_t + (y_t − Σ_c β_c·f_c(x_c)_t) / K      (K channels)
+/// ```
+/// so that revenue summed over campaigns is the simulated target `y_t` (the target must be
+/// named `revenue`). Then `inject` damages chosen cells to exercise cleaning; the truth refers
+/// to the undamaged series.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignRows {
+    /// Name of the campaign column (default `campaign_name`).
+    #[serde(default = "default_campaign")]
+    pub campaign_column: String,
+    /// Funnel of every channel not named in `funnels`.
+    #[serde(default)]
+    pub funnel: Funnel,
+    /// Funnel per channel name.
+    #[serde(default)]
+    pub funnels: std::collections::BTreeMap<String, Funnel>,
+    /// Standard deviation of the multiplicative log-normal noise on impressions, clicks and
+    /// conversions.
+    #[serde(default)]
+    #[schemars(range(min = 0.0))]
+    pub noise_sd: f64,
+    /// Cells to damage after generating the rows (deliberate data problems).
+    #[serde(default)]
+    pub inject: Vec<Injection>,
+}
+
+fn default_campaign() -> String {
+    "campaign_name".into()
+}
+
+/// Rates that turn spend into impressions, clicks and conversions.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Funnel {
+    /// Cost per thousand impressions.
+    #[schemars(extend("exclusiveMinimum" = 0.0))]
+    pub cpm: f64,
+    /// Clicks per impression.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub ctr: f64,
+    /// Conversions per click.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub cvr: f64,
+}
+
+impl Default for Funnel {
+    fn default() -> Self {
+        Funnel {
+            cpm: 10.0,
+            ctr: 0.02,
+            cvr: 0.05,
+        }
+    }
+}
+
+/// The metric columns of campaign rows, in file order.
+pub const CAMPAIGN_METRICS: [&str; 5] =
+    ["spend", "impressions", "clicks", "conversions", "revenue"];
+
+/// A deliberate data problem in campaign rows.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Injection {
+    /// Empty the cell.
+    Missing {
+        /// Channel (campaign) name.
+        campaign: String,
+        /// ISO date of the row.
+        date: String,
+        /// Metric column (`spend`, `impressions`, `clicks`, `conversions`, `revenue`).
+        column: String,
+    },
+    /// Overwrite the cell (a negative spend, an outlier).
+    Set {
+        /// Channel (campaign) name.
+        campaign: String,
+        /// ISO date of the row.
+        date: String,
+        /// Metric column (`spend`, `impressions`, `clicks`, `conversions`, `revenue`).
+        column: String,
+        /// The value written.
+        value: f64,
+    },
+    /// Leave out the row (a missing date × campaign combination).
+    DropRow {
+        /// Channel (campaign) name.
+        campaign: String,
+        /// ISO date of the row.
+        date: String,
+    },
+}
+
+impl Injection {
+    /// The campaign, date and column (None for a dropped row) it touches.
+    pub fn cell(&self) -> (&str, &str, Option<&str>) {
+        match self {
+            Injection::Missing {
+                campaign,
+                date,
+                column,
+            }
+            | Injection::Set {
+                campaign,
+                date,
+                column,
+                ..
+            } => (campaign, date, Some(column)),
+            Injection::DropRow { campaign, date } => (campaign, date, None),
+        }
+    }
 }
 
 fn default_name() -> String {
@@ -504,6 +628,23 @@ fn check_pattern(issues: &mut Vec<SpecIssue>, p: &Pattern, at: &str, spend: bool
     }
 }
 
+fn check_funnel(issues: &mut Vec<SpecIssue>, f: &Funnel, at: &str) {
+    if !f.cpm.is_finite() || f.cpm <= 0.0 {
+        issues.push(issue(
+            format!("{at}/cpm"),
+            format!("must be > 0, found {}", f.cpm),
+        ));
+    }
+    for (name, v) in [("ctr", f.ctr), ("cvr", f.cvr)] {
+        if !(0.0..=1.0).contains(&v) {
+            issues.push(issue(
+                format!("{at}/{name}"),
+                format!("must be in [0, 1], found {v}"),
+            ));
+        }
+    }
+}
+
 fn check_transforms(issues: &mut Vec<SpecIssue>, ts: &[Box<dyn Transform>], at: &str) {
     for (j, t) in ts.iter().enumerate() {
         if let Err(e) = t.validate() {
@@ -519,6 +660,100 @@ fn check_transforms(issues: &mut Vec<SpecIssue>, ts: &[Box<dyn Transform>], at: 
 }
 
 impl SimSpec {
+    fn campaign_issues(&self, c: &CampaignRows, issues: &mut Vec<SpecIssue>) {
+        if self.target != "revenue" {
+            issues.push(issue(
+                "/target",
+                format!(
+                    "campaign rows split the target into each campaign's revenue, so it must be named \"revenue\", found '{}'",
+                    self.target
+                ),
+            ));
+        }
+        if !self.controls.is_empty() {
+            issues.push(issue(
+                "/controls",
+                "campaign rows hold campaign metrics only; simulate controls in a wide table",
+            ));
+        }
+        if self.mediator.is_some() {
+            issues.push(issue(
+                "/mediator",
+                "campaign rows cannot hold a mediator; simulate it in a wide table",
+            ));
+        }
+        let col = &c.campaign_column;
+        if col.is_empty() || col == &self.date_column || CAMPAIGN_METRICS.contains(&col.as_str()) {
+            issues.push(issue(
+                "/campaign_rows/campaign_column",
+                format!("'{col}' must be a non-empty name other than the date and metric columns"),
+            ));
+        }
+        let names: BTreeSet<&str> = self.channels.iter().map(|c| c.name.as_str()).collect();
+        for (name, f) in &c.funnels {
+            if !names.contains(name.as_str()) {
+                issues.push(issue(
+                    format!("/campaign_rows/funnels/{name}"),
+                    format!("no channel named '{name}'"),
+                ));
+            }
+            check_funnel(issues, f, &format!("/campaign_rows/funnels/{name}"));
+        }
+        check_funnel(issues, &c.funnel, "/campaign_rows/funnel");
+        if !c.noise_sd.is_finite() || c.noise_sd < 0.0 {
+            issues.push(issue(
+                "/campaign_rows/noise_sd",
+                format!("must be a finite number ≥ 0, found {}", c.noise_sd),
+            ));
+        }
+        let start = self.start_date();
+        let mut seen = BTreeSet::new();
+        for (k, inj) in c.inject.iter().enumerate() {
+            let at = format!("/campaign_rows/inject/{k}");
+            let (campaign, date, column) = inj.cell();
+            if !names.contains(campaign) {
+                issues.push(issue(
+                    format!("{at}/campaign"),
+                    format!("no channel named '{campaign}'"),
+                ));
+            }
+            match (NaiveDate::parse_from_str(date, "%Y-%m-%d"), start) {
+                (Ok(d), Some(s)) => {
+                    let offset = (d - s).num_days();
+                    let step = self.frequency.days();
+                    if offset < 0 || offset % step != 0 || offset / step >= self.periods as i64 {
+                        issues.push(issue(
+                            format!("{at}/date"),
+                            format!("{date} is not a date of the simulated periods"),
+                        ));
+                    }
+                }
+                (Err(_), _) => issues.push(issue(
+                    format!("{at}/date"),
+                    format!("'{date}' is not an ISO date (YYYY-MM-DD)"),
+                )),
+                _ => {}
+            }
+            if let Some(col) = column {
+                if !CAMPAIGN_METRICS.contains(&col) {
+                    issues.push(issue(
+                        format!("{at}/column"),
+                        format!(
+                            "'{col}' is not a metric column; the metrics are: {}",
+                            CAMPAIGN_METRICS.join(", ")
+                        ),
+                    ));
+                }
+            }
+            if let Injection::Set { value, .. } = inj {
+                finite(issues, format!("{at}/value"), *value);
+            }
+            if !seen.insert((campaign, date, column)) {
+                issues.push(issue(at, "this cell is damaged twice"));
+            }
+        }
+    }
+
     /// The first date, parsed.
     pub fn start_date(&self) -> Option<NaiveDate> {
         NaiveDate::parse_from_str(&self.start, "%Y-%m-%d").ok()
@@ -657,6 +892,9 @@ impl SimSpec {
                     finite(&mut issues, format!("{at}/effect"), *effect);
                 }
             }
+        }
+        if let Some(c) = &self.campaign_rows {
+            self.campaign_issues(c, &mut issues);
         }
         if let Some(m) = &self.mediator {
             claim(&mut issues, &m.name, "/mediator/name".into());
