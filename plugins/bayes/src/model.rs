@@ -4,7 +4,7 @@
 
 use crate::density::{Family, MediaTerm, MmmDensity, Param, Slot};
 use crate::diagnostics::{bfmi, hdi, summarize, Summary};
-use crate::nuts::{find_start, run, Chain, NutsSettings};
+use crate::nuts::{find_start, laplace_covariance, run, Chain, Metric, NutsSettings};
 use crate::prior::{Prior, Support};
 use crate::progress::Progress;
 use mmm_core::model::{
@@ -67,6 +67,20 @@ pub enum LikelihoodFamily {
     Normal,
     /// Student-t noise with `nu` degrees of freedom.
     StudentT,
+}
+
+/// The mass matrix NUTS adapts during warm-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricKind {
+    /// The full posterior covariance (Stan's `dense_e`), started from the Laplace approximation
+    /// at the mode: handles the strong linear correlations of an MMM (intercept and trend,
+    /// coefficient and saturation rate) at `d²` cost per leapfrog step, negligible next to the
+    /// log density for the few dozen parameters of an MMM.
+    #[default]
+    Dense,
+    /// The marginal variances only (Stan's and PyMC's default `diag_e`).
+    Diagonal,
 }
 
 /// Which package's default priors to use for parameters the spec gives no prior.
@@ -139,6 +153,9 @@ pub struct BayesianMmm {
     #[serde(default = "d_depth")]
     #[schemars(range(min = 1, max = 15))]
     pub max_tree_depth: usize,
+    /// Mass matrix adapted during warm-up (`dense` or `diagonal`).
+    #[serde(default)]
+    pub metric: MetricKind,
     /// Observation noise.
     #[serde(default)]
     pub likelihood: LikelihoodFamily,
@@ -171,6 +188,7 @@ impl Default for BayesianMmm {
             draws: 1000,
             target_accept: 0.8,
             max_tree_depth: 10,
+            metric: MetricKind::Dense,
             likelihood: LikelihoodFamily::Normal,
             nu: 4.0,
             target_scaling: Scaling::Max,
@@ -409,6 +427,7 @@ impl BayesianMmm {
             target_accept: self.target_accept,
             max_depth: self.max_tree_depth,
             max_energy_error: 1000.0,
+            dense_metric: self.metric == MetricKind::Dense,
         };
         let progress = Progress::new(self.progress, self.chains, (self.tune + self.draws) as u64);
         let start = Instant::now();
@@ -458,18 +477,24 @@ impl BayesianMmm {
                         best = Some((lp, q, metric));
                     }
                 }
-                let metric = match best {
+                let diag = match best {
                     Some((_, q, m)) => {
                         q0 = q;
                         m
                     }
                     None => vec![1.0; dim],
                 };
+                let metric = if settings.dense_metric {
+                    laplace_covariance(&mut f, &q0).unwrap_or_else(|| Metric::diagonal(&diag))
+                } else {
+                    Metric::diagonal(&diag)
+                };
+                let var = metric.variances();
                 for (k, v) in q0.iter_mut().enumerate() {
-                    *v += 0.1 * metric[k].sqrt() * (2.0 * rng.random::<f64>() - 1.0);
+                    *v += 0.1 * var[k].sqrt() * (2.0 * rng.random::<f64>() - 1.0);
                 }
                 let mut chain = Chain::new(f, &q0, settings, rng);
-                chain.set_inv_metric(&metric);
+                chain.set_metric(metric);
                 let mut draws = Vec::with_capacity(self.draws);
                 let mut energy = Vec::with_capacity(self.draws);
                 let (mut div, mut depth_hits) = (0, 0);
@@ -827,7 +852,7 @@ impl BayesianMmm {
             .map(|(n, s)| (n.clone(), serde_json::to_value(s).unwrap_or_default()))
             .collect();
         json!({
-            "sampler": "nuts (diagonal metric, Stan warm-up)",
+            "sampler": format!("nuts ({} metric, Stan warm-up)", match self.metric { MetricKind::Dense => "dense", MetricKind::Diagonal => "diagonal" }),
             "chains": self.chains,
             "tune": self.tune,
             "draws": self.draws,

@@ -14,6 +14,14 @@
 //!   H̄_k = (1 − 1/(k + t₀))·H̄_{k−1} + (δ − α_k)/(k + t₀);  log ε_k = μ − √k/γ·H̄_k
 //!   log ε̄_k = k^{−κ}·log ε_k + (1 − k^{−κ})·log ε̄_{k−1}
 //! metric after a window of n draws:  m⁻¹ = n/(n + 5)·var(q) + 10⁻³·5/(n + 5)
+//!   (dense: Σ = n/(n + 5)·cov(q) + 10⁻³·5/(n + 5)·S, as Stan's dense_e)
+//! ```
+//! where Stan's identity regularizer is replaced by `S = diag(s)`, the variances of the metric
+//! the chain started with (`s = 1` by default, Stan's rule; the Laplace approximation's in
+//! `bayesian_mmm`): a parameter whose posterior sd is 10⁻⁵ (a per-week trend coefficient) would
+//! otherwise get a variance of ~10⁻⁵ from the regularizer alone, 10⁴ times its own, and force a
+//! step size 100 times too small.
+//! ```text
 //! ```
 //!
 //! `nuts-rs` (0.19) was measured and not used: see the crate docs.
@@ -43,6 +51,8 @@ pub struct NutsSettings {
     pub max_depth: usize,
     /// Energy error above which a trajectory counts as divergent.
     pub max_energy_error: f64,
+    /// Adapt a dense metric (the full covariance, Stan's `dense_e`) instead of a diagonal one.
+    pub dense_metric: bool,
 }
 
 impl Default for NutsSettings {
@@ -53,6 +63,7 @@ impl Default for NutsSettings {
             target_accept: 0.8,
             max_depth: 10,
             max_energy_error: 1000.0,
+            dense_metric: false,
         }
     }
 }
@@ -108,7 +119,9 @@ pub struct Chain<F: LogDensity> {
     f: F,
     rng: ChaCha8Rng,
     settings: NutsSettings,
-    inv_metric: Vec<f64>,
+    metric: Metric,
+    /// Per-coordinate variance scale of the metric regularization (the starting metric's).
+    reference_scale: Vec<f64>,
     eps: f64,
     current: Point,
     // scratch
@@ -119,10 +132,155 @@ pub struct Chain<F: LogDensity> {
     z_propose: Point,
     pool: Vec<Point>,
     vecs: Vec<Vec<f64>>,
+    velocity: Vec<f64>,
     n_leapfrog: usize,
     sum_metro: f64,
     divergent: bool,
     h0: f64,
+}
+
+/// The inverse metric `Σ = M⁻¹` of the kinetic energy `½·pᵀΣp`, diagonal or dense.
+///
+/// # Formula
+/// ```text
+/// p ~ N(0, Σ⁻¹):  p = L⁻ᵀz,  z ~ N(0, I),  Σ = L·Lᵀ (Cholesky)     (diagonal: p_i = z_i/√Σ_ii)
+/// p♯ = Σ·p (the velocity),  kinetic energy = ½·p·p♯
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric {
+    d: usize,
+    dense: bool,
+    /// Diagonal: `Σ_ii` (d values); dense: `Σ` row-major (d² values).
+    sigma: Vec<f64>,
+    /// Dense: the lower Cholesky factor `L` row-major; diagonal: unused.
+    chol: Vec<f64>,
+}
+
+impl Metric {
+    /// The diagonal metric with `Σ = diag(var)`.
+    pub fn diagonal(var: &[f64]) -> Self {
+        Metric {
+            d: var.len(),
+            dense: false,
+            sigma: var.to_vec(),
+            chol: Vec::new(),
+        }
+    }
+
+    /// The dense metric with `Σ = cov` (`d×d`, row-major, symmetrized); `None` when `cov` is not
+    /// numerically positive definite.
+    pub fn dense(cov: &[f64], d: usize) -> Option<Self> {
+        if cov.len() != d * d || cov.iter().any(|v| !v.is_finite()) {
+            return None;
+        }
+        let mut sigma = cov.to_vec();
+        for i in 0..d {
+            for j in 0..i {
+                let v = 0.5 * (sigma[i * d + j] + sigma[j * d + i]);
+                sigma[i * d + j] = v;
+                sigma[j * d + i] = v;
+            }
+        }
+        let chol = cholesky(&sigma, d)?;
+        Some(Metric {
+            d,
+            dense: true,
+            sigma,
+            chol,
+        })
+    }
+
+    /// Whether the metric is dense.
+    pub fn is_dense(&self) -> bool {
+        self.dense
+    }
+
+    /// The marginal variances `Σ_ii`.
+    pub fn variances(&self) -> Vec<f64> {
+        if self.dense {
+            (0..self.d).map(|i| self.sigma[i * self.d + i]).collect()
+        } else {
+            self.sigma.clone()
+        }
+    }
+
+    /// `out = Σ·p`.
+    #[inline]
+    pub fn p_sharp(&self, p: &[f64], out: &mut [f64]) {
+        if self.dense {
+            let d = self.d;
+            for i in 0..d {
+                let row = &self.sigma[i * d..(i + 1) * d];
+                out[i] = dot(row, p);
+            }
+        } else {
+            for i in 0..self.d {
+                out[i] = self.sigma[i] * p[i];
+            }
+        }
+    }
+
+    /// `½·pᵀΣp`.
+    #[inline]
+    pub fn kinetic(&self, p: &[f64]) -> f64 {
+        if self.dense {
+            let d = self.d;
+            let mut k = 0.0;
+            for i in 0..d {
+                let row = &self.sigma[i * d..(i + 1) * d];
+                k += p[i] * dot(row, p);
+            }
+            0.5 * k
+        } else {
+            0.5 * p
+                .iter()
+                .zip(&self.sigma)
+                .map(|(p, m)| p * p * m)
+                .sum::<f64>()
+        }
+    }
+
+    /// A momentum `p ~ N(0, Σ⁻¹)` from standard normal `z` (overwritten with `p`).
+    #[inline]
+    pub fn momentum_from(&self, z: &mut [f64]) {
+        if self.dense {
+            // solve Lᵀ·p = z by back substitution
+            let d = self.d;
+            for i in (0..d).rev() {
+                let mut v = z[i];
+                for j in i + 1..d {
+                    v -= self.chol[j * d + i] * z[j];
+                }
+                z[i] = v / self.chol[i * d + i];
+            }
+        } else {
+            for i in 0..self.d {
+                z[i] /= self.sigma[i].sqrt();
+            }
+        }
+    }
+}
+
+/// The lower Cholesky factor of a symmetric `d×d` row-major matrix; `None` unless positive definite.
+pub fn cholesky(a: &[f64], d: usize) -> Option<Vec<f64>> {
+    let mut l = vec![0.0; d * d];
+    for i in 0..d {
+        for j in 0..=i {
+            let mut s = a[i * d + j];
+            for k in 0..j {
+                s -= l[i * d + k] * l[j * d + k];
+            }
+            if i == j {
+                if !(s > 0.0 && s.is_finite()) {
+                    return None;
+                }
+                l[i * d + i] = s.sqrt();
+            } else {
+                l[i * d + j] = s / l[j * d + j];
+            }
+        }
+    }
+    Some(l)
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -148,7 +306,8 @@ impl<F: LogDensity> Chain<F> {
             f,
             rng,
             settings,
-            inv_metric: vec![1.0; d],
+            metric: Metric::diagonal(&vec![1.0; d]),
+            reference_scale: vec![1.0; d],
             eps: 1.0,
             current: Point::new(d),
             z: Point::new(d),
@@ -162,6 +321,7 @@ impl<F: LogDensity> Chain<F> {
             vecs: (0..16 * (settings.max_depth + 2))
                 .map(|_| vec![0.0; d])
                 .collect(),
+            velocity: vec![0.0; d],
             n_leapfrog: 0,
             sum_metro: 0.0,
             divergent: false,
@@ -172,10 +332,18 @@ impl<F: LogDensity> Chain<F> {
         c
     }
 
-    /// Sets the inverse metric (the diagonal of the mass matrix's inverse), e.g. from a Laplace
-    /// approximation, before warm-up.
-    pub fn set_inv_metric(&mut self, inv_metric: &[f64]) {
-        self.inv_metric.copy_from_slice(inv_metric);
+    /// Sets the inverse metric (diagonal or dense), e.g. from a Laplace approximation, before
+    /// warm-up. A metric of the wrong dimension is ignored.
+    pub fn set_metric(&mut self, metric: Metric) {
+        if metric.d == self.current.q.len() {
+            self.reference_scale = metric.variances();
+            self.metric = metric;
+        }
+    }
+
+    /// The current inverse metric.
+    pub fn metric(&self) -> &Metric {
+        &self.metric
     }
 
     /// The log-density function (e.g. to read its evaluation counter).
@@ -194,11 +362,7 @@ impl<F: LogDensity> Chain<F> {
     }
 
     fn kinetic(&self, p: &[f64]) -> f64 {
-        0.5 * p
-            .iter()
-            .zip(&self.inv_metric)
-            .map(|(p, m)| p * p * m)
-            .sum::<f64>()
+        self.metric.kinetic(p)
     }
 
     fn hamiltonian(&self, z: &Point) -> f64 {
@@ -209,7 +373,11 @@ impl<F: LogDensity> Chain<F> {
         let z = &mut self.z;
         for i in 0..z.q.len() {
             z.p[i] += 0.5 * eps * z.g[i];
-            z.q[i] += eps * self.inv_metric[i] * z.p[i];
+        }
+        let v = &mut self.velocity;
+        self.metric.p_sharp(&z.p, v);
+        for i in 0..z.q.len() {
+            z.q[i] += eps * v[i];
         }
         z.logp = self.f.logp_grad(&z.q, &mut z.g);
         for i in 0..z.q.len() {
@@ -219,9 +387,9 @@ impl<F: LogDensity> Chain<F> {
 
     fn sample_momentum(&mut self) {
         for i in 0..self.current.p.len() {
-            let n: f64 = StandardNormal.sample(&mut self.rng);
-            self.current.p[i] = n / self.inv_metric[i].sqrt();
+            self.current.p[i] = StandardNormal.sample(&mut self.rng);
         }
+        self.metric.momentum_from(&mut self.current.p);
     }
 
     /// Stan's heuristic for a first step size: double or halve `ε` until the one-step
@@ -286,9 +454,7 @@ impl<F: LogDensity> Chain<F> {
     }
 
     fn p_sharp(&self, p: &[f64], out: &mut [f64]) {
-        for i in 0..p.len() {
-            out[i] = self.inv_metric[i] * p[i];
-        }
+        self.metric.p_sharp(p, out);
     }
 
     /// Builds a subtree of `2^depth` leapfrog steps from `self.z` in direction `sign`.
@@ -607,6 +773,60 @@ pub fn find_start<F: LogDensity>(f: &mut F, q: &mut [f64], iterations: usize) ->
     metric
 }
 
+/// The inverse of the negative Hessian of `log π` at `q` (central differences of the gradient,
+/// symmetrized), a dense Laplace approximation of the posterior covariance used as the starting
+/// metric; `None` unless `−H` is positive definite there.
+/// ```text
+/// H_ij ≈ (∂_j log π(q + h·e_i) − ∂_j log π(q − h·e_i)) / 2h,   Σ = (−H)⁻¹ = L⁻ᵀL⁻¹,  −H = L·Lᵀ
+/// ```
+pub fn laplace_covariance<F: LogDensity>(f: &mut F, q: &[f64]) -> Option<Metric> {
+    let d = q.len();
+    let h = 1e-4;
+    let mut neg_h = vec![0.0; d * d];
+    let mut gp = vec![0.0; d];
+    let mut gm = vec![0.0; d];
+    let mut x = q.to_vec();
+    for i in 0..d {
+        x[i] = q[i] + h;
+        let a = f.logp_grad(&x, &mut gp);
+        x[i] = q[i] - h;
+        let b = f.logp_grad(&x, &mut gm);
+        x[i] = q[i];
+        if !(a.is_finite() && b.is_finite()) {
+            return None;
+        }
+        for j in 0..d {
+            neg_h[i * d + j] = -(gp[j] - gm[j]) / (2.0 * h);
+        }
+    }
+    for i in 0..d {
+        for j in 0..i {
+            let v = 0.5 * (neg_h[i * d + j] + neg_h[j * d + i]);
+            neg_h[i * d + j] = v;
+            neg_h[j * d + i] = v;
+        }
+    }
+    let l = cholesky(&neg_h, d)?;
+    // columns of L⁻¹ by forward substitution, then Σ = (L⁻¹)ᵀL⁻¹
+    let mut linv = vec![0.0; d * d];
+    for c in 0..d {
+        for i in 0..d {
+            let mut v = if i == c { 1.0 } else { 0.0 };
+            for k in 0..i {
+                v -= l[i * d + k] * linv[k * d + c];
+            }
+            linv[i * d + c] = v / l[i * d + i];
+        }
+    }
+    let mut cov = vec![0.0; d * d];
+    for i in 0..d {
+        for j in 0..d {
+            cov[i * d + j] = (0..d).map(|k| linv[k * d + i] * linv[k * d + j]).sum();
+        }
+    }
+    Metric::dense(&cov, d)
+}
+
 /// Stan's warm-up windows for `tune` iterations: `(start, end)` of each slow window.
 pub fn adaptation_windows(tune: usize) -> Vec<(usize, usize)> {
     let (init, term, base) = if tune < 150 {
@@ -650,7 +870,8 @@ pub fn run<F: LogDensity>(
     // metric accumulation (Welford)
     let mut n_acc = 0usize;
     let mut m_acc = vec![0.0; d];
-    let mut v_acc = vec![0.0; d];
+    let mut v_acc = vec![0.0; if s.dense_metric { d * d } else { d }];
+    let mut delta = vec![0.0; d];
     for it in 0..s.tune + s.draws {
         let tuning = it < s.tune;
         let st = chain.transition();
@@ -666,18 +887,45 @@ pub fn run<F: LogDensity>(
             if let Some(&(start, end)) = windows.iter().find(|w| it >= w.0 && it < w.1) {
                 let _ = start;
                 n_acc += 1;
+                let q = &chain.current.q;
                 for i in 0..d {
-                    let q = chain.current.q[i];
-                    let delta = q - m_acc[i];
-                    m_acc[i] += delta / n_acc as f64;
-                    v_acc[i] += delta * (q - m_acc[i]);
+                    delta[i] = q[i] - m_acc[i];
+                    m_acc[i] += delta[i] / n_acc as f64;
+                }
+                if s.dense_metric {
+                    // C += δ_old ⊗ (q − mean_new)
+                    for i in 0..d {
+                        for j in 0..d {
+                            v_acc[i * d + j] += delta[i] * (q[j] - m_acc[j]);
+                        }
+                    }
+                } else {
+                    for i in 0..d {
+                        v_acc[i] += delta[i] * (q[i] - m_acc[i]);
+                    }
                 }
                 if it + 1 == end {
                     let n = n_acc as f64;
-                    for i in 0..d {
-                        let var = v_acc[i] / (n - 1.0).max(1.0);
-                        chain.inv_metric[i] = (n / (n + 5.0)) * var + 1e-3 * (5.0 / (n + 5.0));
-                    }
+                    let (w, reg) = (n / (n + 5.0), 1e-3 * (5.0 / (n + 5.0)));
+                    let scaled: Vec<f64> =
+                        v_acc.iter().map(|v| w * v / (n - 1.0).max(1.0)).collect();
+                    let diag: Vec<f64> = (0..d)
+                        .map(|i| {
+                            scaled[if s.dense_metric { i * d + i } else { i }]
+                                + reg * chain.reference_scale[i]
+                        })
+                        .collect();
+                    let metric = if s.dense_metric {
+                        let mut cov = scaled;
+                        for i in 0..d {
+                            cov[i * d + i] += reg * chain.reference_scale[i];
+                        }
+                        // a window too short for a full covariance falls back to the diagonal
+                        Metric::dense(&cov, d).unwrap_or_else(|| Metric::diagonal(&diag))
+                    } else {
+                        Metric::diagonal(&diag)
+                    };
+                    chain.metric = metric;
                     n_acc = 0;
                     m_acc.iter_mut().for_each(|v| *v = 0.0);
                     v_acc.iter_mut().for_each(|v| *v = 0.0);
@@ -717,6 +965,108 @@ mod tests {
             }
             l
         }
+    }
+
+    /// `N(0, Σ)` with `Σ_ij = s_i·s_j·ρ^|i−j|`.
+    struct Correlated {
+        prec: Vec<f64>,
+        d: usize,
+    }
+    impl LogDensity for Correlated {
+        fn dim(&self) -> usize {
+            self.d
+        }
+        fn logp_grad(&mut self, q: &[f64], g: &mut [f64]) -> f64 {
+            let d = self.d;
+            let mut l = 0.0;
+            for i in 0..d {
+                g[i] = -(0..d).map(|j| self.prec[i * d + j] * q[j]).sum::<f64>();
+                l += 0.5 * q[i] * g[i];
+            }
+            l
+        }
+    }
+
+    fn correlated(d: usize, rho: f64) -> (Vec<f64>, Correlated) {
+        let s: Vec<f64> = (0..d).map(|i| 10f64.powi(i as i32 - 2)).collect();
+        let cov: Vec<f64> = (0..d * d)
+            .map(|k| s[k / d] * s[k % d] * rho.powi((k / d).abs_diff(k % d) as i32))
+            .collect();
+        // precision by Cholesky inversion
+        let l = cholesky(&cov, d).unwrap();
+        let mut linv = vec![0.0; d * d];
+        for c in 0..d {
+            for i in 0..d {
+                let mut v = if i == c { 1.0 } else { 0.0 };
+                for k in 0..i {
+                    v -= l[i * d + k] * linv[k * d + c];
+                }
+                linv[i * d + c] = v / l[i * d + i];
+            }
+        }
+        let prec = (0..d * d)
+            .map(|k| {
+                (0..d)
+                    .map(|m| linv[m * d + k / d] * linv[m * d + k % d])
+                    .sum()
+            })
+            .collect();
+        (cov, Correlated { prec, d })
+    }
+
+    #[test]
+    fn dense_metric_learns_a_correlated_gaussian() {
+        let d = 5;
+        let (cov, f) = correlated(d, 0.95);
+        let settings = NutsSettings {
+            dense_metric: true,
+            ..Default::default()
+        };
+        let mut chain = Chain::new(f, &[0.0; 5], settings, ChaCha8Rng::seed_from_u64(3));
+        let (mut draws, mut leapfrogs, mut div) = (vec![], 0, 0);
+        run(&mut chain, |_, tuning, q, st| {
+            if !tuning {
+                draws.push(q.to_vec());
+                leapfrogs += st.n_leapfrog;
+                div += st.diverging as usize;
+            }
+        });
+        assert_eq!(div, 0);
+        assert!(chain.metric().is_dense());
+        // the adapted metric is the covariance: trajectories stay short (a diagonal metric
+        // needs ~1/√(1 − ρ²) ≈ 3× longer ones here)
+        let mean_leapfrogs = leapfrogs as f64 / draws.len() as f64;
+        assert!(mean_leapfrogs < 8.0, "mean leapfrogs {mean_leapfrogs}");
+        let n = draws.len() as f64;
+        for i in 0..d {
+            for j in 0..d {
+                let c = draws.iter().map(|q| q[i] * q[j]).sum::<f64>() / n;
+                let want = cov[i * d + j];
+                let scale = (cov[i * d + i] * cov[j * d + j]).sqrt();
+                assert!(
+                    (c - want).abs() < 0.15 * scale,
+                    "cov[{i}][{j}] {c} vs {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn metric_regularization_follows_the_starting_scale() {
+        // a coordinate with sd 1e-5: Stan's absolute 1e-3 regularizer would swamp it
+        let sd = vec![1e-5, 1.0];
+        let f = Gauss { sd: sd.clone() };
+        let mut chain = Chain::new(
+            f,
+            &[0.0, 0.0],
+            NutsSettings::default(),
+            ChaCha8Rng::seed_from_u64(5),
+        );
+        chain.set_metric(Metric::diagonal(&[1e-10, 1.0]));
+        run(&mut chain, |_, _, _, _| {});
+        let v = chain.metric().variances();
+        assert!((v[0] / 1e-10 - 1.0).abs() < 0.3, "variance {}", v[0]);
+        assert!(chain.step_size() > 0.3, "step size {}", chain.step_size());
     }
 
     #[test]
