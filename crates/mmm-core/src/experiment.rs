@@ -7,7 +7,10 @@ use crate::error::{MmmError, Result};
 use crate::metrics::fit_metrics;
 use crate::model::Role;
 use crate::output::{ensure_dir, write_atomic};
-use crate::response::{sample_curves, ChannelCurves};
+use crate::response::{sample_curves, ChannelCurves, PosteriorCurves};
+
+/// Posterior draws (evenly thinned) behind the optimizer's curves for a Bayesian model.
+pub const POSTERIOR_CURVE_DRAWS: usize = 200;
 use crate::results::{ChannelResult, CoefficientResult, DataSummary, ModelSummary, Results};
 use crate::spec::{LoadedSpec, SCHEMA_VERSION};
 use std::path::{Path, PathBuf};
@@ -197,9 +200,27 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         c.mroi = rc.mroi;
         c.breakeven_spend = rc.breakeven_spend;
     }
-    let optimization = match &loaded.spec.optimizer {
-        Some(o) => Some(o.optimize(&curves).map_err(|e| e.at("/optimizer"))?),
-        None => None,
+    // a Bayesian model's optimizer works on the posterior: posterior-mean response, and the
+    // lift's credible interval from the draws
+    let posterior_curves = posterior
+        .as_ref()
+        .and_then(|p| PosteriorCurves::new(&data, &estimate, p, POSTERIOR_CURVE_DRAWS));
+    let optimization = match (&loaded.spec.optimizer, &posterior_curves) {
+        (Some(o), Some(pc)) => {
+            let mut r = o.optimize(pc).map_err(|e| e.at("/optimizer"))?;
+            let current: Vec<f64> = r.channels.iter().map(|c| c.current_spend).collect();
+            let optimal: Vec<f64> = r.channels.iter().map(|c| c.optimal_spend).collect();
+            let lift = pc.lift(&current, &optimal, estimate.interval_level);
+            match r.details.as_object_mut() {
+                Some(d) => {
+                    d.insert("posterior_lift".into(), lift);
+                }
+                None => r.details = serde_json::json!({ "posterior_lift": lift }),
+            }
+            Some(r)
+        }
+        (Some(o), None) => Some(o.optimize(&curves).map_err(|e| e.at("/optimizer"))?),
+        (None, _) => None,
     };
 
     let mut warnings = Vec::new();

@@ -264,3 +264,173 @@ pub fn sample_curves(curves: &ChannelCurves, n_points: usize) -> Vec<ResponseCur
         })
         .collect()
 }
+
+/// Response curves on the posterior of a Bayesian model: every channel's curve is the mean of
+/// its per-draw curves (each draw has its own coefficient and chain parameters), so optimizers
+/// maximize the posterior-mean response; [`PosteriorCurves::lift`] then gives the lift of a plan
+/// per draw, for its credible interval.
+///
+/// # Formula
+/// ```text
+/// r_i^(d)(s) = H·β_i^(d)·f_i(c_i·s·1; θ_i^(d))_∞,    response_i(s) = (1/D)·Σ_d r_i^(d)(s)
+/// mROI_i(s)  = (1/D)·Σ_d β_i^(d)·c_i·f_i'(c_i·s; θ_i^(d))_∞
+/// lift^(d)   = Σ_i r_i^(d)(s_i*) − Σ_i r_i^(d)(s_i⁰)
+/// ```
+/// with `c_i` the model's spend scaling and `D` at most `max_draws` draws, evenly thinned.
+#[derive(Debug)]
+pub struct PosteriorCurves {
+    names: Vec<String>,
+    current: Vec<f64>,
+    horizon: usize,
+    input_scale: Vec<f64>,
+    /// `draws[i][d] = (β, chain with θ^(d))`.
+    draws: Vec<Vec<(f64, TransformChain)>>,
+    buffers: Vec<Mutex<Buffers>>,
+}
+
+impl PosteriorCurves {
+    /// Curves from a posterior (channels in the order of `estimate.effects`); `None` when the
+    /// posterior lacks per-draw chain parameters for one of them.
+    pub fn new(
+        data: &ModelData,
+        estimate: &CausalEstimate,
+        posterior: &crate::model::Posterior,
+        max_draws: usize,
+    ) -> Option<Self> {
+        let n = STEADY_STATE_PERIODS;
+        let (mut names, mut current, mut input_scale, mut draws, mut buffers) =
+            (vec![], vec![], vec![], vec![], vec![]);
+        for e in &estimate.effects {
+            let m = posterior.media.iter().find(|m| m.channel == e.channel)?;
+            let total = m.coefficient.len();
+            if total == 0 || m.chain_params.len() != total {
+                return None;
+            }
+            let keep = total.min(max_draws.max(1));
+            let base = &data.media[e.channel].chain;
+            let per: Vec<(f64, TransformChain)> = (0..keep)
+                .map(|k| {
+                    let d = k * total / keep;
+                    let mut chain = base.clone();
+                    chain.set_params(&m.chain_params[d]);
+                    (m.coefficient[d], chain)
+                })
+                .collect();
+            let spend = &data.media[e.channel].spend;
+            names.push(data.media[e.channel].name.clone());
+            current.push(spend.iter().sum::<f64>() / spend.len() as f64);
+            input_scale.push(m.input_scale);
+            buffers.push(Mutex::new(Buffers {
+                x: vec![0.0; n],
+                ones: vec![1.0; n],
+                y: vec![0.0; n],
+                dy: vec![0.0; n],
+                ws: ChainWorkspace::new(base, n),
+            }));
+            draws.push(per);
+        }
+        Some(PosteriorCurves {
+            names,
+            current,
+            horizon: data.n_obs(),
+            input_scale,
+            draws,
+            buffers,
+        })
+    }
+
+    /// Number of draws per channel.
+    pub fn n_draws(&self) -> usize {
+        self.draws.first().map_or(0, |d| d.len())
+    }
+
+    /// Draw `d`'s response over the horizon and marginal ROI of `channel` at `spend` per period.
+    pub fn draw_response(&self, channel: usize, draw: usize, spend: f64) -> (f64, f64) {
+        let mut guard = match self.buffers[channel].lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let b = &mut *guard;
+        let c = self.input_scale[channel];
+        b.x.iter_mut().for_each(|v| *v = c * spend);
+        let (beta, chain) = &self.draws[channel][draw];
+        chain.apply_jvp(&b.x, &b.ones, &mut b.y, &mut b.dy, &mut b.ws);
+        let last = b.y.len() - 1;
+        (
+            self.horizon as f64 * beta * b.y[last],
+            beta * c * b.dy[last],
+        )
+    }
+
+    /// Per draw, the media-driven KPI over the horizon at `spend` (one value per channel).
+    pub fn kpi_draws(&self, spend: &[f64]) -> Vec<f64> {
+        (0..self.n_draws())
+            .map(|d| {
+                (0..self.names.len())
+                    .map(|i| self.draw_response(i, d, spend[i]).0)
+                    .sum()
+            })
+            .collect()
+    }
+
+    /// The lift of plan `optimal` over `current` spend per draw, summarized: mean and HDI at
+    /// `level` of the absolute lift and of the lift in percent of the current KPI, and the
+    /// probability that the lift is positive.
+    pub fn lift(&self, current: &[f64], optimal: &[f64], level: f64) -> serde_json::Value {
+        let now = self.kpi_draws(current);
+        let opt = self.kpi_draws(optimal);
+        let abs: Vec<f64> = opt.iter().zip(&now).map(|(o, n)| o - n).collect();
+        let pct: Vec<f64> = opt
+            .iter()
+            .zip(&now)
+            .map(|(o, n)| 100.0 * (o - n) / n)
+            .collect();
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+        let (a_lo, a_hi) = crate::experiment::hdi(&abs, level);
+        let (p_lo, p_hi) = crate::experiment::hdi(&pct, level);
+        serde_json::json!({
+            "draws": abs.len(),
+            "level": level,
+            "lift": mean(&abs),
+            "lift_low": a_lo,
+            "lift_high": a_hi,
+            "lift_pct": mean(&pct),
+            "lift_pct_low": p_lo,
+            "lift_pct_high": p_hi,
+            "probability_positive": abs.iter().filter(|v| **v > 0.0).count() as f64 / abs.len().max(1) as f64,
+            "expected_kpi_current_low": crate::experiment::hdi(&now, level).0,
+            "expected_kpi_current_high": crate::experiment::hdi(&now, level).1,
+            "expected_kpi_optimal_low": crate::experiment::hdi(&opt, level).0,
+            "expected_kpi_optimal_high": crate::experiment::hdi(&opt, level).1,
+        })
+    }
+}
+
+impl ResponseCurves for PosteriorCurves {
+    fn n_channels(&self) -> usize {
+        self.names.len()
+    }
+    fn name(&self, channel: usize) -> &str {
+        &self.names[channel]
+    }
+    fn current_spend(&self, channel: usize) -> f64 {
+        self.current[channel]
+    }
+    fn response(&self, channel: usize, spend: f64) -> f64 {
+        let d = self.n_draws();
+        (0..d)
+            .map(|k| self.draw_response(channel, k, spend).0)
+            .sum::<f64>()
+            / d as f64
+    }
+    fn marginal(&self, channel: usize, spend: f64) -> f64 {
+        let d = self.n_draws();
+        (0..d)
+            .map(|k| self.draw_response(channel, k, spend).1)
+            .sum::<f64>()
+            / d as f64
+    }
+    fn horizon(&self) -> usize {
+        self.horizon
+    }
+}
