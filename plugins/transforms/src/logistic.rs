@@ -3,8 +3,7 @@
 //! Ref: PyMC-Marketing, `pymc_marketing.mmm.transformers.logistic_saturation`
 //! (`(1 − e^{−λx}) / (1 + e^{−λx})`); Jin et al. (2017) discuss the family.
 
-use crate::simd::{self, Kernel};
-use crate::util::{fast_tanh, mul_deriv};
+use crate::simd::{self, Kernel, Kernel2};
 use mmm_core::params::{check_all, ParamSpec};
 use mmm_core::transform::{Transform, KIND};
 use mmm_core::Result;
@@ -56,18 +55,43 @@ impl Transform for Logistic {
         simd::map(LogisticKernel { h: 0.5 * self.lam }, x, out);
     }
     fn jvp_input(&self, x: &[f64], dx: &[f64], out: &mut [f64]) {
-        let h = 0.5 * self.lam;
-        for ((o, &xi), &d) in out.iter_mut().zip(x).zip(dx) {
-            let y = fast_tanh(h * xi);
-            *o = mul_deriv(h * (1.0 - y * y), d);
-        }
+        simd::map2(LogisticJvp { h: 0.5 * self.lam }, x, dx, out);
     }
     fn d_params(&self, x: &[f64], out: &mut [f64]) {
-        let h = 0.5 * self.lam;
-        for (o, &xi) in out.iter_mut().zip(x) {
-            let y = fast_tanh(h * xi);
-            *o = 0.5 * xi * (1.0 - y * y);
+        simd::map(LogisticDLam { h: 0.5 * self.lam }, x, out);
+    }
+}
+
+/// `∂f/∂x · dx = h·(1 − tanh²(h·x))·dx`, `h = λ/2` (0 when `dx = 0`).
+#[derive(Clone, Copy)]
+struct LogisticJvp {
+    h: f64,
+}
+
+impl Kernel2 for LogisticJvp {
+    #[inline(always)]
+    fn eval(self, x: f64, dx: f64) -> f64 {
+        let y = simd::tanh(self.h * x);
+        let v = self.h * (1.0 - y * y) * dx;
+        if dx == 0.0 {
+            0.0
+        } else {
+            v
         }
+    }
+}
+
+/// `∂f/∂λ = ½·x·(1 − tanh²(h·x))`.
+#[derive(Clone, Copy)]
+struct LogisticDLam {
+    h: f64,
+}
+
+impl Kernel for LogisticDLam {
+    #[inline(always)]
+    fn eval(self, x: f64) -> f64 {
+        let y = simd::tanh(self.h * x);
+        0.5 * x * (1.0 - y * y)
     }
 }
 

@@ -235,6 +235,44 @@ fn map_kernel<K: Kernel>(f: K, x: &[f64], out: &mut [f64]) {
     }
 }
 
+/// A function of two `f64` (a value and a tangent, typically) to map over two slices; see
+/// [`Kernel`].
+pub(crate) trait Kernel2: Copy {
+    /// The value at `(x, d)`.
+    fn eval(self, x: f64, d: f64) -> f64;
+}
+
+/// `out_i = f(x_i, d_i)` for `i < min(len)`, vectorized with AVX2 when the CPU has it (SSE2
+/// otherwise); identical results either way.
+pub(crate) fn map2<K: Kernel2>(f: K, x: &[f64], d: &[f64], out: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: `map2_avx2` is only compiled for AVX2, which the CPU was just found to have.
+            unsafe { map2_avx2(f, x, d, out) };
+            return;
+        }
+    }
+    map2_kernel(f, x, d, out);
+}
+
+/// [`map2_kernel`] compiled with AVX2 enabled.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn map2_avx2<K: Kernel2>(f: K, x: &[f64], d: &[f64], out: &mut [f64]) {
+    map2_kernel(f, x, d, out)
+}
+
+#[inline(always)]
+fn map2_kernel<K: Kernel2>(f: K, x: &[f64], d: &[f64], out: &mut [f64]) {
+    for ((o, &xi), &di) in out.iter_mut().zip(x).zip(d) {
+        *o = f.eval(xi, di);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
