@@ -54,7 +54,10 @@ fn seed001_bayesian_workflow() {
         assert!(lo < f(&c["contribution"]) && f(&c["contribution"]) < hi);
         inside += (lo <= want && want <= hi) as usize;
     }
-    assert!(inside >= 7, "true contribution inside the HDI for {inside} of 8 channels");
+    assert!(
+        inside >= 7,
+        "true contribution inside the HDI for {inside} of 8 channels"
+    );
 
     // the plan: total unchanged, every channel within ±20% of its current spend
     let opt = &r["optimization"];
@@ -81,7 +84,10 @@ fn seed001_bayesian_workflow() {
         f(&lift["lift_pct_high"]),
     );
     assert!(lo < m && m < hi, "{lift}");
-    assert!(lo > 0.0, "the reallocation should help in 94% of the posterior: {lift}");
+    assert!(
+        lo > 0.0,
+        "the reallocation should help in 94% of the posterior: {lift}"
+    );
     assert!(f(&lift["probability_positive"]) > 0.97);
     // the optimizer's own figure is the posterior-mean lift
     assert!((f(&opt["lift_pct"]) - m).abs() < 0.1 * m.abs(), "{opt}");
