@@ -18,6 +18,23 @@ fn run_example(rel: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
 }
 
+/// Each channel's true ROI from a `truth.json` of `mmm simulate`, by channel name.
+fn true_rois(rel: &str) -> std::collections::HashMap<String, f64> {
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join(rel)).unwrap()).unwrap();
+    truth["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["roi"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn simulated_seed_examples_run() {
     for s in ["seed000", "seed001", "seed002", "seed003", "seed004"] {
@@ -181,19 +198,9 @@ fn seed003_ols_has_full_diagnostics_and_covers_the_truth() {
             assert!(c[k].as_f64().is_some_and(f64::is_finite), "{k}: {c}");
         }
     }
-    let truth: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("examples/simulations/seed003/truth.json")).unwrap(),
-    )
-    .unwrap();
+    let truth = true_rois("examples/simulations/seed003/truth.json");
     for c in r["channels"].as_array().unwrap() {
-        let t = truth["channels"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == c["name"])
-            .unwrap()["roi"]
-            .as_f64()
-            .unwrap();
+        let t = truth[c["name"].as_str().unwrap()];
         let (lo, hi) = (
             c["roi_ci_low"].as_f64().unwrap(),
             c["roi_ci_high"].as_f64().unwrap(),
@@ -221,19 +228,9 @@ fn seed002_elastic_net_with_time_series_cv() {
         .map(|f| f["test_start"].as_str().unwrap())
         .collect();
     assert!(starts.windows(2).all(|w| w[0] < w[1]), "{starts:?}");
-    let truth: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("examples/simulations/seed002/truth.json")).unwrap(),
-    )
-    .unwrap();
+    let truth = true_rois("examples/simulations/seed002/truth.json");
     for c in r["channels"].as_array().unwrap() {
-        let t = truth["channels"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == c["name"])
-            .unwrap()["roi"]
-            .as_f64()
-            .unwrap();
+        let t = truth[c["name"].as_str().unwrap()];
         let roi = c["roi"].as_f64().unwrap();
         assert!(
             (roi - t).abs() < 0.25 * t,

@@ -388,6 +388,8 @@ impl PosteriorCurves {
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
         let (a_lo, a_hi) = crate::experiment::hdi(&abs, level);
         let (p_lo, p_hi) = crate::experiment::hdi(&pct, level);
+        let (now_lo, now_hi) = crate::experiment::hdi(&now, level);
+        let (opt_lo, opt_hi) = crate::experiment::hdi(&opt, level);
         serde_json::json!({
             "draws": abs.len(),
             "level": level,
@@ -398,10 +400,10 @@ impl PosteriorCurves {
             "lift_pct_low": p_lo,
             "lift_pct_high": p_hi,
             "probability_positive": abs.iter().filter(|v| **v > 0.0).count() as f64 / abs.len().max(1) as f64,
-            "expected_kpi_current_low": crate::experiment::hdi(&now, level).0,
-            "expected_kpi_current_high": crate::experiment::hdi(&now, level).1,
-            "expected_kpi_optimal_low": crate::experiment::hdi(&opt, level).0,
-            "expected_kpi_optimal_high": crate::experiment::hdi(&opt, level).1,
+            "expected_kpi_current_low": now_lo,
+            "expected_kpi_current_high": now_hi,
+            "expected_kpi_optimal_low": opt_lo,
+            "expected_kpi_optimal_high": opt_hi,
         })
     }
 }

@@ -366,36 +366,36 @@ fn channels(input: &RunInput) -> Result<Option<Section>> {
     let iv = |a: Option<f64>, b: Option<f64>| a.zip(b);
     let has_ci = r.channels.iter().any(|c| c.roi_ci_low.is_some());
     let level = interval_text(r.interval_level);
+    // one bar per channel in its colour, with the interval when the model gives one
+    let channel_bars = |values: Vec<Option<f64>>, intervals: Vec<Option<(f64, f64)>>| BarGroup {
+        label: None,
+        color: colors[0],
+        per_category: Some(colors.clone()),
+        values,
+        intervals,
+    };
     let contrib = Bars {
         categories: names.clone(),
-        groups: vec![BarGroup {
-            label: None,
-            color: colors[0],
-            per_category: Some(colors.clone()),
-            values: r.channels.iter().map(|c| c.contribution).collect(),
-            intervals: r
-                .channels
+        groups: vec![channel_bars(
+            r.channels.iter().map(|c| c.contribution).collect(),
+            r.channels
                 .iter()
                 .map(|c| iv(c.contribution_ci_low, c.contribution_ci_high))
                 .collect(),
-        }],
+        )],
         x_desc: format!("contribution to {} (sum over all periods)", r.data.target),
         value_text: amount,
         reference: None,
     };
     let roi = Bars {
         categories: names.clone(),
-        groups: vec![BarGroup {
-            label: None,
-            color: colors[0],
-            per_category: Some(colors.clone()),
-            values: r.channels.iter().map(|c| c.roi).collect(),
-            intervals: r
-                .channels
+        groups: vec![channel_bars(
+            r.channels.iter().map(|c| c.roi).collect(),
+            r.channels
                 .iter()
                 .map(|c| iv(c.roi_ci_low, c.roi_ci_high))
                 .collect(),
-        }],
+        )],
         x_desc: "ROI: contribution per unit of spend".into(),
         value_text: ratio,
         reference: Some((1.0, "ROI = 1 (break-even)".into())),
