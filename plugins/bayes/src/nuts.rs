@@ -1111,3 +1111,105 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod ridge_tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// A curved ridge like a saturation's rate against its coefficient: on `u = ln λ`,
+    /// `v = ln β` with `λ ~ Gamma(3, 1)`, `β ~ HalfNormal(2)` and a likelihood that only sees
+    /// the product, `λ·β ~ N(c, s)` (log-Jacobians included).
+    struct Ridge {
+        c: f64,
+        s: f64,
+    }
+    impl Ridge {
+        fn logp(&self, u: f64, v: f64) -> f64 {
+            let (lam, beta) = (u.exp(), v.exp());
+            let r = (lam * beta - self.c) / self.s;
+            2.0 * lam.ln() - lam + u - beta * beta / 8.0 + v - 0.5 * r * r
+        }
+    }
+    impl LogDensity for Ridge {
+        fn dim(&self) -> usize {
+            2
+        }
+        fn logp_grad(&mut self, q: &[f64], g: &mut [f64]) -> f64 {
+            let (lam, beta) = (q[0].exp(), q[1].exp());
+            let r = (lam * beta - self.c) / self.s;
+            let dr = -r / self.s * lam * beta;
+            g[0] = 3.0 - lam + dr;
+            g[1] = 1.0 - beta * beta / 4.0 + dr;
+            self.logp(q[0], q[1])
+        }
+    }
+
+    /// Quantiles of `u`'s marginal by quadrature on a fine grid.
+    fn grid_quantiles(f: &Ridge, probs: &[f64]) -> Vec<f64> {
+        let (n, lo, hi) = (1500, -6.0, 4.0);
+        let h = (hi - lo) / n as f64;
+        let grid: Vec<f64> = (0..n).map(|i| lo + (i as f64 + 0.5) * h).collect();
+        let mut marginal: Vec<f64> = grid
+            .iter()
+            .map(|&u| grid.iter().map(|&v| f.logp(u, v).exp()).sum::<f64>())
+            .collect();
+        let total: f64 = marginal.iter().sum();
+        marginal.iter_mut().for_each(|m| *m /= total);
+        probs
+            .iter()
+            .map(|&p| {
+                let mut acc = 0.0;
+                for (i, m) in marginal.iter().enumerate() {
+                    if acc + m >= p {
+                        return grid[i] - h / 2.0 + h * (p - acc) / m;
+                    }
+                    acc += m;
+                }
+                hi
+            })
+            .collect()
+    }
+
+    /// The sampler's tail quantiles on the curved ridge equal the quadrature's (to 0.1 on
+    /// `ln λ`, about 3 Monte Carlo standard errors of a 1% quantile from 16,000 draws), with
+    /// the dense and the diagonal metric: the geometry of `bayesian_mmm`'s saturation rates.
+    #[test]
+    fn samples_the_tail_of_a_curved_ridge() {
+        let probs = [0.01, 0.03, 0.5, 0.97];
+        let target = Ridge { c: 0.85, s: 0.02 };
+        let want = grid_quantiles(&target, &probs);
+        for dense in [true, false] {
+            let mut all = vec![];
+            let mut div = 0;
+            for seed in 0..4 {
+                let settings = NutsSettings {
+                    dense_metric: dense,
+                    tune: 1000,
+                    draws: 4000,
+                    ..Default::default()
+                };
+                let f = Ridge { c: 0.85, s: 0.02 };
+                let mut chain =
+                    Chain::new(f, &[1.0, -0.2], settings, ChaCha8Rng::seed_from_u64(seed));
+                run(&mut chain, |_, tuning, q, st| {
+                    if !tuning {
+                        all.push(q[0]);
+                        div += st.diverging as usize;
+                    }
+                });
+            }
+            all.sort_by(|a, b| a.total_cmp(b));
+            let got: Vec<f64> = probs
+                .iter()
+                .map(|p| all[(p * all.len() as f64) as usize])
+                .collect();
+            for ((p, g), w) in probs.iter().zip(&got).zip(&want) {
+                assert!(
+                    (g - w).abs() < 0.1,
+                    "dense {dense}: quantile {p} of ln λ {g} vs quadrature {w}"
+                );
+            }
+        }
+    }
+}
