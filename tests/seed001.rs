@@ -59,6 +59,25 @@ fn seed001_bayesian_workflow() {
         "true contribution inside the HDI for {inside} of 8 channels"
     );
 
+    // marginal ROI at current spend from the posterior: the simulation's true mROI (the same
+    // steady-state definition) inside the credible interval for at least 7 of 8 channels
+    let mut inside = 0;
+    for c in channels {
+        let t = truth["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == c["name"])
+            .unwrap();
+        let (lo, hi, want) = (f(&c["mroi_ci_low"]), f(&c["mroi_ci_high"]), f(&t["mroi"]));
+        assert!(lo < f(&c["mroi"]) && f(&c["mroi"]) < hi, "{c}");
+        inside += (lo <= want && want <= hi) as usize;
+    }
+    assert!(
+        inside >= 7,
+        "true mROI inside the interval for {inside} of 8 channels"
+    );
+
     // the plan: total unchanged, every channel within ±20% of its current spend
     let opt = &r["optimization"];
     let plan = opt["channels"].as_array().unwrap();

@@ -7,7 +7,7 @@ use crate::error::{MmmError, Result};
 use crate::metrics::fit_metrics;
 use crate::model::Role;
 use crate::output::{ensure_dir, write_atomic};
-use crate::response::{sample_curves, ChannelCurves, PosteriorCurves};
+use crate::response::{sample_curves, sample_posterior_curves, ChannelCurves, PosteriorCurves};
 
 /// Posterior draws (evenly thinned) behind the optimizer's curves for a Bayesian model.
 pub const POSTERIOR_CURVE_DRAWS: usize = 200;
@@ -159,6 +159,8 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
             roi_ci_low: ci.map(|c| c.0 / spend),
             roi_ci_high: ci.map(|c| c.1 / spend),
             mroi: f64::NAN,
+            mroi_ci_low: None,
+            mroi_ci_high: None,
             breakeven_spend: None,
             direct_coefficient: e.direct_coefficient,
             indirect_coefficient: e.indirect_coefficient,
@@ -195,16 +197,21 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         None => None,
     };
     let curves = ChannelCurves::new(&data, &estimate);
-    let response_curves = sample_curves(&curves, 41);
-    for (c, rc) in channels.iter_mut().zip(&response_curves) {
-        c.mroi = rc.mroi;
-        c.breakeven_spend = rc.breakeven_spend;
-    }
-    // a Bayesian model's optimizer works on the posterior: posterior-mean response, and the
-    // lift's credible interval from the draws
+    // a Bayesian model's curves, mROI and optimizer work on the posterior: posterior-mean
+    // response with credible intervals, and the lift's credible interval from the draws
     let posterior_curves = posterior
         .as_ref()
         .and_then(|p| PosteriorCurves::new(&data, &estimate, p, POSTERIOR_CURVE_DRAWS));
+    let response_curves = match &posterior_curves {
+        Some(pc) => sample_posterior_curves(pc, 41, estimate.interval_level),
+        None => sample_curves(&curves, 41),
+    };
+    for (c, rc) in channels.iter_mut().zip(&response_curves) {
+        c.mroi = rc.mroi;
+        c.mroi_ci_low = rc.mroi_low;
+        c.mroi_ci_high = rc.mroi_high;
+        c.breakeven_spend = rc.breakeven_spend;
+    }
     let optimization = match (&loaded.spec.optimizer, &posterior_curves) {
         (Some(o), Some(pc)) => {
             let mut r = o.optimize(pc).map_err(|e| e.at("/optimizer"))?;

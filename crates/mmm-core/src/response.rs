@@ -119,32 +119,46 @@ impl ChannelCurves {
     }
 
     /// The spend per period on the decreasing branch of mROI where mROI = `level`, searched up
-    /// to `limit`; `None` if mROI never reaches `level` there or stays above it.
+    /// to `limit`; `None` if mROI never reaches `level` there or stays above it (see
+    /// [`spend_at_mroi`]).
     pub fn spend_at_mroi(&self, channel: usize, level: f64, limit: f64) -> Option<f64> {
-        // locate the peak of mROI on a grid, then bisect on the decreasing side
-        let grid = 200;
-        let mut peak = (0.0, f64::NEG_INFINITY);
-        for k in 0..=grid {
-            let s = limit * k as f64 / grid as f64;
-            let m = self.marginal(channel, s);
-            if m > peak.1 {
-                peak = (s, m);
-            }
-        }
-        if peak.1 < level || self.marginal(channel, limit) > level {
-            return None;
-        }
-        let (mut lo, mut hi) = (peak.0, limit);
-        for _ in 0..100 {
-            let mid = 0.5 * (lo + hi);
-            if self.marginal(channel, mid) > level {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        Some(0.5 * (lo + hi))
+        spend_at_mroi(self, channel, level, limit, 200)
     }
+}
+
+/// The spend per period on the decreasing branch of `curves`' marginal ROI where it equals
+/// `level`, searched up to `limit`: the peak of mROI is located on a grid of `grid` + 1 spends,
+/// then the crossing is bisected on its decreasing side (to `limit`/2^60). `None` if mROI never
+/// reaches `level` or is still above it at `limit`.
+pub fn spend_at_mroi<C: ResponseCurves + ?Sized>(
+    curves: &C,
+    channel: usize,
+    level: f64,
+    limit: f64,
+    grid: usize,
+) -> Option<f64> {
+    let grid = grid.max(1);
+    let mut peak = (0.0, f64::NEG_INFINITY);
+    for k in 0..=grid {
+        let s = limit * k as f64 / grid as f64;
+        let m = curves.marginal(channel, s);
+        if m > peak.1 {
+            peak = (s, m);
+        }
+    }
+    if peak.1 < level || curves.marginal(channel, limit) > level {
+        return None;
+    }
+    let (mut lo, mut hi) = (peak.0, limit);
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if curves.marginal(channel, mid) > level {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some(0.5 * (lo + hi))
 }
 
 impl ResponseCurves for ChannelCurves {
@@ -177,6 +191,19 @@ pub struct CurvePoint {
     pub response: f64,
     /// Marginal ROI at this spend.
     pub mroi: f64,
+    /// Credible interval of the response (Bayesian models: HDI over the posterior draws at the
+    /// run's interval level); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_low: Option<f64>,
+    /// High end of the response's credible interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_high: Option<f64>,
+    /// Credible interval of the marginal ROI (Bayesian models); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mroi_low: Option<f64>,
+    /// High end of the marginal ROI's credible interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mroi_high: Option<f64>,
 }
 
 /// A channel's sampled response curve.
@@ -190,6 +217,13 @@ pub struct ResponseCurve {
     pub current_response: f64,
     /// Marginal ROI at current spend.
     pub mroi: f64,
+    /// Credible interval of the marginal ROI at current spend (Bayesian models); absent
+    /// otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mroi_low: Option<f64>,
+    /// High end of the marginal ROI's credible interval at current spend.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mroi_high: Option<f64>,
     /// Spend per period where marginal ROI falls to 1 (null when it never does within 10×
     /// current spend, or never reaches 1).
     pub breakeven_spend: Option<f64>,
@@ -246,6 +280,10 @@ pub fn sample_curves(curves: &ChannelCurves, n_points: usize) -> Vec<ResponseCur
                         spend: s,
                         response: curves.response(i, s),
                         mroi: curves.marginal(i, s),
+                        response_low: None,
+                        response_high: None,
+                        mroi_low: None,
+                        mroi_high: None,
                     }
                 })
                 .collect();
@@ -254,6 +292,8 @@ pub fn sample_curves(curves: &ChannelCurves, n_points: usize) -> Vec<ResponseCur
                 current_spend: cur,
                 current_response: curves.response(i, cur),
                 mroi: curves.marginal(i, cur),
+                mroi_low: None,
+                mroi_high: None,
                 breakeven_spend: curves.spend_at_mroi(i, 1.0, 10.0 * cur),
                 points,
                 adstock_weights: adstock_weights(
@@ -285,6 +325,8 @@ pub struct PosteriorCurves {
     input_scale: Vec<f64>,
     /// `draws[i][d] = (β, chain with θ^(d))`.
     draws: Vec<Vec<(f64, TransformChain)>>,
+    /// Every channel's chain at the point estimate (for its adstock weights).
+    base: Vec<TransformChain>,
     buffers: Vec<Mutex<Buffers>>,
 }
 
@@ -298,8 +340,8 @@ impl PosteriorCurves {
         max_draws: usize,
     ) -> Option<Self> {
         let n = STEADY_STATE_PERIODS;
-        let (mut names, mut current, mut input_scale, mut draws, mut buffers) =
-            (vec![], vec![], vec![], vec![], vec![]);
+        let (mut names, mut current, mut input_scale, mut draws, mut buffers, mut bases) =
+            (vec![], vec![], vec![], vec![], vec![], vec![]);
         for e in &estimate.effects {
             let m = posterior.media.iter().find(|m| m.channel == e.channel)?;
             let total = m.coefficient.len();
@@ -328,6 +370,7 @@ impl PosteriorCurves {
                 ws: ChainWorkspace::new(base, n),
             }));
             draws.push(per);
+            bases.push(base.clone());
         }
         Some(PosteriorCurves {
             names,
@@ -335,6 +378,7 @@ impl PosteriorCurves {
             horizon: data.n_obs(),
             input_scale,
             draws,
+            base: bases,
             buffers,
         })
     }
@@ -406,6 +450,61 @@ impl PosteriorCurves {
             "expected_kpi_optimal_high": opt_hi,
         })
     }
+}
+
+/// Samples every channel's posterior curve at `n_points` spends from 0 to 3× current spend:
+/// per point the posterior mean of the response and of the marginal ROI (as
+/// [`PosteriorCurves`] defines them) and their HDIs at `level` over the draws; the break-even
+/// spend is that of the posterior-mean mROI (grid of 40, see [`spend_at_mroi`]). Channels run in
+/// parallel; the result does not depend on the thread count.
+pub fn sample_posterior_curves(
+    curves: &PosteriorCurves,
+    n_points: usize,
+    level: f64,
+) -> Vec<ResponseCurve> {
+    use rayon::prelude::*;
+    let summarize = |i: usize, s: f64| {
+        let (r, m): (Vec<f64>, Vec<f64>) = (0..curves.n_draws())
+            .map(|d| curves.draw_response(i, d, s))
+            .unzip();
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+        let (r_lo, r_hi) = crate::experiment::hdi(&r, level);
+        let (m_lo, m_hi) = crate::experiment::hdi(&m, level);
+        CurvePoint {
+            spend: s,
+            response: mean(&r),
+            mroi: mean(&m),
+            response_low: Some(r_lo),
+            response_high: Some(r_hi),
+            mroi_low: Some(m_lo),
+            mroi_high: Some(m_hi),
+        }
+    };
+    (0..curves.n_channels())
+        .into_par_iter()
+        .map(|i| {
+            let cur = curves.current_spend(i);
+            let top = 3.0 * cur;
+            let points: Vec<CurvePoint> = (0..n_points)
+                .map(|k| summarize(i, top * k as f64 / (n_points - 1).max(1) as f64))
+                .collect();
+            let at_current = summarize(i, cur);
+            ResponseCurve {
+                channel: curves.name(i).to_string(),
+                current_spend: cur,
+                current_response: at_current.response,
+                mroi: at_current.mroi,
+                mroi_low: at_current.mroi_low,
+                mroi_high: at_current.mroi_high,
+                breakeven_spend: spend_at_mroi(curves, i, 1.0, 10.0 * cur, 40),
+                points,
+                adstock_weights: adstock_weights(
+                    &curves.base[i],
+                    ADSTOCK_MAX_LAGS.min(curves.horizon.max(1)),
+                ),
+            }
+        })
+        .collect()
 }
 
 impl ResponseCurves for PosteriorCurves {

@@ -125,8 +125,15 @@ pub struct ChannelResult {
     pub roi_ci_low: Option<f64>,
     /// ROI interval, where defined.
     pub roi_ci_high: Option<f64>,
-    /// Marginal ROI at current (mean) spend: extra KPI per extra unit of spend.
+    /// Marginal ROI at current (mean) spend: extra KPI per extra unit of spend (Bayesian
+    /// models: its posterior mean).
     pub mroi: f64,
+    /// Credible interval of the marginal ROI (Bayesian models: HDI over the draws).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mroi_ci_low: Option<f64>,
+    /// High end of the marginal ROI's credible interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mroi_ci_high: Option<f64>,
     /// Spend per period at which marginal ROI falls to 1 (null when it does not within 10× current).
     pub breakeven_spend: Option<f64>,
     /// Direct part of the coefficient (mediated structures).

@@ -164,6 +164,10 @@ pub struct Channel {
     pub roi_ci_high: Option<f64>,
     /// Marginal ROI at current spend.
     pub mroi: Option<f64>,
+    /// Credible interval of the marginal ROI (Bayesian models).
+    pub mroi_ci_low: Option<f64>,
+    /// High end of the marginal ROI's credible interval.
+    pub mroi_ci_high: Option<f64>,
     /// Spend per period where marginal ROI falls to 1.
     pub breakeven_spend: Option<f64>,
 }
@@ -178,6 +182,10 @@ pub struct CurvePoint {
     pub response: Option<f64>,
     /// Marginal ROI.
     pub mroi: Option<f64>,
+    /// Credible interval of the response (Bayesian models).
+    pub response_low: Option<f64>,
+    /// High end of the response's credible interval.
+    pub response_high: Option<f64>,
 }
 
 /// A channel's response curve.

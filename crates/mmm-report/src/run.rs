@@ -423,6 +423,7 @@ fn channels(input: &RunInput) -> Result<Option<Section>> {
         &format!("Contribution over spend.{ci_note}"),
         &charts::bars(&roi).map_err(chart_err("chart-roi"))?,
     ));
+    let has_mroi_ci = r.channels.iter().any(|c| c.mroi_ci_low.is_some());
     let rows: Vec<(String, Vec<Cell>)> = r
         .channels
         .iter()
@@ -431,9 +432,8 @@ fn channels(input: &RunInput) -> Result<Option<Section>> {
                 (Some(a), Some(b)) => format!("[{}, {}]", f(Some(a)), f(Some(b))),
                 _ => format::MISSING.into(),
             };
-            (
-                c.name.clone(),
-                vec![
+            (c.name.clone(), {
+                let mut cells = vec![
                     Cell::text(&c.name),
                     Cell::num("spend", c.spend, amount(c.spend)),
                     Cell::num("contribution", c.contribution, amount(c.contribution)),
@@ -443,31 +443,39 @@ fn channels(input: &RunInput) -> Result<Option<Section>> {
                     Cell::text(&ci(c.roi_ci_low, c.roi_ci_high, ratio)),
                     Cell::num("mroi", c.mroi, ratio(c.mroi))
                         .class(c.mroi.filter(|m| *m < 1.0).map(|_| "warn")),
-                    Cell::num(
-                        "breakeven_spend",
-                        c.breakeven_spend,
-                        amount(c.breakeven_spend),
-                    ),
-                ],
-            )
+                ];
+                if has_mroi_ci {
+                    cells.push(Cell::text(&ci(c.mroi_ci_low, c.mroi_ci_high, ratio)));
+                }
+                cells.push(Cell::num(
+                    "breakeven_spend",
+                    c.breakeven_spend,
+                    amount(c.breakeven_spend),
+                ));
+                cells
+            })
         })
         .collect();
-    body.push_str(&table(
-        "table-channels",
+    let (contribution_ci, roi_ci, mroi_ci) = (
+        format!("{level} interval"),
+        format!("ROI {level} interval"),
+        format!("marginal ROI {level} interval"),
+    );
+    let mut headers = vec![
         "channel",
-        &[
-            "channel",
-            "spend",
-            "contribution",
-            &format!("{level} interval"),
-            "share",
-            "ROI",
-            &format!("ROI {level} interval"),
-            "marginal ROI",
-            "break-even spend / period",
-        ],
-        &rows,
-    ));
+        "spend",
+        "contribution",
+        &contribution_ci,
+        "share",
+        "ROI",
+        &roi_ci,
+        "marginal ROI",
+    ];
+    if has_mroi_ci {
+        headers.push(&mroi_ci);
+    }
+    headers.push("break-even spend / period");
+    body.push_str(&table("table-channels", "channel", &headers, &rows));
     Ok(Some(section(
         "section-channels",
         "Contribution and ROI per channel",
@@ -511,6 +519,19 @@ fn response(input: &RunInput) -> Result<Option<Section>> {
         p.y_zero = true;
         p.tick_size = 12;
         p.legend = Some(SeriesLabelPosition::LowerRight);
+        let band: Vec<(f64, f64, f64)> = c
+            .points
+            .iter()
+            .filter_map(|p| Some((p.spend?, p.response_low?, p.response_high?)))
+            .collect();
+        if band.len() >= 2 {
+            p.bands.push(Band {
+                label: Some(format!("{} interval", interval_text(r.interval_level))),
+                color: charts::color(i),
+                opacity: 0.22,
+                rows: band,
+            });
+        }
         p.lines
             .push(Line::new(Some("response"), charts::color(i), pts.clone()));
         if let (Some(s), Some(v)) = (c.current_spend, c.current_response) {
@@ -545,6 +566,14 @@ fn response(input: &RunInput) -> Result<Option<Section>> {
     let mut caption = String::from(
         "Expected KPI over the data's length at a constant spend per period (carry-over at its steady state).",
     );
+    if curves
+        .iter()
+        .any(|c| c.points.iter().any(|p| p.response_low.is_some()))
+    {
+        caption.push_str(
+            " Bayesian model: the line is the posterior-mean response, the band its credible interval over the draws.",
+        );
+    }
     if !beyond.is_empty() {
         caption.push_str(&format!(
             " Break-even beyond the plotted range (3× current spend): {}.",
