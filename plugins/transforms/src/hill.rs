@@ -4,7 +4,7 @@
 //! and Shape Effects", eq. (3) (`K` = half saturation, `S` = shape); the same curve as
 //! LightweightMMM's `hill` and PyMC-Marketing's `hill_function`.
 
-use crate::util::{hill, hill_dx, hill_series, mul_deriv};
+use crate::util::{hill_dparams_series, hill_jvp_series, hill_series};
 use mmm_core::params::{check_all, ParamSpec};
 use mmm_core::transform::{Transform, KIND};
 use mmm_core::Result;
@@ -66,20 +66,14 @@ impl Transform for Hill {
         hill_series(x, self.half_saturation, self.shape, out);
     }
     fn jvp_input(&self, x: &[f64], dx: &[f64], out: &mut [f64]) {
-        let (k, s) = (self.half_saturation, self.shape);
-        for ((o, &xi), &d) in out.iter_mut().zip(x).zip(dx) {
-            *o = mul_deriv(hill_dx(xi, k, s), d);
-        }
+        hill_jvp_series(x, dx, self.half_saturation, self.shape, out);
     }
     fn d_params(&self, x: &[f64], out: &mut [f64]) {
         let n = x.len();
         let (k, s) = (self.half_saturation, self.shape);
         let (dk, ds) = out[..2 * n].split_at_mut(n);
-        for (t, &xi) in x.iter().enumerate() {
-            let (_, q) = hill(xi, k, s);
-            dk[t] = -s * q / k;
-            ds[t] = if q > 0.0 { q * (xi / k).ln() } else { 0.0 };
-        }
+        // ∂h/∂K = (−s/K)·h(1−h),  ∂h/∂s = h(1−h)·ln(x/K)
+        hill_dparams_series(x, k, s, -s / k, dk, ds);
     }
 }
 

@@ -4,7 +4,7 @@
 //! v3.12 (PR #1132, Dec 2024) `inflexion <- max(x) * gamma`; up to v3.11
 //! `inflexion <- c(range(x) %*% c(1 - gamma, gamma))`. Both are offered.
 
-use crate::util::{hill, hill_dx, hill_series, mul_deriv};
+use crate::util::{hill_dparams_series, hill_jvp_series, hill_series};
 use mmm_core::params::{check_all, ParamSpec};
 use mmm_core::transform::{Transform, KIND};
 use mmm_core::Result;
@@ -119,25 +119,14 @@ impl Transform for HillRobyn {
     }
     fn jvp_input(&self, x: &[f64], dx: &[f64], out: &mut [f64]) {
         let (i, _) = self.inflexion_point();
-        for ((o, &xi), &d) in out.iter_mut().zip(x).zip(dx) {
-            *o = mul_deriv(hill_dx(xi, i, self.alpha), d);
-        }
+        hill_jvp_series(x, dx, i, self.alpha, out);
     }
     fn d_params(&self, x: &[f64], out: &mut [f64]) {
         let n = x.len();
         let (i, di) = self.inflexion_point();
-        let i = i.max(0.0);
         let (da, dg) = out[..2 * n].split_at_mut(n);
-        for (t, &xi) in x.iter().enumerate() {
-            let (_, q) = hill(xi, i, self.alpha);
-            if q > 0.0 && i > 0.0 {
-                da[t] = q * (xi / i).ln();
-                dg[t] = -self.alpha * q / i * di;
-            } else {
-                da[t] = 0.0;
-                dg[t] = 0.0;
-            }
-        }
+        // ∂h/∂γ = (−α·∂I/∂γ / I)·h(1−h),  ∂h/∂α = h(1−h)·ln(x/I);  all 0 when I ≤ 0
+        hill_dparams_series(x, i, self.alpha, -self.alpha * di / i, dg, da);
     }
 }
 

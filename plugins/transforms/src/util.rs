@@ -1,6 +1,6 @@
 //! Numerical helpers shared by the transform plugins (crate-private).
 
-use crate::simd::{self, Kernel};
+use crate::simd::{self, BlockKernel, BlockKernel2, BlockKernelPair, Kernel, LnRatio, Real};
 use std::cell::RefCell;
 
 /// Calls `f` with two zeroed scratch buffers of length `n`, on the stack when `n ≤ 1024`
@@ -150,40 +150,23 @@ pub(crate) fn mul_deriv(d: f64, dx: f64) -> f64 {
     }
 }
 
-/// `b^e` for `b ≥ 0`, with multiplications for the common exponents 1, 2 and 3.
-#[inline]
-pub(crate) fn pow(b: f64, e: f64) -> f64 {
-    if e == 1.0 {
-        b
-    } else if e == 2.0 {
-        b * b
-    } else if e == 3.0 {
-        b * b * b
-    } else {
-        b.powf(e)
-    }
-}
-
-/// The Hill curve of [`hill`] (value only) as a vectorizable kernel for a general shape `s`.
+/// The Hill curve of [`hill_series`] for a general shape `s` and `K > 0`, on blocks
+/// ([`simd::hill`]: one `ln`, one `exp`, one division per value).
 #[derive(Clone, Copy)]
 struct HillKernel {
-    k: f64,
+    lr: LnRatio,
     s: f64,
 }
 
-impl Kernel for HillKernel {
+impl BlockKernel for HillKernel {
     #[inline(always)]
-    fn eval(self, x: f64) -> f64 {
-        let h = 1.0 / (1.0 + simd::pow(self.k / x, self.s));
-        if x > 0.0 {
-            h
-        } else {
-            0.0
-        }
+    fn eval<T: Real>(self, x: T) -> T {
+        let h = simd::hill(x, self.lr, self.s).h;
+        T::select(T::splat(0.0).lt(x), h, T::splat(0.0))
     }
 }
 
-/// The Hill curve of [`hill`] for an integer shape `N`, by multiplications.
+/// The Hill curve for an integer shape `N`, by multiplications: `1/(1 + (K/x)^N)`.
 #[derive(Clone, Copy)]
 struct HillIntKernel<const N: u32> {
     k: f64,
@@ -207,54 +190,127 @@ impl<const N: u32> Kernel for HillIntKernel<N> {
     }
 }
 
-/// `out_t = h(x_t)` of [`hill`] for a whole series, vectorized ([`simd::map`]). Exactly
-/// [`hill`]'s values for shapes 1, 2 and 3; otherwise within the bound of [`simd::pow`] for
-/// `r = (k/x)^s` (`h = 1/(1 + r)` and `|∂ln h/∂ln r| < 1`): below 1e-14 relative wherever
-/// `h > 4e-18`, below 1.7e-13 for smaller `h`.
+/// Hill curve `out_t = h(x_t) = x^s/(x^s + K^s) = 1/(1 + (K/x)^s)` for `x > 0`, `0` for
+/// `x ≤ 0` (and NaN); `K = 0` gives `h = 1` for every `x > 0`. Shapes 1, 2 and 3 by
+/// multiplications (exact to the rounding of `K/x`, its power and `1/(1 + r)`); other shapes as
+/// `1/(1 + e^{−y})`, `y = s·ln(x/K)` ([`simd::hill`]): within (4 + 2|y|)·2⁻⁵³ relative of the
+/// libm formula, i.e. below 1e-14 wherever `h > 4e-18`, never overflowing.
 pub(crate) fn hill_series(x: &[f64], k: f64, s: f64, out: &mut [f64]) {
-    if s == 1.0 {
-        simd::map(HillIntKernel::<1> { k }, x, out);
+    if s == 1.0 || k <= 0.0 {
+        simd::map(HillIntKernel::<1> { k: k.max(0.0) }, x, out);
     } else if s == 2.0 {
         simd::map(HillIntKernel::<2> { k }, x, out);
     } else if s == 3.0 {
         simd::map(HillIntKernel::<3> { k }, x, out);
     } else {
-        simd::map(HillKernel { k, s }, x, out);
+        simd::map_blocks(
+            HillKernel {
+                lr: LnRatio::new(k),
+                s,
+            },
+            x,
+            out,
+        );
     }
 }
 
-/// Hill curve `h = 1 / (1 + (k/x)^s) = x^s / (x^s + k^s)` and `q = h·(1 − h)`, for `x ≥ 0`
-/// (`x ≤ 0` gives `h = 0`). Written with `(k/x)^s` so that it neither overflows for large `x`
-/// nor gives `0/0`; `k = 0` gives `h = 1` for every `x > 0`.
-#[inline]
-pub(crate) fn hill(x: f64, k: f64, s: f64) -> (f64, f64) {
-    if x <= 0.0 || x.is_nan() {
-        return (0.0, 0.0);
-    }
-    let r = pow(k / x, s);
-    let h = 1.0 / (1.0 + r);
-    // h(1−h) = r/(1+r)^2; compute without cancellation when h ≈ 1.
-    let q = if r.is_finite() { h * h * r } else { 0.0 };
-    (h, q)
+/// `d·∂h/∂x` of [`hill_series`], never NaN: `∂h/∂x = s·h(1−h)/x = s·e/((1+e)²·x)` for `x > 0`
+/// (`e = e^{−|y|}`, one division); at `x = 0` the one-sided limit `g0`; 0 for `x < 0`; and 0
+/// wherever `d = 0` (even where `∂h/∂x = ∞`).
+#[derive(Clone, Copy)]
+struct HillJvp {
+    lr: LnRatio,
+    s: f64,
+    g0: f64,
 }
 
-/// `∂h/∂x` of [`hill`]: `s·h(1−h)/x` for `x > 0`; at `x = 0` the one-sided limit
-/// (`0` for `s > 1`, `1/k` for `s = 1`, `+∞` for `s < 1`); `0` when `k = 0` or `x < 0`.
-#[inline]
-pub(crate) fn hill_dx(x: f64, k: f64, s: f64) -> f64 {
-    if k <= 0.0 || x < 0.0 || x.is_nan() {
-        return 0.0;
+impl BlockKernel2 for HillJvp {
+    #[inline(always)]
+    fn eval<T: Real>(self, x: T, d: T) -> T {
+        let zero = T::splat(0.0);
+        let p = simd::hill(x, self.lr, self.s);
+        let one_e = T::splat(1.0) + p.e;
+        let g = (T::splat(self.s) * p.e) / ((one_e * one_e) * x);
+        let g = T::select(
+            zero.lt(x),
+            g,
+            T::select(x.eq(zero), T::splat(self.g0), zero),
+        );
+        T::select(d.eq(zero), zero, g * d)
     }
-    if x > 0.0 {
-        let (_, q) = hill(x, k, s);
-        s * q / x
-    } else if s > 1.0 {
+}
+
+/// `out_t = dx_t·∂h/∂x(x_t)` of [`hill_series`] (`K`, `s`), vectorized ([`simd::map2_blocks`]):
+/// `∂h/∂x = s·h(1−h)/x` for `x > 0`; at `x = 0` the one-sided limit (`0` for `s > 1`, `1/K`
+/// for `s = 1`, `+∞` for `s < 1`); `0` for `x < 0` or `K = 0`; and `0` wherever `dx_t = 0`.
+pub(crate) fn hill_jvp_series(x: &[f64], dx: &[f64], k: f64, s: f64, out: &mut [f64]) {
+    let n = x.len().min(dx.len()).min(out.len());
+    if k.is_nan() || k <= 0.0 {
+        out[..n].fill(0.0);
+        return;
+    }
+    let g0 = if s > 1.0 {
         0.0
     } else if s == 1.0 {
         1.0 / k
     } else {
         f64::INFINITY
+    };
+    let f = HillJvp {
+        lr: LnRatio::new(k),
+        s,
+        g0,
+    };
+    simd::map2_blocks(f, &x[..n], &dx[..n], &mut out[..n]);
+}
+
+/// `(c·q, q·ln(x/K))` with `q = h(1−h) = e/(1+e)²` for `x > 0`, `(0, 0)` otherwise (and the
+/// second 0 where `q` underflows to 0).
+#[derive(Clone, Copy)]
+struct HillDParams {
+    lr: LnRatio,
+    s: f64,
+    c: f64,
+}
+
+impl BlockKernelPair for HillDParams {
+    #[inline(always)]
+    fn eval<T: Real>(self, x: T) -> (T, T) {
+        let zero = T::splat(0.0);
+        let p = simd::hill(x, self.lr, self.s);
+        let inv = T::splat(1.0) / (T::splat(1.0) + p.e);
+        let q = (p.e * inv) * inv;
+        let pos = zero.lt(x);
+        let a = T::select(pos, q * T::splat(self.c), zero);
+        let b = T::select(zero.lt(q), q * p.ln_ratio, zero);
+        (a, T::select(pos, b, zero))
     }
+}
+
+/// Parameter derivatives of [`hill_series`] (`K > 0`, `s`), vectorized
+/// ([`simd::map_blocks_pair`]): `out_c_t = c·h(1−h)` (with `c = −s/K` this is `∂h/∂K`) and
+/// `out_s_t = h(1−h)·ln(x/K) = ∂h/∂s`, with `h(1−h) = e/(1+e)²` (no cancellation), both 0 for
+/// `x ≤ 0` and where `h(1−h)` underflows; all 0 when `K = 0`.
+pub(crate) fn hill_dparams_series(
+    x: &[f64],
+    k: f64,
+    s: f64,
+    c: f64,
+    out_c: &mut [f64],
+    out_s: &mut [f64],
+) {
+    let n = x.len().min(out_c.len()).min(out_s.len());
+    if k.is_nan() || k <= 0.0 {
+        out_c[..n].fill(0.0);
+        out_s[..n].fill(0.0);
+        return;
+    }
+    let f = HillDParams {
+        lr: LnRatio::new(k),
+        s,
+        c,
+    };
+    simd::map_blocks_pair(f, &x[..n], &mut out_c[..n], &mut out_s[..n]);
 }
 
 #[cfg(test)]
