@@ -20,5 +20,6 @@ pub mod scale;
 pub mod tanh;
 pub mod weibull_adstock;
 
+mod fft;
 mod simd;
 mod util;

@@ -4,7 +4,7 @@
 //! the Weibull lag shape goes back to Jin et al. (2017) and is discussed in Robyn's
 //! "Weibull adstock" documentation.
 
-use crate::simd::{self, Kernel};
+use crate::simd::{self, BlockKernel, Real};
 use crate::util::{convolve, with_scratch2, with_weights, NEGLIGIBLE};
 use mmm_core::params::{check_all, ParamSpec};
 use mmm_core::transform::{Transform, KIND};
@@ -196,42 +196,38 @@ struct PdfKernel {
     lam: f64,
 }
 
-impl Kernel for PdfKernel {
+impl BlockKernel for PdfKernel {
     #[inline(always)]
-    fn eval(self, j: f64) -> f64 {
-        let r = j / self.lam;
-        let z = simd::exp(self.k * simd::ln(r));
-        let f = self.k / self.lam * (z / r) * simd::exp(-z);
-        if f.is_finite() {
-            f
-        } else {
-            0.0
-        }
+    fn eval<T: Real>(self, j: T) -> T {
+        let r = j / T::splat(self.lam);
+        let z = simd::exp(T::splat(self.k) * simd::ln_pos(r));
+        let f = T::splat(self.k / self.lam) * (z / r) * simd::exp_neg(-z);
+        T::select(f.abs().lt(T::splat(f64::INFINITY)), f, T::splat(0.0))
     }
 }
 
-/// `(j/λ)^k` at lag index `j`, vectorizable (the survival form's `z_j`).
+/// `(j/λ)^k` at lag index `j ≥ 1`, vectorizable (the survival form's `z_j`).
 #[derive(Clone, Copy)]
 struct PowKernel {
     k: f64,
     lam: f64,
 }
 
-impl Kernel for PowKernel {
+impl BlockKernel for PowKernel {
     #[inline(always)]
-    fn eval(self, j: f64) -> f64 {
-        simd::pow(j / self.lam, self.k)
+    fn eval<T: Real>(self, j: T) -> T {
+        simd::pow(j / T::splat(self.lam), self.k)
     }
 }
 
-/// `e^{−s}`, vectorizable.
+/// `e^{−s}` for `s ≥ 0`, vectorizable.
 #[derive(Clone, Copy)]
 struct ExpNegKernel;
 
-impl Kernel for ExpNegKernel {
+impl BlockKernel for ExpNegKernel {
     #[inline(always)]
-    fn eval(self, s: f64) -> f64 {
-        simd::exp(-s)
+    fn eval<T: Real>(self, s: T) -> T {
+        simd::exp_neg(-s)
     }
 }
 
@@ -256,14 +252,14 @@ impl WeibullAdstock {
                     for (i, ji) in j[..c].iter_mut().enumerate() {
                         *ji = (start + i) as f64;
                     }
-                    simd::map(PowKernel { k, lam }, &j[..c], &mut v[..c]);
+                    simd::map_blocks(PowKernel { k, lam }, &j[..c], &mut v[..c]);
                     for vi in &mut v[..c] {
                         sum += *vi;
                         *vi = sum;
                     }
                     let at = w.len();
                     w.resize(at + c, 0.0);
-                    simd::map(ExpNegKernel, &v[..c], &mut w[at..]);
+                    simd::map_blocks(ExpNegKernel, &v[..c], &mut w[at..]);
                     start += c;
                 }
             }
@@ -297,7 +293,7 @@ impl WeibullAdstock {
                     }
                     let at = w.len();
                     w.resize(at + c, 0.0);
-                    simd::map(f, &j[..c], &mut w[at..]);
+                    simd::map_blocks(f, &j[..c], &mut w[at..]);
                     for wl in &mut w[at..] {
                         *wl = (*wl - lo) / range;
                     }
@@ -430,6 +426,52 @@ mod tests {
                     };
                     assert!(ok, "{t:?} L={big_l} lag {l}: {v:e} vs {wf:e}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn long_windows_take_the_fft_path_and_match_the_direct_sum() {
+        // Robyn's default window over 1,000 periods: the pdf form has ≈ 350 lags that matter
+        // (FFT path), the cdf form ≈ 70 (direct); both agree with the direct sum to 1e-12 of
+        // the largest output, and d_params (convolving the shape derivatives) too
+        let x: Vec<f64> = (0..1000)
+            .map(|t| {
+                if t % 26 < 3 {
+                    0.0
+                } else {
+                    40.0 + (t % 17) as f64
+                }
+            })
+            .collect();
+        for (t, fft) in [
+            (WeibullAdstock::new(2.0, 0.05, Pdf, None), true),
+            (WeibullAdstock::new(1.5, 0.05, Cdf, None), false),
+        ] {
+            let mut w = Vec::new();
+            t.apply_weights(1000, 1000, &mut w);
+            assert_eq!(
+                crate::util::uses_fft(1000, w.len()),
+                fft,
+                "{t:?}: {}",
+                w.len()
+            );
+            let (mut y, mut direct) = (vec![0.0; 1000], vec![0.0; 1000]);
+            t.apply(&x, &mut y);
+            crate::util::convolve_direct(&x, &w, &mut direct);
+            let ymax = direct.iter().fold(0.0f64, |a, b| a.max(b.abs()));
+            for (a, b) in y.iter().zip(&direct) {
+                assert!((a - b).abs() <= 1e-12 * ymax, "{t:?}: {a:e} vs {b:e}");
+            }
+            let mut dp = vec![0.0; 2000];
+            t.d_params(&x, &mut dp);
+            let mut dw = vec![0.0; 1000];
+            let mut full = vec![0.0; 1000];
+            t.weights(1000, &mut full, Some(&mut dw));
+            crate::util::convolve_direct(&x, &dw, &mut direct);
+            let dmax = direct.iter().fold(0.0f64, |a, b| a.max(b.abs()));
+            for (a, b) in dp[..1000].iter().zip(&direct) {
+                assert!((a - b).abs() <= 1e-12 * dmax, "{t:?}: {a:e} vs {b:e}");
             }
         }
     }
