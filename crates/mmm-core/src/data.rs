@@ -95,17 +95,6 @@ impl Table {
             .iter()
             .map(|h| h.trim().to_string())
             .collect();
-        let mut index = HashMap::new();
-        for (i, h) in headers.iter().enumerate() {
-            if index.insert(h.clone(), i).is_some() {
-                return Err(MmmError::data(
-                    path,
-                    Some(1),
-                    Some(h),
-                    "the header names this column twice",
-                ));
-            }
-        }
         let mut cells = vec![Vec::new(); headers.len()];
         for (r, rec) in rdr.records().enumerate() {
             let rec = rec.map_err(|e| {
@@ -115,6 +104,36 @@ impl Table {
                 cells[c].push(v.to_string());
             }
         }
+        Self::assemble(path, headers, cells, date_column, None, time_index, |h| {
+            MmmError::data(path, Some(1), Some(h), "the header names this column twice")
+        })
+    }
+
+    /// The map from column name to position; `duplicate` makes the error for a repeated name.
+    fn column_index(
+        headers: &[String],
+        duplicate: impl Fn(&str) -> MmmError,
+    ) -> Result<HashMap<String, usize>> {
+        let mut index = HashMap::new();
+        for (i, h) in headers.iter().enumerate() {
+            if index.insert(h.clone(), i).is_some() {
+                return Err(duplicate(h));
+            }
+        }
+        Ok(index)
+    }
+
+    /// Builds the table and parses its date column (checked as a time index when `time_index`).
+    fn assemble(
+        path: &Path,
+        headers: Vec<String>,
+        cells: Vec<Vec<String>>,
+        date_column: &str,
+        origin: Option<Origin>,
+        time_index: bool,
+        duplicate: impl Fn(&str) -> MmmError,
+    ) -> Result<Table> {
+        let index = Self::column_index(&headers, duplicate)?;
         let mut t = Table {
             path: path.to_path_buf(),
             headers,
@@ -123,7 +142,7 @@ impl Table {
             dates: vec![],
             frequency: Frequency::Weekly,
             index,
-            origin: None,
+            origin,
         };
         t.parse_dates(time_index)?;
         Ok(t)
@@ -139,29 +158,14 @@ impl Table {
         date_column: &str,
         origin: Option<Origin>,
     ) -> Result<Table> {
-        let mut index = HashMap::new();
-        for (i, h) in headers.iter().enumerate() {
-            if index.insert(h.clone(), i).is_some() {
-                return Err(MmmError::data(
-                    path,
-                    None,
-                    Some(h),
-                    "two columns of the prepared data have this name",
-                ));
-            }
-        }
-        let mut t = Table {
-            path: path.to_path_buf(),
-            headers,
-            cells,
-            date_column: date_column.to_string(),
-            dates: vec![],
-            frequency: Frequency::Weekly,
-            index,
-            origin,
-        };
-        t.parse_dates(true)?;
-        Ok(t)
+        Self::assemble(path, headers, cells, date_column, origin, true, |h| {
+            MmmError::data(
+                path,
+                None,
+                Some(h),
+                "two columns of the prepared data have this name",
+            )
+        })
     }
 
     /// Where cells came from, for a table built in memory (`None` for a table read as is).
