@@ -249,8 +249,20 @@ impl WeibullAdstock {
                 w.push(1.0);
                 let mut sum = 0.0;
                 let mut start = 1;
+                // S_l ≈ ∫₀ˡ (t/λ)^k dt = λ/(k+1)·(l/λ)^{k+1} reaches the cut near
+                // l* = λ·(CDF_CUT·(k+1)/λ)^{1/(k+1)}: a first chunk a little past l* (the loop
+                // goes on if that is short), instead of a whole chunk of mostly skipped lags
+                let l_star = lam * (CDF_CUT * (k + 1.0) / lam).powf(1.0 / (k + 1.0));
+                let mut chunk = if l_star.is_finite() {
+                    ((1.1 * l_star) as usize + 8)
+                        .next_multiple_of(8)
+                        .clamp(8, CHUNK)
+                } else {
+                    CHUNK
+                };
                 while start < m && sum <= CDF_CUT {
-                    let c = CHUNK.min(m - start);
+                    let c = chunk.min(m - start);
+                    chunk = CHUNK;
                     for (i, ji) in j[..c].iter_mut().enumerate() {
                         *ji = (start + i) as f64;
                     }
