@@ -94,17 +94,44 @@ fn posterior_curves_carry_intervals_and_integrate_their_mroi() {
         }
     }
 
+    // shares per draw: each channel's interval holds its share, inside (0, 1); with two
+    // channels the share of one is 1 minus the other's, draw by draw, so the intervals mirror
+    let channels = r["channels"].as_array().unwrap();
+    let shares: Vec<(f64, f64, f64)> = channels
+        .iter()
+        .map(|c| {
+            (
+                f(&c["share_ci_low"]),
+                f(&c["share"]),
+                f(&c["share_ci_high"]),
+            )
+        })
+        .collect();
+    for (lo, mid, hi) in &shares {
+        assert!(0.0 < *lo && lo < mid && mid < hi && *hi < 1.0, "{shares:?}");
+    }
+    assert!((shares[0].1 + shares[1].1 - 1.0).abs() < 1e-12);
+    assert!((shares[0].0 + shares[1].2 - 1.0).abs() < 1e-9, "{shares:?}");
+    assert!((shares[0].2 + shares[1].0 - 1.0).abs() < 1e-9, "{shares:?}");
+
     // SQLite holds the same intervals
     let db = Connection::open(dir.path().join("out/results.sqlite")).unwrap();
-    for c in r["channels"].as_array().unwrap() {
-        let (lo, hi): (f64, f64) = db
+    for c in channels {
+        let got: [f64; 4] = db
             .query_row(
-                "SELECT mroi_ci_low, mroi_ci_high FROM channels WHERE name = ?1",
+                "SELECT mroi_ci_low, mroi_ci_high, share_ci_low, share_ci_high FROM channels WHERE name = ?1",
                 [c["name"].as_str().unwrap()],
-                |row| Ok((row.get(0)?, row.get(1)?)),
+                |row| Ok([row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?]),
             )
             .unwrap();
-        assert_eq!((lo, hi), (f(&c["mroi_ci_low"]), f(&c["mroi_ci_high"])));
+        let want = [
+            "mroi_ci_low",
+            "mroi_ci_high",
+            "share_ci_low",
+            "share_ci_high",
+        ]
+        .map(|k| f(&c[k]));
+        assert_eq!(got, want);
     }
     let with_band: i64 = db
         .query_row(

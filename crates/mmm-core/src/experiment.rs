@@ -155,6 +155,8 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
             contribution_ci_low: ci.map(|c| c.0),
             contribution_ci_high: ci.map(|c| c.1),
             share: 0.0,
+            share_ci_low: None,
+            share_ci_high: None,
             roi: contribution / spend,
             roi_ci_low: ci.map(|c| c.0 / spend),
             roi_ci_high: ci.map(|c| c.1 / spend),
@@ -184,6 +186,41 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         } else {
             0.0
         };
+    }
+    // a posterior's share per draw, c_i^(d) / Σ_j c_j^(d), when every channel has its draws
+    if let Some(p) = &posterior {
+        let per_channel: Option<Vec<&Vec<f64>>> = estimate
+            .effects
+            .iter()
+            .map(|e| {
+                p.media
+                    .iter()
+                    .find(|m| m.channel == e.channel)
+                    .map(|m| &m.contribution)
+                    .filter(|c| !c.is_empty())
+            })
+            .collect();
+        if let Some(per_channel) = per_channel {
+            let n = per_channel[0].len();
+            if per_channel.iter().all(|c| c.len() == n) {
+                let totals: Vec<f64> = (0..n)
+                    .map(|d| per_channel.iter().map(|c| c[d]).sum())
+                    .collect();
+                for (c, draws) in channels.iter_mut().zip(&per_channel) {
+                    let shares: Vec<f64> = draws
+                        .iter()
+                        .zip(&totals)
+                        .filter(|(_, t)| **t != 0.0)
+                        .map(|(v, t)| v / t)
+                        .collect();
+                    if !shares.is_empty() {
+                        let (lo, hi) = hdi(&shares, estimate.interval_level);
+                        c.share_ci_low = Some(lo);
+                        c.share_ci_high = Some(hi);
+                    }
+                }
+            }
+        }
     }
 
     let validation = match &loaded.spec.validation {

@@ -119,6 +119,12 @@ pub struct ChannelResult {
     pub contribution_ci_high: Option<f64>,
     /// Contribution over the sum of all channels' contributions.
     pub share: f64,
+    /// Credible interval of the share (Bayesian models: HDI of `c_i / Σ_j c_j` over the draws).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share_ci_low: Option<f64>,
+    /// High end of the share's credible interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share_ci_high: Option<f64>,
     /// Contribution over spend.
     pub roi: f64,
     /// ROI interval, where defined.

@@ -9,7 +9,7 @@
 //! | `input_data` | `date`, `column`, `value` — target, spend and regressors as used |
 //! | `decomposition` | `date`, `term`, `value` — `β_j·x_tj` per period and design column |
 //! | `predictions` | `date`, `actual`, `predicted`, `error`, `split` (`train`, `test` or `all`) |
-//! | `channels` | `name`, `spend`, `contribution`, `contribution_ci_low`, `contribution_ci_high`, `share`, `roi`, `roi_ci_low`, `roi_ci_high`, `mroi`, `breakeven_spend`, `mroi_ci_low`, `mroi_ci_high` (credible interval of mROI: Bayesian models, else null) |
+//! | `channels` | `name`, `spend`, `contribution`, `contribution_ci_low`, `contribution_ci_high`, `share`, `roi`, `roi_ci_low`, `roi_ci_high`, `mroi`, `breakeven_spend`, `mroi_ci_low`, `mroi_ci_high`, `share_ci_low`, `share_ci_high` (credible intervals of mROI and share: Bayesian models, else null) |
 //! | `coefficients` | `name`, `role`, `estimate`, `std_error`, `t_value`, `p_value`, `ci_low`, `ci_high`, `vif` |
 //! | `model_performance` | `split` (`in_sample`, `train`, `test`, `fold_<k>_test`), `metric`, `value` |
 //! | `response_curves` | `channel`, `spend`, `response`, `mroi`, `response_low`, `response_high`, `mroi_low`, `mroi_high` (credible intervals: Bayesian models, else null) |
@@ -34,7 +34,7 @@ CREATE TABLE run (name TEXT, model_type TEXT, causal TEXT, parameters_json TEXT,
 CREATE TABLE input_data (date TEXT, column TEXT, value REAL);
 CREATE TABLE decomposition (date TEXT, term TEXT, value REAL);
 CREATE TABLE predictions (date TEXT, actual REAL, predicted REAL, error REAL, split TEXT);
-CREATE TABLE channels (name TEXT, spend REAL, contribution REAL, contribution_ci_low REAL, contribution_ci_high REAL, share REAL, roi REAL, roi_ci_low REAL, roi_ci_high REAL, mroi REAL, breakeven_spend REAL, mroi_ci_low REAL, mroi_ci_high REAL);
+CREATE TABLE channels (name TEXT, spend REAL, contribution REAL, contribution_ci_low REAL, contribution_ci_high REAL, share REAL, roi REAL, roi_ci_low REAL, roi_ci_high REAL, mroi REAL, breakeven_spend REAL, mroi_ci_low REAL, mroi_ci_high REAL, share_ci_low REAL, share_ci_high REAL);
 CREATE TABLE coefficients (name TEXT, role TEXT, estimate REAL, std_error REAL, t_value REAL, p_value REAL, ci_low REAL, ci_high REAL, vif REAL);
 CREATE TABLE model_performance (split TEXT, metric TEXT, value REAL);
 CREATE TABLE response_curves (channel TEXT, spend REAL, response REAL, mroi REAL, response_low REAL, response_high REAL, mroi_low REAL, mroi_high REAL);
@@ -186,7 +186,7 @@ fn fill(tx: &rusqlite::Transaction<'_>, out: &RunOutput) -> Result<()> {
 
     {
         let mut st = tx
-            .prepare("INSERT INTO channels VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",)
+            .prepare("INSERT INTO channels VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")
             .map_err(sql)?;
         for c in &r.channels {
             st.execute(params![
@@ -202,7 +202,9 @@ fn fill(tx: &rusqlite::Transaction<'_>, out: &RunOutput) -> Result<()> {
                 num(c.mroi),
                 c.breakeven_spend,
                 c.mroi_ci_low,
-                c.mroi_ci_high
+                c.mroi_ci_high,
+                c.share_ci_low,
+                c.share_ci_high
             ])
             .map_err(sql)?;
         }

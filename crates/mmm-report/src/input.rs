@@ -164,6 +164,10 @@ pub struct Channel {
     pub roi_ci_high: Option<f64>,
     /// Marginal ROI at current spend.
     pub mroi: Option<f64>,
+    /// Credible interval of the share (Bayesian models).
+    pub share_ci_low: Option<f64>,
+    /// High end of the share's credible interval.
+    pub share_ci_high: Option<f64>,
     /// Credible interval of the marginal ROI (Bayesian models).
     pub mroi_ci_low: Option<f64>,
     /// High end of the marginal ROI's credible interval.

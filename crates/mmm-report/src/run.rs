@@ -438,7 +438,18 @@ fn channels(input: &RunInput) -> Result<Option<Section>> {
                     Cell::num("spend", c.spend, amount(c.spend)),
                     Cell::num("contribution", c.contribution, amount(c.contribution)),
                     Cell::text(&ci(c.contribution_ci_low, c.contribution_ci_high, amount)),
-                    Cell::num("share", c.share, pct_fraction(c.share)),
+                    Cell::num(
+                        "share",
+                        c.share,
+                        match (c.share_ci_low, c.share_ci_high) {
+                            (Some(_), Some(_)) => format!(
+                                "{} {}",
+                                pct_fraction(c.share),
+                                ci(c.share_ci_low, c.share_ci_high, pct_fraction)
+                            ),
+                            _ => pct_fraction(c.share),
+                        },
+                    ),
                     Cell::num("roi", c.roi, ratio(c.roi)),
                     Cell::text(&ci(c.roi_ci_low, c.roi_ci_high, ratio)),
                     Cell::num("mroi", c.mroi, ratio(c.mroi))
