@@ -32,8 +32,10 @@ fn seed001_bayesian_workflow() {
         serde_json::from_str(&std::fs::read_to_string(root.join("truth.json")).unwrap()).unwrap();
     let f = |v: &Value| v.as_f64().unwrap();
 
-    // the posterior: no sampler failure, and the true contribution of at least 7 of the 8
-    // channels inside its 94% HDI (the model's logistic saturation is not the simulation's Hill)
+    // the posterior: no sampler failure, and the true contribution of at least 6 of the 8
+    // channels inside its 94% HDI. Even a correctly specified model covers 7 or more of 8 with
+    // 94% HDIs only ~91% of the time (6 or more: ~99%); this one is not (the model's logistic
+    // saturation and normalized adstock are not the simulation's Hill and plain geometric)
     let stats = &r["model"]["statistics"];
     assert!(f(&stats["max_r_hat"]) < 1.05, "{stats}");
     let channels = r["channels"].as_array().unwrap();
@@ -55,12 +57,12 @@ fn seed001_bayesian_workflow() {
         inside += (lo <= want && want <= hi) as usize;
     }
     assert!(
-        inside >= 7,
+        inside >= 6,
         "true contribution inside the HDI for {inside} of 8 channels"
     );
 
     // marginal ROI at current spend from the posterior: the simulation's true mROI (the same
-    // steady-state definition) inside the credible interval for at least 7 of 8 channels
+    // steady-state definition) inside the credible interval for at least 6 of 8 channels
     let mut inside = 0;
     for c in channels {
         let t = truth["channels"]
@@ -74,7 +76,7 @@ fn seed001_bayesian_workflow() {
         inside += (lo <= want && want <= hi) as usize;
     }
     assert!(
-        inside >= 7,
+        inside >= 6,
         "true mROI inside the interval for {inside} of 8 channels"
     );
 
