@@ -4,6 +4,7 @@
 //! Parsons & Schultz, "Market Response Models", 2001); PyMC-Marketing's `root_saturation`.
 
 use crate::simd::{self, BlockKernel, BlockKernel2, Real};
+use crate::util::benign;
 use mmm_core::params::{check_all, ParamSpec};
 use mmm_core::transform::{Transform, KIND};
 use mmm_core::Result;
@@ -79,8 +80,9 @@ struct PowerKernel {
 impl BlockKernel for PowerKernel {
     #[inline(always)]
     fn eval<T: Real>(self, x: T) -> T {
-        let y = simd::exp(T::splat(self.p) * simd::ln_pos(x));
-        T::select(T::splat(0.0).lt(x), y, T::splat(0.0))
+        let pos = T::splat(0.0).lt(x);
+        let y = simd::exp(T::splat(self.p) * simd::ln_pos(benign(pos, x, 1.0)));
+        T::select(pos, y, T::splat(0.0))
     }
 }
 
@@ -96,7 +98,8 @@ impl BlockKernel2 for PowerJvp {
     #[inline(always)]
     fn eval<T: Real>(self, x: T, d: T) -> T {
         let zero = T::splat(0.0);
-        let g = T::splat(self.p) * simd::exp(T::splat(self.p - 1.0) * simd::ln_pos(x));
+        let l = simd::ln_pos(benign(zero.lt(x), x, 1.0));
+        let g = T::splat(self.p) * simd::exp(T::splat(self.p - 1.0) * l);
         let g = T::select(
             zero.lt(x),
             g,
@@ -115,9 +118,10 @@ struct PowerDp {
 impl BlockKernel for PowerDp {
     #[inline(always)]
     fn eval<T: Real>(self, x: T) -> T {
-        let l = simd::ln_pos(x);
+        let pos = T::splat(0.0).lt(x);
+        let l = simd::ln_pos(benign(pos, x, 1.0));
         let y = simd::exp(T::splat(self.p) * l) * l;
-        T::select(T::splat(0.0).lt(x), y, T::splat(0.0))
+        T::select(pos, y, T::splat(0.0))
     }
 }
 

@@ -187,14 +187,25 @@ pub(crate) fn mul_deriv(d: f64, dx: f64) -> f64 {
 struct HillKernel {
     lr: LnRatio,
     s: f64,
+    k: f64,
 }
 
 impl BlockKernel for HillKernel {
     #[inline(always)]
     fn eval<T: Real>(self, x: T) -> T {
-        let h = simd::hill(x, self.lr, self.s).h;
-        T::select(T::splat(0.0).lt(x), h, T::splat(0.0))
+        let pos = T::splat(0.0).lt(x);
+        let h = simd::hill(benign(pos, x, self.k), self.lr, self.s).h;
+        T::select(pos, h, T::splat(0.0))
     }
+}
+
+/// `x` where `pos`, else `k`: lanes whose result is selected away afterwards (spend ≤ 0) are
+/// computed at a harmless point instead of `ln 0`'s garbage, whose huge exponents give
+/// subnormal intermediates, which cost this CPU a slow microcode assist each (zero spend is
+/// common: `hill_robyn` with α = 2.3 ran 25% slower before).
+#[inline(always)]
+pub(crate) fn benign<T: Real>(pos: T::Mask, x: T, k: f64) -> T {
+    T::select(pos, x, T::splat(k))
 }
 
 /// The Hill curve for an integer shape `N`, by multiplications: `1/(1 + (K/x)^N)`.
@@ -238,6 +249,7 @@ pub(crate) fn hill_series(x: &[f64], k: f64, s: f64, out: &mut [f64]) {
             HillKernel {
                 lr: LnRatio::new(k),
                 s,
+                k,
             },
             x,
             out,
@@ -253,13 +265,14 @@ struct HillJvp {
     lr: LnRatio,
     s: f64,
     g0: f64,
+    k: f64,
 }
 
 impl BlockKernel2 for HillJvp {
     #[inline(always)]
     fn eval<T: Real>(self, x: T, d: T) -> T {
         let zero = T::splat(0.0);
-        let p = simd::hill(x, self.lr, self.s);
+        let p = simd::hill(benign(zero.lt(x), x, self.k), self.lr, self.s);
         let one_e = T::splat(1.0) + p.e;
         let g = (T::splat(self.s) * p.e) / ((one_e * one_e) * x);
         let g = T::select(
@@ -291,6 +304,7 @@ pub(crate) fn hill_jvp_series(x: &[f64], dx: &[f64], k: f64, s: f64, out: &mut [
         lr: LnRatio::new(k),
         s,
         g0,
+        k,
     };
     simd::map2_blocks(f, &x[..n], &dx[..n], &mut out[..n]);
 }
@@ -302,16 +316,17 @@ struct HillDParams {
     lr: LnRatio,
     s: f64,
     c: f64,
+    k: f64,
 }
 
 impl BlockKernelPair for HillDParams {
     #[inline(always)]
     fn eval<T: Real>(self, x: T) -> (T, T) {
         let zero = T::splat(0.0);
-        let p = simd::hill(x, self.lr, self.s);
+        let pos = zero.lt(x);
+        let p = simd::hill(benign(pos, x, self.k), self.lr, self.s);
         let inv = T::splat(1.0) / (T::splat(1.0) + p.e);
         let q = (p.e * inv) * inv;
-        let pos = zero.lt(x);
         let a = T::select(pos, q * T::splat(self.c), zero);
         let b = T::select(zero.lt(q), q * p.ln_ratio, zero);
         (a, T::select(pos, b, zero))
@@ -340,6 +355,7 @@ pub(crate) fn hill_dparams_series(
         lr: LnRatio::new(k),
         s,
         c,
+        k,
     };
     simd::map_blocks_pair(f, &x[..n], &mut out_c[..n], &mut out_s[..n]);
 }
