@@ -46,7 +46,8 @@
 //!   (`|∂ln tanh/∂ln m| ≤ 2`). ≤ 6u.
 //! * [`hill`]: `h = x^s/(x^s + K^s) = 1/(1 + e^{−y})`, `y = s·ln(x/K)` by [`LnRatio`], evaluated
 //!   as `e = e^{−|y|}` ([`exp_neg`], never overflows), `h = 1/(1 + e)` for `y ≥ 0` and
-//!   `e/(1 + e)` for `y < 0`: one `ln`, one `exp` and one division per value.
+//!   `e/(1 + e)` for `y < 0`: one `ln`, one `exp` and one division per value (plus the
+//!   division inside `ln`'s reduction; three divisions before, with `K/x`).
 //!   ≤ (4 + 2|y|)·u from the libm formula `1/(1 + (K/x)^s)`, which is itself the less accurate
 //!   of the two near `x = K` (it rounds `K/x` first).
 
