@@ -27,7 +27,7 @@ EXAMPLES = [
     ("seed000-roi", ["run", "examples/simulations/seed000/roi_plan.json"], ["budget"]),
     ("seed000-study", ["study", "examples/simulations/seed000/study.json"], ["recovery"]),
     ("seed001", ["run", "examples/seed001-bayesian/spec.json"],
-     ["fit", "roi", "budget", "trace"]),
+     ["fit", "roi", "response", "budget", "trace"]),
     ("seed002", ["run", "examples/simulations/seed002/spec.json"],
      ["contribution", "roi", "decomposition"]),
     ("seed003", ["run", "examples/simulations/seed003/spec.json"],

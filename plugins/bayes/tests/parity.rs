@@ -8,15 +8,29 @@ use mmm_core::model::{FitProblem, Model};
 use mmm_core::spec::load_spec;
 use serde_json::Value;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use mmm_causal as _;
 use mmm_transforms as _;
 
-/// Fits the spec's full run (4 chains × (1000 tune + 1000 draws)) and compares it with
-/// PyMC-Marketing's posterior. Asserts no divergence, R-hat ≤ 1.01 and bulk ESS ≥ 400 for every
-/// parameter; returns the failures of (means within 3 MCSE + 2% and the true ROAS of both
-/// channels inside our 94% HDI, 94% HDI ends within 5%).
-fn compare_with_pymc() -> (Vec<String>, Vec<String>) {
+/// Our posterior of every compared quantity, chain by chain: each model parameter, and each
+/// channel's ROI (contribution over spend per draw).
+struct Fit {
+    names: Vec<String>,
+    chains: Vec<Vec<Vec<f64>>>,
+    divergences: u64,
+    diagnostics: Value,
+}
+
+impl Fit {
+    fn of(&self, name: &str) -> &[Vec<f64>] {
+        let k = self.names.iter().position(|n| n == name);
+        &self.chains[k.unwrap_or_else(|| panic!("no '{name}' in our posterior"))]
+    }
+}
+
+/// Fits `examples/pymc-parity/spec.json` with `chains` × (spec's tune + `draws`) at `seed`.
+fn fit(chains: Option<usize>, draws: Option<usize>, seed: Option<u64>) -> Fit {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let loaded = load_spec(&root.join("examples/pymc-parity/spec.json")).unwrap();
     let data = ModelData::from_spec(&loaded).unwrap();
@@ -25,97 +39,124 @@ fn compare_with_pymc() -> (Vec<String>, Vec<String>) {
     spec_model.as_object_mut().unwrap().remove("type");
     let mut model: BayesianMmm = serde_json::from_value(spec_model).unwrap();
     model.progress = false;
-    // PARITY_DRAWS and PARITY_SEED change the draws per chain and the seed, to look at the Monte
-    // Carlo variation of the comparison (the tests themselves use the spec's settings)
-    if let Ok(d) = std::env::var("PARITY_DRAWS") {
-        model.draws = d.parse().unwrap();
+    if let Some(c) = chains {
+        model.chains = c;
     }
-
+    if let Some(d) = draws {
+        model.draws = d;
+    }
     let problem = FitProblem {
         design: &design,
         y: &data.y,
         media: &data.media,
-        seed: std::env::var("PARITY_SEED")
-            .map(|v| v.parse().unwrap())
-            .unwrap_or(loaded.spec.seed),
+        seed: seed.unwrap_or(loaded.spec.seed),
     };
     let fitted = model.fit(&problem).unwrap();
     let post = fitted.posterior().unwrap();
-    let diag = &post.diagnostics;
+    let n_chains = post.chain.iter().max().map_or(0, |c| c + 1);
+    let by_chain = |values: &mut dyn Iterator<Item = f64>| {
+        let mut out = vec![vec![]; n_chains];
+        for (v, c) in values.zip(&post.chain) {
+            out[*c].push(v);
+        }
+        out
+    };
+    let mut names = post.names.clone();
+    let mut chains: Vec<Vec<Vec<f64>>> = (0..post.names.len())
+        .map(|k| by_chain(&mut post.draws.iter().map(|row| row[k])))
+        .collect();
+    for m in &post.media {
+        let spend: f64 = data.media[m.channel].spend.iter().sum();
+        names.push(format!("{}.roi", data.media[m.channel].name));
+        chains.push(by_chain(&mut m.contribution.iter().map(|c| c / spend)));
+    }
+    let divergences = post.diagnostics["divergences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    Fit {
+        names,
+        chains,
+        divergences,
+        diagnostics: post.diagnostics.clone(),
+    }
+}
 
-    let fixture: Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("plugins/bayes/tests/fixtures/pymc_parity.json"))
+fn mean(chains: &[Vec<f64>]) -> f64 {
+    let flat: Vec<f64> = chains.iter().flatten().copied().collect();
+    flat.iter().sum::<f64>() / flat.len() as f64
+}
+
+fn flat(chains: &[Vec<f64>]) -> Vec<f64> {
+    chains.iter().flatten().copied().collect()
+}
+
+/// `P(θ < t)` from the draws, with its Monte Carlo standard error (of the indicator's mean).
+fn below(chains: &[Vec<f64>], t: f64) -> (f64, f64) {
+    let ind: Vec<Vec<f64>> = chains
+        .iter()
+        .map(|c| c.iter().map(|v| (*v < t) as u8 as f64).collect())
+        .collect();
+    let p = mean(&ind);
+    let mcse = if p > 0.0 && p < 1.0 {
+        mmm_bayes::diagnostics::mcse_mean(&ind)
+    } else {
+        0.0
+    };
+    (p, mcse)
+}
+
+fn root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn pymc_fixture() -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(root().join("plugins/bayes/tests/fixtures/pymc_parity.json"))
             .unwrap(),
     )
-    .unwrap();
-    let mut failures = Vec::new();
-    let mut hdi_failures = Vec::new();
+    .unwrap()
+}
+
+/// The spec's own run (4 chains × (1000 tune + 1000 draws)), shared by the tests below.
+fn spec_run() -> &'static Fit {
+    static RUN: OnceLock<Fit> = OnceLock::new();
+    RUN.get_or_init(|| {
+        // PARITY_DRAWS and PARITY_SEED change the draws per chain and the seed, to look at the
+        // Monte Carlo variation of the comparison (the tests themselves use the spec's settings)
+        let env = |k: &str| std::env::var(k).ok().map(|v| v.parse::<u64>().unwrap());
+        fit(
+            None,
+            env("PARITY_DRAWS").map(|d| d as usize),
+            env("PARITY_SEED"),
+        )
+    })
+}
+
+/// Every posterior mean within 3 MCSE (ours and PyMC's combined) + 2% of PyMC-Marketing's, the
+/// true ROAS of both channels inside our 94% HDI, no divergence, R-hat ≤ 1.01, bulk ESS ≥ 400.
+#[test]
+fn matches_pymc_marketing_means_and_recovers_true_roas() {
+    let ours = spec_run();
+    let fixture = pymc_fixture();
+    let mut failures = vec![];
     for (name, theirs) in fixture["parameters"].as_object().unwrap() {
-        let g = |v: &Value, k: &str| v[k].as_f64().unwrap();
-        let (ours_mean, ours_lo, ours_hi, ours_mcse) = if let Some(ch) = name.strip_suffix(".roi") {
-            let m = post
-                .media
-                .iter()
-                .find(|m| data.media[m.channel].name == ch)
-                .unwrap();
-            let spend: f64 = data.media[m.channel].spend.iter().sum();
-            let roi: Vec<f64> = m.contribution.iter().map(|c| c / spend).collect();
-            let mean = roi.iter().sum::<f64>() / roi.len() as f64;
-            let (lo, hi) = mmm_bayes::diagnostics::hdi(&roi, 0.94);
-            let chains: Vec<Vec<f64>> = (0..4)
-                .map(|c| {
-                    roi.iter()
-                        .zip(&post.chain)
-                        .filter(|(_, k)| **k == c)
-                        .map(|(r, _)| *r)
-                        .collect()
-                })
-                .collect();
-            (mean, lo, hi, mmm_bayes::diagnostics::mcse_mean(&chains))
-        } else {
-            let s = &diag["parameters"][name];
-            assert!(!s.is_null(), "no parameter '{name}' in our posterior");
-            (
-                g(s, "mean"),
-                g(s, "hdi_low"),
-                g(s, "hdi_high"),
-                g(s, "mcse_mean"),
-            )
-        };
-        let (m, lo, hi, mcse) = (
-            g(theirs, "mean"),
-            g(theirs, "hdi_3%"),
-            g(theirs, "hdi_97%"),
-            g(theirs, "mcse_mean"),
+        let c = ours.of(name);
+        let (m, mcse) = (
+            theirs["mean"].as_f64().unwrap(),
+            theirs["mcse_mean"].as_f64().unwrap(),
         );
-        let tol_mean = 3.0 * (mcse * mcse + ours_mcse * ours_mcse).sqrt() + 0.02 * m.abs();
-        // each HDI end within 5% of itself, or of the interval's width for ends near zero
-        let tol_lo = 0.05 * lo.abs().max(hi - lo);
-        let tol_hi = 0.05 * hi.abs().max(hi - lo);
-        println!(
-            "{name:28} ours {ours_mean:12.5} [{ours_lo:.5}, {ours_hi:.5}]  pymc {m:12.5} [{lo:.5}, {hi:.5}]"
-        );
-        if (ours_mean - m).abs() > tol_mean {
-            failures.push(format!(
-                "{name}: mean {ours_mean} vs {m} (tolerance {tol_mean})"
-            ));
-        }
-        if (ours_lo - lo).abs() > tol_lo || (ours_hi - hi).abs() > tol_hi {
-            hdi_failures.push(format!(
-                "{name}: HDI [{ours_lo}, {ours_hi}] vs [{lo}, {hi}] (tolerances {tol_lo}, {tol_hi})"
-            ));
+        let (ours_mean, ours_mcse) = (mean(c), mmm_bayes::diagnostics::mcse_mean(c));
+        let tol = 3.0 * (mcse * mcse + ours_mcse * ours_mcse).sqrt() + 0.02 * m.abs();
+        println!("{name:28} mean ours {ours_mean:12.6} PyMC {m:12.6} (tolerance {tol:.3e})");
+        if (ours_mean - m).abs() > tol {
+            failures.push(format!("{name}: mean {ours_mean} vs {m} (tolerance {tol})"));
         }
     }
-    // true ROAS in our 94% HDI
     for (ch, truth) in [("x1", 4968.0), ("x2", 2275.0)] {
-        let m = post
-            .media
-            .iter()
-            .find(|m| data.media[m.channel].name == ch)
-            .unwrap();
-        let spend: f64 = data.media[m.channel].spend.iter().sum();
-        let roi: Vec<f64> = m.contribution.iter().map(|c| c / spend).collect();
-        let (lo, hi) = mmm_bayes::diagnostics::hdi(&roi, 0.94);
+        let (lo, hi) = mmm_bayes::diagnostics::hdi(&flat(ours.of(&format!("{ch}.roi"))), 0.94);
         println!("{ch} true ROAS {truth} in [{lo:.0}, {hi:.0}]");
         if !(lo <= truth && truth <= hi) {
             failures.push(format!(
@@ -123,15 +164,9 @@ fn compare_with_pymc() -> (Vec<String>, Vec<String>) {
             ));
         }
     }
-    let divergences: u64 = diag["divergences"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_u64().unwrap())
-        .sum();
-    println!("divergences {divergences}, warnings {:?}", post.warnings);
-    assert_eq!(divergences, 0);
-    for (name, s) in diag["parameters"].as_object().unwrap() {
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(ours.divergences, 0);
+    for (name, s) in ours.diagnostics["parameters"].as_object().unwrap() {
         let (r_hat, ess) = (
             s["r_hat"].as_f64().unwrap(),
             s["ess_bulk"].as_f64().unwrap(),
@@ -141,29 +176,94 @@ fn compare_with_pymc() -> (Vec<String>, Vec<String>) {
             "{name}: R-hat {r_hat}, bulk ESS {ess}"
         );
     }
-    (failures, hdi_failures)
 }
 
-/// Means within 3 MCSE + 2% of PyMC-Marketing's, the true ROAS of both channels inside our 94%
-/// HDI, no divergence, R-hat ≤ 1.01, bulk ESS ≥ 400.
+/// Every 94% HDI end within 5% of PyMC-Marketing's (of the interval's width for ends near
+/// zero) — or, where an end sits in a tail so thin that Monte Carlo cannot place it to 5%, the
+/// two ends equivalent in probability: the posterior mass between them (from our draws) at
+/// most 3 Monte Carlo standard errors of `P(θ < PyMC's end)`.
+///
+/// The second form is needed for one end only, x2's saturation rate's lower end (and x2.beta's
+/// upper end with it). About 2% of the mass lies below 1.1 there, in a tail our chains and
+/// PyMC's enter in excursions: PyMC-Marketing's own end is 1.155, 1.147 and 1.115 over runs of
+/// 4 × 1,000, 4 × 4,000 and 8 × 3,000 draws; ours is 0.71 at 4 × 1,000, 0.985–1.04 at
+/// 16 × 4,000 and 1.085 at 64 × 4,000, where the integrated marginal of PyMC-Marketing's own
+/// log density gives 1.080 (`x2_saturation_tail_matches_the_integrated_marginal`).
 #[test]
-fn matches_pymc_marketing_means_and_recovers_true_roas() {
-    let (failures, _) = compare_with_pymc();
+fn hdi_ends_match_pymc_marketing() {
+    let ours = spec_run();
+    let fixture = pymc_fixture();
+    let mut failures = vec![];
+    for (name, theirs) in fixture["parameters"].as_object().unwrap() {
+        let c = ours.of(name);
+        let (lo, hi) = (
+            theirs["hdi_3%"].as_f64().unwrap(),
+            theirs["hdi_97%"].as_f64().unwrap(),
+        );
+        let (ours_lo, ours_hi) = mmm_bayes::diagnostics::hdi(&flat(c), 0.94);
+        println!("{name:28} HDI ours [{ours_lo:.5}, {ours_hi:.5}] PyMC [{lo:.5}, {hi:.5}]");
+        for (end, theirs_end, ours_end) in [("lower", lo, ours_lo), ("upper", hi, ours_hi)] {
+            let tol = 0.05 * theirs_end.abs().max(hi - lo);
+            if (ours_end - theirs_end).abs() <= tol {
+                continue;
+            }
+            let (p_theirs, mcse) = below(c, theirs_end);
+            let (p_ours, _) = below(c, ours_end);
+            let mass = (p_theirs - p_ours).abs();
+            println!(
+                "{name} {end} end: ours {ours_end:.5} vs PyMC {theirs_end:.5} (> 5%); mass between {mass:.4}, 3 MCSE {:.4}",
+                3.0 * mcse
+            );
+            if mass > 3.0 * mcse {
+                failures.push(format!(
+                    "{name}: {end} HDI end {ours_end} vs {theirs_end}; mass between them {mass} > 3 MCSE {}",
+                    3.0 * mcse
+                ));
+            }
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Every 94% HDI end within 5% of PyMC-Marketing's. Ignored: it holds for every parameter but
-/// the tail of x2's saturation, where x2.logistic.lam's lower end and x2.beta's upper end move
-/// with the Monte Carlo realization (tail ESS ≈ 240 at 1,000 draws per chain): seed 42 gives
-/// [0.71, 5.17] against PyMC-Marketing's [1.15, 5.25], seed 4 with 4,000 draws per chain
-/// [0.82, 5.55]; the log density and its gradient equal PyMC's to 1e-8 (`logp_parity.rs`), so
-/// the posteriors are the same and the question is which sampler explores that tail fully.
-/// Run with `cargo test -p mmm-bayes --test parity -- --ignored --nocapture`.
+/// The tail of x2's saturation rate against a reference without Monte Carlo error: the
+/// marginal of `ln λ` integrated from PyMC-Marketing's own compiled log density (Laplace over
+/// the other 14 parameters, `tools/fixtures/pymc_parity_marginal.py`). With 8 chains × 3,000
+/// draws, `P(λ < t)` at t = 0.5 … 5 agrees within 3 MCSE + 0.002, and the mean and sd within
+/// 3 MCSE + 2%.
 #[test]
-#[ignore]
-fn hdi_ends_match_pymc_marketing() {
-    let (_, hdi_failures) = compare_with_pymc();
-    assert!(hdi_failures.is_empty(), "{}", hdi_failures.join("\n"));
+fn x2_saturation_tail_matches_the_integrated_marginal() {
+    let ours = fit(Some(8), Some(3000), Some(7));
+    let marginal: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            root().join("plugins/bayes/tests/fixtures/pymc_parity_lam_marginal.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let summary = &marginal["summary"];
+    let c = ours.of("x2.logistic.lam");
+    let mut failures = vec![];
+    for (t, want) in summary["p_below"].as_object().unwrap() {
+        let (t, want): (f64, f64) = (t.parse().unwrap(), want.as_f64().unwrap());
+        let (p, mcse) = below(c, t);
+        println!("P(lam < {t}) ours {p:.4} ± {mcse:.4}, integrated {want:.4}");
+        if (p - want).abs() > 3.0 * mcse + 0.002 {
+            failures.push(format!("P(lam < {t}): ours {p} vs {want} (MCSE {mcse})"));
+        }
+    }
+    let m = mean(c);
+    let sd = (flat(c).iter().map(|v| (v - m) * (v - m)).sum::<f64>() / flat(c).len() as f64).sqrt();
+    let mcse = mmm_bayes::diagnostics::mcse_mean(c);
+    for (what, got, want) in [
+        ("mean", m, summary["mean"].as_f64().unwrap()),
+        ("sd", sd, summary["sd"].as_f64().unwrap()),
+    ] {
+        println!("{what} ours {got:.4}, integrated {want:.4}");
+        if (got - want).abs() > 3.0 * mcse + 0.02 * want {
+            failures.push(format!("{what}: ours {got} vs {want}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
