@@ -40,14 +40,17 @@ fn seed001_bayesian_workflow() {
     assert!(f(&stats["max_r_hat"]) < 1.05, "{stats}");
     let channels = r["channels"].as_array().unwrap();
     assert_eq!(channels.len(), 8);
-    let mut inside = 0;
-    for c in channels {
-        let t = truth["channels"]
+    let truth_of = |c: &Value| {
+        truth["channels"]
             .as_array()
             .unwrap()
             .iter()
             .find(|t| t["name"] == c["name"])
-            .unwrap();
+            .unwrap()
+    };
+    let mut inside = 0;
+    for c in channels {
+        let t = truth_of(c);
         let (lo, hi, want) = (
             f(&c["contribution_ci_low"]),
             f(&c["contribution_ci_high"]),
@@ -65,12 +68,7 @@ fn seed001_bayesian_workflow() {
     // steady-state definition) inside the credible interval for at least 6 of 8 channels
     let mut inside = 0;
     for c in channels {
-        let t = truth["channels"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == c["name"])
-            .unwrap();
+        let t = truth_of(c);
         let (lo, hi, want) = (f(&c["mroi_ci_low"]), f(&c["mroi_ci_high"]), f(&t["mroi"]));
         assert!(lo < f(&c["mroi"]) && f(&c["mroi"]) < hi, "{c}");
         inside += (lo <= want && want <= hi) as usize;
