@@ -5,7 +5,7 @@ use crate::causal::{CausalEstimate, CausalInput, CausalStructure};
 use crate::dataset::ModelData;
 use crate::error::{MmmError, Result};
 use crate::metrics::fit_metrics;
-use crate::model::Role;
+use crate::model::{Posterior, Role};
 use crate::output::{ensure_dir, write_atomic};
 use crate::response::{sample_curves, sample_posterior_curves, ChannelCurves, PosteriorCurves};
 
@@ -187,39 +187,12 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
             0.0
         };
     }
-    // a posterior's share per draw, c_i^(d) / Σ_j c_j^(d), when every channel has its draws
-    if let Some(p) = &posterior {
-        let per_channel: Option<Vec<&Vec<f64>>> = estimate
-            .effects
-            .iter()
-            .map(|e| {
-                p.media
-                    .iter()
-                    .find(|m| m.channel == e.channel)
-                    .map(|m| &m.contribution)
-                    .filter(|c| !c.is_empty())
-            })
-            .collect();
-        if let Some(per_channel) = per_channel {
-            let n = per_channel[0].len();
-            if per_channel.iter().all(|c| c.len() == n) {
-                let totals: Vec<f64> = (0..n)
-                    .map(|d| per_channel.iter().map(|c| c[d]).sum())
-                    .collect();
-                for (c, draws) in channels.iter_mut().zip(&per_channel) {
-                    let shares: Vec<f64> = draws
-                        .iter()
-                        .zip(&totals)
-                        .filter(|(_, t)| **t != 0.0)
-                        .map(|(v, t)| v / t)
-                        .collect();
-                    if !shares.is_empty() {
-                        let (lo, hi) = hdi(&shares, estimate.interval_level);
-                        c.share_ci_low = Some(lo);
-                        c.share_ci_high = Some(hi);
-                    }
-                }
-            }
+    if let Some(intervals) = posterior
+        .as_ref()
+        .and_then(|p| share_intervals(p, &estimate, estimate.interval_level))
+    {
+        for (c, interval) in channels.iter_mut().zip(intervals) {
+            (c.share_ci_low, c.share_ci_high) = interval.unzip();
         }
     }
 
@@ -409,6 +382,50 @@ fn draws_csv(p: &crate::model::Posterior) -> Result<String> {
         .into_inner()
         .map_err(|e| MmmError::Compute(format!("writing draws: {e}")))?;
     String::from_utf8(bytes).map_err(|e| MmmError::Compute(e.to_string()))
+}
+
+/// Per channel (in the order of `estimate.effects`), the HDI at `level` of its share of the
+/// media contribution over the posterior draws, `c_i^(d) / Σ_j c_j^(d)` (draws whose total is 0
+/// skipped; `None` for a channel with no such draw); `None` unless every channel has per-draw
+/// contributions of one common length.
+fn share_intervals(
+    posterior: &Posterior,
+    estimate: &CausalEstimate,
+    level: f64,
+) -> Option<Vec<Option<(f64, f64)>>> {
+    let per_channel: Vec<&Vec<f64>> = estimate
+        .effects
+        .iter()
+        .map(|e| {
+            posterior
+                .media
+                .iter()
+                .find(|m| m.channel == e.channel)
+                .map(|m| &m.contribution)
+                .filter(|c| !c.is_empty())
+        })
+        .collect::<Option<_>>()?;
+    let n = per_channel.first()?.len();
+    if per_channel.iter().any(|c| c.len() != n) {
+        return None;
+    }
+    let totals: Vec<f64> = (0..n)
+        .map(|d| per_channel.iter().map(|c| c[d]).sum())
+        .collect();
+    Some(
+        per_channel
+            .iter()
+            .map(|draws| {
+                let shares: Vec<f64> = draws
+                    .iter()
+                    .zip(&totals)
+                    .filter(|(_, t)| **t != 0.0)
+                    .map(|(v, t)| v / t)
+                    .collect();
+                (!shares.is_empty()).then(|| hdi(&shares, level))
+            })
+            .collect(),
+    )
 }
 
 /// Highest-density interval of `level` (the shortest interval holding that share of draws).

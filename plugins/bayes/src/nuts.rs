@@ -174,13 +174,7 @@ impl Metric {
             return None;
         }
         let mut sigma = cov.to_vec();
-        for i in 0..d {
-            for j in 0..i {
-                let v = 0.5 * (sigma[i * d + j] + sigma[j * d + i]);
-                sigma[i * d + j] = v;
-                sigma[j * d + i] = v;
-            }
-        }
+        symmetrize(&mut sigma, d);
         let chol = cholesky(&sigma, d)?;
         Some(Metric {
             d,
@@ -257,6 +251,17 @@ impl Metric {
             for i in 0..self.d {
                 z[i] /= self.sigma[i].sqrt();
             }
+        }
+    }
+}
+
+/// Replaces the `d×d` row-major matrix `a` by `(a + aᵀ)/2`.
+fn symmetrize(a: &mut [f64], d: usize) {
+    for i in 0..d {
+        for j in 0..i {
+            let v = 0.5 * (a[i * d + j] + a[j * d + i]);
+            a[i * d + j] = v;
+            a[j * d + i] = v;
         }
     }
 }
@@ -799,13 +804,7 @@ pub fn laplace_covariance<F: LogDensity>(f: &mut F, q: &[f64]) -> Option<Metric>
             neg_h[i * d + j] = -(gp[j] - gm[j]) / (2.0 * h);
         }
     }
-    for i in 0..d {
-        for j in 0..i {
-            let v = 0.5 * (neg_h[i * d + j] + neg_h[j * d + i]);
-            neg_h[i * d + j] = v;
-            neg_h[j * d + i] = v;
-        }
-    }
+    symmetrize(&mut neg_h, d);
     let l = cholesky(&neg_h, d)?;
     // columns of L⁻¹ by forward substitution, then Σ = (L⁻¹)ᵀL⁻¹
     let mut linv = vec![0.0; d * d];
