@@ -13,19 +13,8 @@ fn seed001_bayesian_workflow() {
     let root = root().join("examples/seed001-bayesian");
     let tmp = tempfile::tempdir().unwrap();
 
-    // the committed data is what `mmm simulate` writes from the committed simspec
-    let sim = tmp.path().join("sim");
-    let o = mmm(&[
-        "simulate",
-        root.join("simspec.json").to_str().unwrap(),
-        "--out",
-        sim.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(
-        std::fs::read_to_string(sim.join("data.csv")).unwrap(),
-        std::fs::read_to_string(root.join("data.csv")).unwrap()
-    );
+    // the committed data and truth are what `mmm simulate` writes from the committed simspec
+    assert_simulation_regenerates(&root);
 
     let r = run_ok(&root.join("spec.json"), &tmp.path().join("out"));
     let truth: Value =

@@ -52,22 +52,9 @@ fn seed004_campaign_workflow() {
     let simspec = read_json(&root.join("simspec.json"));
     let tmp = tempfile::tempdir().unwrap();
 
-    // 1. the committed data is what `mmm simulate` writes
-    let sim = tmp.path().join("sim");
-    let o = mmm(&[
-        "simulate",
-        root.join("simspec.json").to_str().unwrap(),
-        "--out",
-        sim.to_str().unwrap(),
-        "-q",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    // 1. the committed data and truth are what `mmm simulate` writes
+    assert_simulation_regenerates(&root);
     let csv = std::fs::read_to_string(root.join("data.csv")).unwrap();
-    assert_eq!(std::fs::read_to_string(sim.join("data.csv")).unwrap(), csv);
-    assert_eq!(
-        std::fs::read(sim.join("truth.json")).unwrap(),
-        std::fs::read(root.join("truth.json")).unwrap()
-    );
 
     // 2. the run
     let out = tmp.path().join("out");

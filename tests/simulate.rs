@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{mmm, root, stderr};
+use common::{assert_simulation_regenerates, mmm, root, stderr};
 use mmm::core::optimizer::ResponseCurves;
 use mmm::core::response::ChannelCurves;
 use mmm::core::transform::{ChainWorkspace, TransformChain};
@@ -299,28 +299,7 @@ fn examples_regenerate_byte_for_byte_and_their_specs_validate() {
             continue;
         }
         n += 1;
-        let out = tempfile::tempdir().unwrap();
-        let o = mmm(&[
-            "-q",
-            "simulate",
-            simspec.to_str().unwrap(),
-            "--out",
-            out.path().to_str().unwrap(),
-        ]);
-        assert!(o.status.success(), "{}: {}", simspec.display(), stderr(&o));
-        for f in ["data.csv", "truth.json"] {
-            let committed = folder.join(f);
-            if committed.exists() {
-                assert_eq!(
-                    std::fs::read(&committed).unwrap(),
-                    std::fs::read(out.path().join(f)).unwrap(),
-                    "{} is out of date: rerun `mmm simulate {} --out {}`",
-                    committed.display(),
-                    simspec.display(),
-                    folder.display()
-                );
-            }
-        }
+        assert_simulation_regenerates(&folder);
         let spec = folder.join("spec.json");
         if spec.exists() {
             let o = mmm(&["validate", spec.to_str().unwrap()]);

@@ -148,3 +148,31 @@ pub fn long_spec() -> serde_json::Value {
         "model": {"type": "ols"}
     })
 }
+
+/// Checks that an example folder's committed `data.csv` and `truth.json` (those it has) are
+/// what `mmm simulate` writes from its `simspec.json`, byte for byte.
+pub fn assert_simulation_regenerates(folder: &Path) {
+    let simspec = folder.join("simspec.json");
+    let out = tempfile::tempdir().unwrap();
+    let o = mmm(&[
+        "-q",
+        "simulate",
+        simspec.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}: {}", simspec.display(), stderr(&o));
+    for f in ["data.csv", "truth.json"] {
+        let committed = folder.join(f);
+        if committed.exists() {
+            assert_eq!(
+                std::fs::read(&committed).unwrap(),
+                std::fs::read(out.path().join(f)).unwrap(),
+                "{} is out of date: rerun `mmm simulate {} --out {}`",
+                committed.display(),
+                simspec.display(),
+                folder.display()
+            );
+        }
+    }
+}

@@ -4,37 +4,20 @@
 //! constants included) and its gradient agree to 1e-8 (relative). Any mismatch in scaling,
 //! priors, Fourier terms, controls, adstock or saturation fails this test.
 
-use mmm_bayes::nuts::LogDensity;
-use mmm_bayes::BayesianMmm;
-use mmm_core::dataset::ModelData;
-use mmm_core::model::FitProblem;
-use mmm_core::spec::load_spec;
-use serde_json::Value;
-use std::path::Path;
+mod common;
 
-use mmm_causal as _;
-use mmm_transforms as _;
+use mmm_bayes::nuts::LogDensity;
+use serde_json::Value;
 
 #[test]
 fn log_density_equals_pymc_marketing() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let loaded = load_spec(&root.join("examples/pymc-parity/spec.json")).unwrap();
-    let data = ModelData::from_spec(&loaded).unwrap();
-    let design = data.design(&data.all_channels(), &[]);
-    let mut spec_model = serde_json::to_value(&loaded.spec.model).unwrap();
-    spec_model.as_object_mut().unwrap().remove("type");
-    let mut model: BayesianMmm = serde_json::from_value(spec_model).unwrap();
-    model.progress = false;
-    let problem = FitProblem {
-        design: &design,
-        y: &data.y,
-        media: &data.media,
-        seed: 1,
-    };
-    let (mut f, ..) = model.density(&problem).unwrap();
+    let example = common::Example::load();
+    let (mut f, ..) = example.model.density(&example.problem(1)).unwrap();
     let fixture: Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("plugins/bayes/tests/fixtures/pymc_parity_logp.json"))
-            .unwrap(),
+        &std::fs::read_to_string(
+            common::root().join("plugins/bayes/tests/fixtures/pymc_parity_logp.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     let d = f.dim();

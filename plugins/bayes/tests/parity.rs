@@ -2,16 +2,13 @@
 //! (`examples/pymc-parity`, fixture from `tools/fixtures/pymc_parity.py`), and recovery of the
 //! known true ROAS.
 
-use mmm_bayes::BayesianMmm;
-use mmm_core::dataset::ModelData;
-use mmm_core::model::{FitProblem, Model};
-use mmm_core::spec::load_spec;
-use serde_json::Value;
-use std::path::Path;
-use std::sync::OnceLock;
+mod common;
 
-use mmm_causal as _;
-use mmm_transforms as _;
+use common::root;
+use mmm_bayes::BayesianMmm;
+use mmm_core::model::Model;
+use serde_json::Value;
+use std::sync::OnceLock;
 
 /// Our posterior of every compared quantity, chain by chain: each model parameter, and each
 /// channel's ROI (contribution over spend per draw).
@@ -31,27 +28,16 @@ impl Fit {
 
 /// Fits `examples/pymc-parity/spec.json` with `chains` × (spec's tune + `draws`) at `seed`.
 fn fit(chains: Option<usize>, draws: Option<usize>, seed: Option<u64>) -> Fit {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let loaded = load_spec(&root.join("examples/pymc-parity/spec.json")).unwrap();
-    let data = ModelData::from_spec(&loaded).unwrap();
-    let design = data.design(&data.all_channels(), &[]);
-    let mut spec_model = serde_json::to_value(&loaded.spec.model).unwrap();
-    spec_model.as_object_mut().unwrap().remove("type");
-    let mut model: BayesianMmm = serde_json::from_value(spec_model).unwrap();
-    model.progress = false;
+    let mut example = common::Example::load();
     if let Some(c) = chains {
-        model.chains = c;
+        example.model.chains = c;
     }
     if let Some(d) = draws {
-        model.draws = d;
+        example.model.draws = d;
     }
-    let problem = FitProblem {
-        design: &design,
-        y: &data.y,
-        media: &data.media,
-        seed: seed.unwrap_or(loaded.spec.seed),
-    };
-    let fitted = model.fit(&problem).unwrap();
+    let data = &example.data;
+    let problem = example.problem(seed.unwrap_or(example.seed));
+    let fitted = example.model.fit(&problem).unwrap();
     let post = fitted.posterior().unwrap();
     let n_chains = post.chain.iter().max().map_or(0, |c| c + 1);
     let by_chain = |values: &mut dyn Iterator<Item = f64>| {
@@ -106,10 +92,6 @@ fn below(chains: &[Vec<f64>], t: f64) -> (f64, f64) {
         0.0
     };
     (p, mcse)
-}
-
-fn root() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn pymc_fixture() -> Value {
@@ -269,20 +251,12 @@ fn x2_saturation_tail_matches_the_integrated_marginal() {
 #[test]
 fn gradient_matches_finite_differences() {
     use mmm_bayes::nuts::LogDensity;
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let loaded = load_spec(&root.join("examples/pymc-parity/spec.json")).unwrap();
-    let data = ModelData::from_spec(&loaded).unwrap();
-    let design = data.design(&data.all_channels(), &[]);
+    let example = common::Example::load();
     let model = BayesianMmm {
         progress: false,
         ..Default::default()
     };
-    let problem = FitProblem {
-        design: &design,
-        y: &data.y,
-        media: &data.media,
-        seed: 1,
-    };
+    let problem = example.problem(1);
     let (mut f, ..) = model.density(&problem).unwrap();
     let d = f.dim();
     let u: Vec<f64> = (0..d)
