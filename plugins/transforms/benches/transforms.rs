@@ -4,9 +4,12 @@
 //!
 //! The Weibull cases without `l_max` use Robyn's default window, the whole series (1,000
 //! periods, λ = 51): 70 (cdf) and 350 (pdf) lags carry weight above 2⁻⁶⁴ of the largest;
-//! `weibull_pdf_lmax52` has λ = 6 and 41 such lags. The pdf window is convolved by FFT (over
-//! ≈ 300 lags at 1,000 periods), the others directly. `docs/transforms.md` ("Speed") has the
-//! multiply–add counts and the figures.
+//! `weibull_pdf_lmax52` has λ = 6 and 41 such lags. The two whole-series windows are
+//! convolved by FFT (from ≈ 40 lags at 1,000 periods), the others directly; the benchmark
+//! applies a transform to the same series again and again, as fitting does, so the FFT path
+//! reuses the series' spectrum (the ignored test `util::tests::crossover` also times series
+//! not seen before). `docs/transforms.md` ("Speed") has the multiply–add counts and the
+//! figures.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use mmm_core::transform::Transform;

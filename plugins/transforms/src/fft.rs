@@ -13,11 +13,18 @@
 //! y_{2j} + i·y_{2j+1} = IDFT_M(D)_j / M                          (inverse)
 //! ```
 //!
-//! The FFTs are `rustfft`'s *scalar* planner (`FftPlannerScalar`): pure `f64` arithmetic,
-//! the same algorithm for a given length on every machine, so results are bit-identical on
-//! every x86-64 (its SSE/AVX planners are chosen by CPU and the AVX one uses fused
-//! multiply–adds, which would make the bits depend on the machine). Lengths are `2^a`,
-//! `3·2^a` or `9·2^a` (radix 2/3/4 butterflies, 0.55–0.6 ns·M·log₂M on the project's Zen 3).
+//! The convolution itself is one forward FFT (of `w`), one inverse, and one fused O(M) pass
+//! that splits `W`, multiplies by `X` and packs `D`; the spectrum `X` of the input (scaled by
+//! `1/M`) is kept per thread for the last few inputs, keyed by their exact bits, because
+//! fitting applies the same transform to the same spend series thousands of times with
+//! different parameters (and `d_params` convolves the same input with the weights'
+//! derivatives). A hit gives the same bits as recomputing.
+//!
+//! The FFTs are `rustfft`'s AVX planner when the CPU has AVX2 and FMA (2.5–3× faster than its
+//! scalar planner), and the scalar planner otherwise. Results are therefore bit-identical on
+//! every machine of either kind and for any number of threads; between the two kinds they
+//! differ in the last bits (far below the error bound below). Lengths are `2^a`, `3·2^a` or
+//! `9·2^a`.
 //!
 //! Accuracy: the error of an FFT convolution is relative to the norms of the whole series,
 //! not to each output: `|Δy_t| ≲ c·log₂N·u·‖w‖₂·‖x‖₂`, tested to be below 1e-12·max|y| (and
@@ -28,12 +35,14 @@
 //! the steady state allocates nothing.
 
 use rustfft::num_complex::Complex;
-use rustfft::{Fft, FftPlannerScalar};
+use rustfft::{Fft, FftPlannerAvx, FftPlannerScalar};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 type C64 = Complex<f64>;
+
+/// Input spectra kept per thread (a model's channels on one thread each have their own).
+const SPECTRA: usize = 32;
 
 /// Forward and inverse plans of one complex length `M` and the split twiddles
 /// `t_k = e^{−2πik/(2M)}`, `k = 0 … M`.
@@ -43,18 +52,126 @@ struct Plan {
     tw: Vec<C64>,
 }
 
-/// Per-thread plans (by `M`) and buffers.
+/// rustfft's AVX planner where the CPU has AVX2 and FMA, its scalar planner elsewhere.
+enum Planner {
+    Avx(FftPlannerAvx<f64>),
+    Scalar(FftPlannerScalar<f64>),
+}
+
+impl Planner {
+    fn detect() -> Self {
+        FftPlannerAvx::new().map_or_else(|_| Planner::Scalar(FftPlannerScalar::new()), Planner::Avx)
+    }
+
+    fn plan(&mut self, m: usize) -> Plan {
+        let (fwd, inv) = match self {
+            Planner::Avx(p) => (p.plan_fft_forward(m), p.plan_fft_inverse(m)),
+            Planner::Scalar(p) => (p.plan_fft_forward(m), p.plan_fft_inverse(m)),
+        };
+        let tw = (0..=m)
+            .map(|k| {
+                let a = -std::f64::consts::PI * k as f64 / m as f64;
+                C64::new(a.cos(), a.sin())
+            })
+            .collect();
+        Plan { fwd, inv, tw }
+    }
+}
+
+/// What [`multiply_split`] needs of one input series `x` at one [`Layout`]: the coefficients
+/// of each block.
+struct Spectrum {
+    layout: Layout,
+    x: Vec<f64>,
+    blocks: Vec<Coefficients>,
+    last_used: u64,
+}
+
+/// The per-`k` coefficients `P_k`, `Q_k`, `R_k` of [`multiply_split`] (`k = 0 … ⌊M/2⌋`), one
+/// array each, so that two consecutive `k` load as one AVX vector.
 #[derive(Default)]
+struct Coefficients {
+    p: Vec<C64>,
+    q: Vec<C64>,
+    r: Vec<C64>,
+}
+
+impl Coefficients {
+    /// From the input's real spectrum `X_k` (`k = 0 … M`, see [`forward`]) and the twiddles
+    /// `t_k = cos θ_k − i·sin θ_k`, `θ_k = πk/M`: with `A = X_k/M`, `B = X̄_{M−k}/M`,
+    /// `σ = (A + B)/2`, `Δ = (A − B)/2`,
+    ///
+    /// ```text
+    /// P_k = σ − Δ·sin θ_k,   Q_k = σ + Δ·sin θ_k,   R_k = i·Δ·cos θ_k
+    /// ```
+    ///
+    /// (the `1/M` of the inverse FFT is folded in).
+    fn of(&mut self, xs: &[C64], tw: &[C64]) {
+        let m = tw.len() - 1;
+        let scale = 1.0 / m as f64;
+        for v in [&mut self.p, &mut self.q, &mut self.r] {
+            v.clear();
+        }
+        for k in 0..=m / 2 {
+            let (a, b) = (xs[k] * scale, xs[m - k].conj() * scale);
+            let (sigma, delta) = ((a + b) * 0.5, (a - b) * 0.5);
+            let (cos, sin) = (tw[k].re, -tw[k].im);
+            self.p.push(sigma - delta * sin);
+            self.q.push(sigma + delta * sin);
+            self.r.push(C64::new(-delta.im * cos, delta.re * cos));
+        }
+    }
+}
+
+/// Per-thread planner, plans (by `M`), input spectra and buffers.
 struct Cache {
-    planner: Option<FftPlannerScalar<f64>>,
-    plans: HashMap<usize, Plan>,
-    bx: Vec<C64>,
-    bw: Vec<C64>,
+    planner: Planner,
+    /// `(M, plan)`, searched linearly (a handful of lengths; cheaper than hashing).
+    plans: Vec<(usize, Plan)>,
+    spectra: Vec<Spectrum>,
+    clock: u64,
+    /// The last `(n, L)` and its layout ([`Layout::choose`] scans a dozen candidates).
+    last_layout: Option<(usize, usize, Layout)>,
+    buf: Vec<C64>,
+    wbuf: Vec<C64>,
     scratch: Vec<C64>,
 }
 
+impl Cache {
+    fn new(planner: Planner) -> Self {
+        Cache {
+            planner,
+            plans: Vec::new(),
+            spectra: Vec::new(),
+            clock: 0,
+            last_layout: None,
+            buf: Vec::new(),
+            wbuf: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+}
+
 thread_local! {
-    static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
+    static CACHE: RefCell<Cache> = RefCell::new(Cache::new(Planner::detect()));
+}
+
+/// Makes this thread's FFTs use the scalar planner (`true`) or the detected one (`false`), for
+/// tests that compare the two.
+#[cfg(test)]
+pub(crate) fn use_scalar_planner(scalar: bool) {
+    let planner = if scalar {
+        Planner::Scalar(FftPlannerScalar::new())
+    } else {
+        Planner::detect()
+    };
+    CACHE.set(Cache::new(planner));
+}
+
+/// Forgets this thread's input spectra (to time [`convolve_fft`] on inputs not seen before).
+#[cfg(test)]
+pub(crate) fn forget_spectra() {
+    CACHE.with_borrow_mut(|c| c.spectra.iter_mut().for_each(|s| s.x.clear()));
 }
 
 /// The smallest FFT length `N = 2M ≥ len` with `M` a power of two times 1, 3 or 9.
@@ -71,48 +188,45 @@ pub(crate) fn fft_len(len: usize) -> usize {
     2 * best
 }
 
-/// Estimated time in ns of [`convolve_fft`] for `n` outputs and `l` lags: three complex FFTs
-/// of length `M` (≈ 0.65 ns·M·log₂M each) and the O(M) packing, splitting and product
-/// (≈ 7 ns per `k`), fitted to timings on the project's Zen 3 (the ignored test
-/// `util::tests::crossover` prints them).
+/// Estimated time in ns of [`convolve_fft`] for `n` outputs and `l` lags (on an input whose
+/// spectrum is kept, the case of fitting), for the choice of path in `util::uses_fft`.
 pub(crate) fn fft_cost_ns(n: usize, l: usize) -> f64 {
-    let m = (fft_len(n + l - 1) / 2) as f64;
-    3.0 * 0.65 * m * m.log2().max(1.0) + 7.0 * m
+    Layout::choose(n, l).cost_ns(n)
+}
+
+/// Packs the real series `v` (zero-padded to `2M`) as `c_j = v_{2j} + i·v_{2j+1}` into
+/// `buf[..M]`.
+fn pack(v: &[f64], buf: &mut [C64]) {
+    let (pairs, rest) = v.split_at(v.len() & !1);
+    let mut used = pairs.len() / 2;
+    for (b, p) in buf[..used].iter_mut().zip(pairs.chunks_exact(2)) {
+        *b = C64::new(p[0], p[1]);
+    }
+    if let [last] = rest {
+        buf[used] = C64::new(*last, 0.0);
+        used += 1;
+    }
+    buf[used..].fill(C64::new(0.0, 0.0));
 }
 
 /// Forward real FFT of `v` (zero-padded to `2M`) into `buf[0 ..= M]` (see the module docs).
 fn forward(v: &[f64], plan: &Plan, buf: &mut [C64], scratch: &mut [C64]) {
     let m = plan.tw.len() - 1;
-    let (pairs, rest) = v.split_at(v.len() & !1);
-    let used = pairs.len() / 2;
-    for (b, p) in buf[..used].iter_mut().zip(pairs.chunks_exact(2)) {
-        *b = C64::new(p[0], p[1]);
-    }
-    let mut used = used;
-    if let [last] = rest {
-        buf[used] = C64::new(*last, 0.0);
-        used += 1;
-    }
-    buf[used..m].fill(C64::new(0.0, 0.0));
+    pack(v, &mut buf[..m]);
     plan.fwd.process_with_scratch(&mut buf[..m], scratch);
     // split in place, k and M − k together (buf[M] receives k = M)
     let c0 = buf[0];
     buf[0] = C64::new(c0.re + c0.im, 0.0);
     buf[m] = C64::new(c0.re - c0.im, 0.0);
-    let (lo, hi) = buf[1..m].split_at_mut(m / 2);
-    // lo[i] = C_{1+i}, hi reversed: hi[len−1−i] = C_{M−1−i}; pair k = 1+i with M − k
     let tw = &plan.tw;
-    for (i, a_ref) in lo.iter_mut().enumerate() {
-        let k = i + 1;
-        let a = *a_ref;
-        if k == m - k {
-            *a_ref = split(a, a, tw[k]);
-            continue;
-        }
-        let b_ref = &mut hi[m - k - 1 - m / 2];
-        let b = *b_ref;
-        *a_ref = split(a, b, tw[k]);
-        *b_ref = split(b, a, tw[m - k]);
+    for k in 1..m.div_ceil(2) {
+        let (a, b) = (buf[k], buf[m - k]);
+        buf[k] = split(a, b, tw[k]);
+        buf[m - k] = split(b, a, tw[m - k]);
+    }
+    if m.is_multiple_of(2) && m >= 2 {
+        let a = buf[m / 2];
+        buf[m / 2] = split(a, a, tw[m / 2]);
     }
 }
 
@@ -125,9 +239,249 @@ fn split(a: C64, b: C64, t: C64) -> C64 {
     C64::new(er + (t.re * or - t.im * oi), ei + (t.re * oi + t.im * or))
 }
 
+/// Turns the DFT `C` of the packed weights in `buf[..M]` into the packed spectrum `D` of the
+/// output, in place, two mirrored `k` at a time: with `a = C_k`, `b = C_{M−k}`,
+///
+/// ```text
+/// D_k = P_k·a + R_k·b̄,    D_{M−k} = conj(Q_k·b̄ − R_k·a)
+/// ```
+///
+/// which is the split of `W` (`W_k = E + t_k·O`, `W_{M−k} = conj(E − t_k·O)`), the product
+/// `Y = X·W` and the packing of `D` of the module docs in one pass, with `X` carried by the
+/// coefficients ([`Coefficients::of`]). With AVX, two `k` per vector; the same operations in
+/// the same order either way (no fused multiply–adds), so the bits do not depend on the path.
+fn multiply_split(src: &[C64], c: &Coefficients, dst: &mut [C64]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: the CPU was just found to have AVX.
+            unsafe { multiply_split_avx(src, c, dst) };
+            return;
+        }
+    }
+    multiply_split_from(src, c, dst, 0);
+}
+
+/// `D_k` (and `D_{M−k}`) for one `k` (see [`multiply_split`]).
+#[inline(always)]
+fn pair(src: &[C64], c: &Coefficients, dst: &mut [C64], k: usize) {
+    let m = src.len();
+    let (a, b) = (src[k], src[(m - k) % m].conj());
+    dst[k] = cmul(c.p[k], a) + cmul(c.r[k], b);
+    if k != 0 && 2 * k != m {
+        dst[m - k] = (cmul(c.q[k], b) - cmul(c.r[k], a)).conj();
+    }
+}
+
+/// `z·w` as `(z.re·w.re − z.im·w.im, z.im·w.re + z.re·w.im)`, the operations of the AVX path.
+#[inline(always)]
+fn cmul(z: C64, w: C64) -> C64 {
+    C64::new(z.re * w.re - z.im * w.im, z.im * w.re + z.re * w.im)
+}
+
+/// [`multiply_split`] for `k = from … ⌊M/2⌋`, one `k` at a time.
+fn multiply_split_from(src: &[C64], c: &Coefficients, dst: &mut [C64], from: usize) {
+    for k in from..=src.len() / 2 {
+        pair(src, c, dst, k);
+    }
+}
+
+/// [`multiply_split`] with AVX: `k = 0`, then pairs `k, k+1` (and `M−k, M−k−1`) per vector
+/// while they do not meet, then the rest one at a time.
+///
+/// # Safety
+/// The CPU must support AVX.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn multiply_split_avx(src: &[C64], c: &Coefficients, dst: &mut [C64]) {
+    use std::arch::x86_64::*;
+    let m = src.len();
+    assert_eq!(dst.len(), m);
+    pair(src, c, dst, 0);
+    let mut k = 1;
+    // two k per step while k + 1 < M − (k + 1): the four slots are distinct
+    let (sp, dp) = (src.as_ptr() as *const f64, dst.as_mut_ptr() as *mut f64);
+    let conj_mask = _mm256_set_pd(-0.0, 0.0, -0.0, 0.0);
+    #[inline]
+    #[target_feature(enable = "avx")]
+    fn cmul_v(z: __m256d, w: __m256d) -> __m256d {
+        // (z.re·w.re − z.im·w.im, z.im·w.re + z.re·w.im) per complex
+        let wr = _mm256_movedup_pd(w);
+        let wi = _mm256_permute_pd(w, 0b1111);
+        let zs = _mm256_permute_pd(z, 0b0101);
+        _mm256_addsub_pd(_mm256_mul_pd(z, wr), _mm256_mul_pd(zs, wi))
+    }
+    while 2 * (k + 1) < m {
+        // SAFETY: k + 1 < M − k − 1 ≤ M − 1, so both loads and stores are in bounds of `src`
+        // and `dst` (both of length M), and the coefficient arrays have ⌊M/2⌋ + 1 > k + 1
+        // entries.
+        unsafe {
+            let a = _mm256_loadu_pd(sp.add(2 * k));
+            // C_{M−k−1}, C_{M−k} → swapped to C_{M−k}, C_{M−k−1}, then conjugated
+            let hi = _mm256_loadu_pd(sp.add(2 * (m - k - 1)));
+            let b = _mm256_xor_pd(_mm256_permute2f128_pd(hi, hi, 1), conj_mask);
+            let coef = |v: &Vec<C64>| _mm256_loadu_pd(v.as_ptr().add(k) as *const f64);
+            let r = coef(&c.r);
+            let d_lo = _mm256_add_pd(cmul_v(coef(&c.p), a), cmul_v(r, b));
+            let d_hi = _mm256_sub_pd(cmul_v(coef(&c.q), b), cmul_v(r, a));
+            let d_hi = _mm256_xor_pd(d_hi, conj_mask);
+            _mm256_storeu_pd(dp.add(2 * k), d_lo);
+            _mm256_storeu_pd(
+                dp.add(2 * (m - k - 1)),
+                _mm256_permute2f128_pd(d_hi, d_hi, 1),
+            );
+        }
+        k += 2;
+    }
+    multiply_split_from(src, c, dst, k);
+}
+
+/// The interleaved real and imaginary parts of `v` (`y_{2j} = v_j.re`, `y_{2j+1} = v_j.im`).
+fn as_reals(v: &[C64]) -> &[f64] {
+    // SAFETY: `Complex<f64>` is `#[repr(C)]` with fields `re`, `im` (num-complex documents
+    // this layout), so `v` is `2·v.len()` consecutive, initialized, aligned `f64`s, borrowed
+    // for the same lifetime.
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<f64>(), 2 * v.len()) }
+}
+
+/// Whether two series have the same bits (so their spectra are the same).
+fn same_bits(a: &[f64], b: &[f64]) -> bool {
+    // SAFETY: any initialized f64 is 8 initialized bytes; the byte views borrow `a` and `b`
+    // for the same lifetime and length. Comparing bytes is comparing bits (memcmp).
+    let bytes =
+        |v: &[f64]| unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), 8 * v.len()) };
+    bytes(a) == bytes(b)
+}
+
+/// How [`convolve_fft`] cuts a series of `n` values for `L` lags (overlap–add): blocks of
+/// `block` inputs, each convolved through real FFTs of length `2M ≥ block + L − 1`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Layout {
+    /// Complex FFT length `M`.
+    pub(crate) m: usize,
+    /// Inputs per block, `min(n, 2M − L + 1)`.
+    pub(crate) block: usize,
+    /// Number of blocks, `⌈n/block⌉`.
+    pub(crate) blocks: usize,
+}
+
+/// Estimated time in ns of one complex FFT of length `M = f·2^a` (`f` = 1, 3 or 9) with
+/// rustfft's AVX planner: `c·M·log₂M + 20` with `c` = 0.19 for powers of two and 0.23
+/// otherwise, fitted to lengths 256–1024 on the project's Zen 3 (without a logarithm call, as
+/// [`Layout::choose`] runs on every convolution).
+fn fft_ns(m: usize) -> f64 {
+    let a = m.trailing_zeros();
+    let (c, log2_f) = match m >> a {
+        1 => (0.19, 0.0),
+        3 => (0.23, 1.585),
+        _ => (0.23, 3.170),
+    };
+    c * m as f64 * (a as f64 + log2_f).max(1.0) + 20.0
+}
+
+impl Layout {
+    /// The layout of least estimated cost ([`Layout::cost_ns`]) for `n` outputs and `l` lags
+    /// (`1 ≤ l ≤ n`), over the FFT lengths `2M ≥ l + 1` that [`fft_len`] allows: a pure
+    /// function of `(n, l)`, so the same on every machine and thread.
+    pub(crate) fn choose(n: usize, l: usize) -> Layout {
+        let mut best = Layout::with_m(n, l, fft_len(n + l - 1) / 2);
+        for cand in Layout::candidates(n, l) {
+            if cand.cost_ns(n) < best.cost_ns(n) {
+                best = cand;
+            }
+        }
+        best
+    }
+
+    /// Every layout for `n` outputs and `l` lags: `2M` from the shortest allowed length
+    /// `≥ l + 1` to the one that holds the whole series.
+    pub(crate) fn candidates(n: usize, l: usize) -> impl Iterator<Item = Layout> {
+        let whole = fft_len(n + l - 1) / 2;
+        std::iter::successors(Some(fft_len(l + 1) / 2), move |&m| {
+            (m < whole).then(|| fft_len(2 * m + 1) / 2)
+        })
+        .map(move |m| Layout::with_m(n, l, m))
+    }
+
+    fn with_m(n: usize, l: usize, m: usize) -> Layout {
+        let block = (2 * m + 1 - l).min(n);
+        Layout {
+            m,
+            block,
+            blocks: n.div_ceil(block),
+        }
+    }
+
+    /// Estimated time in ns of [`convolve_fft`] with this layout on `n` inputs whose spectrum
+    /// is kept: the forward FFT of the weights, one inverse FFT per block, per block the O(M)
+    /// product and overlap–add (≈ 0.8 ns per `k`), and the passes over the series (lookup of
+    /// the kept spectrum, copies: ≈ 0.3 ns per value), fitted to the ignored tests
+    /// `util::tests::layouts` and `util::tests::crossover`.
+    pub(crate) fn cost_ns(&self, n: usize) -> f64 {
+        (self.blocks + 1) as f64 * fft_ns(self.m)
+            + self.blocks as f64 * 0.8 * self.m as f64
+            + 0.3 * n as f64
+    }
+}
+
+/// The index in `spectra` of the coefficients of `x` in `layout`, computed (into the least
+/// recently used slot when all [`SPECTRA`] are taken) unless kept.
+fn spectrum_of(
+    spectra: &mut Vec<Spectrum>,
+    clock: u64,
+    x: &[f64],
+    layout: Layout,
+    plan: &Plan,
+    buf: &mut [C64],
+    scratch: &mut [C64],
+) -> usize {
+    let m = layout.m;
+    if let Some(i) = spectra
+        .iter()
+        .position(|s| s.layout == layout && same_bits(&s.x, x))
+    {
+        spectra[i].last_used = clock;
+        return i;
+    }
+    let i = if spectra.len() < SPECTRA {
+        spectra.push(Spectrum {
+            layout,
+            x: Vec::new(),
+            blocks: Vec::new(),
+            last_used: clock,
+        });
+        spectra.len() - 1
+    } else {
+        (0..spectra.len())
+            .min_by_key(|&i| spectra[i].last_used)
+            .unwrap_or(0)
+    };
+    let s = &mut spectra[i];
+    s.layout = layout;
+    s.last_used = clock;
+    s.x.clear();
+    s.x.extend_from_slice(x);
+    s.blocks.resize_with(layout.blocks, Coefficients::default);
+    for (coef, xb) in s.blocks.iter_mut().zip(x.chunks(layout.block)) {
+        forward(xb, plan, &mut buf[..m + 1], scratch);
+        coef.of(&buf[..m + 1], &plan.tw);
+    }
+    i
+}
+
 /// `out_t = Σ_{l < min(L, t+1)} w_l·x_{t−l}` for `t < n = min(x.len(), out.len())` by FFT
 /// (see the module docs). Needs `1 ≤ L ≤ n`.
+///
+/// Overlap–add: the input is cut into blocks of [`Layout::block`] values; each block's
+/// convolution with `w` (its `block + L − 1` values) comes from one inverse FFT of length
+/// `2M` and is added into the output at the block's offset. The weights are transformed
+/// once for all blocks.
 pub(crate) fn convolve_fft(x: &[f64], w: &[f64], out: &mut [f64]) {
+    convolve_fft_in(x, w, out, None);
+}
+
+/// [`convolve_fft`] with the given layout instead of [`Layout::choose`]'s (for timings).
+pub(crate) fn convolve_fft_in(x: &[f64], w: &[f64], out: &mut [f64], forced: Option<Layout>) {
     let n = x.len().min(out.len());
     // outputs before the first nonzero input are exactly 0, and need no transform
     let Some(first) = x[..n].iter().position(|v| *v != 0.0) else {
@@ -138,30 +492,36 @@ pub(crate) fn convolve_fft(x: &[f64], w: &[f64], out: &mut [f64]) {
     let (x, out) = (&x[first..n], &mut out[first..n]);
     let n = x.len();
     let w = &w[..w.len().min(n)];
-    let big_n = fft_len(n + w.len() - 1);
-    let m = big_n / 2;
+    let l = w.len();
     CACHE.with_borrow_mut(|cache| {
         let Cache {
             planner,
             plans,
-            bx,
-            bw,
+            spectra,
+            clock,
+            last_layout,
+            buf,
+            wbuf,
             scratch,
         } = cache;
-        let plan = plans.entry(m).or_insert_with(|| {
-            let p = planner.get_or_insert_with(FftPlannerScalar::new);
-            let tw = (0..=m)
-                .map(|k| {
-                    let a = -std::f64::consts::PI * k as f64 / m as f64;
-                    C64::new(a.cos(), a.sin())
-                })
-                .collect();
-            Plan {
-                fwd: p.plan_fft_forward(m),
-                inv: p.plan_fft_inverse(m),
-                tw,
+        let layout = match (forced, *last_layout) {
+            (Some(layout), _) => layout,
+            (None, Some((ln, ll, layout))) if (ln, ll) == (n, l) => layout,
+            (None, _) => {
+                let layout = Layout::choose(n, l);
+                *last_layout = Some((n, l, layout));
+                layout
             }
-        });
+        };
+        let m = layout.m;
+        let at = plans
+            .iter()
+            .position(|(pm, _)| *pm == m)
+            .unwrap_or_else(|| {
+                plans.push((m, planner.plan(m)));
+                plans.len() - 1
+            });
+        let plan = &plans[at].1;
         let need = plan
             .fwd
             .get_inplace_scratch_len()
@@ -169,49 +529,35 @@ pub(crate) fn convolve_fft(x: &[f64], w: &[f64], out: &mut [f64]) {
         if scratch.len() < need {
             scratch.resize(need, C64::new(0.0, 0.0));
         }
-        if bx.len() < m + 1 {
-            bx.resize(m + 1, C64::new(0.0, 0.0));
-            bw.resize(m + 1, C64::new(0.0, 0.0));
+        if buf.len() < m + 1 {
+            buf.resize(m + 1, C64::new(0.0, 0.0));
+            wbuf.resize(m + 1, C64::new(0.0, 0.0));
         }
-        let (bx, bw, scratch) = (&mut bx[..m + 1], &mut bw[..m + 1], &mut scratch[..need]);
-        forward(x, plan, bx, scratch);
-        forward(w, plan, bw, scratch);
-        for (a, b) in bx.iter_mut().zip(bw.iter()) {
-            *a *= *b;
-        }
-        // inverse split into bw[..M]: D_k = E_k + i·O_k, E_k = (a + b)/2, O_k = (a − b)·t̄_k/2
-        // with a = Y_k, b = Ȳ_{M−k}
-        for (k, (d, t)) in bw[..m].iter_mut().zip(&plan.tw[..m]).enumerate() {
-            let (a, y) = (bx[k], bx[m - k]);
-            let (er, ei) = (0.5 * (a.re + y.re), 0.5 * (a.im - y.im));
-            let (dr, di) = (0.5 * (a.re - y.re), 0.5 * (a.im + y.im));
-            let (or, oi) = (dr * t.re + di * t.im, di * t.re - dr * t.im);
-            *d = C64::new(er - oi, ei + or);
-        }
-        plan.inv.process_with_scratch(&mut bw[..m], scratch);
-        let scale = 1.0 / m as f64;
-        for (o, d) in out.chunks_mut(2).zip(bw.iter()) {
-            o[0] = d.re * scale;
-            if let Some(o1) = o.get_mut(1) {
-                *o1 = d.im * scale;
+        let scratch = &mut scratch[..need];
+        *clock += 1;
+        let kept = spectrum_of(spectra, *clock, x, layout, plan, buf, scratch);
+        let (buf, wbuf) = (&mut buf[..m], &mut wbuf[..m]);
+        pack(w, wbuf);
+        plan.fwd.process_with_scratch(wbuf, scratch);
+        for (b, coef) in spectra[kept].blocks.iter().enumerate() {
+            multiply_split(wbuf, coef, buf);
+            plan.inv.process_with_scratch(buf, scratch);
+            // the block's outputs y_0 … y_{2M−1} go to out[b·block + j]: assigned where no
+            // earlier block wrote (from its start + the earlier blocks' reach), added before
+            let start = b * layout.block;
+            let reach = if b == 0 {
+                0
+            } else {
+                (start - layout.block + 2 * m).min(out.len())
+            };
+            let dst = &mut out[start..];
+            let len = dst.len().min(2 * m);
+            let added = reach.saturating_sub(start).min(len);
+            let ys = as_reals(buf);
+            for (o, y) in dst[..added].iter_mut().zip(ys) {
+                *o += y;
             }
+            dst[added..len].copy_from_slice(&ys[added..len]);
         }
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lengths_are_smooth_and_large_enough() {
-        assert_eq!(fft_len(1), 2);
-        assert_eq!(fft_len(1349), 1536);
-        assert_eq!(fft_len(1025), 1152);
-        assert_eq!(fft_len(2048), 2048);
-        for len in 1..3000 {
-            let n = fft_len(len);
-            assert!(n >= len && n.is_multiple_of(2));
-        }
-    }
 }

@@ -70,7 +70,7 @@ impl Transform for Power {
     }
 }
 
-/// `x^p = exp(p·ln x)` for `x > 0`, else 0, on blocks (as [`simd::pow`]: within 1e-14 relative
+/// `x^p = exp(p·ln x)` for `x > 0`, else 0, on blocks (the formula of `simd::pow`: within 1e-14 relative
 /// of `powf` for results between 4e-18 and 2e17).
 #[derive(Clone, Copy)]
 struct PowerKernel {

@@ -34,6 +34,35 @@ thread_local! {
     static PADDED: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
     /// Lag weights of the adstocks' `apply` (see [`with_weights`]).
     static WEIGHTS: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+    /// `ln j` for `j = 0, 1, …` (see [`with_ln_integers`]).
+    static LN_INTEGERS: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `ln x` for `x > 0`, vectorizable.
+#[derive(Clone, Copy)]
+struct LnKernel;
+
+impl BlockKernel for LnKernel {
+    #[inline(always)]
+    fn eval<T: Real>(self, x: T) -> T {
+        simd::ln_pos(x)
+    }
+}
+
+/// Calls `f` with this thread's table of `ln j` for `j = 0 … m` (at least; entry 0 is
+/// `ln 1 = 0`, a placeholder), computed once per thread for the longest `m` seen, so that lag
+/// weights of the form `g(ln(j/λ))` cost no logarithm per lag.
+pub(crate) fn with_ln_integers<R>(m: usize, f: impl FnOnce(&[f64]) -> R) -> R {
+    LN_INTEGERS.with_borrow_mut(|table| {
+        if table.len() <= m {
+            let from = table.len();
+            let len = (m + 1).max(2 * from);
+            let j: Vec<f64> = (from..len).map(|j| j.max(1) as f64).collect();
+            table.resize(len, 0.0);
+            simd::map_blocks(LnKernel, &j, &mut table[from..]);
+        }
+        f(table)
+    })
 }
 
 /// Calls `f` with this thread's reusable (empty on entry) weight buffer, so that adstocks of any
@@ -49,12 +78,18 @@ pub(crate) fn with_weights<R>(f: impl FnOnce(&mut Vec<f64>) -> R) -> R {
 /// with AVX2: ≈ 6.4 multiply–adds per cycle at 2.45 GHz), for [`uses_fft`].
 const DIRECT_NS_PER_MAC: f64 = 0.064;
 
+/// [`uses_fft`] takes the FFT path only when its estimate is below this share of the direct
+/// sum's: the estimate is for an input whose spectrum is kept (fitting, where the same spend
+/// series is transformed again and again), and a new input costs 2–3 times as much; the
+/// margin also keeps the direct sum's tighter rounding where the gain would be small.
+const FFT_MARGIN: f64 = 0.75;
+
 /// Whether [`convolve`] takes the FFT path for `n` outputs and `l` lags that matter: when
-/// its estimated cost ([`fft::fft_cost_ns`]) is below that of the direct sum
-/// (`n·l·`[`DIRECT_NS_PER_MAC`]). A pure function of `(n, l)`, so the choice, and with it
-/// every bit of the result, is the same on every machine and thread.
+/// its estimated cost ([`fft::fft_cost_ns`]) is below [`FFT_MARGIN`] of that of the direct
+/// sum (`n·l·`[`DIRECT_NS_PER_MAC`]); about 40 lags and more at `n` = 1,000. A pure function
+/// of `(n, l)`, so the choice is the same on every machine and thread.
 pub(crate) fn uses_fft(n: usize, l: usize) -> bool {
-    l >= 2 && fft::fft_cost_ns(n, l) < DIRECT_NS_PER_MAC * (n * l) as f64
+    l >= 2 && fft::fft_cost_ns(n, l) < FFT_MARGIN * DIRECT_NS_PER_MAC * (n * l) as f64
 }
 
 /// Causal convolution `out_t = Σ_{l < min(L, t+1)} w_l·x_{t−l}` (`L = w.len()`). Trailing
@@ -485,6 +520,65 @@ mod tests {
     }
 
     #[test]
+    fn fft_planners_agree_and_kept_spectra_change_nothing() {
+        let (x, w) = random_case(1000, 350, 11);
+        let mut direct = vec![0.0; 1000];
+        convolve_direct(&x, &w, &mut direct);
+        let ymax = direct.iter().fold(0.0f64, |s, v| s.max(v.abs()));
+        let run = |scalar: bool| {
+            fft::use_scalar_planner(scalar);
+            let mut y = vec![0.0; 1000];
+            fft::convolve_fft(&x, &w, &mut y);
+            y
+        };
+        let (scalar, detected) = (run(true), run(false));
+        for t in 0..1000 {
+            assert!((scalar[t] - direct[t]).abs() <= 1e-12 * ymax, "t={t}");
+            assert!((detected[t] - direct[t]).abs() <= 1e-12 * ymax, "t={t}");
+        }
+        // more inputs than kept spectra, each convolved twice with different weights and
+        // interleaved: every result has the bits of a computation with an empty cache
+        let inputs: Vec<Vec<f64>> = (0..12).map(|s| random_case(1000, 1, 100 + s).0).collect();
+        let weights = [
+            w.clone(),
+            w.iter().map(|v| v * 0.5 + 0.1).collect::<Vec<_>>(),
+        ];
+        let fresh = |x: &[f64], w: &[f64]| {
+            fft::use_scalar_planner(false);
+            let mut y = vec![0.0; x.len()];
+            fft::convolve_fft(x, w, &mut y);
+            y
+        };
+        let expected: Vec<Vec<Vec<f64>>> = inputs
+            .iter()
+            .map(|x| weights.iter().map(|w| fresh(x, w)).collect())
+            .collect();
+        fft::use_scalar_planner(false);
+        for round in 0..2 {
+            for (i, x) in inputs.iter().enumerate() {
+                for (j, w) in weights.iter().enumerate() {
+                    let mut y = vec![0.0; 1000];
+                    fft::convolve_fft(x, w, &mut y);
+                    let same = y
+                        .iter()
+                        .zip(&expected[i][j])
+                        .all(|(p, q)| p.to_bits() == q.to_bits());
+                    assert!(same, "round {round} input {i} weights {j}");
+                }
+            }
+        }
+        // a series that differs from a kept one in one value is not mistaken for it
+        let mut x2 = inputs[11].clone();
+        x2[500] += 1.0;
+        let mut y = vec![0.0; 1000];
+        fft::convolve_fft(&x2, &w, &mut y);
+        let mut d = vec![0.0; 1000];
+        convolve_direct(&x2, &w, &mut d);
+        let dmax = d.iter().fold(0.0f64, |s, v| s.max(v.abs()));
+        assert!(y.iter().zip(&d).all(|(p, q)| (p - q).abs() <= 1e-12 * dmax));
+    }
+
+    #[test]
     fn fft_convolution_edge_cases() {
         // all-zero input: exactly zero; leading zeros: exactly zero outputs before the first
         // spend
@@ -502,8 +596,60 @@ mod tests {
         fft::convolve_fft(&x, &[0.5], &mut y);
         assert!((y[400] - 1.0).abs() < 1e-15 && y[402].abs() < 1e-15);
         // the dispatcher takes the FFT path for long windows only
-        assert!(uses_fft(1000, 350) && uses_fft(1000, 1000));
-        assert!(!uses_fft(1000, 70) && !uses_fft(52, 52) && !uses_fft(1000, 12));
+        assert!(uses_fft(1000, 350) && uses_fft(1000, 1000) && uses_fft(1000, 70));
+        assert!(!uses_fft(1000, 30) && !uses_fft(52, 52) && !uses_fft(1000, 12));
+    }
+
+    #[test]
+    fn fft_path_from_a_few_dozen_lags_on_long_series() {
+        // weekly series of a year: always direct; from 500 periods on, the FFT path from
+        // 30–60 lags, and for every longer window too
+        assert!((2..=52).all(|l| !uses_fft(52, l)));
+        for n in [500, 1000, 2000, 5000] {
+            let first = (2..=n)
+                .find(|&l| uses_fft(n, l))
+                .expect("some window takes the FFT");
+            assert!((30..=60).contains(&first), "n={n}: FFT from {first} lags");
+            assert!((first..=n).all(|l| uses_fft(n, l)), "n={n}");
+        }
+    }
+
+    /// Times every FFT layout against the cost model (run with
+    /// `cargo test --release -p mmm-transforms layouts -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn layouts() {
+        for (n, l) in [
+            (1000, 350),
+            (997, 350),
+            (997, 89),
+            (1000, 150),
+            (200, 75),
+            (5000, 300),
+        ] {
+            let (x, w) = random_case(n, l, 7);
+            let mut y = vec![0.0; n];
+            for cand in fft::Layout::candidates(n, l) {
+                let t = time_us(&mut || fft::convolve_fft_in(&x, &w, &mut y, Some(cand)));
+                println!(
+                    "n {n} l {l} {cand:?}: {t:.2} µs, model {:.2}",
+                    cand.cost_ns(n) / 1e3
+                );
+            }
+        }
+    }
+
+    /// The best time in µs of 50 runs of 20 calls of `f`.
+    fn time_us(f: &mut dyn FnMut()) -> f64 {
+        let mut best = f64::INFINITY;
+        for _ in 0..50 {
+            let t = std::time::Instant::now();
+            for _ in 0..20 {
+                f();
+            }
+            best = best.min(t.elapsed().as_secs_f64() / 20.0);
+        }
+        best * 1e6
     }
 
     /// Times the direct and FFT paths around the crossover (run with
@@ -523,7 +669,7 @@ mod tests {
             best * 1e6
         };
         for n in [200, 500, 1000, 2000, 5000] {
-            for l in [50, 100, 150, 200, 250, 300, 400, 600, 1000] {
+            for l in [30, 50, 70, 100, 150, 200, 250, 300, 400, 600, 1000] {
                 if l > n {
                     continue;
                 }
@@ -531,11 +677,15 @@ mod tests {
                 let mut y = vec![0.0; n];
                 let d = time(&mut || convolve_direct(&x, &w, &mut y));
                 let f = time(&mut || fft::convolve_fft(&x, &w, &mut y));
+                let cold = time(&mut || {
+                    fft::forget_spectra();
+                    fft::convolve_fft(&x, &w, &mut y)
+                });
                 println!(
-                    "n {n:5} l {l:5}: direct {d:8.2} µs  fft {f:8.2} µs  model: direct {:8.2} fft {:8.2} -> {}",
+                    "n {n:5} l {l:5}: direct {d:8.2} µs  fft {f:8.2} µs (new input {cold:8.2})  model: direct {:8.2} fft {:8.2} -> {}",
                     DIRECT_NS_PER_MAC * (n * l) as f64 / 1000.0,
                     fft::fft_cost_ns(n, l) / 1000.0,
-                    if uses_fft(n, l) { "fft" } else { "direct" }
+                    if uses_fft(n, l) { format!("fft {:?}", fft::Layout::choose(n, l)) } else { "direct".into() }
                 );
             }
         }

@@ -5,7 +5,7 @@
 //! "Weibull adstock" documentation.
 
 use crate::simd::{self, BlockKernel, Real};
-use crate::util::{convolve, with_scratch2, with_weights, NEGLIGIBLE};
+use crate::util::{convolve, with_ln_integers, with_scratch2, with_weights, NEGLIGIBLE};
 use mmm_core::params::{check_all, ParamSpec};
 use mmm_core::transform::{Transform, KIND};
 use mmm_core::{MmmError, Result};
@@ -189,36 +189,67 @@ const CHUNK: usize = 128;
 const CDF_CUT: f64 = 44.37;
 
 /// Robyn's Weibull density at lag index `j` (as a float), vectorizable:
-/// `f_j = (k/λ)·(j/λ)^{k−1}·e^{−(j/λ)^k}`, written as in [`WeibullAdstock::weights`]
-/// (`z = e^{k·ln r}`, `f = k/λ·(z/r)·e^{−z}`); non-finite values (only for extreme shapes, where
-/// `z/r` overflows while `e^{−z}` underflows) are 0, the limit.
+/// `f_j = (k/λ)·(j/λ)^{k−1}·e^{−(j/λ)^k}`, computed as `e^{ln(k/λ) + (k−1)·ln r − z}` with
+/// `r = j·(1/λ)` and `z = e^{k·ln r}` (one logarithm and two exponentials, no division);
+/// non-finite values (only for extreme shapes) are 0, the limit.
 #[derive(Clone, Copy)]
 struct PdfKernel {
     k: f64,
-    lam: f64,
+    inv_lam: f64,
+    ln_k_over_lam: f64,
+}
+
+impl PdfKernel {
+    fn new(k: f64, lam: f64) -> Self {
+        PdfKernel {
+            k,
+            inv_lam: 1.0 / lam,
+            ln_k_over_lam: (k / lam).ln(),
+        }
+    }
 }
 
 impl BlockKernel for PdfKernel {
     #[inline(always)]
     fn eval<T: Real>(self, j: T) -> T {
-        let r = j / T::splat(self.lam);
-        let z = simd::exp(T::splat(self.k) * simd::ln_pos(r));
-        let f = T::splat(self.k / self.lam) * (z / r) * simd::exp_neg(-z);
+        let lr = simd::ln_pos(j * T::splat(self.inv_lam));
+        let z = simd::exp(T::splat(self.k) * lr);
+        let f = simd::exp(T::splat(self.ln_k_over_lam) + T::splat(self.k - 1.0) * lr - z);
         T::select(f.abs().lt(T::splat(f64::INFINITY)), f, T::splat(0.0))
     }
 }
 
-/// `(j/λ)^k` at lag index `j ≥ 1`, vectorizable (the survival form's `z_j`).
+/// Robyn's min–max normalized Weibull density as a function of `lr = ln(j/λ)`, vectorizable:
+/// `w = e^{ln(k/λ) − ln(max f − min f) + (k−1)·lr − e^{k·lr}} − min f/(max f − min f)`, i.e.
+/// `(f_j − min f)/(max f − min f)` of [`PdfKernel`] with the division folded into the
+/// exponent; non-finite values (only for extreme shapes) are 0.
 #[derive(Clone, Copy)]
-struct PowKernel {
+struct NormalizedPdfKernel {
     k: f64,
-    lam: f64,
+    offset: f64,
+    lo: f64,
 }
 
-impl BlockKernel for PowKernel {
+impl BlockKernel for NormalizedPdfKernel {
     #[inline(always)]
-    fn eval<T: Real>(self, j: T) -> T {
-        simd::pow(j / T::splat(self.lam), self.k)
+    fn eval<T: Real>(self, lr: T) -> T {
+        let z = simd::exp(T::splat(self.k) * lr);
+        let f = simd::exp(T::splat(self.offset) + T::splat(self.k - 1.0) * lr - z);
+        let w = f - T::splat(self.lo);
+        T::select(w.abs().lt(T::splat(f64::INFINITY)), w, T::splat(0.0))
+    }
+}
+
+/// `e^{k·lr}`, vectorizable: `(j/λ)^k` from `lr = ln(j/λ)` (the survival form's `z_j`).
+#[derive(Clone, Copy)]
+struct ExpScaledKernel {
+    k: f64,
+}
+
+impl BlockKernel for ExpScaledKernel {
+    #[inline(always)]
+    fn eval<T: Real>(self, lr: T) -> T {
+        simd::exp(T::splat(self.k) * lr)
     }
 }
 
@@ -245,7 +276,7 @@ impl WeibullAdstock {
         let mut v = [0.0; CHUNK];
         match self.variant {
             WeibullVariant::Cdf => {
-                // w_0 = 1, w_l = e^{−S_l}, S_l = Σ_{i≤l} z_i
+                // w_0 = 1, w_l = e^{−S_l}, S_l = Σ_{i≤l} z_i, z_i = e^{k·(ln i − ln λ)}
                 w.push(1.0);
                 let mut sum = 0.0;
                 let mut start = 1;
@@ -260,25 +291,28 @@ impl WeibullAdstock {
                 } else {
                     CHUNK
                 };
-                while start < m && sum <= CDF_CUT {
-                    let c = chunk.min(m - start);
-                    chunk = CHUNK;
-                    for (i, ji) in j[..c].iter_mut().enumerate() {
-                        *ji = (start + i) as f64;
+                let ln_lam = lam.ln();
+                with_ln_integers(m, |ln_j| {
+                    while start < m && sum <= CDF_CUT {
+                        let c = chunk.min(m - start);
+                        chunk = CHUNK;
+                        for (lr, lj) in j[..c].iter_mut().zip(&ln_j[start..]) {
+                            *lr = lj - ln_lam;
+                        }
+                        simd::map_blocks(ExpScaledKernel { k }, &j[..c], &mut v[..c]);
+                        for vi in &mut v[..c] {
+                            sum += *vi;
+                            *vi = sum;
+                        }
+                        let at = w.len();
+                        w.resize(at + c, 0.0);
+                        simd::map_blocks(ExpNegKernel, &v[..c], &mut w[at..]);
+                        start += c;
                     }
-                    simd::map_blocks(PowKernel { k, lam }, &j[..c], &mut v[..c]);
-                    for vi in &mut v[..c] {
-                        sum += *vi;
-                        *vi = sum;
-                    }
-                    let at = w.len();
-                    w.resize(at + c, 0.0);
-                    simd::map_blocks(ExpNegKernel, &v[..c], &mut w[at..]);
-                    start += c;
-                }
+                });
             }
             WeibullVariant::Pdf => {
-                let f = PdfKernel { k, lam };
+                let f = PdfKernel::new(k, lam);
                 let (f1, fl) = (f.eval(1.0), f.eval(big_l as f64));
                 let (lo, mut hi) = (f1.min(fl), f1.max(fl));
                 // the density rises to its mode λ·((k−1)/k)^{1/k} (k > 1) and falls after it,
@@ -299,24 +333,29 @@ impl WeibullAdstock {
                     w.push(1.0);
                     return;
                 }
-                let mut start = 0;
-                while start < m {
-                    let c = CHUNK.min(m - start);
-                    for (i, ji) in j[..c].iter_mut().enumerate() {
-                        *ji = (start + i + 1) as f64;
+                let norm = NormalizedPdfKernel {
+                    k,
+                    offset: f.ln_k_over_lam - range.ln(),
+                    lo: lo / range,
+                };
+                let ln_lam = lam.ln();
+                with_ln_integers(m, |ln_j| {
+                    let mut start = 0;
+                    while start < m {
+                        let c = CHUNK.min(m - start);
+                        for (lr, lj) in j[..c].iter_mut().zip(&ln_j[start + 1..]) {
+                            *lr = lj - ln_lam;
+                        }
+                        let at = w.len();
+                        w.resize(at + c, 0.0);
+                        simd::map_blocks(norm, &j[..c], &mut w[at..]);
+                        start += c;
+                        // past the mode the weights only fall: stop once they are negligible
+                        if start as f64 > past_mode && w[w.len() - 1] <= NEGLIGIBLE {
+                            break;
+                        }
                     }
-                    let at = w.len();
-                    w.resize(at + c, 0.0);
-                    simd::map_blocks(f, &j[..c], &mut w[at..]);
-                    for wl in &mut w[at..] {
-                        *wl = (*wl - lo) / range;
-                    }
-                    start += c;
-                    // past the mode the weights only fall: stop once they are negligible
-                    if start as f64 > past_mode && w[w.len() - 1] <= NEGLIGIBLE {
-                        break;
-                    }
-                }
+                });
             }
         }
     }
@@ -446,8 +485,8 @@ mod tests {
 
     #[test]
     fn long_windows_take_the_fft_path_and_match_the_direct_sum() {
-        // Robyn's default window over 1,000 periods: the pdf form has ≈ 350 lags that matter
-        // (FFT path), the cdf form ≈ 70 (direct); both agree with the direct sum to 1e-12 of
+        // Robyn's default window over 1,000 periods: the pdf form has ≈ 350 lags that matter,
+        // the cdf form ≈ 70, both on the FFT path; both agree with the direct sum to 1e-12 of
         // the largest output, and d_params (convolving the shape derivatives) too
         let x: Vec<f64> = (0..1000)
             .map(|t| {
@@ -460,10 +499,12 @@ mod tests {
             .collect();
         for (t, fft) in [
             (WeibullAdstock::new(2.0, 0.05, Pdf, None), true),
-            (WeibullAdstock::new(1.5, 0.05, Cdf, None), false),
+            (WeibullAdstock::new(1.5, 0.05, Cdf, None), true),
+            (WeibullAdstock::new(1.5, 0.05, Cdf, Some(30)), false),
         ] {
             let mut w = Vec::new();
-            t.apply_weights(1000, 1000, &mut w);
+            let big_l = t.window_len(1000);
+            t.apply_weights(big_l, big_l.min(1000), &mut w);
             assert_eq!(
                 crate::util::uses_fft(1000, w.len()),
                 fft,
@@ -479,9 +520,9 @@ mod tests {
             }
             let mut dp = vec![0.0; 2000];
             t.d_params(&x, &mut dp);
-            let mut dw = vec![0.0; 1000];
-            let mut full = vec![0.0; 1000];
-            t.weights(1000, &mut full, Some(&mut dw));
+            let mut dw = vec![0.0; big_l.min(1000)];
+            let mut full = vec![0.0; big_l.min(1000)];
+            t.weights(big_l, &mut full, Some(&mut dw));
             crate::util::convolve_direct(&x, &dw, &mut direct);
             let dmax = direct.iter().fold(0.0f64, |a, b| a.max(b.abs()));
             for (a, b) in dp[..1000].iter().zip(&direct) {
@@ -578,5 +619,61 @@ mod tests {
             r#"{"type":"weibull_adstock","shape":1,"scale":0.5,"variant":"weird"}"#,
         );
         assert!(r.is_err());
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use crate::weibull_adstock::WeibullVariant::{Cdf, Pdf};
+
+    /// Best-of timing of the two whole-series bench cases (run with
+    /// `cargo test --release -p mmm-transforms weibull_timing -- --ignored --nocapture`);
+    /// the minimum over many short runs is robust to other load on the machine.
+    #[test]
+    #[ignore]
+    fn weibull_timing() {
+        let x: Vec<f64> = (0..1000)
+            .map(|t| {
+                let base = 40.0 + 25.0 * (t as f64 * 0.48).sin() + ((t * 7919 % 23) as f64 - 11.0);
+                match t % 26 {
+                    0..=2 => 0.0,
+                    7 => 250.0,
+                    _ => base.max(0.0),
+                }
+            })
+            .collect();
+        let mut y = vec![0.0; 1000];
+        for t in [
+            WeibullAdstock::new(1.5, 0.05, Cdf, None),
+            WeibullAdstock::new(2.0, 0.05, Pdf, None),
+        ] {
+            let mut best = f64::INFINITY;
+            for _ in 0..400 {
+                let s = std::time::Instant::now();
+                for _ in 0..20 {
+                    t.apply(std::hint::black_box(&x), &mut y);
+                }
+                best = best.min(s.elapsed().as_secs_f64() / 20.0);
+            }
+            let mut w = Vec::new();
+            t.apply_weights(1000, 1000, &mut w);
+            let mut tw = f64::INFINITY;
+            for _ in 0..400 {
+                let s = std::time::Instant::now();
+                for _ in 0..20 {
+                    w.clear();
+                    t.apply_weights(1000, 1000, std::hint::black_box(&mut w));
+                }
+                tw = tw.min(s.elapsed().as_secs_f64() / 20.0);
+            }
+            println!(
+                "{:?}: apply {:.2} µs, weights {:.2} µs ({} lags)",
+                t.variant,
+                best * 1e6,
+                tw * 1e6,
+                w.len()
+            );
+        }
     }
 }
