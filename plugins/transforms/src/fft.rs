@@ -174,11 +174,16 @@ pub(crate) fn forget_spectra() {
     CACHE.with_borrow_mut(|c| c.spectra.iter_mut().for_each(|s| s.x.clear()));
 }
 
-/// The smallest FFT length `N = 2M ≥ len` with `M` a power of two times 1, 3 or 9.
+/// The odd factors `f` of the FFT lengths `M = f·2^a` used, with `log₂ f`: lengths whose
+/// radix-2/3/5 decompositions rustfft's AVX planner runs at about the speed of a power of two
+/// (0.15–0.25 ns·M·log₂M for `M` from 64 to 2048, measured on the project's Zen 3).
+const FACTORS: [(usize, f64); 5] = [(1, 0.0), (3, 1.585), (5, 2.322), (9, 3.170), (27, 4.755)];
+
+/// The smallest FFT length `N = 2M ≥ len` with `M = f·2^a`, `f` one of [`FACTORS`].
 pub(crate) fn fft_len(len: usize) -> usize {
     let m_min = len.div_ceil(2).max(1);
     let mut best = usize::MAX;
-    for f in [1usize, 3, 9] {
+    for (f, _) in FACTORS {
         let mut m = f;
         while m < m_min {
             m *= 2;
@@ -365,16 +370,20 @@ pub(crate) struct Layout {
     pub(crate) blocks: usize,
 }
 
-/// Estimated time in ns of one complex FFT of length `M = f·2^a` (`f` = 1, 3 or 9) with
-/// rustfft's AVX planner: `c·M·log₂M + 20` with `c` = 0.19 for powers of two and 0.23
-/// otherwise, fitted to lengths 256–1024 on the project's Zen 3 (without a logarithm call, as
-/// [`Layout::choose`] runs on every convolution).
+/// Estimated time in ns of one complex FFT of length `M = f·2^a` ([`FACTORS`]) with
+/// rustfft's AVX planner: `c·M·log₂M + 20` with `c` = 0.15 up to `M` = 256, 0.19 up to 640
+/// and 0.23 above (larger transforms leave the first-level cache), fitted to lengths 64–2048
+/// on the project's Zen 3; without a logarithm call, as [`Layout::choose`] runs often.
 fn fft_ns(m: usize) -> f64 {
     let a = m.trailing_zeros();
-    let (c, log2_f) = match m >> a {
-        1 => (0.19, 0.0),
-        3 => (0.23, 1.585),
-        _ => (0.23, 3.170),
+    let log2_f = FACTORS
+        .iter()
+        .find(|(f, _)| *f == m >> a)
+        .map_or(0.0, |(_, l)| *l);
+    let c = match m {
+        0..=256 => 0.15,
+        257..=640 => 0.19,
+        _ => 0.23,
     };
     c * m as f64 * (a as f64 + log2_f).max(1.0) + 20.0
 }
