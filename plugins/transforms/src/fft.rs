@@ -1,9 +1,9 @@
 //! Causal convolution by FFT for long lag windows (crate-private).
 //!
-//! `y = w ∗ x` (first `n` outputs of the linear convolution) through real FFTs of a length
-//! `N ≥ n + L − 1`, each computed as a complex FFT of length `M = N/2` of the even/odd-packed
-//! series (`c_j = v_{2j} + i·v_{2j+1}`) plus an O(M) split, so the whole convolution costs three
-//! complex FFTs of length `M`:
+//! `y = w ∗ x` (first `n` outputs of the linear convolution) by overlap–add: `x` is cut into
+//! blocks of `B` values, and each block's linear convolution with `w` (`B + L − 1` values)
+//! comes from real FFTs of a length `N = 2M ≥ B + L − 1`, each computed as a complex FFT of
+//! length `M` of the even/odd-packed series (`c_j = v_{2j} + i·v_{2j+1}`) plus an O(M) split:
 //!
 //! ```text
 //! C = DFT_M(c),  E_k = (C_k + C̄_{M−k})/2,  O_k = (C_k − C̄_{M−k})/(2i),
@@ -13,26 +13,27 @@
 //! y_{2j} + i·y_{2j+1} = IDFT_M(D)_j / M                          (inverse)
 //! ```
 //!
-//! The convolution itself is one forward FFT (of `w`), one inverse, and one fused O(M) pass
-//! that splits `W`, multiplies by `X` and packs `D`; the spectrum `X` of the input (scaled by
-//! `1/M`) is kept per thread for the last few inputs, keyed by their exact bits, because
-//! fitting applies the same transform to the same spend series thousands of times with
-//! different parameters (and `d_params` convolves the same input with the weights'
-//! derivatives). A hit gives the same bits as recomputing.
+//! The layout (`M` and `B`, [`Layout::choose`]) is the one of least estimated cost, a pure
+//! function of `(n, L)`. Per call, the weights are transformed once, and each block costs
+//! one fused O(M) pass ([`multiply_split`]: splits `W`, multiplies by `X`, packs `D`) and one
+//! inverse FFT. What the pass needs of `X` is kept per thread for the last [`SPECTRA`] input
+//! series, keyed by their exact bits, because fitting applies the same transform to the
+//! same spend series thousands of times with different parameters (and `d_params` convolves
+//! the same input with the weights' derivatives); a hit gives the same bits as recomputing.
 //!
 //! The FFTs are `rustfft`'s AVX planner when the CPU has AVX2 and FMA (2.5–3× faster than its
 //! scalar planner), and the scalar planner otherwise. Results are therefore bit-identical on
 //! every machine of either kind and for any number of threads; between the two kinds they
-//! differ in the last bits (far below the error bound below). Lengths are `2^a`, `3·2^a` or
-//! `9·2^a`.
+//! differ in the last bits (far below the error bound below). Lengths are `f·2^a` with `f`
+//! one of [`FACTORS`].
 //!
 //! Accuracy: the error of an FFT convolution is relative to the norms of the whole series,
 //! not to each output: `|Δy_t| ≲ c·log₂N·u·‖w‖₂·‖x‖₂`, tested to be below 1e-12·max|y| (and
 //! far below the 1e-9 of the reference fixtures). Outputs before the first nonzero input are
 //! exactly 0 (the leading zeros are not transformed).
 //!
-//! Plans, twiddles and buffers are kept per thread and grow to the longest length seen, so
-//! the steady state allocates nothing.
+//! Plans, twiddles, kept spectra and buffers live per thread and grow to the longest length
+//! seen, so the steady state allocates nothing.
 
 use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlannerAvx, FftPlannerScalar};

@@ -88,8 +88,38 @@ const FFT_MARGIN: f64 = 0.75;
 /// its estimated cost ([`fft::fft_cost_ns`]) is below [`FFT_MARGIN`] of that of the direct
 /// sum (`n·l·`[`DIRECT_NS_PER_MAC`]); about 40 lags and more at `n` = 1,000. A pure function
 /// of `(n, l)`, so the choice is the same on every machine and thread.
+///
+/// Cheap to ask: below [`FFT_MIN_LAGS`] lags the answer is no without an estimate, and the
+/// answers are kept per thread in a small direct-mapped table (the estimate scans a few
+/// dozen FFT layouts, ≈ 1 µs, as much as a short adstock itself).
 pub(crate) fn uses_fft(n: usize, l: usize) -> bool {
-    l >= 2 && fft::fft_cost_ns(n, l) < FFT_MARGIN * DIRECT_NS_PER_MAC * (n * l) as f64
+    if l < FFT_MIN_LAGS {
+        return false;
+    }
+    let slot = (n.wrapping_mul(0x9E37_79B9) ^ l) % CROSSOVER_SLOTS;
+    CROSSOVER.with_borrow_mut(|table| match table[slot] {
+        Some((tn, tl, answer)) if (tn, tl) == (n, l) => answer,
+        _ => {
+            let answer = fft::fft_cost_ns(n, l) < FFT_MARGIN * DIRECT_NS_PER_MAC * (n * l) as f64;
+            table[slot] = Some((n, l, answer));
+            answer
+        }
+    })
+}
+
+/// Below this many lags the direct sum is always cheaper: every FFT layout costs at least
+/// 0.7 ns per output (the O(M) product and overlap–add of blocks no longer than `2M`, and the
+/// passes over the series, see `fft::Layout::cost_ns`), and `FFT_MARGIN·0.064·l` ns is less
+/// than that for `l ≤ 14`.
+const FFT_MIN_LAGS: usize = 15;
+
+/// Slots of the per-thread table of [`uses_fft`] answers.
+const CROSSOVER_SLOTS: usize = 64;
+
+thread_local! {
+    /// `(n, l, uses_fft(n, l))` by slot (see [`uses_fft`]).
+    static CROSSOVER: RefCell<[Option<(usize, usize, bool)>; CROSSOVER_SLOTS]> =
+        const { RefCell::new([None; CROSSOVER_SLOTS]) };
 }
 
 /// Causal convolution `out_t = Σ_{l < min(L, t+1)} w_l·x_{t−l}` (`L = w.len()`). Trailing
