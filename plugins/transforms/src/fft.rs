@@ -472,6 +472,7 @@ fn spectrum_of(
     s.x.clear();
     s.x.extend_from_slice(x);
     s.blocks.resize_with(layout.blocks, Coefficients::default);
+    debug_assert_eq!(x.len().div_ceil(layout.block), layout.blocks);
     for (coef, xb) in s.blocks.iter_mut().zip(x.chunks(layout.block)) {
         forward(xb, plan, &mut buf[..m + 1], scratch);
         coef.of(&buf[..m + 1], &plan.tw);
@@ -490,8 +491,9 @@ pub(crate) fn convolve_fft(x: &[f64], w: &[f64], out: &mut [f64]) {
     convolve_fft_in(x, w, out, None);
 }
 
-/// [`convolve_fft`] with the given layout instead of [`Layout::choose`]'s (for timings).
-pub(crate) fn convolve_fft_in(x: &[f64], w: &[f64], out: &mut [f64], forced: Option<Layout>) {
+/// [`convolve_fft`] with the FFT length `M` forced (the layout's blocks then follow from the
+/// series left after its leading zeros) instead of [`Layout::choose`]'s (for timings).
+pub(crate) fn convolve_fft_in(x: &[f64], w: &[f64], out: &mut [f64], forced_m: Option<usize>) {
     let n = x.len().min(out.len());
     // outputs before the first nonzero input are exactly 0, and need no transform
     let Some(first) = x[..n].iter().position(|v| *v != 0.0) else {
@@ -514,8 +516,8 @@ pub(crate) fn convolve_fft_in(x: &[f64], w: &[f64], out: &mut [f64], forced: Opt
             wbuf,
             scratch,
         } = cache;
-        let layout = match (forced, *last_layout) {
-            (Some(layout), _) => layout,
+        let layout = match (forced_m, *last_layout) {
+            (Some(m), _) => Layout::with_m(n, l, m),
             (None, Some((ln, ll, layout))) if (ln, ll) == (n, l) => layout,
             (None, _) => {
                 let layout = Layout::choose(n, l);

@@ -659,8 +659,9 @@ mod tests {
         ] {
             let (x, w) = random_case(n, l, 7);
             let mut y = vec![0.0; n];
+            println!("n {n} l {l}: chosen {:?}", fft::Layout::choose(n, l));
             for cand in fft::Layout::candidates(n, l) {
-                let t = time_us(&mut || fft::convolve_fft_in(&x, &w, &mut y, Some(cand)));
+                let t = time_us(&mut || fft::convolve_fft_in(&x, &w, &mut y, Some(cand.m)));
                 println!(
                     "n {n} l {l} {cand:?}: {t:.2} µs, model {:.2}",
                     cand.cost_ns(n) / 1e3
