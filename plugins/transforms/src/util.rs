@@ -688,17 +688,7 @@ mod tests {
     #[test]
     #[ignore]
     fn crossover() {
-        let time = |f: &mut dyn FnMut()| {
-            let mut best = f64::INFINITY;
-            for _ in 0..50 {
-                let t = std::time::Instant::now();
-                for _ in 0..20 {
-                    f();
-                }
-                best = best.min(t.elapsed().as_secs_f64() / 20.0);
-            }
-            best * 1e6
-        };
+        let time = time_us;
         for n in [200, 500, 1000, 2000, 5000] {
             for l in [30, 50, 70, 100, 150, 200, 250, 300, 400, 600, 1000] {
                 if l > n {

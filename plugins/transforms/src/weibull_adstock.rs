@@ -433,6 +433,19 @@ mod tests {
     use mmm_core::transform::conformance;
     use WeibullVariant::{Cdf, Pdf};
 
+    /// Spend over `n` periods: three zero periods in every 26, then 40–56.
+    pub(super) fn spend(n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|t| {
+                if t % 26 < 3 {
+                    0.0
+                } else {
+                    40.0 + (t % 17) as f64
+                }
+            })
+            .collect()
+    }
+
     #[test]
     fn conformance_several_settings() {
         // test series length 40: λ = round(1 + scale·39) stays away from the rounding ties
@@ -488,15 +501,7 @@ mod tests {
         // Robyn's default window over 1,000 periods: the pdf form has ≈ 350 lags that matter,
         // the cdf form ≈ 70, both on the FFT path; both agree with the direct sum to 1e-12 of
         // the largest output, and d_params (convolving the shape derivatives) too
-        let x: Vec<f64> = (0..1000)
-            .map(|t| {
-                if t % 26 < 3 {
-                    0.0
-                } else {
-                    40.0 + (t % 17) as f64
-                }
-            })
-            .collect();
+        let x = spend(1000);
         for (t, fft) in [
             (WeibullAdstock::new(2.0, 0.05, Pdf, None), true),
             (WeibullAdstock::new(1.5, 0.05, Cdf, None), true),
@@ -627,22 +632,13 @@ mod timing {
     use super::*;
     use crate::weibull_adstock::WeibullVariant::{Cdf, Pdf};
 
-    /// Best-of timing of the two whole-series bench cases (run with
+    /// Best-of timing of the bench's two whole-series Weibull settings (run with
     /// `cargo test --release -p mmm-transforms weibull_timing -- --ignored --nocapture`);
     /// the minimum over many short runs is robust to other load on the machine.
     #[test]
     #[ignore]
     fn weibull_timing() {
-        let x: Vec<f64> = (0..1000)
-            .map(|t| {
-                let base = 40.0 + 25.0 * (t as f64 * 0.48).sin() + ((t * 7919 % 23) as f64 - 11.0);
-                match t % 26 {
-                    0..=2 => 0.0,
-                    7 => 250.0,
-                    _ => base.max(0.0),
-                }
-            })
-            .collect();
+        let x = super::tests::spend(1000);
         let mut y = vec![0.0; 1000];
         for t in [
             WeibullAdstock::new(1.5, 0.05, Cdf, None),
