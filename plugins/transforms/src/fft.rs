@@ -42,8 +42,13 @@ use std::sync::Arc;
 
 type C64 = Complex<f64>;
 
-/// Input spectra kept per thread (a model's channels on one thread each have their own).
+/// Input spectra kept per thread at most (a model's channels on one thread each have their
+/// own).
 const SPECTRA: usize = 32;
+
+/// Bytes of kept spectra per thread at most (series and coefficients): 32 series of 1,000
+/// periods take about 1 MB; long series keep fewer (at least one).
+const SPECTRA_BYTES: usize = 8 << 20;
 
 /// Forward and inverse plans of one complex length `M` and the split twiddles
 /// `t_k = e^{−2πik/(2M)}`, `k = 0 … M`.
@@ -179,6 +184,26 @@ pub(crate) fn forget_spectra() {
 /// radix-2/3/5 decompositions rustfft's AVX planner runs at about the speed of a power of two
 /// (0.15–0.25 ns·M·log₂M for `M` from 64 to 2048, measured on the project's Zen 3).
 const FACTORS: [(usize, f64); 5] = [(1, 0.0), (3, 1.585), (5, 2.322), (9, 3.170), (27, 4.755)];
+
+/// The number of input series whose spectra this thread keeps, and their bytes.
+#[cfg(test)]
+pub(crate) fn kept_spectra() -> (usize, usize) {
+    CACHE.with_borrow(|c| {
+        let bytes = c
+            .spectra
+            .iter()
+            .map(|s| {
+                let coef: usize = s.blocks.iter().map(|b| 3 * b.p.len()).sum();
+                8 * s.x.len() + coef * std::mem::size_of::<C64>()
+            })
+            .sum();
+        (c.spectra.len(), bytes)
+    })
+}
+
+/// Bytes of kept spectra per thread at most, for tests.
+#[cfg(test)]
+pub(crate) const KEPT_BYTES: usize = SPECTRA_BYTES;
 
 /// The smallest FFT length `N = 2M ≥ len` with `M = f·2^a`, `f` one of [`FACTORS`].
 pub(crate) fn fft_len(len: usize) -> usize {
@@ -453,7 +478,16 @@ fn spectrum_of(
         spectra[i].last_used = clock;
         return i;
     }
-    let i = if spectra.len() < SPECTRA {
+    // as many series as fit in SPECTRA_BYTES at this size (at least one, at most SPECTRA)
+    let bytes = 8 * x.len() + layout.blocks * 3 * (m / 2 + 1) * std::mem::size_of::<C64>();
+    let slots = (SPECTRA_BYTES / bytes.max(1)).clamp(1, SPECTRA);
+    while spectra.len() > slots {
+        let lru = (0..spectra.len())
+            .min_by_key(|&i| spectra[i].last_used)
+            .unwrap_or(0);
+        spectra.swap_remove(lru);
+    }
+    let i = if spectra.len() < slots {
         spectra.push(Spectrum {
             layout,
             x: Vec::new(),

@@ -609,6 +609,40 @@ mod tests {
     }
 
     #[test]
+    fn kept_spectra_stay_within_their_byte_budget() {
+        // four long series, each about 3 MB of spectra: fewer are kept, and results do not
+        // depend on which are
+        let n = 200_000;
+        let inputs: Vec<Vec<f64>> = (0..4).map(|s| random_case(n, 1, 300 + s).0).collect();
+        let (_, w) = random_case(n, 350, 5);
+        let mut first = Vec::new();
+        for round in 0..2 {
+            for (i, x) in inputs.iter().enumerate() {
+                let mut y = vec![0.0; n];
+                fft::convolve_fft(x, &w, &mut y);
+                let (kept, bytes) = fft::kept_spectra();
+                assert!(
+                    kept >= 1 && bytes <= fft::KEPT_BYTES.max(bytes / kept),
+                    "{kept} {bytes}"
+                );
+                if round == 0 {
+                    let mut d = vec![0.0; n];
+                    convolve_direct(x, &w, &mut d);
+                    let dmax = d.iter().fold(0.0f64, |s, v| s.max(v.abs()));
+                    assert!(y.iter().zip(&d).all(|(p, q)| (p - q).abs() <= 1e-12 * dmax));
+                    first.push(y);
+                } else {
+                    let same = y
+                        .iter()
+                        .zip(&first[i])
+                        .all(|(p, q)| p.to_bits() == q.to_bits());
+                    assert!(same, "series {i}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn fft_convolution_edge_cases() {
         // all-zero input: exactly zero; leading zeros: exactly zero outputs before the first
         // spend
