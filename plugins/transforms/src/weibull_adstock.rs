@@ -673,9 +673,24 @@ mod timing {
     use super::*;
     use crate::weibull_adstock::WeibullVariant::{Cdf, Pdf};
 
-    /// Best-of timing of the bench's two whole-series Weibull settings (run with
-    /// `cargo test --release -p mmm-transforms weibull_timing -- --ignored --nocapture`);
-    /// the minimum over many short runs is robust to other load on the machine.
+    /// The best time in µs per call of `f` over 400 runs of 20 calls: the minimum over many
+    /// short runs is robust to other load on the machine.
+    fn best_us(f: &mut dyn FnMut()) -> f64 {
+        let mut best = f64::INFINITY;
+        for _ in 0..400 {
+            let s = std::time::Instant::now();
+            for _ in 0..20 {
+                f();
+            }
+            best = best.min(s.elapsed().as_secs_f64() / 20.0);
+        }
+        best * 1e6
+    }
+
+    /// Best-of timing of the bench's two whole-series Weibull settings and of the parts of
+    /// the pdf case: weights, the convolution, one FFT of the lengths around its layout's, and
+    /// the weight kernel per 1,000 values (run with
+    /// `cargo test --release -p mmm-transforms weibull_timing -- --ignored --nocapture`).
     #[test]
     #[ignore]
     fn weibull_timing() {
@@ -685,94 +700,39 @@ mod timing {
             WeibullAdstock::new(1.5, 0.05, Cdf, None),
             WeibullAdstock::new(2.0, 0.05, Pdf, None),
         ] {
-            let mut best = f64::INFINITY;
-            for _ in 0..400 {
-                let s = std::time::Instant::now();
-                for _ in 0..20 {
-                    t.apply(std::hint::black_box(&x), &mut y);
-                }
-                best = best.min(s.elapsed().as_secs_f64() / 20.0);
-            }
+            let apply = best_us(&mut || t.apply(std::hint::black_box(&x), &mut y));
             let mut w = Vec::new();
-            t.apply_weights(1000, 1000, &mut w);
-            let mut tw = f64::INFINITY;
-            for _ in 0..400 {
-                let s = std::time::Instant::now();
-                for _ in 0..20 {
-                    w.clear();
-                    t.apply_weights(1000, 1000, std::hint::black_box(&mut w));
-                }
-                tw = tw.min(s.elapsed().as_secs_f64() / 20.0);
-            }
+            let weights = best_us(&mut || {
+                w.clear();
+                t.apply_weights(1000, 1000, std::hint::black_box(&mut w))
+            });
+            let conv = best_us(&mut || crate::util::convolve(std::hint::black_box(&x), &w, &mut y));
             println!(
-                "{:?}: apply {:.2} µs, weights {:.2} µs ({} lags)",
+                "{:?}: apply {apply:.2} µs, weights {weights:.2} µs ({} lags), convolution {conv:.2} µs",
                 t.variant,
-                best * 1e6,
-                tw * 1e6,
                 w.len()
             );
         }
-    }
-}
-#[cfg(test)]
-mod breakdown {
-    use super::*;
-    fn time_us(f: &mut dyn FnMut()) -> f64 {
-        let mut best = f64::INFINITY;
-        for _ in 0..300 {
-            let t = std::time::Instant::now();
-            for _ in 0..20 {
-                f();
-            }
-            best = best.min(t.elapsed().as_secs_f64() / 20.0);
-        }
-        best * 1e6
-    }
-    #[test]
-    #[ignore]
-    fn pdf_breakdown() {
-        let x = super::tests::spend(1000);
-        let mut y = vec![0.0; 1000];
-        let t = WeibullAdstock::new(2.0, 0.05, WeibullVariant::Pdf, None);
-        let mut w = Vec::new();
-        t.apply_weights(1000, 1000, &mut w);
-        let l = w.len();
-        let a = time_us(&mut || t.apply(std::hint::black_box(&x), &mut y));
-        let wt = time_us(&mut || {
-            w.clear();
-            t.apply_weights(1000, 1000, std::hint::black_box(&mut w))
-        });
-        let c = time_us(&mut || crate::util::convolve(std::hint::black_box(&x), &w, &mut y));
-        let f =
-            time_us(&mut || crate::fft::convolve_fft(std::hint::black_box(&x), &w[..350], &mut y));
-        let mut pl = rustfft::FftPlannerAvx::<f64>::new().unwrap();
-        let mut ffts = String::new();
+        let mut planner = rustfft::FftPlannerAvx::<f64>::new().expect("AVX2 and FMA");
         for m in [384usize, 432, 512, 768] {
-            let p = pl.plan_fft_forward(m);
-            let mut buf = vec![rustfft::num_complex::Complex::new(0.5, 0.25); m];
-            let mut scratch =
-                vec![rustfft::num_complex::Complex::new(0.0, 0.0); p.get_inplace_scratch_len()];
-            let ft = time_us(&mut || {
-                p.process_with_scratch(std::hint::black_box(&mut buf), &mut scratch)
+            let plan = planner.plan_fft_forward(m);
+            let zero = rustfft::num_complex::Complex::new(0.0, 0.0);
+            let (mut buf, mut scratch) =
+                (vec![zero; m], vec![zero; plan.get_inplace_scratch_len()]);
+            let t = best_us(&mut || {
+                plan.process_with_scratch(std::hint::black_box(&mut buf), &mut scratch)
             });
-            ffts += &format!(" fft{m} {ft:.3}");
+            println!("complex FFT of length {m}: {t:.3} µs");
         }
-        let xs: Vec<f64> = (0..1000).map(|i| -3.0 + i as f64 * 0.006).collect();
-        let mut ys = vec![0.0; 1000];
-        let e1 = time_us(&mut || {
-            simd::map_blocks(
-                ExpScaledKernel { k: 1.3 },
-                std::hint::black_box(&xs),
-                &mut ys,
-            )
-        });
+        let ln_j: Vec<f64> = (1..=1000).map(|j| (j as f64).ln()).collect();
+        let mut out = vec![0.0; 1000];
         let norm = NormalizedPdfKernel {
             k: 2.0,
-            ln_lam: 3.9,
+            ln_lam: 51f64.ln(),
             offset: 0.5,
             lo: 0.0,
         };
-        let e2 = time_us(&mut || simd::map_blocks(norm, std::hint::black_box(&xs), &mut ys));
-        println!("apply {a:.2} weights {wt:.2} ({l} lags) convolve {c:.2} fft {f:.2} {ffts} exp1000 {e1:.3} pdfkernel1000 {e2:.3}");
+        let t = best_us(&mut || simd::map_blocks(norm, std::hint::black_box(&ln_j), &mut out));
+        println!("pdf weight kernel: {t:.3} µs per 1,000 lags");
     }
 }
