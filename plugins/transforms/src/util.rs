@@ -442,7 +442,7 @@ pub(crate) fn hill_dparams_series(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -731,7 +731,9 @@ mod tests {
             let mut y = vec![0.0; n];
             println!("n {n} l {l}: chosen {:?}", fft::Layout::choose(n, l));
             for cand in fft::Layout::candidates(n, l) {
-                let t = time_us(&mut || fft::convolve_fft_in(&x, &w, &mut y, Some(cand.m)));
+                let t = best_of_us(50, &mut || {
+                    fft::convolve_fft_in(&x, &w, &mut y, Some(cand.m))
+                });
                 println!(
                     "n {n} l {l} {cand:?}: {t:.2} µs, model {:.2}",
                     cand.cost_ns(n) / 1e3
@@ -740,10 +742,11 @@ mod tests {
         }
     }
 
-    /// The best time in µs of 50 runs of 20 calls of `f`.
-    fn time_us(f: &mut dyn FnMut()) -> f64 {
+    /// The best time in µs per call of `f` over `runs` runs of 20 calls: the minimum over many
+    /// short runs is robust to other load on the machine.
+    pub(crate) fn best_of_us(runs: usize, f: &mut dyn FnMut()) -> f64 {
         let mut best = f64::INFINITY;
-        for _ in 0..50 {
+        for _ in 0..runs {
             let t = std::time::Instant::now();
             for _ in 0..20 {
                 f();
@@ -758,7 +761,7 @@ mod tests {
     #[test]
     #[ignore]
     fn crossover() {
-        let time = time_us;
+        let time = |f: &mut dyn FnMut()| best_of_us(50, f);
         for n in [200, 500, 1000, 2000, 5000] {
             for l in [30, 50, 70, 100, 150, 200, 250, 300, 400, 600, 1000] {
                 if l > n {

@@ -673,18 +673,9 @@ mod timing {
     use super::*;
     use crate::weibull_adstock::WeibullVariant::{Cdf, Pdf};
 
-    /// The best time in µs per call of `f` over 400 runs of 20 calls: the minimum over many
-    /// short runs is robust to other load on the machine.
+    /// [`crate::util::tests::best_of_us`] over 400 runs.
     fn best_us(f: &mut dyn FnMut()) -> f64 {
-        let mut best = f64::INFINITY;
-        for _ in 0..400 {
-            let s = std::time::Instant::now();
-            for _ in 0..20 {
-                f();
-            }
-            best = best.min(s.elapsed().as_secs_f64() / 20.0);
-        }
-        best * 1e6
+        crate::util::tests::best_of_us(400, f)
     }
 
     /// Best-of timing of the bench's two whole-series Weibull settings and of the parts of
