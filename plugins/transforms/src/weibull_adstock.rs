@@ -379,7 +379,7 @@ impl WeibullAdstock {
                 // in whole blocks of 8; the loop goes on in chunks if that was short
                 let mut stop = norm
                     .negligible_from(past_mode)
-                    .map_or(m, |j| (j as usize).next_multiple_of(8).min(m));
+                    .map_or(m, |j| (j.min(m as f64) as usize).next_multiple_of(8).min(m));
                 with_ln_integers(m, |ln_j| {
                     let mut start = 0;
                     while start < m {
