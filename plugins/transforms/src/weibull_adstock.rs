@@ -705,7 +705,7 @@ mod timing {
             );
         }
         let mut planner = rustfft::FftPlannerAvx::<f64>::new().expect("AVX2 and FMA");
-        for m in [384usize, 432, 512, 768] {
+        for m in [384usize, 432, 512, 640, 675, 768, 864] {
             let plan = planner.plan_fft_forward(m);
             let zero = rustfft::num_complex::Complex::new(0.0, 0.0);
             let (mut buf, mut scratch) =
