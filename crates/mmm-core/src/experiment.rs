@@ -4,10 +4,18 @@
 use crate::causal::{CausalEstimate, CausalInput, CausalStructure};
 use crate::dataset::ModelData;
 use crate::error::{MmmError, Result};
+use crate::interval::hdi;
 use crate::metrics::fit_metrics;
 use crate::model::{Posterior, Role};
 use crate::output::{ensure_dir, write_atomic};
 use crate::response::{sample_curves, sample_posterior_curves, ChannelCurves, PosteriorCurves};
+
+/// The response curves a run's mROI and optimizer work on: the posterior's for a Bayesian
+/// model, the point estimate's otherwise.
+enum FittedCurves {
+    Posterior(PosteriorCurves),
+    Point(ChannelCurves),
+}
 
 /// Posterior draws (evenly thinned) behind the optimizer's curves for a Bayesian model.
 pub const POSTERIOR_CURVE_DRAWS: usize = 200;
@@ -206,15 +214,19 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         )?),
         None => None,
     };
-    let curves = ChannelCurves::new(&data, &estimate);
     // a Bayesian model's curves, mROI and optimizer work on the posterior: posterior-mean
-    // response with credible intervals, and the lift's credible interval from the draws
+    // response with credible intervals, and the lift's credible interval from the draws;
+    // the point-estimate curves are built only when there is no posterior
     let posterior_curves = posterior
         .as_ref()
         .and_then(|p| PosteriorCurves::new(&data, &estimate, p, POSTERIOR_CURVE_DRAWS));
-    let response_curves = match &posterior_curves {
-        Some(pc) => sample_posterior_curves(pc, 41, estimate.interval_level),
-        None => sample_curves(&curves, 41),
+    let curves = match posterior_curves {
+        Some(pc) => FittedCurves::Posterior(pc),
+        None => FittedCurves::Point(ChannelCurves::new(&data, &estimate)),
+    };
+    let response_curves = match &curves {
+        FittedCurves::Posterior(pc) => sample_posterior_curves(pc, 41, estimate.interval_level),
+        FittedCurves::Point(c) => sample_curves(c, 41),
     };
     for (c, rc) in channels.iter_mut().zip(&response_curves) {
         c.mroi = rc.mroi;
@@ -222,8 +234,8 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         c.mroi_ci_high = rc.mroi_high;
         c.breakeven_spend = rc.breakeven_spend;
     }
-    let optimization = match (&loaded.spec.optimizer, &posterior_curves) {
-        (Some(o), Some(pc)) => {
+    let optimization = match (&loaded.spec.optimizer, &curves) {
+        (Some(o), FittedCurves::Posterior(pc)) => {
             let mut r = o.optimize(pc).map_err(|e| e.at("/optimizer"))?;
             let current: Vec<f64> = r.channels.iter().map(|c| c.current_spend).collect();
             let optimal: Vec<f64> = r.channels.iter().map(|c| c.optimal_spend).collect();
@@ -236,7 +248,7 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
             }
             Some(r)
         }
-        (Some(o), None) => Some(o.optimize(&curves).map_err(|e| e.at("/optimizer"))?),
+        (Some(o), FittedCurves::Point(c)) => Some(o.optimize(c).map_err(|e| e.at("/optimizer"))?),
         (None, _) => None,
     };
 
@@ -426,25 +438,6 @@ fn share_intervals(
             })
             .collect(),
     )
-}
-
-/// Highest-density interval of `level` (the shortest interval holding that share of draws).
-pub fn hdi(draws: &[f64], level: f64) -> (f64, f64) {
-    let mut s: Vec<f64> = draws.iter().copied().filter(|v| v.is_finite()).collect();
-    if s.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    s.sort_by(|a, b| a.total_cmp(b));
-    let n = s.len();
-    let m = ((level * n as f64).ceil() as usize).clamp(1, n);
-    let mut best = (s[0], s[n - 1]);
-    for i in 0..=n - m {
-        let (a, b) = (s[i], s[i + m - 1]);
-        if b - a < best.1 - best.0 {
-            best = (a, b);
-        }
-    }
-    best
 }
 
 fn fmt(v: f64) -> String {

@@ -19,6 +19,7 @@ pub mod dataset;
 pub mod error;
 pub mod experiment;
 pub mod gram;
+pub mod interval;
 pub mod kpi;
 pub mod metrics;
 pub mod model;

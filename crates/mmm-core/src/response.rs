@@ -430,10 +430,10 @@ impl PosteriorCurves {
             .map(|(o, n)| 100.0 * (o - n) / n)
             .collect();
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-        let (a_lo, a_hi) = crate::experiment::hdi(&abs, level);
-        let (p_lo, p_hi) = crate::experiment::hdi(&pct, level);
-        let (now_lo, now_hi) = crate::experiment::hdi(&now, level);
-        let (opt_lo, opt_hi) = crate::experiment::hdi(&opt, level);
+        let (a_lo, a_hi) = crate::interval::hdi(&abs, level);
+        let (p_lo, p_hi) = crate::interval::hdi(&pct, level);
+        let (now_lo, now_hi) = crate::interval::hdi(&now, level);
+        let (opt_lo, opt_hi) = crate::interval::hdi(&opt, level);
         serde_json::json!({
             "draws": abs.len(),
             "level": level,
@@ -468,8 +468,8 @@ pub fn sample_posterior_curves(
             .map(|d| curves.draw_response(i, d, s))
             .unzip();
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-        let (r_lo, r_hi) = crate::experiment::hdi(&r, level);
-        let (m_lo, m_hi) = crate::experiment::hdi(&m, level);
+        let (r_lo, r_hi) = crate::interval::hdi(&r, level);
+        let (m_lo, m_hi) = crate::interval::hdi(&m, level);
         CurvePoint {
             spend: s,
             response: mean(&r),

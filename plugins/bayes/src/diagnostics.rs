@@ -241,25 +241,8 @@ pub fn mcse_mean(chains: &[Vec<f64>]) -> f64 {
     var1(&flat).sqrt() / ess_mean(chains).sqrt()
 }
 
-/// Highest density interval of probability `prob` (ArviZ's unimodal `hdi`): the narrowest
-/// window `[x_(i), x_(i+k)]` of the sorted draws with `k = ⌊prob·S⌋`.
-pub fn hdi(values: &[f64], prob: f64) -> (f64, f64) {
-    let mut s = values.to_vec();
-    s.sort_by(|a, b| a.total_cmp(b));
-    let n = s.len();
-    if n == 0 {
-        return (f64::NAN, f64::NAN);
-    }
-    let k = ((prob * n as f64).floor() as usize).min(n - 1);
-    let mut best = (f64::INFINITY, 0);
-    for i in 0..n - k {
-        let w = s[i + k] - s[i];
-        if w < best.0 {
-            best = (w, i);
-        }
-    }
-    (s[best.1], s[best.1 + k])
-}
+/// Highest density interval (ArviZ's convention), shared with the rest of the workspace.
+pub use mmm_core::interval::hdi;
 
 /// Energy Bayesian fraction of missing information of one chain (Betancourt 2016):
 /// `E-BFMI = mean((E_s − E_{s−1})²) / var(E)` (variance with `N − 1`); below 0.3 signals
