@@ -382,15 +382,24 @@ pub(crate) fn exp<T: Real>(x: T) -> T {
     ((T::splat(1.0) + p) * s1) * s2
 }
 
-/// `e^x` for `x ≤ 0` (and NaN), vectorizable; the same values as [`exp`] with a cheaper
-/// scaling: `(1 + p)·2^{k+64}` is exact and normal, one multiplication by `2⁻⁶⁴` rounds
-/// subnormal results once.
+/// `e^x` for `x ≤ 600` (and NaN), vectorizable; the same values as [`exp`] with a cheaper
+/// scaling: `(1 + p)·2^{k+64}` is exact and normal (`k ≤ 866`), one multiplication by `2⁻⁶⁴`
+/// rounds subnormal results once. Larger `x` give wrong values: callers bound their arguments
+/// (or use [`exp_capped`]).
 #[inline(always)]
 pub(crate) fn exp_neg<T: Real>(x: T) -> T {
     let x = T::select(x.lt(T::splat(-746.0)), T::splat(-746.0), x);
     let (p, kb) = reduce(x, 1023 + 64);
     let s = T::from_bits(kb.shl(52));
     ((T::splat(1.0) + p) * s) * T::splat(f64::from_bits((1023 - 64) << 52))
+}
+
+/// `e^{min(x, 600)}`, vectorizable: [`exp_neg`] after one clamp, for arguments whose
+/// exponential beyond `e^600` means the same as `∞` to the caller (it only ever feeds
+/// `e^{−z}`, say); the same values as [`exp`] up to 600.
+#[inline(always)]
+pub(crate) fn exp_capped<T: Real>(x: T) -> T {
+    exp_neg(T::select(T::splat(600.0).lt(x), T::splat(600.0), x))
 }
 
 /// `e^x − 1`, vectorizable and accurate near 0; within 3·2⁻⁵³ relative (see the module docs).
@@ -1050,6 +1059,7 @@ mod tests {
     }
     kernel!(ExpK, |x| exp(x));
     kernel!(ExpNegK, |x| exp_neg(x));
+    kernel!(ExpCappedK, |x| exp_capped(x));
     kernel!(ExpM1K, |x| exp_m1(x));
     kernel!(LnK, |x| ln(x));
     kernel!(Ln1pK, |x| ln_1p(x));
@@ -1082,6 +1092,7 @@ mod tests {
         let neg: Vec<f64> = pos.iter().map(|x| -x).collect();
         check_bits(ExpK, &xs, "exp");
         check_bits(ExpNegK, &neg, "exp_neg");
+        check_bits(ExpCappedK, &xs, "exp_capped");
         check_bits(ExpM1K, &xs, "exp_m1");
         check_bits(LnK, &xs, "ln");
         check_bits(Ln1pK, &pos, "ln_1p");
@@ -1102,6 +1113,15 @@ mod tests {
         }
         assert_eq!(exp_neg(0.0), 1.0);
         assert_eq!(exp_neg(f64::NEG_INFINITY), 0.0);
+        // the same bits as exp up to 600, and exp_capped caps there
+        for x in uniform(100_000, -760.0, 600.0, 14) {
+            assert_eq!(exp_neg(x).to_bits(), exp(x).to_bits(), "{x}");
+            assert_eq!(exp_capped(x).to_bits(), exp(x).to_bits(), "{x}");
+        }
+        for x in [600.0, 600.5, 709.0, 1e10, f64::INFINITY] {
+            assert_eq!(exp_capped(x), exp(600.0), "{x}");
+        }
+        assert!(exp_capped(f64::NAN).is_nan());
         assert!(exp_neg(f64::NAN).is_nan());
     }
 
