@@ -471,13 +471,13 @@ mmm_core::register!(
 );
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use mmm_core::transform::conformance;
     use WeibullVariant::{Cdf, Pdf};
 
     /// Spend over `n` periods: three zero periods in every 26, then 40–56.
-    pub(super) fn spend(n: usize) -> Vec<f64> {
+    pub(crate) fn spend(n: usize) -> Vec<f64> {
         (0..n)
             .map(|t| {
                 if t % 26 < 3 {
