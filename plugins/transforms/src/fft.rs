@@ -378,6 +378,16 @@ fn as_reals_mut(v: &mut [C64]) -> &mut [f64] {
     unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<f64>(), 2 * v.len()) }
 }
 
+/// The consecutive pairs of `v` (of even length) as complex values, `(v_{2j}, v_{2j+1})`.
+fn as_complex_mut(v: &mut [f64]) -> &mut [C64] {
+    debug_assert!(v.len().is_multiple_of(2));
+    // SAFETY: `Complex<f64>` is `#[repr(C)]` with two `f64` fields and the alignment of `f64`
+    // (num-complex documents this layout), so `v.len()/2` pairs of consecutive, initialized
+    // `f64`s are as many valid complex values; the view borrows `v` mutably for the same
+    // lifetime.
+    unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<C64>(), v.len() / 2) }
+}
+
 /// Whether two series have the same bits (so their spectra are the same).
 fn same_bits(a: &[f64], b: &[f64]) -> bool {
     // SAFETY: any initialized f64 is 8 initialized bytes; the byte views borrow `a` and `b`
@@ -589,8 +599,6 @@ pub(crate) fn convolve_fft_in(x: &[f64], w: &[f64], out: &mut [f64], forced_m: O
         pack(w, wbuf);
         plan.fwd.process_with_scratch(wbuf, scratch);
         for (b, coef) in spectra[kept].blocks.iter().enumerate() {
-            multiply_split(wbuf, coef, buf);
-            plan.inv.process_with_scratch(buf, scratch);
             // the block's outputs y_0 … y_{2M−1} go to out[b·block + j]: assigned where no
             // earlier block wrote (from its start + the earlier blocks' reach), added before
             let start = b * layout.block;
@@ -602,6 +610,15 @@ pub(crate) fn convolve_fft_in(x: &[f64], w: &[f64], out: &mut [f64], forced_m: O
             let dst = &mut out[start..];
             let len = dst.len().min(2 * m);
             let added = reach.saturating_sub(start).min(len);
+            if added == 0 && len == 2 * m {
+                // all 2M outputs are assigned: transformed in place there, without a copy
+                let target = as_complex_mut(&mut dst[..len]);
+                multiply_split(wbuf, coef, target);
+                plan.inv.process_with_scratch(target, scratch);
+                continue;
+            }
+            multiply_split(wbuf, coef, buf);
+            plan.inv.process_with_scratch(buf, scratch);
             let ys = as_reals(buf);
             for (o, y) in dst[..added].iter_mut().zip(ys) {
                 *o += y;
@@ -657,6 +674,9 @@ mod timing {
             plan.fwd
                 .process_with_scratch(std::hint::black_box(&mut wbuf), &mut scratch)
         });
+        // the timed in-place FFTs above overflowed `wbuf`: the weights' spectrum afresh
+        pack(&w, &mut wbuf);
+        plan.fwd.process_with_scratch(&mut wbuf, &mut scratch);
         let coef = &spectra[kept].blocks[0];
         let ms = best(&mut || multiply_split(std::hint::black_box(&wbuf), coef, &mut buf[..m]));
         println!(

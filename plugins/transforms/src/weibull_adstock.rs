@@ -188,41 +188,20 @@ const CHUNK: usize = 128;
 /// `w_l = e^{−S_l}` is below [`NEGLIGIBLE`] (of `w_0 = 1`) once `S_l > 64·ln 2 ≈ 44.36`.
 const CDF_CUT: f64 = 44.37;
 
-/// Robyn's Weibull density at lag index `j` (as a float), vectorizable:
-/// `f_j = (k/λ)·(j/λ)^{k−1}·e^{−(j/λ)^k}`, computed as `e^{ln(k/λ) + (k−1)·ln r − z}` with
-/// `r = j·(1/λ)` and `z = e^{k·ln r}` (one logarithm and two exponentials, no division);
-/// non-finite values (only for extreme shapes) are 0, the limit.
-#[derive(Clone, Copy)]
-struct PdfKernel {
-    k: f64,
-    inv_lam: f64,
-    ln_k_over_lam: f64,
-}
-
-impl PdfKernel {
-    fn new(k: f64, lam: f64) -> Self {
-        PdfKernel {
-            k,
-            inv_lam: 1.0 / lam,
-            ln_k_over_lam: (k / lam).ln(),
-        }
-    }
-}
-
-impl BlockKernel for PdfKernel {
-    #[inline(always)]
-    fn eval<T: Real>(self, j: T) -> T {
-        let lr = simd::ln_pos(j * T::splat(self.inv_lam));
-        let z = simd::exp(T::splat(self.k) * lr);
-        let f = simd::exp(T::splat(self.ln_k_over_lam) + T::splat(self.k - 1.0) * lr - z);
-        T::select(f.abs().lt(T::splat(f64::INFINITY)), f, T::splat(0.0))
-    }
+/// Robyn's Weibull density at lag index `j`, `f_j = (k/λ)·(j/λ)^{k−1}·e^{−(j/λ)^k}`, with the
+/// operations of [`WeibullAdstock::weights`] (so the same bits): for the extremes that
+/// normalize the vectorized weights, four values per call, where four scalar evaluations
+/// overlap better than one padded block of [`NormalizedPdfKernel`]'s kind.
+fn pdf_at(k: f64, lam: f64, j: f64) -> f64 {
+    let r = j / lam;
+    let z = (k * r.ln()).exp();
+    k / lam * (z / r) * (-z).exp()
 }
 
 /// Robyn's min–max normalized Weibull density as a function of `ln j` (`lr = ln j − ln λ`),
 /// vectorizable:
 /// `w = e^{ln(k/λ) − ln(max f − min f) + (k−1)·lr − e^{k·lr}} − min f/(max f − min f)`, i.e.
-/// `(f_j − min f)/(max f − min f)` of [`PdfKernel`] with the division folded into the
+/// `(f_j − min f)/(max f − min f)` of [`pdf_at`] with the division folded into the
 /// exponent; non-finite values (only for extreme shapes) are 0.
 #[derive(Clone, Copy)]
 struct NormalizedPdfKernel {
@@ -348,10 +327,9 @@ impl WeibullAdstock {
                 });
             }
             WeibullVariant::Pdf => {
-                let f = PdfKernel::new(k, lam);
                 // the density rises to its mode λ·((k−1)/k)^{1/k} (k > 1) and falls after it,
                 // so the extremes over 1…L are at the ends and the integers around the mode
-                // (clamped into 1…L: a mode outside adds nothing); all four in one block
+                // (clamped into 1…L: a mode outside adds nothing)
                 let (mut a, mut b) = (1.0, 1.0);
                 if k > 1.0 {
                     let mode = lam * ((k - 1.0) / k).powf(1.0 / k);
@@ -359,9 +337,14 @@ impl WeibullAdstock {
                 }
                 let past_mode = b.max(1.0);
                 let clamp = |c: f64| c.clamp(1.0, big_l as f64);
-                let at = [1.0, big_l as f64, clamp(a), clamp(b)];
-                let mut vals = [0.0; 4];
-                simd::map_blocks(f, &at, &mut vals);
+                let vals = [1.0, big_l as f64, clamp(a), clamp(b)].map(|j| {
+                    let f = pdf_at(k, lam, j);
+                    if f.is_finite() {
+                        f
+                    } else {
+                        0.0
+                    }
+                });
                 let (lo, hi) = (
                     vals[0].min(vals[1]),
                     vals.iter().fold(vals[0], |h, v| h.max(*v)),
@@ -374,7 +357,7 @@ impl WeibullAdstock {
                 let norm = NormalizedPdfKernel {
                     k,
                     ln_lam: lam.ln(),
-                    offset: f.ln_k_over_lam - range.ln(),
+                    offset: (k / lam).ln() - range.ln(),
                     lo: lo / range,
                 };
                 // compute up to where the weights become negligible (lag j − 1 for index j),
@@ -738,12 +721,9 @@ mod timing {
             std::hint::black_box(std::hint::black_box(norm).negligible_from(37.0));
         });
         println!("negligible_from: {t:.3} µs");
-        let f = PdfKernel::new(2.0, 51.0);
         let t = best_us(&mut || {
-            let at = [1.0, 1000.0, 36.0, 37.0];
-            let mut vals = [0.0; 4];
-            simd::map_blocks(std::hint::black_box(f), &at, &mut vals);
-            std::hint::black_box(vals);
+            let at = std::hint::black_box([1.0, 1000.0, 36.0, 37.0]);
+            std::hint::black_box(at.map(|j| pdf_at(2.0, 51.0, j)));
         });
         println!("four extreme points: {t:.3} µs");
     }
