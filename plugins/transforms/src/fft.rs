@@ -275,8 +275,8 @@ fn split(a: C64, b: C64, t: C64) -> C64 {
 /// coefficients ([`Coefficients::of`]). With AVX, two `k` per vector; the same operations in
 /// the same order either way (no fused multiply–adds), so the bits do not depend on the path.
 /// (A fused AVX2 + FMA form, 2 multiplications and 6 fused steps per two `k` instead of 14
-/// operations, measured no faster, 0.33 µs per call at `M` = 432 either way: the loop is
-/// bound by its shuffles.)
+/// operations, and a form with the coefficients' parts stored duplicated, 4 shuffles per two
+/// `k` instead of 9, both measured no faster: 0.33 µs per call at `M` = 432 in all three.)
 fn multiply_split(src: &[C64], c: &Coefficients, dst: &mut [C64]) {
     #[cfg(target_arch = "x86_64")]
     {
