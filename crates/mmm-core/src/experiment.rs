@@ -10,18 +10,18 @@ use crate::model::{Posterior, Role};
 use crate::output::{ensure_dir, write_atomic};
 use crate::response::{sample_curves, sample_posterior_curves, ChannelCurves, PosteriorCurves};
 
+/// Posterior draws (evenly thinned) behind the optimizer's curves for a Bayesian model.
+pub const POSTERIOR_CURVE_DRAWS: usize = 200;
+use crate::results::{ChannelResult, CoefficientResult, DataSummary, ModelSummary, Results};
+use crate::spec::{LoadedSpec, SCHEMA_VERSION};
+use std::path::{Path, PathBuf};
+
 /// The response curves a run's mROI and optimizer work on: the posterior's for a Bayesian
 /// model, the point estimate's otherwise.
 enum FittedCurves {
     Posterior(PosteriorCurves),
     Point(ChannelCurves),
 }
-
-/// Posterior draws (evenly thinned) behind the optimizer's curves for a Bayesian model.
-pub const POSTERIOR_CURVE_DRAWS: usize = 200;
-use crate::results::{ChannelResult, CoefficientResult, DataSummary, ModelSummary, Results};
-use crate::spec::{LoadedSpec, SCHEMA_VERSION};
-use std::path::{Path, PathBuf};
 
 /// The causal structure used when the spec names none.
 pub const DEFAULT_CAUSAL: &str = r#"{"type":"direct"}"#;

@@ -610,15 +610,18 @@ pub(crate) fn convolve_fft_in(x: &[f64], w: &[f64], out: &mut [f64], forced_m: O
             let dst = &mut out[start..];
             let len = dst.len().min(2 * m);
             let added = reach.saturating_sub(start).min(len);
-            if added == 0 && len == 2 * m {
-                // all 2M outputs are assigned: transformed in place there, without a copy
-                let target = as_complex_mut(&mut dst[..len]);
-                multiply_split(wbuf, coef, target);
-                plan.inv.process_with_scratch(target, scratch);
+            // when all 2M outputs are assigned, they are transformed in place there (no copy)
+            let in_place = added == 0 && len == 2 * m;
+            let target = if in_place {
+                as_complex_mut(&mut dst[..len])
+            } else {
+                &mut *buf
+            };
+            multiply_split(wbuf, coef, target);
+            plan.inv.process_with_scratch(target, scratch);
+            if in_place {
                 continue;
             }
-            multiply_split(wbuf, coef, buf);
-            plan.inv.process_with_scratch(buf, scratch);
             let ys = as_reals(buf);
             for (o, y) in dst[..added].iter_mut().zip(ys) {
                 *o += y;

@@ -139,10 +139,7 @@ impl WeibullAdstock {
                 let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
                 let (mut dlo, mut dhi) = (0.0, 0.0);
                 for j in 1..=big_l {
-                    let r = j as f64 / lam;
-                    let lr = r.ln();
-                    let z = (k * lr).exp(); // (j/λ)^k
-                    let f = k / lam * (z / r) * (-z).exp();
+                    let PdfAt { f, lr, z } = pdf_at(k, lam, j as f64);
                     let df = f * (1.0 / k + lr * (1.0 - z));
                     if f < lo {
                         (lo, dlo) = (f, df);
@@ -188,14 +185,30 @@ const CHUNK: usize = 128;
 /// `w_l = e^{−S_l}` is below [`NEGLIGIBLE`] (of `w_0 = 1`) once `S_l > 64·ln 2 ≈ 44.36`.
 const CDF_CUT: f64 = 44.37;
 
-/// Robyn's Weibull density at lag index `j`, `f_j = (k/λ)·(j/λ)^{k−1}·e^{−(j/λ)^k}`, with the
-/// operations of [`WeibullAdstock::weights`] (so the same bits): for the extremes that
-/// normalize the vectorized weights, four values per call, where four scalar evaluations
-/// overlap better than one padded block of [`NormalizedPdfKernel`]'s kind.
-fn pdf_at(k: f64, lam: f64, j: f64) -> f64 {
+/// Robyn's Weibull density at one lag index, with the two intermediates its shape
+/// derivative needs.
+struct PdfAt {
+    /// `f_j = (k/λ)·(j/λ)^{k−1}·e^{−(j/λ)^k}`.
+    f: f64,
+    /// `ln(j/λ)`.
+    lr: f64,
+    /// `z_j = (j/λ)^k`.
+    z: f64,
+}
+
+/// Robyn's Weibull density at lag index `j` (scalar, libm): the one formula of
+/// [`WeibullAdstock::weights`] (the reference) and of the extremes that normalize the
+/// vectorized weights in [`WeibullAdstock::apply_weights`] (four values per call, where four
+/// scalar evaluations overlap better than one padded block of [`NormalizedPdfKernel`]'s kind).
+fn pdf_at(k: f64, lam: f64, j: f64) -> PdfAt {
     let r = j / lam;
-    let z = (k * r.ln()).exp();
-    k / lam * (z / r) * (-z).exp()
+    let lr = r.ln();
+    let z = (k * lr).exp();
+    PdfAt {
+        f: k / lam * (z / r) * (-z).exp(),
+        lr,
+        z,
+    }
 }
 
 /// Robyn's min–max normalized Weibull density as a function of `ln j` (`lr = ln j − ln λ`),
@@ -338,7 +351,7 @@ impl WeibullAdstock {
                 let past_mode = b.max(1.0);
                 let clamp = |c: f64| c.clamp(1.0, big_l as f64);
                 let vals = [1.0, big_l as f64, clamp(a), clamp(b)].map(|j| {
-                    let f = pdf_at(k, lam, j);
+                    let f = pdf_at(k, lam, j).f;
                     if f.is_finite() {
                         f
                     } else {
@@ -711,19 +724,19 @@ mod timing {
         let t = best_us(&mut || simd::map_blocks(norm, std::hint::black_box(&ln_j), &mut out));
         println!("pdf weight kernel: {t:.3} µs per 1,000 lags");
         let t = best_us(&mut || {
-            for c in 0..3 {
-                let r = c * 128..(c * 128 + 128).min(352);
+            for start in (0..352).step_by(CHUNK) {
+                let r = start..(start + CHUNK).min(352);
                 simd::map_blocks(norm, std::hint::black_box(&ln_j[r.clone()]), &mut out[r]);
             }
         });
-        println!("pdf weight kernel, 352 lags in chunks of 128: {t:.3} µs");
+        println!("pdf weight kernel, 352 lags in chunks of {CHUNK}: {t:.3} µs");
         let t = best_us(&mut || {
             std::hint::black_box(std::hint::black_box(norm).negligible_from(37.0));
         });
         println!("negligible_from: {t:.3} µs");
         let t = best_us(&mut || {
             let at = std::hint::black_box([1.0, 1000.0, 36.0, 37.0]);
-            std::hint::black_box(at.map(|j| pdf_at(2.0, 51.0, j)));
+            std::hint::black_box(at.map(|j| pdf_at(2.0, 51.0, j).f));
         });
         println!("four extreme points: {t:.3} µs");
     }
