@@ -198,8 +198,8 @@ struct PdfAt {
 
 /// Robyn's Weibull density at lag index `j` (scalar, libm): the one formula of
 /// [`WeibullAdstock::weights`] (the reference) and of the extremes that normalize the
-/// vectorized weights in [`WeibullAdstock::apply_weights`] (four values per call, where four
-/// scalar evaluations overlap better than one padded block of [`NormalizedPdfKernel`]'s kind).
+/// vectorized weights in [`WeibullAdstock::apply_weights`] (four values per call: as fast as
+/// one padded vector block, and the reference's own bits).
 fn pdf_at(k: f64, lam: f64, j: f64) -> PdfAt {
     let r = j / lam;
     let lr = r.ln();
