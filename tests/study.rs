@@ -268,6 +268,36 @@ fn shards_merge_into_the_same_bytes_as_one_run() {
         "{}",
         stderr(&o)
     );
+    assert!(
+        stderr(&o).contains("shards 0/4, 1/4 are missing"),
+        "{}",
+        stderr(&o)
+    );
+
+    // A shard folder its task never wrote: named, with the shard to rerun; nothing written.
+    let never = d.path().join("never-ran");
+    let m3 = d.path().join("m3");
+    let o = mmm(&[
+        "study",
+        "merge",
+        &dirs[0],
+        &dirs[1],
+        &dirs[2],
+        never.to_str().unwrap(),
+        "--out",
+        m3.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("shard 0/4 is missing: rerun `mmm study STUDY --shard 0/4 --out DIR`"),
+        "{e}"
+    );
+    assert!(
+        e.contains(&format!("{} has no comparison.json", never.display())),
+        "{e}"
+    );
+    assert!(!m3.exists(), "a failed merge wrote {}", m3.display());
 }
 
 #[test]

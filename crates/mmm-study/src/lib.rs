@@ -155,13 +155,88 @@ fn merge_error(file: &Path, pointer: &str, message: String) -> MmmError {
     }
 }
 
+/// The error of a merge whose shard outputs do not cover the study: names the missing shards
+/// `I/N` (when the outputs found are shards of one count `N`), the folders without a
+/// `comparison.json` and the variants no output holds. Nothing has been written.
+fn incomplete(
+    dirs: &[PathBuf],
+    found: &[&Comparison],
+    absent: &[&PathBuf],
+    missing: &[usize],
+) -> MmmError {
+    let list = |v: &[usize]| {
+        v.iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut issues = Vec::new();
+    let counts: std::collections::BTreeSet<Option<usize>> =
+        found.iter().map(|c| c.shard.map(|s| s.count)).collect();
+    if let (1, Some(Some(n))) = (counts.len(), counts.first()) {
+        let n = *n;
+        let lost: Vec<usize> = (0..n)
+            .filter(|i| !found.iter().any(|c| c.shard.is_some_and(|s| s.index == *i)))
+            .collect();
+        if !lost.is_empty() {
+            let shards: Vec<String> = lost.iter().map(|i| format!("{i}/{n}")).collect();
+            let rerun = match lost.as_slice() {
+                [i] => format!("`mmm study STUDY --shard {i}/{n} --out DIR`"),
+                _ => format!("each with `mmm study STUDY --shard I/{n} --out DIR`"),
+            };
+            issues.push(SpecIssue {
+                pointer: "/shard".into(),
+                message: format!(
+                    "shard{} {} {} missing: rerun {rerun}, then merge again",
+                    if lost.len() == 1 { "" } else { "s" },
+                    shards.join(", "),
+                    if lost.len() == 1 { "is" } else { "are" },
+                ),
+            });
+        }
+    }
+    for d in absent {
+        issues.push(SpecIssue {
+            pointer: "/shard".into(),
+            message: format!(
+                "{} has no comparison.json: its shard did not finish (the task failed, was \
+                 cancelled or has not run)",
+                d.display()
+            ),
+        });
+    }
+    if !missing.is_empty() {
+        issues.push(SpecIssue {
+            pointer: "/variants".into(),
+            message: format!(
+                "no shard output holds variants {}; nothing was merged",
+                list(missing)
+            ),
+        });
+    }
+    MmmError::Spec {
+        file: dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        issues,
+    }
+}
+
 /// Reads the shard outputs in `dirs`, checks that they are shards of one study that together
 /// cover every variant exactly once, copies every variant's outputs into `out/variants/`, and
 /// returns the comparison one unsharded run gives.
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Comparison> {
     let mut parts: Vec<(PathBuf, Comparison)> = Vec::new();
+    // Folders without a comparison.json: their shard did not finish (written last, atomically).
+    let mut absent: Vec<&PathBuf> = Vec::new();
     for d in dirs {
         let f = d.join("comparison.json");
+        if !f.is_file() {
+            absent.push(d);
+            continue;
+        }
         let text = std::fs::read_to_string(&f)
             .map_err(|e| merge_error(&f, "", format!("cannot read: {e}")))?;
         let c: Comparison = serde_json::from_str(&text).map_err(|e| {
@@ -178,9 +253,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Comparison> {
         parts.push((f, c));
     }
     let Some((_, first)) = parts.first() else {
-        return Err(MmmError::Compute(
-            "merge needs at least one shard folder".into(),
-        ));
+        if dirs.is_empty() {
+            return Err(MmmError::Compute(
+                "merge needs at least one shard folder".into(),
+            ));
+        }
+        return Err(incomplete(dirs, &[], &absent, &[]));
     };
     let (study, count, with_truth) = (first.study.clone(), first.variant_count, first.with_truth);
     let mut rows: Vec<VariantRow> = Vec::new();
@@ -220,34 +298,19 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Comparison> {
             rows.push(v.clone());
         }
     }
-    let missing: Vec<String> = owner
+    let missing: Vec<usize> = owner
         .iter()
         .enumerate()
         .filter(|(_, o)| o.is_none())
-        .map(|(i, _)| i.to_string())
+        .map(|(i, _)| i)
         .collect();
-    if !missing.is_empty() {
-        let hint = first
-            .shard
-            .map(|s| format!(" (a run has {} shards; is one missing?)", s.count))
-            .unwrap_or_default();
-        return Err(MmmError::Spec {
-            file: dirs
-                .iter()
-                .map(|d| d.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            issues: vec![SpecIssue {
-                pointer: "/variants".into(),
-                message: format!(
-                    "no shard output holds variants {}{hint}",
-                    missing.join(", ")
-                ),
-            }],
-        });
+    if !missing.is_empty() || !absent.is_empty() {
+        let found: Vec<&Comparison> = parts.iter().map(|(_, c)| c).collect();
+        return Err(incomplete(dirs, &found, &absent, &missing));
     }
     // Copy each variant's outputs.
-    for ((_, c), d) in parts.iter().zip(dirs) {
+    for (f, c) in &parts {
+        let d = f.parent().unwrap_or(Path::new("."));
         for v in &c.variants {
             let src = d.join("variants").join(&v.name);
             let dst = out.join("variants").join(&v.name);
