@@ -220,7 +220,12 @@ fn assert_same_outputs(whole: &Path, merged: &Path) {
         merged.display(),
         whole.display()
     );
-    for f in ["comparison.csv", "comparison.json", "results.sqlite"] {
+    for f in [
+        "comparison.csv",
+        "comparison.json",
+        "results.sqlite",
+        "report.html",
+    ] {
         assert!(a.contains_key(Path::new(f)), "one run wrote no {f}");
     }
     for (f, bytes) in &a {
@@ -310,6 +315,12 @@ fn slurm_array_and_merge_give_one_runs_bytes_and_a_lost_shard_is_named() {
         log(work, &format!("mmm-study-merge-{merge}.log"))
     );
     assert_same_outputs(&whole, &out);
+    for r in cluster.records(&job).iter().chain(&cluster.records(&merge)) {
+        eprintln!(
+            "{:<10} {:<16} start {} end {}",
+            r["JobId"], r["JobName"], r["StartTime"], r["EndTime"]
+        );
+    }
     eprintln!(
         "one process: {:.1} s; array of 4 tasks on 2 CPUs and merge, submission to merged: {:.1} s",
         one_process.as_secs_f64(),
@@ -378,6 +389,7 @@ fn slurm_array_and_merge_give_one_runs_bytes_and_a_lost_shard_is_named() {
         "comparison.csv",
         "comparison.json",
         "results.sqlite",
+        "report.html",
         "variants",
     ] {
         assert!(!out.join(f).exists(), "a failed merge wrote {f}");
