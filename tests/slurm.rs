@@ -27,7 +27,6 @@ fn missing_slurm() -> Option<String> {
     let on_path = |c: &str| {
         std::env::var_os("PATH")
             .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(c).is_file()))
-            || Path::new("/usr/sbin").join(c).is_file()
     };
     let absent: Vec<&str> = [
         "munged",
