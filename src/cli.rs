@@ -383,7 +383,8 @@ fn plugins_text() -> Result<String, MmmError> {
     Ok(s)
 }
 
-fn plugins_json() -> Result<String, MmmError> {
+/// Every registered plugin by kind, as `mmm plugins --json` prints it (JSON text).
+pub fn plugins_json() -> Result<String, MmmError> {
     registry::all_plugins()?;
     let mut kinds = serde_json::Map::new();
     for (kind, list) in registry::by_kind() {

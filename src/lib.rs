@@ -19,6 +19,7 @@ use mmm_optimizers as _;
 use mmm_transforms as _;
 use mmm_tuners as _;
 
+pub mod api;
 pub mod cli;
 
 pub use mmm_core as core;

@@ -81,6 +81,21 @@ impl Table {
     }
 
     fn read_with(path: &Path, date_column: &str, time_index: bool) -> Result<Table> {
+        let duplicate =
+            |h: &str| MmmError::data(path, Some(1), Some(h), "the header names this column twice");
+        // in-memory data attached at this path (see crate::frame) is read instead of the file
+        if let Some(t) = crate::frame::attached_cells(path) {
+            let (headers, cells) = (t.headers.clone(), t.cells.clone());
+            return Self::assemble(
+                path,
+                headers,
+                cells,
+                date_column,
+                None,
+                time_index,
+                duplicate,
+            );
+        }
         if !path.exists() {
             return Err(MmmError::data(path, None, None, "file not found"));
         }
@@ -104,9 +119,15 @@ impl Table {
                 cells[c].push(v.to_string());
             }
         }
-        Self::assemble(path, headers, cells, date_column, None, time_index, |h| {
-            MmmError::data(path, Some(1), Some(h), "the header names this column twice")
-        })
+        Self::assemble(
+            path,
+            headers,
+            cells,
+            date_column,
+            None,
+            time_index,
+            duplicate,
+        )
     }
 
     /// The map from column name to position; `duplicate` makes the error for a repeated name.

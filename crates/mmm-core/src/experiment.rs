@@ -234,22 +234,13 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         c.mroi_ci_high = rc.mroi_high;
         c.breakeven_spend = rc.breakeven_spend;
     }
-    let optimization = match (&loaded.spec.optimizer, &curves) {
-        (Some(o), FittedCurves::Posterior(pc)) => {
-            let mut r = o.optimize(pc).map_err(|e| e.at("/optimizer"))?;
-            let current: Vec<f64> = r.channels.iter().map(|c| c.current_spend).collect();
-            let optimal: Vec<f64> = r.channels.iter().map(|c| c.optimal_spend).collect();
-            let lift = pc.lift(&current, &optimal, estimate.interval_level);
-            match r.details.as_object_mut() {
-                Some(d) => {
-                    d.insert("posterior_lift".into(), lift);
-                }
-                None => r.details = serde_json::json!({ "posterior_lift": lift }),
-            }
-            Some(r)
-        }
-        (Some(o), FittedCurves::Point(c)) => Some(o.optimize(c).map_err(|e| e.at("/optimizer"))?),
-        (None, _) => None,
+    let optimization = match &loaded.spec.optimizer {
+        Some(o) => Some(optimize_curves(
+            o.as_ref(),
+            &curves,
+            estimate.interval_level,
+        )?),
+        None => None,
     };
 
     let mut warnings = Vec::new();
@@ -327,6 +318,53 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         estimate,
         data,
     })
+}
+
+/// Runs `optimizer` on the curves of a fitted run (as `mmm run` does for the spec's
+/// optimizer): the posterior's curves for a Bayesian model, with the lift's credible interval
+/// in `details.posterior_lift`, the point estimate's otherwise.
+pub fn optimize(
+    output: &RunOutput,
+    optimizer: &dyn crate::optimizer::Optimizer,
+) -> Result<crate::optimizer::OptimizationResult> {
+    let (data, estimate) = (&output.data, &output.estimate);
+    let posterior = estimate
+        .outcome_stage()
+        .ok_or_else(|| MmmError::Compute("the causal structure fitted no stage".into()))?
+        .fitted
+        .posterior();
+    let curves = match posterior
+        .as_ref()
+        .and_then(|p| PosteriorCurves::new(data, estimate, p, POSTERIOR_CURVE_DRAWS))
+    {
+        Some(pc) => FittedCurves::Posterior(pc),
+        None => FittedCurves::Point(ChannelCurves::new(data, estimate)),
+    };
+    optimize_curves(optimizer, &curves, estimate.interval_level)
+}
+
+/// The optimizer's plan on fitted curves; errors carry the pointer `/optimizer`.
+fn optimize_curves(
+    o: &dyn crate::optimizer::Optimizer,
+    curves: &FittedCurves,
+    level: f64,
+) -> Result<crate::optimizer::OptimizationResult> {
+    match curves {
+        FittedCurves::Posterior(pc) => {
+            let mut r = o.optimize(pc).map_err(|e| e.at("/optimizer"))?;
+            let current: Vec<f64> = r.channels.iter().map(|c| c.current_spend).collect();
+            let optimal: Vec<f64> = r.channels.iter().map(|c| c.optimal_spend).collect();
+            let lift = pc.lift(&current, &optimal, level);
+            match r.details.as_object_mut() {
+                Some(d) => {
+                    d.insert("posterior_lift".into(), lift);
+                }
+                None => r.details = serde_json::json!({ "posterior_lift": lift }),
+            }
+            Ok(r)
+        }
+        FittedCurves::Point(c) => o.optimize(c).map_err(|e| e.at("/optimizer")),
+    }
 }
 
 /// The per-period decomposition of the outcome stage: date, actual, predicted, and

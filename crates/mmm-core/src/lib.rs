@@ -18,6 +18,7 @@ pub mod data;
 pub mod dataset;
 pub mod error;
 pub mod experiment;
+pub mod frame;
 pub mod gram;
 pub mod interval;
 pub mod kpi;

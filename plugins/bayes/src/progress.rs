@@ -1,5 +1,6 @@
-//! Progress bars for the chains (indicatif), on stderr and only when stderr is a terminal: one
-//! bar per chain with its draws, divergences and step size.
+//! Progress bars for the chains (indicatif), on stderr and only when stderr is a terminal and
+//! output is not quiet: one bar per chain with its draws, divergences and step size (recorded
+//! instead of drawn while an embedding program watches, see `mmm_core::progress`).
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -20,6 +21,22 @@ pub struct ChainBar<'a> {
 impl Progress {
     /// Bars for `chains` chains of `total` iterations each.
     pub fn new(enabled: bool, chains: usize, total: u64) -> Self {
+        let enabled = enabled && !mmm_core::progress::is_quiet();
+        if enabled && mmm_core::progress::is_watching() {
+            // an embedding program draws the bars (see mmm_core::progress::watched)
+            return Progress {
+                bars: (0..chains)
+                    .map(|c| {
+                        let b = mmm_core::progress::watched_bar(total, "sampling");
+                        if let Some(b) = &b {
+                            b.set_prefix(format!("chain {c}"));
+                        }
+                        b
+                    })
+                    .collect(),
+                _multi: None,
+            };
+        }
         if !enabled || !std::io::stderr().is_terminal() {
             return Progress {
                 bars: (0..chains).map(|_| None).collect(),
