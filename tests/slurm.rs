@@ -295,8 +295,7 @@ fn slurm_array_and_merge_give_one_runs_bytes_and_a_lost_shard_is_named() {
     let dep = format!("--dependency=afterok:{job}");
     let merge = cluster.sbatch(&[&dep, &e, merge_sbatch], work);
     eprintln!("$ squeue\n{}", cluster.run("squeue", &[], work));
-    let merged = cluster.wait_ended(&merge);
-    let array_run = t.elapsed();
+    // The tasks first: when one fails, the merge would wait forever (DependencyNeverSatisfied).
     let tasks = cluster.wait_ended(&job);
     assert_eq!(tasks.len(), 4, "{tasks:?}");
     for (task, (state, code)) in &tasks {
@@ -307,6 +306,8 @@ fn slurm_array_and_merge_give_one_runs_bytes_and_a_lost_shard_is_named() {
             log(work, &format!("mmm-study-{job}_{task}.log"))
         );
     }
+    let merged = cluster.wait_ended(&merge);
+    let array_run = t.elapsed();
     assert_eq!(
         merged[""],
         ("COMPLETED".to_string(), "0:0".to_string()),
