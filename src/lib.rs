@@ -20,5 +20,6 @@ use mmm_transforms as _;
 use mmm_tuners as _;
 
 pub mod cli;
+mod guard;
 
 pub use mmm_core as core;

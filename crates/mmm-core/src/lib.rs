@@ -14,11 +14,13 @@
 
 pub mod causal;
 pub mod cleaning;
+pub mod console;
 pub mod data;
 pub mod dataset;
 pub mod error;
 pub mod experiment;
 pub mod gram;
+pub mod input;
 pub mod interval;
 pub mod kpi;
 pub mod metrics;
@@ -33,6 +35,7 @@ pub mod response;
 pub mod results;
 pub mod search;
 pub mod spec;
+pub mod staging;
 pub mod transform;
 pub mod tuning;
 pub mod validation;
