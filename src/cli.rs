@@ -7,7 +7,6 @@ use mmm_core::registry;
 use mmm_core::spec::{experiment_schema, load_spec};
 use serde_json::Value;
 use std::ffi::OsString;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -31,8 +30,9 @@ Typical session:
                                                # results.sqlite and report.html
   mmm report out/quickstart                    # rebuild report.html from the results
 
-Exit codes: 0 success, 2 invalid spec or data (the message names the spec path, or the file,
-line and column), 1 any other failure.";
+Exit codes: 0 success, 2 invalid spec, data or command line (the message names the spec
+path, or the file, line and column), 1 a fault of mmm. Outputs are all or nothing: built in a
+staging folder inside --out and moved into place together; nothing is written outside --out.";
 
 /// The `mmm` command line.
 #[derive(Debug, Parser)]
@@ -41,6 +41,11 @@ pub struct Cli {
     /// Silence progress bars and the run summary.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// For run, validate and study: refuse any file a spec names (data, holiday calendar,
+    /// a study's base spec and truth) outside DIR, symlinks resolved — for services that run
+    /// specs written by others.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_root: Option<PathBuf>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -52,8 +57,10 @@ pub enum Command {
     /// Fit an experiment and write DIR/results.json, DIR/decomposition.csv, DIR/results.sqlite
     /// and DIR/report.html.
     ///
-    /// Outputs are written to temporary files and renamed into place; nothing is written
-    /// outside DIR, and nothing at all when the spec or data is invalid. report.html is one
+    /// Outputs are built in a staging folder inside DIR and moved into place together (files
+    /// of an earlier run that this one does not write, such as draws.csv, are removed);
+    /// nothing is written outside DIR, and nothing at all when the spec or data is invalid or
+    /// the run is interrupted. DIR must not hold the spec or its data. report.html is one
     /// self-contained page (charts inline, no network) that any browser opens; see
     /// docs/report.md.
     Run {
@@ -199,10 +206,16 @@ where
         }
     };
     mmm_core::progress::set_quiet(cli.quiet);
-    match dispatch(&cli) {
+    // outputs are staged; a signal removes the staging folder before the process ends
+    mmm_core::staging::install_signal_cleanup();
+    let result = crate::guard::catch_bug(|| {
+        mmm_core::input::set_data_root(cli.data_root.as_deref())?;
+        dispatch(&cli)
+    });
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            mmm_core::errln!("error: {e}");
             ExitCode::from(e.exit_code())
         }
     }
@@ -213,7 +226,7 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
         Command::Simulate { schema: true, .. } => {
             let s = serde_json::to_string_pretty(&mmm_sim::simspec_schema())
                 .map_err(|e| MmmError::Compute(e.to_string()))?;
-            println!("{s}");
+            mmm_core::outln!("{s}");
             Ok(())
         }
         Command::Simulate {
@@ -227,10 +240,9 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
         Command::Study {
             action: Some(StudyAction::Merge { dirs, out }),
             ..
-        } => {
-            mmm_study::merge_cli(dirs, out, cli.quiet)?;
-            write_report(out, cli.quiet)
-        }
+        } => mmm_study::merge_cli(dirs, out, cli.quiet, &|staged| {
+            mmm_report::write_report(staged).map(|_| ())
+        }),
         Command::Study {
             action: None,
             study,
@@ -238,12 +250,11 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
             shard,
         } => match (study, out) {
             (Some(study), Some(out)) => {
-                mmm_study::run_cli(study, out, *shard, cli.quiet)?;
-                match shard {
+                mmm_study::run_cli(study, out, *shard, cli.quiet, &|staged| match shard {
                     // a shard holds part of the study; the merge writes the report
                     Some(_) => Ok(()),
-                    None => write_report(out, cli.quiet),
-                }
+                    None => mmm_report::write_report(staged).map(|_| ()),
+                })
             }
             _ => Err(MmmError::Compute(
                 "mmm study needs STUDY and --out DIR (see mmm study --help)".into(),
@@ -251,40 +262,57 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
         },
         Command::Run { spec, out } => {
             let loaded = load_spec(spec)?;
+            // before any work: --out is a folder that does not hold this run's inputs
+            let mut inputs = vec![spec.clone()];
+            inputs.extend(
+                mmm_core::input::spec_files(&loaded)
+                    .into_iter()
+                    .map(|(p, _)| p),
+            );
+            mmm_core::staging::check_out(out, &inputs)?;
             let output = experiment::run(&loaded)?;
+            // all or nothing: every output is built in a staging folder inside --out, then
+            // moved into place together (stale outputs of an earlier run removed)
+            let stage = mmm_core::staging::Staging::begin(out, mmm_core::staging::RESULT_OUTPUTS)?;
             // the JSON/CSV files and the database are independent: write them side by side
             // (each waits on its own sync); the report reads the JSON/CSV files back
-            mmm_core::output::ensure_dir(out)?;
             let (files, db) = rayon::join(
-                || experiment::write_outputs(out, &output),
-                || mmm_export::write_sqlite(out, &output),
+                || experiment::write_outputs(stage.dir(), &output),
+                || mmm_export::write_sqlite(stage.dir(), &output),
             );
-            let mut written = files?;
-            written.push(db?);
-            written.push(mmm_report::write_report(out)?);
+            files?;
+            db?;
+            mmm_report::write_report(stage.dir())?;
+            let written = stage.commit()?;
             if !cli.quiet {
                 print_summary(&output.results);
                 for w in written {
-                    println!("wrote {}", w.display());
+                    mmm_core::outln!("wrote {}", w.display());
                 }
             }
             for w in &output.results.warnings {
-                eprintln!("warning: {w}");
+                mmm_core::errln!("warning: {w}");
             }
             Ok(())
         }
-        Command::Report { dir } => write_report(dir, cli.quiet),
+        Command::Report { dir } => {
+            let path = mmm_report::rebuild_report(dir)?;
+            if !cli.quiet {
+                mmm_core::outln!("wrote {}", path.display());
+            }
+            Ok(())
+        }
         Command::Validate { spec } => {
             let loaded = load_spec(spec)?;
             // Data checks too: a spec that names a missing column is not valid.
             mmm_core::dataset::ModelData::from_spec(&loaded)?;
-            println!("{}: valid", spec.display());
+            mmm_core::outln!("{}: valid", spec.display());
             Ok(())
         }
         Command::Schema => {
             let s = serde_json::to_string_pretty(&experiment_schema())
                 .map_err(|e| MmmError::Compute(e.to_string()))?;
-            println!("{s}");
+            mmm_core::outln!("{s}");
             Ok(())
         }
         Command::Plugins { json } => {
@@ -293,20 +321,10 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
             } else {
                 plugins_text()?
             };
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(text.as_bytes());
+            mmm_core::console::out_str(&text);
             Ok(())
         }
     }
-}
-
-/// Writes DIR/report.html and says so unless quiet.
-fn write_report(dir: &std::path::Path, quiet: bool) -> Result<(), MmmError> {
-    let path = mmm_report::write_report(dir)?;
-    if !quiet {
-        println!("wrote {}", path.display());
-    }
-    Ok(())
 }
 
 /// Parameters of a plugin from its schema: (name, summary of type and range, description).
@@ -409,7 +427,7 @@ pub fn plugins_json() -> Result<String, MmmError> {
 }
 
 fn print_summary(r: &mmm_core::results::Results) {
-    println!(
+    mmm_core::outln!(
         "{} — {} {} periods ({} to {}), model {}",
         r.name,
         r.data.n_obs,
@@ -421,7 +439,7 @@ fn print_summary(r: &mmm_core::results::Results) {
         r.data.end,
         r.model.model_type
     );
-    println!(
+    mmm_core::outln!(
         "fit: R² {:.4}  NRMSE {:.4}  MAPE {}  Durbin–Watson {:.3}",
         r.fit.r2,
         r.fit.nrmse,
@@ -431,16 +449,20 @@ fn print_summary(r: &mmm_core::results::Results) {
             .unwrap_or_else(|| "n/a".into()),
         r.fit.durbin_watson
     );
-    println!(
+    mmm_core::outln!(
         "{:<16} {:>14} {:>14} {:>7} {:>8}  ROI interval",
-        "channel", "spend", "contribution", "share", "ROI"
+        "channel",
+        "spend",
+        "contribution",
+        "share",
+        "ROI"
     );
     for c in &r.channels {
         let ci = match (c.roi_ci_low, c.roi_ci_high) {
             (Some(a), Some(b)) => format!("[{a:.3}, {b:.3}]"),
             _ => "—".into(),
         };
-        println!(
+        mmm_core::outln!(
             "{:<16} {:>14.1} {:>14.1} {:>6.1}% {:>8.3}  {}",
             c.name,
             c.spend,

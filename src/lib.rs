@@ -21,5 +21,6 @@ use mmm_tuners as _;
 
 pub mod api;
 pub mod cli;
+mod guard;
 
 pub use mmm_core as core;

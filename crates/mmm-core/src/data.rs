@@ -5,6 +5,7 @@
 //! or empty cell, an unparsable, duplicate or unsorted date, irregular spacing of dates.
 
 use crate::error::{MmmError, Result};
+use crate::input::{shown, BoundFailure, Bounded};
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -74,6 +75,35 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()
 }
 
+/// Which bound (file size, line length) a failed read hit, if any.
+type BoundCell = std::rc::Rc<std::cell::Cell<Option<BoundFailure>>>;
+
+/// Opens a data file for CSV reading: a regular file (a FIFO or a device is refused, see
+/// [`crate::input`]), read through the file and line bounds.
+fn open_csv(path: &Path) -> Result<(csv::Reader<Bounded<std::fs::File>>, BoundCell)> {
+    let file = crate::input::open_regular(path).map_err(|e| {
+        let message = match e.kind() {
+            std::io::ErrorKind::NotFound => "file not found".to_string(),
+            _ => format!("cannot read: {e}"),
+        };
+        MmmError::data(path, None, None, message)
+    })?;
+    let reader = Bounded::data(file);
+    let bound = reader.failure();
+    let rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(reader);
+    Ok((rdr, bound))
+}
+
+/// The error for a read that failed on a size bound (file or line length), if it did.
+fn bound_error(path: &Path, bound: &BoundCell) -> Option<MmmError> {
+    bound
+        .get()
+        .map(|b| MmmError::data(path, b.line(), None, b.message()))
+}
+
 impl Table {
     /// Reads `path`, using `date_column` as the time index.
     pub fn read(path: &Path, date_column: &str) -> Result<Table> {
@@ -96,24 +126,23 @@ impl Table {
                 duplicate,
             );
         }
-        if !path.exists() {
-            return Err(MmmError::data(path, None, None, "file not found"));
-        }
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(false)
-            .from_path(path)
-            .map_err(|e| MmmError::data(path, None, None, format!("cannot read CSV: {e}")))?;
+        let (mut rdr, bound) = open_csv(path)?;
         let headers: Vec<String> = rdr
             .headers()
-            .map_err(|e| MmmError::data(path, Some(1), None, format!("cannot read header: {e}")))?
+            .map_err(|e| {
+                bound_error(path, &bound).unwrap_or_else(|| {
+                    MmmError::data(path, Some(1), None, format!("cannot read header: {e}"))
+                })
+            })?
             .iter()
             .map(|h| h.trim().to_string())
             .collect();
         let mut cells = vec![Vec::new(); headers.len()];
         for (r, rec) in rdr.records().enumerate() {
             let rec = rec.map_err(|e| {
-                MmmError::data(path, Some(r + 2), None, format!("malformed CSV row: {e}"))
+                bound_error(path, &bound).unwrap_or_else(|| {
+                    MmmError::data(path, Some(r + 2), None, format!("malformed CSV row: {e}"))
+                })
             })?;
             for (c, v) in rec.iter().enumerate() {
                 cells[c].push(v.to_string());
@@ -255,7 +284,11 @@ impl Table {
                 }
                 match s.parse::<f64>() {
                     Ok(v) if v.is_finite() => Ok(Some(v)),
-                    _ => Err(self.cell_error(name, r, format!("'{s}' is not a finite number"))),
+                    _ => Err(self.cell_error(
+                        name,
+                        r,
+                        format!("'{}' is not a finite number", shown(s)),
+                    )),
                 }
             })
             .collect()
@@ -279,8 +312,8 @@ impl Table {
                 None,
                 Some(name),
                 format!(
-                    "no such column; the columns are: {}",
-                    self.headers.join(", ")
+                    "no such column; {}",
+                    crate::input::describe_header(&self.headers)
                 ),
             )
         })
@@ -314,7 +347,7 @@ impl Table {
                 }
                 match s.parse::<f64>() {
                     Ok(v) if v.is_finite() => Ok(v),
-                    _ => Err(self.cell_error(name, r, format!("'{s}' is not a finite number"))),
+                    _ => Err(self.cell_error(name, r, format!("'{}' is not a finite number", shown(s)))),
                 }
             })
             .collect()
@@ -360,7 +393,7 @@ impl Table {
                     &self.path,
                     Some(r + 2),
                     Some(&self.date_column),
-                    format!("'{s}' is not an ISO date (YYYY-MM-DD)"),
+                    format!("'{}' is not an ISO date (YYYY-MM-DD)", shown(s)),
                 )
             })?;
             dates.push(d);

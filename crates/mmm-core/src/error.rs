@@ -89,6 +89,10 @@ pub enum MmmError {
     /// A fit or a computation failed (singular matrix, no convergence...).
     #[error("{0}")]
     Compute(String),
+    /// A command-line mistake the user can correct (an `--out` that is a file or holds the
+    /// run's own inputs, a `--data-root` that does not exist).
+    #[error("{0}")]
+    Usage(String),
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {
@@ -107,7 +111,8 @@ impl MmmError {
             MmmError::Spec { .. }
             | MmmError::Data { .. }
             | MmmError::InvalidParameter { .. }
-            | MmmError::Infeasible(_) => 2,
+            | MmmError::Infeasible(_)
+            | MmmError::Usage(_) => 2,
             MmmError::Compute(_) | MmmError::Io { .. } => 1,
         }
     }

@@ -255,6 +255,14 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
             ));
         }
     }
+    // a test statistic that cannot be computed (constant or overflowing target) is null
+    for key in ["f_statistic", "f_pvalue"] {
+        if fitted.statistics.get(key).is_some_and(|v| !v.is_finite()) {
+            warnings.push(format!(
+                "the model's {key} cannot be computed from these data (a constant or overflowing target?); it is reported as null"
+            ));
+        }
+    }
     if let Some(v) = vif {
         for (j, col) in stage.design.columns.iter().enumerate() {
             if let Some(x) = v.get(j) {

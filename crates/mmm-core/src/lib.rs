@@ -14,12 +14,14 @@
 
 pub mod causal;
 pub mod cleaning;
+pub mod console;
 pub mod data;
 pub mod dataset;
 pub mod error;
 pub mod experiment;
 pub mod frame;
 pub mod gram;
+pub mod input;
 pub mod interval;
 pub mod kpi;
 pub mod metrics;
@@ -34,6 +36,7 @@ pub mod response;
 pub mod results;
 pub mod search;
 pub mod spec;
+pub mod staging;
 pub mod transform;
 pub mod tuning;
 pub mod validation;

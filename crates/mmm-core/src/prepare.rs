@@ -209,6 +209,8 @@ pub fn data_spec_issues(d: &DataSpec) -> Vec<SpecIssue> {
 pub fn prepare(loaded: &LoadedSpec) -> Result<(Table, DataQuality)> {
     let spec = &loaded.spec;
     let d = &spec.data;
+    // regular files inside --data-root, before anything is read
+    crate::input::check_spec_files(loaded)?;
     let path = loaded.data_path();
     let cols = d.long_columns();
     let (mut table, rows_read, campaigns, mut changes) = match d.format {
@@ -335,6 +337,7 @@ pub fn pivot_long(
     let first = distinct[0];
     let last = distinct[distinct.len() - 1];
     let n = ((last - first).num_days() / step + 1) as usize;
+    crate::input::check_pivot_size(path, n, campaigns.len(), metrics.len(), n_rows)?;
     // (date index, campaign index) → source row
     let cidx: BTreeMap<&str, usize> = campaigns
         .iter()

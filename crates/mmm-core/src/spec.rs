@@ -285,7 +285,7 @@ pub fn experiment_schema() -> Value {
 /// Reads and validates a spec file.
 pub fn load_spec(path: &Path) -> Result<LoadedSpec> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| MmmError::Spec {
+    let text = crate::input::read_json_text(path).map_err(|e| MmmError::Spec {
         file: file.clone(),
         issues: vec![SpecIssue {
             pointer: String::new(),

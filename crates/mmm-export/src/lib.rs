@@ -85,11 +85,8 @@ pub fn write_database(
     fill: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<()>,
 ) -> Result<PathBuf> {
     let target = dir.join(name);
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| MmmError::io(dir, e))?;
+    // mode 0666 less the umask, as every output (mmm_core::output)
+    let tmp = mmm_core::output::temp_file(dir, name)?;
     {
         let mut conn = Connection::open(tmp.path()).map_err(sql)?;
         // the file is private until renamed and discarded on any failure: no rollback journal,

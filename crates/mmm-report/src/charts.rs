@@ -274,6 +274,25 @@ impl Panel {
     }
 }
 
+/// Largest axis value a chart draws: beyond it (data near `f64::MAX`) plotters' tick search
+/// never ends or its pixel arithmetic overflows; such a chart shows a note instead.
+const MAX_AXIS: f64 = 1e100;
+
+/// Whether an axis range can be drawn: finite, increasing, within ±[`MAX_AXIS`].
+fn drawable(lo: f64, hi: f64) -> bool {
+    lo.is_finite() && hi.is_finite() && lo < hi && lo.abs() <= MAX_AXIS && hi.abs() <= MAX_AXIS
+}
+
+/// The note drawn instead of a chart whose values are too large to draw.
+fn too_large<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    area.draw(&Text::new(
+        format!("values too large to draw (beyond ±{MAX_AXIS:e}); see the tables"),
+        (20, 30),
+        font(14),
+    ))
+    .map_err(err)
+}
+
 /// Splits a series at non-finite points.
 fn runs(points: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
     let mut out = vec![];
@@ -318,6 +337,9 @@ fn draw_panel<'b>(area: &DrawingArea<SVGBackend<'b>, Shift>, p: &Panel) -> Resul
             t,
             ("sans-serif", 14, FontStyle::Bold).into_font().color(&INK),
         );
+    }
+    if !drawable(x0, x1) || !drawable(y0, y1) {
+        return too_large(area);
     }
     let mut chart = b.build_cartesian_2d(x0..x1, y0..y1).map_err(err)?;
     let xf = |v: &f64| p.x_ticks.format(*v);
@@ -586,6 +608,15 @@ pub fn bars(b: &Bars) -> Result<String, String> {
         .max()
         .unwrap_or(4) as u32;
     let mut svg = String::new();
+    if !drawable(x0, x1) {
+        {
+            let root = SVGBackend::with_string(&mut svg, (WIDTH, 60)).into_drawing_area();
+            root.fill(&WHITE).map_err(err)?;
+            too_large(&root)?;
+            root.present().map_err(err)?;
+        }
+        return Ok(svg);
+    }
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;

@@ -486,7 +486,9 @@ fn bad(path: &Path, message: impl Into<String>) -> MmmError {
 }
 
 fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| MmmError::io(path, e))
+    // outputs of mmm (draws.csv can be large): the data file bound
+    mmm_core::input::read_text(path, mmm_core::input::MAX_DATA_BYTES)
+        .map_err(|e| MmmError::io(path, e))
 }
 
 /// A cell as a number; empty, `NaN` and unparsable cells read as NaN.

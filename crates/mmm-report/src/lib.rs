@@ -83,6 +83,17 @@ pub fn build_report(dir: &Path) -> Result<String> {
     }
 }
 
+/// `mmm report DIR`: builds the report of `dir` and moves `dir/report.html` into place
+/// through a staging folder (see [`mmm_core::staging`]: a kill leaves no temporary file);
+/// returns its path.
+pub fn rebuild_report(dir: &Path) -> Result<PathBuf> {
+    let html = build_report(dir)?;
+    let stage = mmm_core::staging::Staging::begin(dir, &[])?;
+    write_atomic(stage.dir(), REPORT_FILE, html.as_bytes())?;
+    stage.commit()?;
+    Ok(dir.join(REPORT_FILE))
+}
+
 /// Builds the report of `dir` and writes `dir/report.html` atomically; returns its path.
 pub fn write_report(dir: &Path) -> Result<PathBuf> {
     let html = build_report(dir)?;

@@ -17,6 +17,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod checks;
 pub mod simulate;
 pub mod spec;
 
@@ -41,7 +42,7 @@ pub fn write_outputs(out_dir: &Path, sim: &Simulation) -> Result<Vec<PathBuf>> {
 /// and (unless `quiet`) prints a summary of the truth.
 pub fn run_cli(simspec: &Path, out: &Path, quiet: bool) -> Result<()> {
     let file = simspec.display().to_string();
-    let text = std::fs::read_to_string(simspec).map_err(|e| MmmError::Spec {
+    let text = mmm_core::input::read_json_text(simspec).map_err(|e| MmmError::Spec {
         file: file.clone(),
         issues: vec![mmm_core::error::SpecIssue {
             pointer: String::new(),
@@ -60,26 +61,43 @@ pub fn run_cli(simspec: &Path, out: &Path, quiet: bool) -> Result<()> {
         }],
     })?;
     let spec = parse_simspec(&raw, &file)?;
+    mmm_core::staging::check_out(out, &[simspec.to_path_buf()])?;
     let sim = simulate(&spec, Some(&raw))?;
-    let written = write_outputs(out, &sim)?;
+    checks::check_finite(&sim, &file)?;
+    // all or nothing: both files are built in a staging folder, then moved in together
+    let stage = mmm_core::staging::Staging::begin(out, mmm_core::staging::SIMULATION_OUTPUTS)?;
+    write_outputs(stage.dir(), &sim)?;
+    let written = stage.commit()?;
     if !quiet {
         let t = &sim.truth;
-        println!(
+        mmm_core::outln!(
             "{} — {} periods from {} to {}, noise sd {}",
-            t.name, t.periods, t.start, t.end, t.noise_sd
+            t.name,
+            t.periods,
+            t.start,
+            t.end,
+            t.noise_sd
         );
-        println!(
+        mmm_core::outln!(
             "{:<16} {:>14} {:>14} {:>9} {:>9}",
-            "channel", "spend", "contribution", "ROI", "mROI"
+            "channel",
+            "spend",
+            "contribution",
+            "ROI",
+            "mROI"
         );
         for c in &t.channels {
-            println!(
+            mmm_core::outln!(
                 "{:<16} {:>14.1} {:>14.1} {:>9.4} {:>9.4}",
-                c.name, c.spend, c.contribution, c.roi, c.mroi
+                c.name,
+                c.spend,
+                c.contribution,
+                c.roi,
+                c.mroi
             );
         }
         for w in written {
-            println!("wrote {}", w.display());
+            mmm_core::outln!("wrote {}", w.display());
         }
     }
     Ok(())

@@ -458,7 +458,7 @@ fn issue(pointer: impl Into<String>, message: impl Into<String>) -> SpecIssue {
 /// Reads, deserializes and checks a simulation spec file.
 pub fn load_simspec(path: &Path) -> Result<SimSpec> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| MmmError::Spec {
+    let text = mmm_core::input::read_json_text(path).map_err(|e| MmmError::Spec {
         file: file.clone(),
         issues: vec![issue("", format!("cannot read: {e}"))],
     })?;
@@ -515,6 +515,7 @@ pub fn parse_simspec(raw: &Value, file: &str) -> Result<SimSpec> {
                 .iter()
                 .any(|p| p.starts_with(&format!("{}/", i.pointer))))
     });
+    issues.extend(crate::checks::magnitude_issues(raw));
     issues.sort_by(|a, b| (&a.pointer, &a.message).cmp(&(&b.pointer, &b.message)));
     issues.dedup();
     if issues.is_empty() {
@@ -773,6 +774,9 @@ impl SimSpec {
                 "/periods",
                 format!("must be ≥ 8, found {}", self.periods),
             ));
+        }
+        if let Some(m) = crate::checks::date_range_issue(self) {
+            issues.push(issue("/periods", m));
         }
         for (f, v) in [
             ("intercept", self.intercept),

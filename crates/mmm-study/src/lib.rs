@@ -24,6 +24,7 @@ use indicatif::ProgressBar;
 use mmm_core::error::{MmmError, Result, SpecIssue};
 use mmm_core::experiment;
 use mmm_core::output::{ensure_dir, write_atomic};
+use mmm_core::staging::{self, Staging};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::io::IsTerminal;
@@ -226,7 +227,8 @@ fn incomplete(
 
 /// Reads the shard outputs in `dirs`, checks that they are shards of one study that together
 /// cover every variant exactly once, copies every variant's outputs into `out/variants/`, and
-/// returns the comparison one unsharded run gives.
+/// returns the comparison one unsharded run gives. `out` is normally a staging folder (see
+/// [`merge_cli`]), so that a shard folder can be the merge's `--out` too.
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Comparison> {
     let mut parts: Vec<(PathBuf, Comparison)> = Vec::new();
     // Folders without a comparison.json: their shard did not finish (written last, atomically).
@@ -237,7 +239,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Comparison> {
             absent.push(d);
             continue;
         }
-        let text = std::fs::read_to_string(&f)
+        let text = mmm_core::input::read_json_text(&f)
             .map_err(|e| merge_error(&f, "", format!("cannot read: {e}")))?;
         let c: Comparison = serde_json::from_str(&text).map_err(|e| {
             merge_error(
@@ -317,10 +319,11 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Comparison> {
             if src == dst {
                 continue;
             }
-            for name in ["results.json", "decomposition.csv"] {
+            for name in ["results.json", "decomposition.csv", "draws.csv"] {
                 let p = src.join(name);
-                if p.exists() {
-                    let bytes = std::fs::read(&p).map_err(|e| MmmError::io(&p, e))?;
+                if p.is_file() {
+                    let bytes = mmm_core::input::read_bounded(&p, mmm_core::input::MAX_DATA_BYTES)
+                        .map_err(|e| MmmError::io(&p, e))?;
                     ensure_dir(&dst)?;
                     write_atomic(&dst, name, &bytes)?;
                 }
@@ -344,12 +347,16 @@ fn progress_wanted(quiet: bool) -> bool {
 fn print_table(c: &Comparison) {
     let mut order: Vec<&VariantRow> = c.variants.iter().collect();
     order.sort_by_key(|v| (v.rank.unwrap_or(usize::MAX), v.index));
-    println!(
+    mmm_core::outln!(
         "{:>4}  {:<40} {:>8} {:>10} {:>8}",
-        "rank", "variant", "R²", "ROI error", "status"
+        "rank",
+        "variant",
+        "R²",
+        "ROI error",
+        "status"
     );
     for v in order {
-        println!(
+        mmm_core::outln!(
             "{:>4}  {:<40} {:>8} {:>10} {:>8}",
             v.rank.map(|r| r.to_string()).unwrap_or_else(|| "—".into()),
             v.name,
@@ -367,15 +374,48 @@ fn print_table(c: &Comparison) {
     }
 }
 
-/// `mmm study STUDY --out DIR [--shard I/N]`.
-pub fn run_cli(study_file: &Path, out: &Path, shard: Option<Shard>, quiet: bool) -> Result<()> {
+/// The files a study reads: the study file, its base spec and truth, every variant's data and
+/// calendar (an `--out` holding one of them is refused).
+pub fn input_files(study_file: &Path, study: &Study) -> Vec<PathBuf> {
+    let dir = study_file.parent().unwrap_or(Path::new(""));
+    let mut files = vec![study_file.to_path_buf()];
+    if let spec::BaseSpec::Path(p) = &study.spec.base {
+        files.push(dir.join(p));
+    }
+    if let Some(t) = &study.spec.truth {
+        files.push(dir.join(t));
+    }
+    for v in &study.variants {
+        for (p, _) in mmm_core::input::spec_files(&v.loaded) {
+            if !files.contains(&p) {
+                files.push(p);
+            }
+        }
+    }
+    files
+}
+
+/// `mmm study STUDY --out DIR [--shard I/N]`. Everything is built in a staging folder of
+/// `out` (see [`mmm_core::staging`]); `before_commit` adds what the caller writes there too
+/// (the report), then all of it moves into `out` together.
+pub fn run_cli(
+    study_file: &Path,
+    out: &Path,
+    shard: Option<Shard>,
+    quiet: bool,
+    before_commit: &dyn Fn(&Path) -> Result<()>,
+) -> Result<()> {
     let study = load_study(study_file)?;
-    let c = run_study(&study, shard, out, progress_wanted(quiet))?;
-    let written = write_comparison(out, &c)?;
+    staging::check_out(out, &input_files(study_file, &study))?;
+    let stage = Staging::begin(out, staging::RESULT_OUTPUTS)?;
+    let c = run_study(&study, shard, stage.dir(), progress_wanted(quiet))?;
+    write_comparison(stage.dir(), &c)?;
+    before_commit(stage.dir())?;
+    let written = stage.commit()?;
     if !quiet {
         print_table(&c);
         for w in written {
-            println!("wrote {}", w.display());
+            mmm_core::outln!("wrote {}", w.display());
         }
     }
     if c.with_truth {
@@ -384,14 +424,14 @@ pub fn run_cli(study_file: &Path, out: &Path, shard: Option<Shard>, quiet: bool)
             .iter()
             .filter(|v| v.status == "ok" && v.mean_abs_roi_error.is_none())
         {
-            eprintln!(
+            mmm_core::errln!(
                 "warning: variant '{}' has no channel named in the truth; it is not ranked",
                 v.name
             );
         }
     }
     for v in c.variants.iter().filter(|v| v.status != "ok") {
-        eprintln!(
+        mmm_core::errln!(
             "warning: variant '{}' failed: {}",
             v.name,
             v.error.as_deref().unwrap_or("")
@@ -400,14 +440,23 @@ pub fn run_cli(study_file: &Path, out: &Path, shard: Option<Shard>, quiet: bool)
     Ok(())
 }
 
-/// `mmm study merge DIR... --out DIR`.
-pub fn merge_cli(dirs: &[PathBuf], out: &Path, quiet: bool) -> Result<()> {
-    let c = merge(dirs, out)?;
-    let written = write_comparison(out, &c)?;
+/// `mmm study merge DIR... --out DIR`, staged as [`run_cli`] (`out` may be a shard folder).
+pub fn merge_cli(
+    dirs: &[PathBuf],
+    out: &Path,
+    quiet: bool,
+    before_commit: &dyn Fn(&Path) -> Result<()>,
+) -> Result<()> {
+    staging::check_out(out, &[])?;
+    let stage = Staging::begin(out, staging::RESULT_OUTPUTS)?;
+    let c = merge(dirs, stage.dir())?;
+    write_comparison(stage.dir(), &c)?;
+    before_commit(stage.dir())?;
+    let written = stage.commit()?;
     if !quiet {
         print_table(&c);
         for w in written {
-            println!("wrote {}", w.display());
+            mmm_core::outln!("wrote {}", w.display());
         }
     }
     Ok(())

@@ -315,7 +315,7 @@ fn spec_error(file: &str, issues: Vec<SpecIssue>) -> MmmError {
 /// runs; every problem of every variant is reported at once.
 pub fn load_study(path: &Path) -> Result<Study> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path)
+    let text = mmm_core::input::read_json_text(path)
         .map_err(|e| spec_error(&file, vec![issue("", format!("cannot read: {e}"))]))?;
     let raw: Value = serde_json::from_str(&text).map_err(|e| {
         spec_error(
@@ -358,7 +358,8 @@ pub fn parse_study(raw: &Value, file: &str, dir: &Path) -> Result<Study> {
     let (base_raw, base_file, base_dir): (Value, String, PathBuf) = match &spec.base {
         BaseSpec::Path(p) => {
             let bp = dir.join(p);
-            let text = std::fs::read_to_string(&bp).map_err(|e| {
+            mmm_core::input::check_spec_file(&bp, file, "/base")?;
+            let text = mmm_core::input::read_json_text(&bp).map_err(|e| {
                 spec_error(
                     file,
                     vec![issue(
@@ -397,6 +398,7 @@ pub fn parse_study(raw: &Value, file: &str, dir: &Path) -> Result<Study> {
     // The truth.
     let truth = match &spec.truth {
         Some(t) => {
+            mmm_core::input::check_spec_file(&dir.join(t), file, "/truth")?;
             Some(read_truth(&dir.join(t)).map_err(|m| spec_error(file, vec![issue("/truth", m)]))?)
         }
         None => None,
@@ -527,7 +529,7 @@ pub fn parse_study(raw: &Value, file: &str, dir: &Path) -> Result<Study> {
 
 /// Reads channel name → ROI from a `truth.json` of `mmm simulate`.
 pub fn read_truth(path: &Path) -> std::result::Result<BTreeMap<String, f64>, String> {
-    let text = std::fs::read_to_string(path)
+    let text = mmm_core::input::read_json_text(path)
         .map_err(|e| format!("cannot read '{}': {e}", path.display()))?;
     let v: Value = serde_json::from_str(&text)
         .map_err(|e| format!("'{}' is not valid JSON: {e}", path.display()))?;

@@ -173,7 +173,7 @@ impl Ols {
         let (fvalue, f_pvalue) = if df_model > 0.0 {
             let f = (ess / df_model) / scale;
             let pv = FisherSnedecor::new(df_model, df_resid)
-                .map(|d| d.sf(f))
+                .map(|d| sf(&d, f))
                 .unwrap_or(f64::NAN);
             (f, pv)
         } else {
@@ -198,7 +198,7 @@ impl Ols {
                 let b = beta[j];
                 let se = (scale * cov_unscaled[(j, j)]).sqrt();
                 let t = b / se;
-                let pv = 2.0 * tdist.sf(t.abs());
+                let pv = 2.0 * sf(&tdist, t.abs());
                 Coefficient {
                     name: c.name.clone(),
                     role: c.role,
@@ -245,6 +245,16 @@ impl Ols {
             column_statistics,
             parameters: serde_json::json!({}),
         })
+    }
+}
+
+/// `P(X > x)`, or NaN when `x` is NaN (a constant or overflowing target gives a NaN
+/// statistic; statrs panics on it). The result is reported as null, with a warning.
+fn sf(d: &impl ContinuousCDF<f64, f64>, x: f64) -> f64 {
+    if x.is_nan() {
+        f64::NAN
+    } else {
+        d.sf(x)
     }
 }
 

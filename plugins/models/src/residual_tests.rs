@@ -47,6 +47,10 @@ fn central_moments(e: &[f64]) -> (f64, f64, f64) {
 }
 
 fn chi2_sf(x: f64, df: f64) -> f64 {
+    // NaN in, NaN out (statrs panics on NaN)
+    if x.is_nan() {
+        return f64::NAN;
+    }
     ChiSquared::new(df).map(|d| d.sf(x)).unwrap_or(f64::NAN)
 }
 
