@@ -275,9 +275,8 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
         }
         Command::Report { dir } => write_report(dir, cli.quiet),
         Command::Validate { spec } => {
-            let loaded = load_spec(spec)?;
-            // Data checks too: a spec that names a missing column is not valid.
-            mmm_core::dataset::ModelData::from_spec(&loaded)?;
+            // every problem of the spec and of its data (mmm_core::check)
+            mmm_core::check::validate_spec_file(spec)?;
             println!("{}: valid", spec.display());
             Ok(())
         }

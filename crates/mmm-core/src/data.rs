@@ -258,8 +258,9 @@ impl Table {
                 None,
                 Some(name),
                 format!(
-                    "no such column; the columns are: {}",
-                    self.headers.join(", ")
+                    "no such column; the columns are: {}{}",
+                    self.headers.join(", "),
+                    crate::csv_hints::column_hint(name, &self.headers)
                 ),
             )
         })
