@@ -303,9 +303,8 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
             Ok(())
         }
         Command::Validate { spec } => {
-            let loaded = load_spec(spec)?;
-            // Data checks too: a spec that names a missing column is not valid.
-            mmm_core::dataset::ModelData::from_spec(&loaded)?;
+            // every problem of the spec and of its data (mmm_core::check)
+            mmm_core::check::validate_spec_file(spec)?;
             mmm_core::outln!("{}: valid", spec.display());
             Ok(())
         }

@@ -312,8 +312,9 @@ impl Table {
                 None,
                 Some(name),
                 format!(
-                    "no such column; {}",
-                    crate::input::describe_header(&self.headers)
+                    "no such column; {}{}",
+                    crate::input::describe_header(&self.headers),
+                    crate::csv_hints::column_hint(name, &self.headers)
                 ),
             )
         })

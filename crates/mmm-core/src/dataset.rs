@@ -230,7 +230,7 @@ impl ModelData {
                 format!("{n} rows but the model has {n_params} parameters; more rows than parameters are needed"),
             ));
         }
-        Ok(ModelData {
+        let data = ModelData {
             source: path,
             dates: table.dates.clone(),
             frequency: table.frequency,
@@ -242,7 +242,9 @@ impl ModelData {
             table: Arc::new(table),
             quality: Arc::new(quality),
             kpis: Arc::new(kpis),
-        })
+        };
+        crate::design_check::check(&data, loaded)?;
+        Ok(data)
     }
 
     /// Number of periods.
@@ -407,7 +409,8 @@ fn reg(name: &str, role: Role, values: Vec<f64>) -> Regressor {
     }
 }
 
-fn fmt_period(p: f64) -> String {
+/// The period as written in seasonality column names (`52`, `365.25`).
+pub fn fmt_period(p: f64) -> String {
     if p.fract() == 0.0 {
         format!("{}", p as i64)
     } else {

@@ -93,6 +93,9 @@ pub enum MmmError {
     /// run's own inputs, a `--data-root` that does not exist).
     #[error("{0}")]
     Usage(String),
+    /// Several independent problems (`mmm validate` reports every one it finds).
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\nerror: "))]
+    Several(Vec<MmmError>),
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {
@@ -114,6 +117,14 @@ impl MmmError {
             | MmmError::Infeasible(_)
             | MmmError::Usage(_) => 2,
             MmmError::Compute(_) | MmmError::Io { .. } => 1,
+            // the user's problems are reported with any fault of mmm: 1 only if all are ours
+            MmmError::Several(v) => {
+                if v.iter().any(|e| e.exit_code() == 2) {
+                    2
+                } else {
+                    1
+                }
+            }
         }
     }
 
@@ -157,6 +168,11 @@ impl MmmError {
             MmmError::InvalidParameter { pointer, message } => MmmError::InvalidParameter {
                 pointer: format!("{prefix}{pointer}"),
                 message,
+            },
+            // constraints the section sets that cannot hold: name the section
+            MmmError::Infeasible(message) => MmmError::InvalidParameter {
+                pointer: prefix.to_string(),
+                message: format!("infeasible: {message}"),
             },
             other => other,
         }

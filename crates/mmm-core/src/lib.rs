@@ -12,17 +12,22 @@
 // Numeric kernels index several arrays with one loop variable; iterator chains would hide that.
 #![allow(clippy::needless_range_loop)]
 
+pub mod budget;
 pub mod causal;
+pub mod check;
 pub mod cleaning;
 pub mod console;
+pub mod csv_hints;
 pub mod data;
 pub mod dataset;
+pub mod design_check;
 pub mod error;
 pub mod experiment;
 pub mod frame;
 pub mod gram;
 pub mod input;
 pub mod interval;
+pub mod json_text;
 pub mod kpi;
 pub mod metrics;
 pub mod model;
@@ -34,9 +39,12 @@ pub mod progress;
 pub mod registry;
 pub mod response;
 pub mod results;
+pub mod roles;
+pub mod schema_messages;
 pub mod search;
 pub mod spec;
 pub mod staging;
+pub mod suggest;
 pub mod transform;
 pub mod tuning;
 pub mod validation;

@@ -235,6 +235,13 @@ pub trait Model: Send + Sync + Debug + dyn_clone::DynClone {
     fn set_params(&mut self, _values: &[f64]) {}
     /// Checks every parameter; the error names the field, its value and the rule.
     fn validate(&self) -> Result<()>;
+    /// Peak memory in bytes a fit of `n_obs` periods and `n_cols` design columns needs, with
+    /// the formula in words, when it grows with the model's own settings (posterior draws…);
+    /// checked against the machine before any work ([`crate::budget`]). `None` (the default):
+    /// a few copies of the design.
+    fn memory_estimate(&self, _n_obs: usize, _n_cols: usize) -> Option<(f64, String)> {
+        None
+    }
     /// Fits the model.
     fn fit(&self, problem: &FitProblem<'_>) -> Result<FittedModel>;
     /// Fast path for tuning: the coefficients of the non-intercept columns from the centered

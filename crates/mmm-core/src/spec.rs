@@ -37,10 +37,11 @@ pub struct ExperimentSpec {
     /// The data file and its key columns.
     pub data: DataSpec,
     /// Paid media channels, each with its spend column and transforms.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = 1000))]
     pub media: Vec<MediaSpec>,
     /// Control variables: a numeric column name, or a column with options.
     #[serde(default)]
+    #[schemars(length(max = 1000))]
     pub controls: Vec<ControlSpec>,
     /// Baseline terms (default: intercept only).
     #[serde(default)]
@@ -222,7 +223,7 @@ pub enum Seasonality {
     /// A single term.
     One(FourierSpec),
     /// Several terms.
-    Many(Vec<FourierSpec>),
+    Many(#[schemars(length(min = 1, max = 10))] Vec<FourierSpec>),
 }
 
 impl Seasonality {
@@ -240,7 +241,7 @@ impl Seasonality {
 #[serde(deny_unknown_fields)]
 pub struct FourierSpec {
     /// Period `P` in periods of the data (52 or 52.18 weekly; 7 or 365.25 daily).
-    #[schemars(range(min = 2.0))]
+    #[schemars(range(max = 100000.0), extend("exclusiveMinimum" = 2.0))]
     pub period: f64,
     /// Number of harmonics `order` (2 columns each).
     #[schemars(range(min = 1, max = 50))]
@@ -285,24 +286,7 @@ pub fn experiment_schema() -> Value {
 /// Reads and validates a spec file.
 pub fn load_spec(path: &Path) -> Result<LoadedSpec> {
     let file = path.display().to_string();
-    let text = crate::input::read_json_text(path).map_err(|e| MmmError::Spec {
-        file: file.clone(),
-        issues: vec![SpecIssue {
-            pointer: String::new(),
-            message: format!("cannot read: {e}"),
-        }],
-    })?;
-    let raw: Value = serde_json::from_str(&text).map_err(|e| MmmError::Spec {
-        file: file.clone(),
-        issues: vec![SpecIssue {
-            pointer: String::new(),
-            message: format!(
-                "not valid JSON (line {}, column {}): {e}",
-                e.line(),
-                e.column()
-            ),
-        }],
-    })?;
+    let raw = crate::json_text::read_json_file(path, &file)?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let (spec, search) = parse_spec_with_search(&raw, &file)?;
     Ok(LoadedSpec {
@@ -314,46 +298,10 @@ pub fn load_spec(path: &Path) -> Result<LoadedSpec> {
     })
 }
 
-/// Validates JSON against the schema and returns every issue found (empty when valid).
+/// Validates JSON against the schema and returns every issue found (empty when valid), each at
+/// the field it concerns (see [`crate::schema_messages`]).
 pub fn schema_issues(raw: &Value) -> Vec<SpecIssue> {
-    let schema = experiment_schema();
-    let validator = match jsonschema::validator_for(&schema) {
-        Ok(v) => v,
-        Err(e) => {
-            return vec![SpecIssue {
-                pointer: String::new(),
-                message: format!("internal error: the generated schema is invalid: {e}"),
-            }]
-        }
-    };
-    let mut issues: Vec<SpecIssue> = validator
-        .iter_errors(raw)
-        .map(|e| {
-            let message = match e.kind() {
-                // list every option: the validator's own message elides long lists
-                jsonschema::error::ValidationErrorKind::Enum { options } => format!(
-                    "{} is not one of: {}",
-                    e.instance(),
-                    options
-                        .as_array()
-                        .map(|a| a
-                            .iter()
-                            .map(|v| v.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", "))
-                        .unwrap_or_else(|| options.to_string())
-                ),
-                _ => e.to_string(),
-            };
-            SpecIssue {
-                pointer: e.instance_path().to_string(),
-                message,
-            }
-        })
-        .collect();
-    issues.sort_by(|a, b| (&a.pointer, &a.message).cmp(&(&b.pointer, &b.message)));
-    issues.dedup();
-    issues
+    crate::schema_messages::schema_issues(&experiment_schema(), raw)
 }
 
 /// Validates and deserializes a spec from JSON; `file` labels errors.
@@ -471,5 +419,6 @@ pub fn plugin_issues(spec: &ExperimentSpec) -> Vec<SpecIssue> {
         }
     }
     issues.extend(crate::prepare::data_spec_issues(&spec.data));
+    issues.extend(crate::roles::role_issues(spec));
     issues
 }

@@ -62,11 +62,11 @@ pub struct TuningSpec {
     pub strategy: Box<dyn Tuner>,
     /// Number of evaluations (default 1000).
     #[serde(default = "default_evaluations")]
-    #[schemars(range(min = 1, max = 10000000))]
+    #[schemars(range(min = 1, max = 1000000))]
     pub evaluations: u32,
     /// Objectives to minimize (default `["nrmse"]`); several give a Pareto front.
     #[serde(default = "default_objectives")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1), extend("uniqueItems" = true))]
     pub objectives: Vec<Objective>,
     /// Where objectives are scored (default: `validation` when the spec has a validation
     /// section, else `in_sample`).
@@ -756,15 +756,16 @@ pub fn tune_with(
             Some((n_train, data.n_obs() - n_train))
         }
         (ScoreOn::Validation, None) => {
+            // pointers here are relative to the tuning section (the caller prefixes `/tuning`)
             return Err(MmmError::param(
-                "/tuning/on",
+                "/on",
                 "scoring on 'validation' needs a 'validation' section in the spec",
-            ))
+            ));
         }
         (ScoreOn::InSample, _) => None,
     };
     if params.is_empty() {
-        return Err(MmmError::param("/tuning", "tuning needs at least one parameter given as a search range, e.g. \"decay\": {\"range\": [0.0, 0.8]}"));
+        return Err(MmmError::param("", "tuning needs at least one parameter given as a search range, e.g. \"decay\": {\"range\": [0.0, 0.8]}"));
     }
     let problem = Problem {
         data,
@@ -782,8 +783,8 @@ pub fn tune_with(
     };
     let budget = spec.evaluations as usize;
     let pb = crate::progress::bar(budget as u64, "tuning");
-    let mut points: Vec<Vec<f64>> = Vec::with_capacity(budget);
-    let mut scores: Vec<Vec<f64>> = Vec::with_capacity(budget);
+    let mut points: Vec<Vec<f64>> = Vec::with_capacity(budget.min(1 << 16));
+    let mut scores: Vec<Vec<f64>> = Vec::with_capacity(budget.min(1 << 16));
     {
         let mut evaluate = |batch: &[Vec<f64>]| -> Vec<Vec<f64>> {
             let room = budget.saturating_sub(points.len());
@@ -844,10 +845,7 @@ pub fn tune_with(
     };
     let mut front = pareto_front(&scores);
     if front.is_empty() {
-        return Err(MmmError::Compute(format!(
-            "all {} tuning evaluations failed",
-            points.len()
-        )));
+        return Err(all_failed(&problem, params, &points));
     }
     front.sort_by(|&a, &b| scores[a][0].total_cmp(&scores[b][0]).then(a.cmp(&b)));
     // scale each objective to [0, 1] over the front; pick the point closest to the origin
@@ -925,4 +923,37 @@ mod tests {
             .collect();
         assert_eq!(pareto_front(&scores), brute);
     }
+}
+
+/// The error when every evaluation failed: the search ranges the user gave admit no model that
+/// can be fitted (exit 2). Names the first candidate and why it failed (re-evaluated on the
+/// general path, which keeps the error).
+fn all_failed(problem: &Problem<'_>, params: &[SearchParam], points: &[Vec<f64>]) -> MmmError {
+    let first = points.first().map(|u| {
+        let at = params
+            .iter()
+            .zip(u)
+            .map(|(p, u)| format!("{} = {}", p.pointer, p.value_at(u.clamp(0.0, 1.0))))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let why = match problem.try_evaluate(&mut problem.scratch(), u) {
+            Err(e) => e.to_string(),
+            Ok(v) => format!("objectives {v:?} are not finite"),
+        };
+        format!("; the first, at {at}, failed with: {why}")
+    });
+    MmmError::param(
+        "",
+        format!(
+            "all {} tuning evaluations failed: no candidate of the search ranges ({}) gives a \
+             model that can be fitted{}",
+            points.len(),
+            params
+                .iter()
+                .map(|p| p.pointer.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            first.unwrap_or_default()
+        ),
+    )
 }

@@ -42,24 +42,7 @@ pub fn write_outputs(out_dir: &Path, sim: &Simulation) -> Result<Vec<PathBuf>> {
 /// and (unless `quiet`) prints a summary of the truth.
 pub fn run_cli(simspec: &Path, out: &Path, quiet: bool) -> Result<()> {
     let file = simspec.display().to_string();
-    let text = mmm_core::input::read_json_text(simspec).map_err(|e| MmmError::Spec {
-        file: file.clone(),
-        issues: vec![mmm_core::error::SpecIssue {
-            pointer: String::new(),
-            message: format!("cannot read: {e}"),
-        }],
-    })?;
-    let raw: serde_json::Value = serde_json::from_str(&text).map_err(|e| MmmError::Spec {
-        file: file.clone(),
-        issues: vec![mmm_core::error::SpecIssue {
-            pointer: String::new(),
-            message: format!(
-                "not valid JSON (line {}, column {}): {e}",
-                e.line(),
-                e.column()
-            ),
-        }],
-    })?;
+    let raw = mmm_core::json_text::read_json_file(simspec, &file)?;
     let spec = parse_simspec(&raw, &file)?;
     mmm_core::staging::check_out(out, &[simspec.to_path_buf()])?;
     let sim = simulate(&spec, Some(&raw))?;

@@ -458,21 +458,7 @@ fn issue(pointer: impl Into<String>, message: impl Into<String>) -> SpecIssue {
 /// Reads, deserializes and checks a simulation spec file.
 pub fn load_simspec(path: &Path) -> Result<SimSpec> {
     let file = path.display().to_string();
-    let text = mmm_core::input::read_json_text(path).map_err(|e| MmmError::Spec {
-        file: file.clone(),
-        issues: vec![issue("", format!("cannot read: {e}"))],
-    })?;
-    let raw: Value = serde_json::from_str(&text).map_err(|e| MmmError::Spec {
-        file: file.clone(),
-        issues: vec![issue(
-            "",
-            format!(
-                "not valid JSON (line {}, column {}): {e}",
-                e.line(),
-                e.column()
-            ),
-        )],
-    })?;
+    let raw = mmm_core::json_text::read_json_file(path, &file)?;
     parse_simspec(&raw, &file)
 }
 

@@ -311,25 +311,15 @@ fn spec_error(file: &str, issues: Vec<SpecIssue>) -> MmmError {
     }
 }
 
+/// Upper bound of the number of variants of one study (listed and grid), checked before the
+/// grid is expanded.
+pub const MAX_VARIANTS: usize = 10_000;
+
 /// Reads a study file, builds every variant and validates it (schema, plugins) before anything
 /// runs; every problem of every variant is reported at once.
 pub fn load_study(path: &Path) -> Result<Study> {
     let file = path.display().to_string();
-    let text = mmm_core::input::read_json_text(path)
-        .map_err(|e| spec_error(&file, vec![issue("", format!("cannot read: {e}"))]))?;
-    let raw: Value = serde_json::from_str(&text).map_err(|e| {
-        spec_error(
-            &file,
-            vec![issue(
-                "",
-                format!(
-                    "not valid JSON (line {}, column {}): {e}",
-                    e.line(),
-                    e.column()
-                ),
-            )],
-        )
-    })?;
+    let raw = mmm_core::json_text::read_json_file(path, &file)?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     parse_study(&raw, &file, &dir)
 }
@@ -359,29 +349,8 @@ pub fn parse_study(raw: &Value, file: &str, dir: &Path) -> Result<Study> {
         BaseSpec::Path(p) => {
             let bp = dir.join(p);
             mmm_core::input::check_spec_file(&bp, file, "/base")?;
-            let text = mmm_core::input::read_json_text(&bp).map_err(|e| {
-                spec_error(
-                    file,
-                    vec![issue(
-                        "/base",
-                        format!("cannot read '{}': {e}", bp.display()),
-                    )],
-                )
-            })?;
-            let v: Value = serde_json::from_str(&text).map_err(|e| {
-                spec_error(
-                    file,
-                    vec![issue(
-                        "/base",
-                        format!(
-                            "'{}' is not valid JSON (line {}, column {}): {e}",
-                            bp.display(),
-                            e.line(),
-                            e.column()
-                        ),
-                    )],
-                )
-            })?;
+            let v = mmm_core::json_text::read_json_file(&bp, &bp.display().to_string())
+                .map_err(|e| spec_error(file, vec![issue("/base", e.to_string())]))?;
             (
                 v,
                 bp.display().to_string(),
@@ -433,7 +402,29 @@ pub fn parse_study(raw: &Value, file: &str, dir: &Path) -> Result<Study> {
                 }
             }
         }
-        let total: usize = spec.grid.iter().map(|a| a.values.len()).product();
+        // counted before anything is expanded: 100 values on 6 axes are 10^12 variants
+        let total = spec
+            .grid
+            .iter()
+            .try_fold(1usize, |acc, a| acc.checked_mul(a.values.len()))
+            .filter(|t| t.saturating_add(spec.variants.len()) <= MAX_VARIANTS);
+        let Some(total) = total else {
+            let product = spec
+                .grid
+                .iter()
+                .map(|a| a.values.len().to_string())
+                .collect::<Vec<_>>()
+                .join(" × ");
+            issues.push(issue(
+                "/grid",
+                format!(
+                    "the grid has {product} variants (plus {} listed); a study has at most \
+                     {MAX_VARIANTS}: use fewer values or split it into several studies",
+                    spec.variants.len()
+                ),
+            ));
+            return Err(spec_error(file, issues));
+        };
         for k in 0..total {
             // Mixed radix, last axis fastest.
             let mut rem = k;

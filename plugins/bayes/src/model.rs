@@ -139,11 +139,11 @@ pub struct BayesianMmm {
     pub chains: usize,
     /// Warm-up iterations per chain.
     #[serde(default = "d_tune")]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 100000))]
     pub tune: usize,
     /// Kept draws per chain.
     #[serde(default = "d_draws")]
-    #[schemars(range(min = 4))]
+    #[schemars(range(min = 4, max = 100000))]
     pub draws: usize,
     /// Target acceptance of the step size adaptation, in (0, 1).
     #[serde(default = "d_accept")]
@@ -611,16 +611,45 @@ fn coef_from(name: &str, role: Role, v: &[f64]) -> Coefficient {
     }
 }
 
+/// Upper bound of `chains` (as in the schema).
+const MAX_CHAINS: usize = 64;
+/// Upper bound of `draws` and of `tune` per chain (as in the schema).
+const MAX_ITERATIONS: usize = 100_000;
+
 #[typetag::serde(name = "bayesian_mmm")]
 impl Model for BayesianMmm {
+    /// Kept draws of every chain hold the parameters (about two per column, with transform
+    /// parameters and σ) twice (unconstrained and constrained), the coefficients, and per period
+    /// the posterior predictive and the fitted mean: `chains·draws·(5·k + 2·n + 8)·8` bytes.
+    fn memory_estimate(&self, n_obs: usize, n_cols: usize) -> Option<(f64, String)> {
+        let draws = self.chains as f64 * self.draws as f64;
+        let per_draw = 5.0 * n_cols as f64 + 2.0 * n_obs as f64 + 8.0;
+        Some((
+            draws * per_draw * 8.0,
+            format!(
+                "{} chains × {} draws × (5 × columns + 2 × periods + 8) × 8 bytes",
+                self.chains, self.draws
+            ),
+        ))
+    }
+
     fn validate(&self) -> Result<()> {
-        if self.chains == 0 {
-            return Err(MmmError::param("/chains", "chains = 0 must be at least 1"));
+        if self.chains == 0 || self.chains > MAX_CHAINS {
+            return Err(MmmError::param(
+                "/chains",
+                format!("chains = {} must lie in [1, {MAX_CHAINS}]", self.chains),
+            ));
         }
-        if self.draws < 4 {
+        if self.draws < 4 || self.draws > MAX_ITERATIONS {
             return Err(MmmError::param(
                 "/draws",
-                format!("draws = {} must be at least 4", self.draws),
+                format!("draws = {} must lie in [4, {MAX_ITERATIONS}]", self.draws),
+            ));
+        }
+        if self.tune > MAX_ITERATIONS {
+            return Err(MmmError::param(
+                "/tune",
+                format!("tune = {} must be at most {MAX_ITERATIONS}", self.tune),
             ));
         }
         if !(self.target_accept > 0.0 && self.target_accept < 1.0) {

@@ -57,7 +57,7 @@ pub struct BootstrapSpec {
     pub resamples: u32,
     /// Block length in periods (default ⌈n^(1/3)⌉); 1 gives the i.i.d. bootstrap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 100000))]
     pub block_length: Option<u32>,
     /// Interval level (default 0.95).
     #[serde(default = "default_level")]
@@ -282,11 +282,53 @@ impl Mediated {
     }
 }
 
+impl Mediated {
+    /// One column, one role: the mediator is not the date, the target, a control, or (unless
+    /// it is that channel) a channel's spend.
+    fn check_mediator_role(&self, spec: &ExperimentSpec) -> Result<()> {
+        let m = &self.mediator.column;
+        let clash = |other: String| {
+            Err(MmmError::param(
+                "/mediator/column",
+                format!(
+                    "column '{m}' is already {other}; the mediator must be a column of its own"
+                ),
+            ))
+        };
+        if *m == spec.data.target {
+            return clash("the target (/data/target)".into());
+        }
+        if *m == spec.data.date {
+            return clash("the date (/data/date)".into());
+        }
+        if let Some(j) = spec.controls.iter().position(|c| c.column() == m) {
+            return clash(format!("a control (/controls/{j})"));
+        }
+        for (i, ch) in spec.media.iter().enumerate() {
+            if ch.spend == *m && self.mediator.channel.as_deref() != Some(ch.name.as_str()) {
+                return clash(format!(
+                    "the spend of channel '{}' (/media/{i}/spend); to mediate through a paid \
+                     channel set \"channel\": \"{}\"",
+                    ch.name, ch.name
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[typetag::serde(name = "mediated")]
 impl CausalStructure for Mediated {
     fn validate(&self, spec: &ExperimentSpec) -> Result<()> {
+        self.check_mediator_role(spec)?;
         let names: Vec<&str> = spec.media.iter().map(|m| m.name.as_str()).collect();
         for (i, d) in self.mediator.drivers.iter().enumerate() {
+            if self.mediator.drivers[..i].contains(d) {
+                return Err(MmmError::param(
+                    format!("/mediator/drivers/{i}"),
+                    format!("driver '{d}' is listed twice"),
+                ));
+            }
             if !names.contains(&d.as_str()) {
                 return Err(MmmError::param(
                     format!("/mediator/drivers/{i}"),

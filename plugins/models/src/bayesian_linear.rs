@@ -116,7 +116,7 @@ pub struct BayesianLinear {
     pub positive: Positivity,
     /// Number of posterior draws (default 2000).
     #[serde(default = "default_draws")]
-    #[schemars(range(min = 10, max = 10000000))]
+    #[schemars(range(min = 10, max = 1000000))]
     pub draws: u32,
 }
 
@@ -380,15 +380,27 @@ impl Model for BayesianLinear {
     fn params(&self) -> &'static [ParamSpec] {
         Self::PARAMS
     }
+    /// The draws of the coefficients and σ, and the `n × draws` posterior mean and predictive:
+    /// `draws·(k + 2·n + 1)·8` bytes.
+    fn memory_estimate(&self, n_obs: usize, n_cols: usize) -> Option<(f64, String)> {
+        let per_draw = n_cols as f64 + 2.0 * n_obs as f64 + 1.0;
+        Some((
+            self.draws as f64 * per_draw * 8.0,
+            format!(
+                "{} draws × (columns + 2 × periods + 1) × 8 bytes",
+                self.draws
+            ),
+        ))
+    }
     fn validate(&self) -> Result<()> {
         ParamSpec::positive("a0").check(self.a0)?;
         if let Some(b0) = self.b0 {
             ParamSpec::positive("b0").check(b0)?;
         }
-        if self.draws < 10 {
+        if !(10..=1_000_000).contains(&self.draws) {
             return Err(MmmError::param(
                 "/draws",
-                format!("draws = {} must be at least 10", self.draws),
+                format!("draws = {} must lie in [10, 1000000]", self.draws),
             ));
         }
         let p = &self.priors;

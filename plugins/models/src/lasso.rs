@@ -35,7 +35,7 @@ pub struct Lasso {
     pub tol: f64,
     /// Maximum number of coordinate-descent sweeps (default 1000).
     #[serde(default = "default_max_iter")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 1000000))]
     pub max_iter: u64,
     /// Scale every penalized column to unit variance before fitting, as sklearn's
     /// `make_pipeline(StandardScaler(), …)`; coefficients are reported on the original scale.

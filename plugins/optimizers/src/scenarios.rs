@@ -16,10 +16,10 @@ use serde_json::{json, Value};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Levels {
-    /// Multiples of the current total spend (1.0 = current).
-    MultiplesOfCurrent(Vec<f64>),
-    /// Total budgets per period.
-    Totals(Vec<f64>),
+    /// Multiples of the current total spend (1.0 = current); at most 1000 levels.
+    MultiplesOfCurrent(#[schemars(length(max = 1000))] Vec<f64>),
+    /// Total budgets per period; at most 1000 levels.
+    Totals(#[schemars(length(max = 1000))] Vec<f64>),
 }
 
 impl Default for Levels {
