@@ -21,7 +21,7 @@ pub fn date_range_issue(spec: &SimSpec) -> Option<String> {
         .days()
         .checked_mul(spec.periods.saturating_sub(1) as i64);
     let last = days
-        .and_then(|d| Duration::try_days(d))
+        .and_then(Duration::try_days)
         .and_then(|d| start.checked_add_signed(d));
     match last {
         Some(l) if start.year() >= 0 && l.year() <= 9999 => None,
