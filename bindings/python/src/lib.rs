@@ -386,7 +386,10 @@ fn simspec_schema() -> String {
 fn cli(py: Python<'_>, args: Vec<String>) -> u8 {
     let mut all = vec!["mmm".to_string()];
     all.extend(args);
+    // the CLI sets the process-wide quiet flag from `-q`; keep this process's setting
+    let was = mmm_core::progress::is_quiet();
     let code = py.detach(|| mmm::cli::run_with_args(all));
+    mmm_core::progress::set_quiet(was);
     // ExitCode has no accessor; compare with the codes the CLI uses
     [0u8, 1, 2]
         .into_iter()

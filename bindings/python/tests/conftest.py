@@ -31,9 +31,9 @@ def quickstart_dict() -> dict:
 
 @pytest.fixture()
 def quickstart_df() -> pd.DataFrame:
-    # round_trip: pandas' default float parser may round the last bit differently from the
-    # correctly rounded parser the CLI uses; round_trip is correctly rounded
-    return pd.read_csv(QUICKSTART / "data.csv", float_precision="round_trip")
+    import mmm
+
+    return mmm.read_csv(QUICKSTART / "data.csv")
 
 
 @pytest.fixture()

@@ -83,7 +83,7 @@ def test_data_error_carries_row_and_column(quickstart_spec, quickstart_df):
     assert (err.row, err.line, err.column) == (3, 5, "tv_S")
     assert "'lots' is not a finite number" in err.message
     with pytest.raises(mmm.DataError) as e:
-        mmm.fit(quickstart_spec, data=df.drop(columns=["ooh_S"]), progress=False)
+        mmm.fit(quickstart_spec, data=quickstart_df.drop(columns=["ooh_S"]), progress=False)
     assert e.value.column == "ooh_S"
     assert "no such column" in e.value.message
 
@@ -105,7 +105,7 @@ def test_missing_values_follow_the_cleaning_rules(quickstart_dict, quickstart_df
 def test_simulate_then_fit_recovers_the_truth(root):
     sim = root / "examples" / "simulations" / "seed000"
     df, truth = mmm.simulate(sim / "simspec.json")
-    csv = pd.read_csv(sim / "data.csv", float_precision="round_trip")
+    csv = mmm.read_csv(sim / "data.csv")
     assert list(df.columns) == list(csv.columns)
     assert len(df) == len(csv)
     numeric = [c for c in csv.columns if c != csv.columns[0]]

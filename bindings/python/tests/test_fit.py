@@ -146,7 +146,8 @@ def test_bayesian_posterior_progress_and_released_gil(small_bayes_spec):
         arrays = post
     else:  # arviz installed
         arrays = {k: post.posterior[k].values for k in post.posterior.data_vars}
-    assert arrays["tv"].shape == (2, 150)
+    assert arrays["tv.beta"].shape == (2, 150)
+    assert arrays["tv.geometric_adstock.decay"].shape == (2, 150)
     s = fit.summary
     assert (s["roi_ci_low"] <= s["roi"]).all() and (s["roi"] <= s["roi_ci_high"]).all()
 

@@ -27,7 +27,7 @@ import pandas as pd
 
 from . import _mmm
 from ._fit import Fit
-from ._inputs import DATAFRAME_PATH, SpecLike, read_spec, with_data
+from ._inputs import DATAFRAME_PATH, SpecLike, read_csv, read_spec, with_data
 from ._mmm import DataError, InfeasibleError, MmmError, SpecError
 from ._progress import ProgressArg, callback
 
@@ -41,6 +41,7 @@ __all__ = [
     "MmmError",
     "SpecError",
     "fit",
+    "read_csv",
     "plugins",
     "schema",
     "simspec_schema",
@@ -99,7 +100,7 @@ def simulate(simspec: SpecLike) -> Tuple[pd.DataFrame, Dict[str, Any]]:
     the truth (``truth.json``: each channel's true contribution, ROI and marginal ROI)."""
     s = read_spec(simspec, "<simspec>")
     csv, truth = _mmm.simulate(s.json(), s.label)
-    df = pd.read_csv(io.StringIO(csv), float_precision="round_trip")
+    df = read_csv(io.StringIO(csv))
     first = df.columns[0]
     df[first] = pd.to_datetime(df[first])
     return df, json.loads(truth)
@@ -130,7 +131,7 @@ def study(
 
 
 def _comparison(out: str) -> pd.DataFrame:
-    df = pd.read_csv(os.path.join(out, "comparison.csv"), float_precision="round_trip")
+    df = read_csv(os.path.join(out, "comparison.csv"))
     return df.set_index("name") if "name" in df.columns else df
 
 

@@ -34,8 +34,9 @@ SUMMARY_COLUMNS = [
 
 
 def _read_csv(text: str, **kw: Any) -> pd.DataFrame:
-    # round_trip: the decimal text the core writes is the shortest that gives the f64 back
-    return pd.read_csv(io.StringIO(text), float_precision="round_trip", **kw)
+    from ._inputs import read_csv
+
+    return read_csv(io.StringIO(text), **kw)
 
 
 class Fit:

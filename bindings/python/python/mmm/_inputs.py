@@ -29,6 +29,17 @@ class SpecInput:
         return json.dumps(self.raw, allow_nan=False)
 
 
+def read_csv(path_or_buffer: Any, **kw: Any) -> Any:
+    """``pandas.read_csv`` with correctly rounded floats, so that a CSV file read here gives
+    the doubles the CLI parses from it (pandas < 3 needs ``float_precision="round_trip"``;
+    pandas 3 rounds correctly by default and deprecates the argument)."""
+    import pandas as pd
+
+    if int(pd.__version__.split(".")[0]) < 3:
+        kw.setdefault("float_precision", "round_trip")
+    return pd.read_csv(path_or_buffer, **kw)
+
+
 def _looks_like_json(text: str) -> bool:
     return text.lstrip().startswith(("{", "["))
 
