@@ -298,6 +298,11 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         (None, _) => None,
     };
 
+    let mut optimization = optimization;
+    if let Some(r) = optimization.as_mut() {
+        note_mediator_lever(r, &data, &estimate, &response_curves);
+    }
+
     let mut warnings = Vec::new();
     if let Some(p) = &posterior {
         warnings.extend(p.warnings.iter().cloned());
@@ -432,6 +437,39 @@ pub fn decomposition_csv(data: &ModelData, estimate: &CausalEstimate) -> Result<
         .into_inner()
         .map_err(|e| MmmError::Compute(format!("writing decomposition: {e}")))?;
     String::from_utf8(bytes).map_err(|e| MmmError::Compute(e.to_string()))
+}
+
+/// Says in `details.mediator` of an optimization that a mediator's plan is over its exogenous
+/// spend (see `ChannelCurves::set_exogenous_lever`): its name, the lever, and its current
+/// observed and exogenous spend per period.
+fn note_mediator_lever(
+    r: &mut crate::optimizer::OptimizationResult,
+    data: &ModelData,
+    estimate: &CausalEstimate,
+    curves: &[crate::response::ResponseCurve],
+) {
+    let Some((e, rc)) = estimate
+        .effects
+        .iter()
+        .zip(curves)
+        .find(|(e, _)| e.credit.is_some())
+    else {
+        return;
+    };
+    let spend = &data.media[e.channel].spend;
+    let note = serde_json::json!({
+        "channel": data.media[e.channel].name,
+        "lever": "exogenous_spend",
+        "current_observed_spend": spend.iter().sum::<f64>() / spend.len().max(1) as f64,
+        "current_exogenous_spend": rc.current_spend,
+        "note": "the mediator's spend in this plan is its exogenous spend; what its drivers induce moves with them (in their total effects)",
+    });
+    match r.details.as_object_mut() {
+        Some(d) => {
+            d.insert("mediator".into(), note);
+        }
+        None => r.details = serde_json::json!({ "mediator": note }),
+    }
 }
 
 /// What a decomposition column holds when the structure credits effects across columns.

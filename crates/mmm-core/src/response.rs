@@ -101,7 +101,8 @@ impl ChannelCurves {
     pub fn set_exogenous_lever(&mut self, i: usize, level: f64, contribution: f64) {
         let observed = self.current[i];
         let f = |s: f64| self.steady_state(i, s).0;
-        let spend = if !(level > f(0.0)) {
+        let floor = f(0.0);
+        let spend = if level.is_nan() || level <= floor {
             0.0
         } else {
             // bracket: double from the observed spend (or 1) until the level is reached
