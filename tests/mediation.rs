@@ -305,7 +305,8 @@ fn mediated_names_unknown_driver() {
 /// every driver's true direct and indirect contribution lies in its bootstrap interval, the
 /// large channels are within 15% of the truth, and `max_response` starts from the fitted media
 /// effect: exactly the sum of the curves at current spend, and within 3% of the decomposition
-/// (the steady state at mean spend of saturating chains; 2.0% here).
+/// (the steady state at mean spend of saturating chains; 2.0% here); the report's media ROI is
+/// the model's.
 #[test]
 fn seed002_partition_recovers_truth_and_optimizer_starts_from_the_fit() {
     let folder = root().join("examples/simulations/seed002");
@@ -405,5 +406,18 @@ fn seed002_partition_recovers_truth_and_optimizer_starts_from_the_fit() {
     assert_eq!(
         r["optimization"]["details"]["mediator"]["channel"],
         "google"
+    );
+    // the report's media ROI is the model's: decomposition media effect over all spend
+    let spend: f64 = channels.iter().map(|c| c["spend"].as_f64().unwrap()).sum();
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let key = "data-key=\"media.roi\" data-value=\"";
+    let at = html.find(key).expect("the summary's media ROI") + key.len();
+    let shown: f64 = html[at..at + html[at..].find('"').unwrap()]
+        .parse()
+        .unwrap();
+    assert!(
+        (shown - media / spend).abs() < 1e-9 * shown,
+        "report media ROI {shown} vs model {}",
+        media / spend
     );
 }
