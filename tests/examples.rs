@@ -19,6 +19,18 @@ fn run_example(rel: &str) -> Value {
 }
 
 /// Each channel's true ROI from a `truth.json` of `mmm simulate`, by channel name.
+fn true_total_effect(rel: &str, channel: &str) -> f64 {
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join(rel)).unwrap()).unwrap();
+    truth["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == channel)
+        .and_then(|c| c["total_effect"].as_f64())
+        .unwrap()
+}
+
 fn true_rois(rel: &str) -> std::collections::HashMap<String, f64> {
     let truth: Value =
         serde_json::from_str(&std::fs::read_to_string(root().join(rel)).unwrap()).unwrap();
@@ -216,7 +228,10 @@ fn seed003_ols_has_full_diagnostics_and_covers_the_truth() {
 /// Seed 002's own estimator: the social → search mediation fitted with a standardized elastic
 /// net and rolling-origin (time-series) cross-validation. The penalty shrinks effects toward
 /// zero, so the check is looser than OLS's: every ROI within 25% of the truth, none above it by
-/// more than 5%, and five chronological folds.
+/// more than 5%, and five chronological folds. For google, the mediator, "none above" applies
+/// to its total effect: its ROI is on its exogenous part only, which gains what the penalty takes
+/// from the drivers' indirect paths (instagram's and snapchat's go to zero), so it may exceed
+/// the truth.
 #[test]
 fn seed002_elastic_net_with_time_series_cv() {
     let r = run_example("examples/simulations/seed002/elastic_net_cv.json");
@@ -237,7 +252,13 @@ fn seed002_elastic_net_with_time_series_cv() {
             "{}: ROI {roi} vs true {t}",
             c["name"]
         );
-        assert!(roi < 1.05 * t, "{}: ROI {roi} vs true {t}", c["name"]);
+        if c["name"] == "google" {
+            let total = c["total_effect"].as_f64().unwrap();
+            let t_total = true_total_effect("examples/simulations/seed002/truth.json", "google");
+            assert!(total < 1.05 * t_total, "google: {total} vs true {t_total}");
+        } else {
+            assert!(roi < 1.05 * t, "{}: ROI {roi} vs true {t}", c["name"]);
+        }
         assert!(c["indirect_coefficient"].is_number(), "{c}");
     }
 }

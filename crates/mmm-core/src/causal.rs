@@ -6,6 +6,10 @@
 //! coefficient* `m_i` (the channel's own coefficient in a direct structure; direct plus
 //! indirect paths in a mediated one). Response curves, marginal ROI and budget optimizers use
 //! `m_i` and the channel's transform chain.
+//!
+//! A mediator's own effect is partly induced by its drivers; that part is credited to them
+//! (it is in their `m_i`) and the mediator keeps only its exogenous part ([`Credit`]), so that
+//! channel contributions sum to the model's media effect.
 
 use crate::dataset::ModelData;
 use crate::error::Result;
@@ -55,6 +59,56 @@ pub struct ChannelEffect {
     pub direct_coefficient: Option<f64>,
     /// Indirect part of the effect (through mediators), for structures with paths.
     pub indirect_coefficient: Option<f64>,
+    /// Interval of `direct_coefficient` at the reported level (bootstrap), when defined.
+    pub direct_interval: Option<(f64, f64)>,
+    /// Interval of `indirect_coefficient` at the reported level (bootstrap), when defined.
+    pub indirect_interval: Option<(f64, f64)>,
+    /// The channel's own credit when it differs from `m_i·f_i(x_i)_t`: a mediator whose
+    /// transformed spend its drivers partly induced (see [`Credit`]).
+    pub credit: Option<Credit>,
+}
+
+/// The credit of a channel other channels drive (a mediator): only the part of its effect its
+/// drivers did not induce, so that contributions partition the media effect.
+///
+/// # Formula
+/// ```text
+/// g_t = γ'z_t + Σ_{i∈D} a_i·f_i(x_i)_t + u_t                   (stage 1, transformed mediator)
+/// exogenous level   e_t = g_t − Σ_{i∈D} a_i·f_i(x_i)_t
+/// credited effect   b·e_t (mediator observed in stage 2),  b·û_t (residual entry)
+/// induced by i      b·a_i·f_i(x_i)_t                           (credited to driver i)
+/// ```
+#[derive(Debug, Clone)]
+pub struct Credit {
+    /// The channel's credited effect per period, in KPI units; its sum is the contribution.
+    pub effect: Vec<f64>,
+    /// Interval of the contribution `Σ_t effect_t` at the reported level, when defined.
+    pub contribution_interval: Option<(f64, f64)>,
+    /// Mean per period of the exogenous transformed level `e_t`: the mediator's own lever,
+    /// inverted through its chain into an exogenous spend for response curves and optimizers.
+    pub exogenous_level: f64,
+    /// The effect its drivers induced through it, `b·Σ_i a_i·Σ_t f_i(x_i)_t` (already in the
+    /// drivers' contributions).
+    pub induced_contribution: f64,
+}
+
+impl ChannelEffect {
+    /// The channel's effect in period `t`, given its transformed spend series: the credited
+    /// effect when the structure gives one, `m_i·f_i(x_i)_t` otherwise.
+    pub fn effect_at(&self, transformed: &[f64], t: usize) -> f64 {
+        match &self.credit {
+            Some(c) => c.effect[t],
+            None => self.total_coefficient * transformed[t],
+        }
+    }
+
+    /// The channel's contribution `Σ_t effect_t` (see [`ChannelEffect::effect_at`]).
+    pub fn contribution(&self, transformed: &[f64]) -> f64 {
+        match &self.credit {
+            Some(c) => c.effect.iter().sum(),
+            None => self.total_coefficient * transformed.iter().sum::<f64>(),
+        }
+    }
 }
 
 /// What a causal structure returns.
@@ -66,6 +120,10 @@ pub struct CausalEstimate {
     pub effects: Vec<ChannelEffect>,
     /// Interval level of every reported interval.
     pub interval_level: f64,
+    /// Per period, the part of the outcome stage's mediator column credited to the mediator
+    /// itself (its exogenous effect); the rest of the column, induced by its drivers, is in
+    /// their columns of the decomposition. `None` for structures without a mediator.
+    pub mediator_exogenous: Option<Vec<f64>>,
 }
 
 impl CausalEstimate {

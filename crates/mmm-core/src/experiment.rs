@@ -148,14 +148,32 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
                 d.contribution.iter().sum::<f64>() / d.contribution.len() as f64,
                 Some(hdi(&d.contribution, estimate.interval_level)),
             ),
-            _ => (
-                e.total_coefficient * mass,
-                e.total_coefficient_interval.map(|(lo, hi)| {
-                    let (a, b) = (lo * mass, hi * mass);
-                    (a.min(b), a.max(b))
-                }),
-            ),
+            _ => match &e.credit {
+                Some(c) => (
+                    e.contribution(&data.transformed[e.channel]),
+                    c.contribution_interval,
+                ),
+                None => (
+                    e.total_coefficient * mass,
+                    e.total_coefficient_interval
+                        .map(|(lo, hi)| scale(lo, hi, mass)),
+                ),
+            },
         };
+        let is_mediator = e.credit.is_some();
+        let per_spend = |coef: Option<f64>| coef.filter(|_| !is_mediator).map(|c| c * mass / spend);
+        let per_spend_ci = |ci: Option<(f64, f64)>| {
+            ci.filter(|_| !is_mediator)
+                .map(|(lo, hi)| scale(lo, hi, mass / spend))
+        };
+        let total_effect_ci = e
+            .total_coefficient_interval
+            .filter(|_| is_mediator)
+            .map(|(lo, hi)| scale(lo, hi, mass));
+        let (direct_ci, indirect_ci) = (
+            per_spend_ci(e.direct_interval),
+            per_spend_ci(e.indirect_interval),
+        );
         channels.push(ChannelResult {
             name: data.media[e.channel].name.clone(),
             spend,
@@ -174,12 +192,30 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
             breakeven_spend: None,
             direct_coefficient: e.direct_coefficient,
             indirect_coefficient: e.indirect_coefficient,
-            direct_contribution: e.direct_coefficient.map(|d| d * mass),
+            direct_contribution: e
+                .direct_coefficient
+                .filter(|_| !is_mediator)
+                .map(|d| d * mass),
             indirect_contribution: e.indirect_coefficient.map(|d| d * mass),
             share_mediated: e
                 .indirect_coefficient
                 .filter(|_| e.total_coefficient != 0.0)
                 .map(|d| d / e.total_coefficient),
+            direct_roi: per_spend(e.direct_coefficient),
+            direct_roi_ci_low: direct_ci.map(|c| c.0),
+            direct_roi_ci_high: direct_ci.map(|c| c.1),
+            indirect_roi: per_spend(e.indirect_coefficient),
+            indirect_roi_ci_low: indirect_ci.map(|c| c.0),
+            indirect_roi_ci_high: indirect_ci.map(|c| c.1),
+            induced_contribution: e.credit.as_ref().map(|c| c.induced_contribution),
+            total_effect: e
+                .credit
+                .as_ref()
+                .map(|c| contribution + c.induced_contribution),
+            total_effect_ci_low: total_effect_ci.map(|c| c.0),
+            total_effect_ci_high: total_effect_ci.map(|c| c.1),
+            exogenous_spend: None,
+            exogenous_roi: None,
             kpis: data
                 .kpis
                 .get(e.channel)
@@ -228,7 +264,17 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         FittedCurves::Posterior(pc) => sample_posterior_curves(pc, 41, estimate.interval_level),
         FittedCurves::Point(c) => sample_curves(c, 41),
     };
-    for (c, rc) in channels.iter_mut().zip(&response_curves) {
+    for ((c, rc), e) in channels
+        .iter_mut()
+        .zip(&response_curves)
+        .zip(&estimate.effects)
+    {
+        if e.credit.is_some() {
+            // the mediator's curve is over its exogenous spend (see `ChannelCurves::new`)
+            let exogenous = rc.current_spend * data.n_obs() as f64;
+            c.exogenous_spend = Some(exogenous);
+            c.exogenous_roi = (exogenous > 0.0).then(|| c.contribution / exogenous);
+        }
         c.mroi = rc.mroi;
         c.mroi_ci_low = rc.mroi_low;
         c.mroi_ci_high = rc.mroi_high;
@@ -242,6 +288,11 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         )?),
         None => None,
     };
+
+    let mut optimization = optimization;
+    if let Some(r) = optimization.as_mut() {
+        note_mediator_lever(r, &data, &estimate, &response_curves);
+    }
 
     let mut warnings = Vec::new();
     if let Some(p) = &posterior {
@@ -260,6 +311,16 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         if fitted.statistics.get(key).is_some_and(|v| !v.is_finite()) {
             warnings.push(format!(
                 "the model's {key} cannot be computed from these data (a constant or overflowing target?); it is reported as null"
+            ));
+        }
+    }
+    for c in &channels {
+        if let Some(m) = c.share_mediated.filter(|m| !(0.0..=1.0).contains(m)) {
+            warnings.push(format!(
+                "channel '{}' has a share mediated of {m:.4}, outside [0, 1]: its direct ({:.4}) and indirect ({:.4}) effects per unit have opposite signs, so direct, indirect and total effects should be read separately",
+                c.name,
+                c.direct_coefficient.unwrap_or(f64::NAN),
+                c.indirect_coefficient.unwrap_or(f64::NAN)
             ));
         }
     }
@@ -392,6 +453,7 @@ pub fn decomposition_csv(data: &ModelData, estimate: &CausalEstimate) -> Result<
     let csv_err = |e: csv::Error| MmmError::Compute(format!("writing decomposition: {e}"));
     w.write_record(&header).map_err(csv_err)?;
     let beta = stage.fitted.beta();
+    let credited = credited_columns(estimate);
     let parts = stage
         .fitted
         .posterior()
@@ -408,9 +470,11 @@ pub fn decomposition_csv(data: &ModelData, estimate: &CausalEstimate) -> Result<
             row.push(fmt(hi[t]));
         }
         for (j, b) in beta.iter().enumerate() {
-            match &parts {
-                Some(p) => row.push(fmt(p[j].get(t).copied().unwrap_or(f64::NAN))),
-                None => row.push(fmt(b * stage.design.x[(t, j)])),
+            match (&parts, &credited[j]) {
+                (Some(p), _) => row.push(fmt(p[j].get(t).copied().unwrap_or(f64::NAN))),
+                (None, Some(Credited::Series(v))) => row.push(fmt(v[t])),
+                (None, Some(Credited::Coefficient(m))) => row.push(fmt(m * stage.design.x[(t, j)])),
+                (None, None) => row.push(fmt(b * stage.design.x[(t, j)])),
             }
         }
         w.write_record(&row).map_err(csv_err)?;
@@ -419,6 +483,81 @@ pub fn decomposition_csv(data: &ModelData, estimate: &CausalEstimate) -> Result<
         .into_inner()
         .map_err(|e| MmmError::Compute(format!("writing decomposition: {e}")))?;
     String::from_utf8(bytes).map_err(|e| MmmError::Compute(e.to_string()))
+}
+
+/// Says in `details.mediator` of an optimization that a mediator's plan is over its exogenous
+/// spend (see `ChannelCurves::set_exogenous_lever`): its name, the lever, and its current
+/// observed and exogenous spend per period.
+fn note_mediator_lever(
+    r: &mut crate::optimizer::OptimizationResult,
+    data: &ModelData,
+    estimate: &CausalEstimate,
+    curves: &[crate::response::ResponseCurve],
+) {
+    let Some((e, rc)) = estimate
+        .effects
+        .iter()
+        .zip(curves)
+        .find(|(e, _)| e.credit.is_some())
+    else {
+        return;
+    };
+    let spend = &data.media[e.channel].spend;
+    let note = serde_json::json!({
+        "channel": data.media[e.channel].name,
+        "lever": "exogenous_spend",
+        "current_observed_spend": spend.iter().sum::<f64>() / spend.len().max(1) as f64,
+        "current_exogenous_spend": rc.current_spend,
+        "note": "the mediator's spend in this plan is its exogenous spend; what its drivers induce moves with them (in their total effects)",
+    });
+    match r.details.as_object_mut() {
+        Some(d) => {
+            d.insert("mediator".into(), note);
+        }
+        None => r.details = serde_json::json!({ "mediator": note }),
+    }
+}
+
+/// What a decomposition column holds when the structure credits effects across columns.
+#[derive(Clone, Copy)]
+enum Credited<'a> {
+    /// The channel's total coefficient times the column (a mediator's driver).
+    Coefficient(f64),
+    /// A given series (the mediator's exogenous effect).
+    Series(&'a [f64]),
+}
+
+/// Per outcome-stage column, its credited content when the structure has a mediator: a
+/// channel's column holds its total effect `m_i·f_i(x_i)_t` (direct plus induced through the
+/// mediator), the mediator's column only its exogenous part; `None` everywhere otherwise
+/// (`β_j·x_tj`). Either way the parts sum to the prediction.
+fn credited_columns(estimate: &CausalEstimate) -> Vec<Option<Credited<'_>>> {
+    let Some(stage) = estimate.outcome_stage() else {
+        return vec![];
+    };
+    let Some(exogenous) = &estimate.mediator_exogenous else {
+        return vec![None; stage.design.columns.len()];
+    };
+    stage
+        .design
+        .columns
+        .iter()
+        .map(|c| match (c.role, c.channel) {
+            (Role::Mediator, _) => Some(Credited::Series(exogenous)),
+            (_, Some(ch)) => estimate
+                .effects
+                .iter()
+                .find(|e| e.channel == ch)
+                .map(|e| Credited::Coefficient(e.total_coefficient)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The interval `[lo·k, hi·k]`, ordered.
+fn scale(lo: f64, hi: f64, k: f64) -> (f64, f64) {
+    let (a, b) = (lo * k, hi * k);
+    (a.min(b), a.max(b))
 }
 
 /// Posterior draws as CSV: `chain`, `draw`, then one column per parameter.

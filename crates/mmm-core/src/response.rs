@@ -33,6 +33,8 @@ pub struct ChannelCurves {
     coefficients: Vec<f64>,
     current: Vec<f64>,
     horizon: usize,
+    /// Constant added to a channel's response (a mediator's exogenous lever; 0 otherwise).
+    offsets: Vec<f64>,
     buffers: Vec<Mutex<Buffers>>,
 }
 
@@ -71,7 +73,63 @@ impl ChannelCurves {
                 s.iter().sum::<f64>() / s.len() as f64
             })
             .collect();
-        Self::from_parts(names, chains, coefficients, current, data.n_obs())
+        let mut curves = Self::from_parts(names, chains, coefficients, current, data.n_obs());
+        for (i, e) in estimate.effects.iter().enumerate() {
+            if let Some(c) = &e.credit {
+                let contribution = e.contribution(&data.transformed[e.channel]);
+                curves.set_exogenous_lever(i, c.exogenous_level, contribution);
+            }
+        }
+        curves
+    }
+
+    /// Makes channel `i` (a mediator) a lever over its *exogenous* spend: current spend becomes
+    /// the steady-state spend `ē` whose transformed level is the mean exogenous level `level`,
+    /// and the response is shifted by a constant so that at `ē` it equals the channel's credited
+    /// contribution `contribution`.
+    ///
+    /// # Formula
+    /// ```text
+    /// f_i(ē·1)_∞ = level                          (bisection; ē = 0 when level ≤ f_i(0))
+    /// response_i(s) = H·m_i·f_i(s·1)_∞ + δ_i,      δ_i = contribution − H·m_i·f_i(ē·1)_∞
+    /// ```
+    /// A driver's own curve already carries the mediator it induces (its `m_i` is the total
+    /// effect), so with the mediator's lever exogenous the channels' curves add up to the
+    /// model's media effect without counting the induced part twice. `δ_i` is 0 (to rounding)
+    /// for the observed entry when `level` is attainable; it is the stage-2 baseline's share of
+    /// the exogenous level for the residual entry. A constant changes no plan and no mROI.
+    pub fn set_exogenous_lever(&mut self, i: usize, level: f64, contribution: f64) {
+        let observed = self.current[i];
+        let f = |s: f64| self.steady_state(i, s).0;
+        let floor = f(0.0);
+        let spend = if level.is_nan() || level <= floor {
+            0.0
+        } else {
+            // bracket: double from the observed spend (or 1) until the level is reached
+            let mut hi = observed.max(1.0);
+            let mut steps = 0;
+            while f(hi) < level && steps < 64 {
+                hi *= 2.0;
+                steps += 1;
+            }
+            if f(hi) < level {
+                hi
+            } else {
+                let mut lo = 0.0;
+                for _ in 0..100 {
+                    let mid = 0.5 * (lo + hi);
+                    if f(mid) < level {
+                        lo = mid;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                0.5 * (lo + hi)
+            }
+        };
+        self.offsets[i] = contribution
+            - self.horizon as f64 * self.coefficients[i] * self.steady_state(i, spend).0;
+        self.current[i] = spend;
     }
 
     /// Curves from explicit parts.
@@ -96,6 +154,7 @@ impl ChannelCurves {
             })
             .collect();
         ChannelCurves {
+            offsets: vec![0.0; names.len()],
             names,
             chains,
             coefficients,
@@ -173,6 +232,7 @@ impl ResponseCurves for ChannelCurves {
     }
     fn response(&self, channel: usize, spend: f64) -> f64 {
         self.horizon as f64 * self.coefficients[channel] * self.steady_state(channel, spend).0
+            + self.offsets[channel]
     }
     fn marginal(&self, channel: usize, spend: f64) -> f64 {
         self.coefficients[channel] * self.steady_state(channel, spend).1

@@ -111,7 +111,9 @@ pub struct ChannelResult {
     pub name: String,
     /// Total spend over the data.
     pub spend: f64,
-    /// Summed modeled effect over the data (total effect for mediated structures).
+    /// Summed modeled effect credited to the channel over the data: its total effect, except a
+    /// mediator's, which is only its exogenous part (the part its drivers induced is in their
+    /// contributions), so that contributions sum to the model's media effect.
     pub contribution: f64,
     /// Interval of the contribution, where defined.
     pub contribution_ci_low: Option<f64>,
@@ -157,6 +159,47 @@ pub struct ChannelResult {
     /// Indirect over total effect (mediated structures).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub share_mediated: Option<f64>,
+    /// Direct effect per unit of spend, `direct_contribution / spend`, with its bootstrap
+    /// interval (drivers of a mediator).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direct_roi: Option<f64>,
+    /// Low end of the direct effect per unit of spend's interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direct_roi_ci_low: Option<f64>,
+    /// High end of the direct effect per unit of spend's interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direct_roi_ci_high: Option<f64>,
+    /// Indirect effect per unit of spend (through the mediator), `indirect_contribution /
+    /// spend`, with its bootstrap interval (drivers of a mediator).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indirect_roi: Option<f64>,
+    /// Low end of the indirect effect per unit of spend's interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indirect_roi_ci_low: Option<f64>,
+    /// High end of the indirect effect per unit of spend's interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indirect_roi_ci_high: Option<f64>,
+    /// A mediator channel: the part of its effect its drivers induced (credited to them, in
+    /// their contributions, not in this channel's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub induced_contribution: Option<f64>,
+    /// A mediator channel: its total effect over the data, `contribution +
+    /// induced_contribution`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_effect: Option<f64>,
+    /// Low end of the mediator's total effect's interval (bootstrap of `b`, times `Σ_t g_t`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_effect_ci_low: Option<f64>,
+    /// High end of the mediator's total effect's interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_effect_ci_high: Option<f64>,
+    /// A mediator channel: the spend over the data its own lever accounts for (the steady-state
+    /// spend per period whose transformed level is its mean exogenous level, times the periods).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exogenous_spend: Option<f64>,
+    /// A mediator channel: `contribution / exogenous_spend`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exogenous_roi: Option<f64>,
     /// Reported KPIs over the data (CTR, CVR, CPA, ROAS and their totals), when the data has
     /// the channel's impressions, clicks, conversions or revenue (see [`crate::kpi`]).
     #[serde(skip_serializing_if = "Option::is_none")]

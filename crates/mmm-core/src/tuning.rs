@@ -227,9 +227,7 @@ impl Problem<'_> {
                 let contributions: Vec<f64> = est
                     .effects
                     .iter()
-                    .map(|e| {
-                        e.total_coefficient * s.data.transformed[e.channel].iter().sum::<f64>()
-                    })
+                    .map(|e| e.contribution(&s.data.transformed[e.channel]))
                     .collect();
                 let spends: Vec<f64> = est
                     .effects

@@ -131,7 +131,7 @@ pub fn fit_split(
     let contributions: Vec<f64> = est
         .effects
         .iter()
-        .map(|e| e.total_coefficient * train.transformed[e.channel].iter().sum::<f64>())
+        .map(|e| e.contribution(&train.transformed[e.channel]))
         .collect();
     let spends: Vec<f64> = est
         .effects

@@ -100,8 +100,10 @@ pub struct ChannelTruth {
     pub mean_spend: f64,
     /// Effect per unit of transformed spend (direct path).
     pub coefficient: f64,
-    /// True total contribution: direct (`β·Σ f(x)`) plus, for a driver of the mediator, its
-    /// indirect part through the mediator.
+    /// True contribution: direct (`β·Σ f(x)`) plus, for a driver of the mediator, its
+    /// indirect part through the mediator; for the mediator, only its exogenous part
+    /// `b·Σ g(M) − Σ_d indirect_d` (its effect less what its drivers' counterfactuals remove),
+    /// as `mmm run` credits it, so that contributions sum to the true media effect.
     pub contribution: f64,
     /// `contribution / spend`.
     pub roi: f64,
@@ -113,6 +115,13 @@ pub struct ChannelTruth {
     /// Part of the contribution through the mediator, for drivers of a mediator.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub indirect_contribution: Option<f64>,
+    /// The mediator: the part of its effect its drivers induced, `Σ_d indirect_d` (credited to
+    /// the drivers, not in `contribution`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub induced_contribution: Option<f64>,
+    /// The mediator: its total effect `b·Σ g(M)` (`contribution + induced_contribution`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_effect: Option<f64>,
 }
 
 /// One control's truth.
@@ -722,13 +731,18 @@ fn truth(
             mroi,
             direct_contribution: indirect.map(|_| direct),
             indirect_contribution: indirect,
+            induced_contribution: None,
+            total_effect: None,
         });
     }
     let mediation = match (&spec.mediator, med) {
         (Some(m), Some((series, _, g))) => {
             let k = spec.channels.len();
             let spend: f64 = series.iter().sum();
-            let contribution = m.coefficient * g.iter().sum::<f64>();
+            let total_effect = m.coefficient * g.iter().sum::<f64>();
+            // What the drivers' counterfactuals remove is theirs; the rest is the mediator's.
+            let induced: f64 = drivers.iter().map(|d| d.indirect).sum();
+            let contribution = total_effect - induced;
             channels.push(ChannelTruth {
                 name: m.name.clone(),
                 column: m.name.clone(),
@@ -741,6 +755,8 @@ fn truth(
                 mroi: curves.marginal(k, current[k]),
                 direct_contribution: None,
                 indirect_contribution: None,
+                induced_contribution: Some(total_effect - contribution),
+                total_effect: Some(total_effect),
             });
             // Keep the spec's driver order.
             let mut ordered = Vec::new();

@@ -60,6 +60,9 @@ impl CausalStructure for Direct {
                     total_coefficient_interval: coef.ci_low.zip(coef.ci_high),
                     direct_coefficient: None,
                     indirect_coefficient: None,
+                    direct_interval: None,
+                    indirect_interval: None,
+                    credit: None,
                 }
             })
             .collect();
@@ -73,6 +76,7 @@ impl CausalStructure for Direct {
             }],
             effects,
             interval_level,
+            mediator_exogenous: None,
         })
     }
 }

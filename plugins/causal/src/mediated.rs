@@ -4,8 +4,10 @@
 //! Ref: Baron & Kenny (1986) product-of-coefficients; Imai, Keele & Tingley (2010) for the
 //! linear-SEM identification assumptions (no unmeasured mediator–outcome confounding).
 
-use crate::bootstrap::{block_resample, default_block_length, quantile};
-use mmm_core::causal::{CausalEstimate, CausalInput, CausalStructure, ChannelEffect, Stage, KIND};
+use crate::bootstrap::{block_resample, default_block_length, BootstrapInterval, IntervalMethod};
+use mmm_core::causal::{
+    CausalEstimate, CausalInput, CausalStructure, ChannelEffect, Credit, Stage, KIND,
+};
 use mmm_core::dataset::ModelData;
 use mmm_core::model::{Column, Design, FitProblem, Model, Role};
 use mmm_core::spec::ExperimentSpec;
@@ -63,6 +65,10 @@ pub struct BootstrapSpec {
     #[serde(default = "default_level")]
     #[schemars(extend("exclusiveMinimum" = 0.0, "exclusiveMaximum" = 1.0))]
     pub level: f64,
+    /// How draws become an interval (default `expanded`: the percentile interval widened for
+    /// small samples, see `docs/methods.md`; `percentile`: the plain percentile interval).
+    #[serde(default)]
+    pub interval: IntervalMethod,
 }
 
 fn default_resamples() -> u32 {
@@ -78,6 +84,7 @@ impl Default for BootstrapSpec {
             resamples: default_resamples(),
             block_length: None,
             level: default_level(),
+            interval: IntervalMethod::default(),
         }
     }
 }
@@ -126,6 +133,25 @@ struct TwoStage {
     stage2: Stage,
     /// Per spec channel: (total, direct, indirect) coefficient.
     effects: Vec<PathEffects>,
+    /// The mediator's split, evaluated on all periods.
+    split: MediatorSplit,
+}
+
+/// The mediator's effect split into its exogenous part and the part its drivers induced,
+/// evaluated on every period of the data (also for a bootstrap resample's coefficients).
+struct MediatorSplit {
+    /// `b·e_t` (observed entry) or `b·û_t` (residual entry): the mediator's own credit.
+    credited: Vec<f64>,
+    /// Mean of `e_t = g_t − Σ_i a_i·f_i(x_i)_t`.
+    exogenous_level: f64,
+    /// `b·Σ_i a_i·Σ_t f_i(x_i)_t`.
+    induced: f64,
+}
+
+/// What one bootstrap resample yields.
+struct Draw {
+    effects: Vec<PathEffects>,
+    credited: f64,
 }
 
 impl Mediated {
@@ -262,6 +288,7 @@ impl Mediated {
         if let Some(mc) = mediator_channel {
             effects[mc] = (b, Some(b), Some(0.0));
         }
+        let split = self.split(data, &d1.columns, &fit1.beta(), drivers, b, g);
         let stage1 = Stage {
             name: self.mediator.column.clone(),
             y: g_rows,
@@ -278,7 +305,44 @@ impl Mediated {
             stage1,
             stage2,
             effects,
+            split,
         })
+    }
+
+    /// The mediator's split on every period, from the stage-1 coefficients `beta1` (on the
+    /// columns `columns1` of the stage-1 design) and the stage-2 mediator coefficient `b`.
+    fn split(
+        &self,
+        data: &ModelData,
+        columns1: &[Column],
+        beta1: &[f64],
+        drivers: &[usize],
+        b: f64,
+        g: &[f64],
+    ) -> MediatorSplit {
+        let n = g.len();
+        let full1 = data.design(drivers, &[]);
+        let mut induced_t = vec![0.0; n];
+        let mut fitted_t = vec![0.0; n];
+        for (j, (col, k)) in columns1.iter().zip(beta1).enumerate() {
+            for t in 0..n {
+                let v = k * full1.x[(t, j)];
+                fitted_t[t] += v;
+                if col.channel.is_some() {
+                    induced_t[t] += v;
+                }
+            }
+        }
+        let exogenous: Vec<f64> = g.iter().zip(&induced_t).map(|(g, i)| g - i).collect();
+        let credited = match self.entry {
+            MediatorEntry::Observed => exogenous.iter().map(|e| b * e).collect(),
+            MediatorEntry::Residual => g.iter().zip(&fitted_t).map(|(g, f)| b * (g - f)).collect(),
+        };
+        MediatorSplit {
+            credited,
+            exogenous_level: exogenous.iter().sum::<f64>() / n.max(1) as f64,
+            induced: b * induced_t.iter().sum::<f64>(),
+        }
     }
 }
 
@@ -403,7 +467,7 @@ impl CausalStructure for Mediated {
             .block_length
             .map(|b| b as usize)
             .unwrap_or_else(|| default_block_length(n));
-        let draws: Vec<Vec<PathEffects>> = (0..self.bootstrap.resamples as u64)
+        let draws: Vec<Draw> = (0..self.bootstrap.resamples as u64)
             .into_par_iter()
             .filter_map(|b| {
                 let rows = block_resample(n, block, input.seed, b);
@@ -416,29 +480,72 @@ impl CausalStructure for Mediated {
                     Some(&rows),
                 )
                 .ok()
-                .map(|s| s.effects)
+                .map(|s| Draw {
+                    credited: s.split.credited.iter().sum(),
+                    effects: s.effects,
+                })
             })
             .collect();
-        let alpha = 1.0 - self.bootstrap.level;
+        // residual degrees of freedom of the larger stage, for the small-sample expansion
+        let p = point
+            .stage2
+            .design
+            .x
+            .ncols()
+            .max(point.stage1.design.x.ncols());
+        let ci = BootstrapInterval::new(self.bootstrap.interval, self.bootstrap.level, n, p);
+        let enough = draws.len() >= 20;
+        let interval = |v: Vec<f64>, point: f64| enough.then(|| ci.interval(&v, point));
         let effects = point
             .effects
             .iter()
             .enumerate()
             .map(|(ch, (total, direct, indirect))| {
-                let totals: Vec<f64> = draws.iter().map(|d| d[ch].0).collect();
-                let interval = (totals.len() >= 20).then(|| {
-                    (
-                        quantile(&totals, alpha / 2.0),
-                        quantile(&totals, 1.0 - alpha / 2.0),
-                    )
+                let totals: Vec<f64> = draws.iter().map(|d| d.effects[ch].0).collect();
+                let path = |k: usize, point: Option<f64>| {
+                    point.and_then(|p| {
+                        let v: Vec<f64> = draws
+                            .iter()
+                            .filter_map(|d| {
+                                if k == 1 {
+                                    d.effects[ch].1
+                                } else {
+                                    d.effects[ch].2
+                                }
+                            })
+                            .collect();
+                        (v.len() == draws.len())
+                            .then_some(v)
+                            .and_then(|v| interval(v, p))
+                    })
+                };
+                let credit = (Some(ch) == mediator_channel).then(|| {
+                    let contribution: f64 = point.split.credited.iter().sum();
+                    Credit {
+                        effect: point.split.credited.clone(),
+                        contribution_interval: interval(
+                            draws.iter().map(|d| d.credited).collect(),
+                            contribution,
+                        ),
+                        exogenous_level: point.split.exogenous_level,
+                        induced_contribution: point.split.induced,
+                    }
                 });
+                let is_mediator = Some(ch) == mediator_channel;
                 ChannelEffect {
                     channel: ch,
                     total_coefficient: *total,
+                    total_coefficient_interval: interval(totals.clone(), *total),
                     total_coefficient_draws: (!totals.is_empty()).then_some(totals),
-                    total_coefficient_interval: interval,
                     direct_coefficient: *direct,
                     indirect_coefficient: *indirect,
+                    direct_interval: path(1, *direct),
+                    indirect_interval: if is_mediator {
+                        None
+                    } else {
+                        path(2, *indirect)
+                    },
+                    credit,
                 }
             })
             .collect();
@@ -451,6 +558,7 @@ impl CausalStructure for Mediated {
             stages: vec![point.stage1, stage2],
             effects,
             interval_level: self.bootstrap.level,
+            mediator_exogenous: Some(point.split.credited),
         })
     }
 }
