@@ -31,6 +31,7 @@ pub mod progress;
 pub mod registry;
 pub mod response;
 pub mod results;
+pub mod sampled_params;
 pub mod search;
 pub mod spec;
 pub mod transform;

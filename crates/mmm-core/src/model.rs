@@ -235,6 +235,12 @@ pub trait Model: Send + Sync + Debug + dyn_clone::DynClone {
     fn set_params(&mut self, _values: &[f64]) {}
     /// Checks every parameter; the error names the field, its value and the rule.
     fn validate(&self) -> Result<()>;
+    /// Whether the model samples the channels' transform parameters itself (a Bayesian model):
+    /// then the spec may leave them out ([`crate::sampled_params::fill_sampled_transform_params`]
+    /// fills in the plugin's example value as the initial point). `false` by default.
+    fn samples_transform_params(&self) -> bool {
+        false
+    }
     /// Fits the model.
     fn fit(&self, problem: &FitProblem<'_>) -> Result<FittedModel>;
     /// Fast path for tuning: the coefficients of the non-intercept columns from the centered
