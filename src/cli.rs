@@ -100,6 +100,8 @@ pub enum Command {
         /// Print as JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Show only the plugin with this type tag (e.g. `bayesian_mmm`), text output.
+        name: Option<String>,
     },
     /// Simulate MMM data with a known truth: writes DIR/data.csv and DIR/truth.json
     ///
@@ -314,11 +316,11 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
             mmm_core::outln!("{s}");
             Ok(())
         }
-        Command::Plugins { json } => {
+        Command::Plugins { json, name } => {
             let text = if *json {
                 plugins_json()?
             } else {
-                plugins_text()?
+                plugins_text(name.as_deref())?
             };
             mmm_core::console::out_str(&text);
             Ok(())
@@ -379,10 +381,17 @@ fn plugin_params(d: &registry::PluginDescriptor) -> Vec<(String, String, String)
     out
 }
 
-fn plugins_text() -> Result<String, MmmError> {
+fn plugins_text(only: Option<&str>) -> Result<String, MmmError> {
     registry::all_plugins()?;
     let mut s = String::new();
     for (kind, list) in registry::by_kind() {
+        let list: Vec<_> = list
+            .into_iter()
+            .filter(|d| only.is_none_or(|n| d.tag == n))
+            .collect();
+        if list.is_empty() {
+            continue;
+        }
         s.push_str(&format!("{kind}:\n"));
         for d in list {
             s.push_str(&format!("  {:<22} {}\n", d.tag, d.description));
@@ -396,6 +405,12 @@ fn plugins_text() -> Result<String, MmmError> {
             ));
         }
         s.push('\n');
+    }
+    if let (Some(n), true) = (only, s.is_empty()) {
+        return Err(MmmError::param(
+            "/type",
+            format!("no plugin has the type '{n}' (`mmm plugins` lists them)"),
+        ));
     }
     Ok(s)
 }

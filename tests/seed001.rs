@@ -67,6 +67,30 @@ fn seed001_bayesian_workflow() {
         "true mROI inside the interval for {inside} of 8 channels"
     );
 
+    // adstock weights come from the posterior: per channel the posterior mean of each draw's
+    // normalized geometric weights, so the lag-0 weight (1 − d)/(1 − d¹²) lies between its
+    // values at the decay HDI's ends, inside its own HDI, and differs between channels
+    let params = &r["posterior"]["diagnostics"]["parameters"];
+    let w0 = |d: f64| (1.0 - d) / (1.0 - d.powi(12));
+    let mut firsts = vec![];
+    for c in r["response_curves"].as_array().unwrap() {
+        let name = c["channel"].as_str().unwrap();
+        let decay = &params[format!("{name}.geometric_adstock.decay")];
+        let (lo, hi) = (f(&decay["hdi_low"]), f(&decay["hdi_high"]));
+        let first = f(&c["adstock_weights"][0]);
+        assert!(
+            w0(hi) - 0.02 <= first && first <= w0(lo) + 0.02,
+            "{name}: lag-0 weight {first}, decay HDI [{lo}, {hi}]"
+        );
+        assert!(
+            f(&c["adstock_weights_low"][0]) <= first && first <= f(&c["adstock_weights_high"][0])
+        );
+        firsts.push(first);
+    }
+    let spread = firsts.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        - firsts.iter().copied().fold(f64::INFINITY, f64::min);
+    assert!(spread > 0.1, "lag-0 weights {firsts:?}");
+
     // the plan: total unchanged, every channel within ±20% of its current spend
     let opt = &r["optimization"];
     let plan = opt["channels"].as_array().unwrap();

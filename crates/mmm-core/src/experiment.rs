@@ -342,6 +342,9 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
     let results = Results {
         schema_version: SCHEMA_VERSION.to_string(),
         name: loaded.spec.name.clone(),
+        review: posterior
+            .as_ref()
+            .and_then(|p| p.diagnostics.get("review").cloned()),
         data: DataSummary {
             path: loaded.spec.data.path.clone(),
             target: data.target_name.clone(),

@@ -41,6 +41,7 @@ pub mod response;
 pub mod results;
 pub mod roles;
 pub mod schema_messages;
+pub mod sampled_params;
 pub mod search;
 pub mod spec;
 pub mod staging;

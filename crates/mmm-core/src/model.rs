@@ -242,6 +242,13 @@ pub trait Model: Send + Sync + Debug + dyn_clone::DynClone {
     fn memory_estimate(&self, _n_obs: usize, _n_cols: usize) -> Option<(f64, String)> {
         None
     }
+
+    /// Whether the model samples the channels' transform parameters itself (a Bayesian model):
+    /// then the spec may leave them out ([`crate::sampled_params::fill_sampled_transform_params`]
+    /// fills in the plugin's example value as the initial point). `false` by default.
+    fn samples_transform_params(&self) -> bool {
+        false
+    }
     /// Fits the model.
     fn fit(&self, problem: &FitProblem<'_>) -> Result<FittedModel>;
     /// Fast path for tuning: the coefficients of the non-intercept columns from the centered

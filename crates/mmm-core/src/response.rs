@@ -292,8 +292,16 @@ pub struct ResponseCurve {
     /// Lag weights `w_0, w_1, …` of the channel's carry-over (the adstocks of its chain
     /// combined, `y_t = Σ_l w_l x_{t−l}`), trailing weights below 1e-4 of the largest dropped;
     /// absent when the chain has no adstock.
+    /// For a Bayesian model the posterior mean weight per lag (each draw's chain parameters).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adstock_weights: Option<Vec<f64>>,
+    /// Low end of each lag weight's credible interval (HDI over the posterior draws, Bayesian
+    /// models only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adstock_weights_low: Option<Vec<f64>>,
+    /// High end of each lag weight's credible interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adstock_weights_high: Option<Vec<f64>>,
 }
 
 /// Most lags reported in [`ResponseCurve::adstock_weights`].
@@ -303,6 +311,21 @@ pub const ADSTOCK_MAX_LAGS: usize = 52;
 /// elementwise and report [`crate::transform::Transform::lag_weights`]), convolved in chain
 /// order and cut to `n` lags; `None` when there are none.
 pub fn adstock_weights(chain: &TransformChain, n: usize) -> Option<Vec<f64>> {
+    let mut w = adstock_weights_uncut(chain, n)?;
+    trim_weights(&mut w);
+    Some(w)
+}
+
+/// Drops trailing weights below 1e-4 of the largest (keeps at least one).
+fn trim_weights(w: &mut Vec<f64>) {
+    let max = w.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+    while w.len() > 1 && w.last().is_some_and(|v| v.abs() < 1e-4 * max) {
+        w.pop();
+    }
+}
+
+/// [`adstock_weights`] without the trailing cut (at most `n` lags).
+fn adstock_weights_uncut(chain: &TransformChain, n: usize) -> Option<Vec<f64>> {
     let mut combined: Option<Vec<f64>> = None;
     for t in chain.0.iter().filter(|t| !t.is_elementwise()) {
         let Some(w) = t.lag_weights(n) else { continue };
@@ -320,11 +343,41 @@ pub fn adstock_weights(chain: &TransformChain, n: usize) -> Option<Vec<f64>> {
         });
     }
     let mut w = combined?;
-    let max = w.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
-    while w.len() > 1 && w.last().is_some_and(|v| v.abs() < 1e-4 * max) {
-        w.pop();
-    }
+    w.resize(n, 0.0);
     Some(w)
+}
+
+/// Posterior lag weights of channel `i`: per lag the mean over the draws of each draw's
+/// combined weights ([`adstock_weights`] of the chain with that draw's parameters) and the
+/// HDI at `level`; lags past the point where the mean falls below 1e-4 of its largest are cut.
+/// `None` when the chain has no carry-over.
+fn posterior_adstock_weights(
+    curves: &PosteriorCurves,
+    i: usize,
+    n: usize,
+    level: f64,
+) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    let per: Vec<Vec<f64>> = curves.draws[i]
+        .iter()
+        .map(|(_, chain)| adstock_weights_uncut(chain, n))
+        .collect::<Option<Vec<_>>>()?;
+    let len = per.iter().map(|w| w.len()).max()?;
+    let mut mean = Vec::with_capacity(len);
+    let (mut lo, mut hi) = (Vec::with_capacity(len), Vec::with_capacity(len));
+    for l in 0..len {
+        let v: Vec<f64> = per
+            .iter()
+            .map(|w| w.get(l).copied().unwrap_or(0.0))
+            .collect();
+        mean.push(v.iter().sum::<f64>() / v.len().max(1) as f64);
+        let (a, b) = crate::interval::hdi(&v, level);
+        lo.push(a);
+        hi.push(b);
+    }
+    trim_weights(&mut mean);
+    lo.truncate(mean.len());
+    hi.truncate(mean.len());
+    Some((mean, lo, hi))
 }
 
 /// Samples every channel's curve at `n_points` spends from 0 to 3× current spend.
@@ -360,6 +413,8 @@ pub fn sample_curves(curves: &ChannelCurves, n_points: usize) -> Vec<ResponseCur
                     &curves.chains[i],
                     ADSTOCK_MAX_LAGS.min(curves.horizon.max(1)),
                 ),
+                adstock_weights_low: None,
+                adstock_weights_high: None,
             }
         })
         .collect()
@@ -385,8 +440,6 @@ pub struct PosteriorCurves {
     input_scale: Vec<f64>,
     /// `draws[i][d] = (β, chain with θ^(d))`.
     draws: Vec<Vec<(f64, TransformChain)>>,
-    /// Every channel's chain at the point estimate (for its adstock weights).
-    base: Vec<TransformChain>,
     buffers: Vec<Mutex<Buffers>>,
 }
 
@@ -400,8 +453,8 @@ impl PosteriorCurves {
         max_draws: usize,
     ) -> Option<Self> {
         let n = STEADY_STATE_PERIODS;
-        let (mut names, mut current, mut input_scale, mut draws, mut buffers, mut bases) =
-            (vec![], vec![], vec![], vec![], vec![], vec![]);
+        let (mut names, mut current, mut input_scale, mut draws, mut buffers) =
+            (vec![], vec![], vec![], vec![], vec![]);
         for e in &estimate.effects {
             let m = posterior.media.iter().find(|m| m.channel == e.channel)?;
             let total = m.coefficient.len();
@@ -430,7 +483,6 @@ impl PosteriorCurves {
                 ws: ChainWorkspace::new(base, n),
             }));
             draws.push(per);
-            bases.push(base.clone());
         }
         Some(PosteriorCurves {
             names,
@@ -438,7 +490,6 @@ impl PosteriorCurves {
             horizon: data.n_obs(),
             input_scale,
             draws,
-            base: bases,
             buffers,
         })
     }
@@ -549,6 +600,16 @@ pub fn sample_posterior_curves(
                 .map(|k| summarize(i, top * k as f64 / (n_points - 1).max(1) as f64))
                 .collect();
             let at_current = summarize(i, cur);
+            let weights = posterior_adstock_weights(
+                curves,
+                i,
+                ADSTOCK_MAX_LAGS.min(curves.horizon.max(1)),
+                level,
+            );
+            let (adstock_weights, adstock_weights_low, adstock_weights_high) = match weights {
+                Some((m, lo, hi)) => (Some(m), Some(lo), Some(hi)),
+                None => (None, None, None),
+            };
             ResponseCurve {
                 channel: curves.name(i).to_string(),
                 current_spend: cur,
@@ -558,10 +619,9 @@ pub fn sample_posterior_curves(
                 mroi_high: at_current.mroi_high,
                 breakeven_spend: spend_at_mroi(curves, i, 1.0, 10.0 * cur, 40),
                 points,
-                adstock_weights: adstock_weights(
-                    &curves.base[i],
-                    ADSTOCK_MAX_LAGS.min(curves.horizon.max(1)),
-                ),
+                adstock_weights,
+                adstock_weights_low,
+                adstock_weights_high,
             }
         })
         .collect()

@@ -14,6 +14,11 @@ pub struct Results {
     pub schema_version: String,
     /// Experiment name.
     pub name: String,
+    /// The model review of a Bayesian run (convergence, negative baseline, media share, ROI,
+    /// prior–posterior shift, posterior predictive fit, PSIS-LOO; each pass / review / fail),
+    /// as the model reports it; absent for other models.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<serde_json::Value>,
     /// The data as used.
     pub data: DataSummary,
     /// What preparing the data did: format, pivot, cleaning and aggregation, counted per

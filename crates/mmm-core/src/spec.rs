@@ -314,6 +314,8 @@ pub fn parse_spec_with_search(
     raw: &Value,
     file: &str,
 ) -> Result<(ExperimentSpec, Vec<crate::search::SearchParam>)> {
+    let filled = crate::sampled_params::fill_sampled_transform_params(raw);
+    let raw = &filled;
     let issues = schema_issues(raw);
     if !issues.is_empty() {
         return Err(MmmError::Spec {

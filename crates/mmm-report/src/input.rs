@@ -18,6 +18,9 @@ pub struct Results {
     pub schema_version: String,
     /// Experiment name.
     pub name: String,
+    /// The model review of a Bayesian run.
+    #[serde(default)]
+    pub review: Option<Value>,
     /// The data as used.
     #[serde(default)]
     pub data: DataSummary,

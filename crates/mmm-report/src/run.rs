@@ -10,6 +10,7 @@ use serde_json::Value;
 
 /// Section ids of a run report, in page order (a section is present only with its data).
 pub const RUN_SECTIONS: &[&str] = &[
+    "section-review",
     "section-summary",
     "section-fit",
     "section-decomposition",
@@ -45,7 +46,11 @@ fn interval_text(level: Option<f64>) -> String {
 
 /// Builds every section of a run's report.
 pub fn sections(input: &RunInput) -> Result<Vec<Section>> {
-    let mut out = vec![summary(input)];
+    let mut out = Vec::new();
+    if let Some(s) = review(input) {
+        out.push(s);
+    }
+    out.push(summary(input));
     if let Some(s) = fit(input)? {
         out.push(s);
     }
@@ -1555,6 +1560,40 @@ fn data_quality(input: &RunInput) -> Option<Section> {
         ));
     }
     Some(section("section-data-quality", "Data quality", body))
+}
+
+/// The model review of a Bayesian run (results.json `review`), first in the report.
+fn review(input: &RunInput) -> Option<Section> {
+    let r = input.results.review.as_ref()?;
+    let checks = r.get("checks")?.as_array()?;
+    let overall = r.get("overall").and_then(Value::as_str).unwrap_or("");
+    let mut body = lead(&format!(
+        "Whether to trust this fit: each check is <strong>pass</strong>, <strong>review</strong> \
+         (look at it before acting on the fit) or <strong>fail</strong>. Overall: \
+         <strong id=\"review-overall\">{}</strong>.",
+        esc(overall)
+    ));
+    let rows: Vec<(String, Vec<Cell>)> = checks
+        .iter()
+        .map(|c| {
+            let get = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            (
+                get("check"),
+                vec![
+                    Cell::text(&get("check").replace('_', " ")),
+                    Cell::text(&get("status")),
+                    Cell::text(&get("detail")),
+                ],
+            )
+        })
+        .collect();
+    body.push_str(&table(
+        "table-review",
+        "check",
+        &["check", "status", "what was found"],
+        &rows,
+    ));
+    Some(section("section-review", "Model review", body))
 }
 
 fn warnings(input: &RunInput) -> Option<Section> {

@@ -38,6 +38,24 @@ pub enum Slot {
     Sigma,
 }
 
+/// What media term `i`'s sampled coefficient parameter is.
+///
+/// # Formula
+/// ```text
+/// coefficient:  β_i = q_i
+/// roi, share:   β_i = c_i·q_i / F_i(θ_i),   F_i = Σ_t f_i(x̃_i; θ_i)_t
+/// ∂β_i/∂q_i = c_i/F_i,   ∂β_i/∂θ_ip = −β_i/F_i·Σ_t ∂f_it/∂θ_ip
+/// ```
+/// With `c_i = S_i / s_y` (total raw spend over the target scale) `q_i` is the channel's ROI
+/// (`s_y·β_i·F_i / S_i`); with `c_i = Σ_t ỹ_t` it is the channel's share of the total KPI.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CoefMode {
+    /// The coefficient itself is sampled.
+    Coefficient,
+    /// The coefficient is `c·q/F(θ)` for the sampled `q` (ROI or contribution share).
+    Ratio(f64),
+}
+
 /// One sampled parameter: its name, prior and bijector.
 #[derive(Debug, Clone)]
 pub struct Param {
@@ -60,6 +78,11 @@ pub struct MediaTerm {
     pub chain: TransformChain,
     /// Number of chain parameters.
     pub n_params: usize,
+    /// What the sampled coefficient parameter is.
+    pub mode: CoefMode,
+    /// The chain's parameter values as the spec gives them (chain order): the chains' initial
+    /// point where they lie inside the parameter's prior support.
+    pub initial: Vec<f64>,
     ws: ChainWorkspace,
     f: Vec<f64>,
     df: Vec<f64>,
@@ -78,10 +101,28 @@ impl MediaTerm {
             x,
             chain,
             n_params: np,
+            mode: CoefMode::Coefficient,
+            initial: theta.clone(),
             ws,
             f: vec![0.0; n],
             df: vec![0.0; np * n],
             theta,
+        }
+    }
+
+    /// The coefficient `β` for the sampled value `q` of its parameter at the current `f`
+    /// (see [`CoefMode`]); NaN when `F ≤ 0` under a ratio mode.
+    fn beta(&self, q: f64) -> f64 {
+        match self.mode {
+            CoefMode::Coefficient => q,
+            CoefMode::Ratio(c) => {
+                let total: f64 = self.f.iter().sum();
+                if total > 0.0 {
+                    c * q / total
+                } else {
+                    f64::NAN
+                }
+            }
         }
     }
 
@@ -116,6 +157,8 @@ pub struct MmmDensity {
     pub family: Family,
     /// Gradient evaluations so far.
     pub evaluations: u64,
+    /// Each media term's coefficient `β_i` at the last [`MmmDensity::mean`] call.
+    pub beta: Vec<f64>,
     x: Vec<f64>,
     dx_du: Vec<f64>,
     dlj: Vec<f64>,
@@ -160,6 +203,7 @@ impl MmmDensity {
             params,
             family,
             evaluations: 0,
+            beta: vec![0.0; media_coef.len()],
             x: vec![0.0; d],
             dx_du: vec![0.0; d],
             dlj: vec![0.0; d],
@@ -196,10 +240,28 @@ impl MmmDensity {
             }
             m.chain.set_params(&m.theta);
             m.chain.apply(&m.x, &mut m.f, &mut m.ws);
-            let b = x[self.media_coef[i]];
+            let b = m.beta(x[self.media_coef[i]]);
+            self.beta[i] = b;
             for t in 0..out.len() {
                 contrib[i][t] = b * m.f[t];
                 out[t] += contrib[i][t];
+            }
+        }
+    }
+
+    /// The log-likelihood of observation `t` (scaled target) given its mean and the noise scale.
+    pub fn point_log_lik(&self, t: usize, mu: f64, sigma: f64) -> f64 {
+        let r = self.y[t] - mu;
+        match self.family {
+            Family::Normal => {
+                -sigma.ln() - crate::prior::HALF_LN_2PI - 0.5 * r * r / (sigma * sigma)
+            }
+            Family::StudentT(nu) => {
+                crate::prior::ln_gamma(0.5 * (nu + 1.0))
+                    - crate::prior::ln_gamma(0.5 * nu)
+                    - 0.5 * (nu * std::f64::consts::PI).ln()
+                    - sigma.ln()
+                    - 0.5 * (nu + 1.0) * (r * r / (nu * sigma * sigma)).ln_1p()
             }
         }
     }
@@ -259,7 +321,12 @@ impl LogDensity for MmmDensity {
             }
             m.chain.set_params(&m.theta);
             m.chain.apply_d_params(&m.x, &mut m.f, &mut m.df, &mut m.ws);
-            let b = self.x[self.media_coef[i]];
+            let b = m.beta(self.x[self.media_coef[i]]);
+            if !b.is_finite() {
+                grad.iter_mut().for_each(|g| *g = 0.0);
+                return f64::NEG_INFINITY;
+            }
+            self.beta[i] = b;
             for (o, f) in mu.iter_mut().zip(&m.f) {
                 *o += b * f;
             }
@@ -307,13 +374,29 @@ impl LogDensity for MmmDensity {
         }
         for (i, m) in self.media.iter().enumerate() {
             let kb = self.media_coef[i];
-            let b = self.x[kb];
-            let s: f64 = m.f.iter().zip(&self.g).map(|(a, b)| a * b).sum();
-            self.gx[kb] += s;
-            for (p, &k) in self.media_theta[i].iter().enumerate() {
-                let d = &m.df[p * n..(p + 1) * n];
-                let s: f64 = d.iter().zip(&self.g).map(|(a, b)| a * b).sum();
-                self.gx[k] += b * s;
+            let b = self.beta[i];
+            let gf: f64 = m.f.iter().zip(&self.g).map(|(a, b)| a * b).sum();
+            match m.mode {
+                CoefMode::Coefficient => {
+                    self.gx[kb] += gf;
+                    for (p, &k) in self.media_theta[i].iter().enumerate() {
+                        let d = &m.df[p * n..(p + 1) * n];
+                        let s: f64 = d.iter().zip(&self.g).map(|(a, b)| a * b).sum();
+                        self.gx[k] += b * s;
+                    }
+                }
+                CoefMode::Ratio(_) => {
+                    // β = c·q/F: ∂/∂q = β/q·G_f, ∂/∂θ_p = β·(G_p − D_p·G_f/F)
+                    let total: f64 = m.f.iter().sum();
+                    let q = self.x[kb];
+                    self.gx[kb] += b / q * gf;
+                    for (p, &k) in self.media_theta[i].iter().enumerate() {
+                        let d = &m.df[p * n..(p + 1) * n];
+                        let s: f64 = d.iter().zip(&self.g).map(|(a, b)| a * b).sum();
+                        let dsum: f64 = d.iter().sum();
+                        self.gx[k] += b * (s - dsum * gf / total);
+                    }
+                }
             }
         }
         for k in 0..grad.len() {

@@ -22,13 +22,18 @@
 #![allow(clippy::needless_range_loop, clippy::type_complexity)]
 #![deny(missing_docs)]
 
+pub mod checks;
 pub mod density;
 pub mod diagnostics;
+pub mod fit_checks;
+pub mod loo;
 pub mod model;
 pub mod nuts;
 pub mod prior;
+pub mod prior_keys;
 pub mod priors;
 pub mod progress;
+pub mod review;
 
 pub use model::BayesianMmm;
 pub use prior::Prior;

@@ -2,10 +2,11 @@
 //! intercept, control and baseline coefficients and the noise scale sampled jointly with NUTS
 //! (LightweightMMM, PyMC-Marketing's MMM). See `docs/bayesian.md`.
 
-use crate::density::{Family, MediaTerm, MmmDensity, Param, Slot};
+use crate::density::{CoefMode, Family, MediaTerm, MmmDensity, Param, Slot};
 use crate::diagnostics::{bfmi, hdi, summarize, Summary};
 use crate::nuts::{find_start, laplace_covariance, run, Chain, Metric, NutsSettings};
 use crate::prior::{Prior, Support};
+use crate::prior_keys::PriorKeys;
 use crate::progress::Progress;
 use mmm_core::model::{
     Coefficient, FitProblem, FittedModel, Model, Posterior, PosteriorMedia, Role, KIND,
@@ -37,6 +38,9 @@ pub enum Scaling {
     Mean,
     /// Divide by `max(max |x|, 1)` (what PyMC-Marketing 0.19 does: values in [0, 1] are left as they are).
     MaxAtLeastOne,
+    /// Divide by the median of the non-zero `|x|` (Meridian's media scaling): a scaled value of
+    /// 1 is a typical period with spend, whatever the channel's flighting.
+    Median,
     /// Leave as is.
     None,
 }
@@ -48,6 +52,19 @@ impl Scaling {
             Scaling::Max => x.iter().fold(0.0f64, |m, v| m.max(v.abs())),
             Scaling::Mean => x.iter().map(|v| v.abs()).sum::<f64>() / x.len().max(1) as f64,
             Scaling::MaxAtLeastOne => x.iter().fold(1.0f64, |m, v| m.max(v.abs())),
+            Scaling::Median => {
+                let mut v: Vec<f64> = x
+                    .iter()
+                    .map(|v| v.abs())
+                    .filter(|v| *v > 0.0 && v.is_finite())
+                    .collect();
+                v.sort_by(f64::total_cmp);
+                match v.len() {
+                    0 => 1.0,
+                    n if n % 2 == 1 => v[n / 2],
+                    n => 0.5 * (v[n / 2 - 1] + v[n / 2]),
+                }
+            }
             Scaling::None => 1.0,
         };
         if d > 0.0 && d.is_finite() {
@@ -83,15 +100,56 @@ pub enum MetricKind {
     Diagonal,
 }
 
-/// Which package's default priors to use for parameters the spec gives no prior.
+/// What the prior of each channel's effect is stated on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaPrior {
+    /// The coefficient `β` (`<channel>.beta`, group `channel_coefficient`).
+    #[default]
+    Coefficient,
+    /// The channel's ROI over the data, `contribution / spend` (`<channel>.roi`, group `roi`,
+    /// default LogNormal(0.2, 0.9) as Meridian's): `β = ROI·S/(s_y·Σ_t f_t(θ))`.
+    Roi,
+    /// The channel's share of the total KPI, `contribution / Σ_t y_t`
+    /// (`<channel>.contribution_share`, group `contribution_share`, default Beta(1, 4)):
+    /// `β = share·Σ_t ỹ_t / Σ_t f_t(θ)`.
+    ContributionShare,
+}
+
+/// Which preset of default priors (and scalings) to use for parameters the spec gives no
+/// prior (see `docs/bayesian.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Defaults {
-    /// PyMC-Marketing's MMM defaults.
+    /// mmm's own defaults, chosen to sample well on ordinary data: target scaled by its mean,
+    /// spend by its median non-zero value (Meridian's media scaling), Hill half-saturation
+    /// TruncatedNormal(0.8, 0.8, 0.1, 10) relative to that median and Hill shape
+    /// LogNormal(0.7, 0.4) (Meridian's `ec` and `slope`), channel coefficients
+    /// LogNormal(−1.5, 1): no prior puts mass where a media column turns constant.
     #[default]
+    Robust,
+    /// PyMC-Marketing's MMM defaults (max scaling of target and spend).
     PymcMarketing,
-    /// LightweightMMM's defaults.
+    /// LightweightMMM's defaults (mean scaling of target and spend).
     LightweightMmm,
+}
+
+impl Defaults {
+    /// The target scaling of the preset.
+    pub fn target_scaling(self) -> Scaling {
+        match self {
+            Defaults::Robust | Defaults::LightweightMmm => Scaling::Mean,
+            Defaults::PymcMarketing => Scaling::Max,
+        }
+    }
+    /// The spend scaling of the preset.
+    pub fn spend_scaling(self) -> Scaling {
+        match self {
+            Defaults::Robust => Scaling::Median,
+            Defaults::LightweightMmm => Scaling::Mean,
+            Defaults::PymcMarketing => Scaling::Max,
+        }
+    }
 }
 
 fn d_chains() -> usize {
@@ -163,16 +221,30 @@ pub struct BayesianMmm {
     #[serde(default = "d_nu")]
     #[schemars(extend("exclusiveMinimum" = 0.0))]
     pub nu: f64,
-    /// Scaling of the target (`max`: PyMC-Marketing, `mean`: LightweightMMM).
-    #[serde(default)]
-    pub target_scaling: Scaling,
-    /// Scaling of each channel's spend before its transforms.
-    #[serde(default)]
-    pub spend_scaling: Scaling,
+    /// Scaling of the target (`max`: PyMC-Marketing, `mean`: LightweightMMM and `robust`);
+    /// default: the `defaults` preset's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_scaling: Option<Scaling>,
+    /// Scaling of each channel's spend before its transforms (`median`: `robust`, `max`:
+    /// PyMC-Marketing, `mean`: LightweightMMM); default: the `defaults` preset's. Transform
+    /// parameters in input units (Hill `half_saturation`) are in these scaled units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spend_scaling: Option<Scaling>,
     /// Default priors for parameters without one in `priors`.
     #[serde(default)]
     pub defaults: Defaults,
-    /// Priors by parameter name or group (see the struct docs).
+    /// What each channel's effect prior is on: `coefficient` (default), `roi` or
+    /// `contribution_share` (the coefficient is then a deterministic function of it and the
+    /// channel's transformed mass).
+    #[serde(default)]
+    pub media_prior: MediaPrior,
+    /// Priors by parameter name or group. Parameter names: `<channel>.beta` (or
+    /// `<channel>.roi`, `<channel>.contribution_share` per `media_prior`),
+    /// `<channel>.<transform type>.<param>` (e.g. `tv.hill.shape`), each control, baseline and
+    /// Fourier column by its name (`price`, `trend`, `sin_52.18_1`), `intercept`, `sigma`.
+    /// Groups: `channel_coefficient`, `roi`, `contribution_share`, `<transform type>.<param>`
+    /// (e.g. `hill.shape`, `geometric_adstock.decay`), `intercept`, `control`, `baseline`,
+    /// `sigma`. A key that names neither is an error listing the valid keys of the spec.
     #[serde(default)]
     pub priors: BTreeMap<String, Box<dyn Prior>>,
     /// Show a progress bar on stderr (only when stderr is a terminal).
@@ -191,9 +263,10 @@ impl Default for BayesianMmm {
             metric: MetricKind::Dense,
             likelihood: LikelihoodFamily::Normal,
             nu: 4.0,
-            target_scaling: Scaling::Max,
-            spend_scaling: Scaling::Max,
-            defaults: Defaults::PymcMarketing,
+            target_scaling: None,
+            spend_scaling: None,
+            defaults: Defaults::Robust,
+            media_prior: MediaPrior::Coefficient,
             priors: BTreeMap::new(),
             progress: true,
         }
@@ -209,8 +282,16 @@ fn prior(v: serde_json::Value) -> Result<Box<dyn Prior>> {
 
 /// The default prior of a parameter group in a defaults set (see `docs/bayesian.md`).
 pub fn default_prior(defaults: Defaults, group: &str, support: Support) -> Result<Box<dyn Prior>> {
-    let pm = defaults == Defaults::PymcMarketing;
+    let pm = defaults != Defaults::LightweightMmm;
+    let robust = defaults == Defaults::Robust;
     let v = match group {
+        "channel_coefficient" if robust => json!({"type":"log_normal","mu":-1.5,"sigma":1.0}),
+        "hill.half_saturation" if robust => {
+            json!({"type":"truncated_normal","mu":0.8,"sigma":0.8,"lower":0.1,"upper":10.0})
+        }
+        "hill.shape" if robust => json!({"type":"log_normal","mu":0.7,"sigma":0.4}),
+        "roi" => json!({"type":"log_normal","mu":0.2,"sigma":0.9}),
+        "contribution_share" => json!({"type":"beta","alpha":1.0,"beta":4.0}),
         "intercept" if pm => json!({"type":"normal","mu":0.0,"sigma":2.0}),
         "intercept" => json!({"type":"half_normal","sigma":2.0}),
         "channel_coefficient" if pm => json!({"type":"half_normal","sigma":2.0}),
@@ -289,7 +370,15 @@ impl BayesianMmm {
         default_prior(self.defaults, group, support)
     }
 
-    fn make_param(&self, name: String, group: &str, slot: Slot, valid: Support) -> Result<Param> {
+    fn make_param(
+        &self,
+        name: String,
+        group: &str,
+        slot: Slot,
+        valid: Support,
+        keys: &mut PriorKeys,
+    ) -> Result<Param> {
+        keys.add(&name, group);
         let prior = self.lookup(&name, group, valid)?;
         prior
             .validate()
@@ -330,7 +419,11 @@ impl BayesianMmm {
                 n
             )));
         }
-        let s_y = self.target_scaling.divisor(problem.y);
+        let s_y = self
+            .target_scaling
+            .unwrap_or(self.defaults.target_scaling())
+            .divisor(problem.y);
+        let spend_scaling = self.spend_scaling.unwrap_or(self.defaults.spend_scaling());
         let y: Vec<f64> = problem.y.iter().map(|v| v / s_y).collect();
         let mut z = Vec::new();
         let mut params = Vec::new();
@@ -338,6 +431,7 @@ impl BayesianMmm {
         let mut media_cols = Vec::new();
         let mut media_channels = Vec::new();
         let mut scales = Vec::new();
+        let mut keys = PriorKeys::default();
         for (j, col) in design.columns.iter().enumerate() {
             match (col.role, col.channel) {
                 (Role::Media, Some(ch)) => {
@@ -348,7 +442,7 @@ impl BayesianMmm {
                         ))
                     })?;
                     let k = media.len();
-                    let s = self.spend_scaling.divisor(&input.spend);
+                    let s = spend_scaling.divisor(&input.spend);
                     let xs: Vec<f64> = input.spend.iter().map(|v| v / s).collect();
                     let mut chain: TransformChain = input.chain.clone();
                     let mut out = vec![0.0; n];
@@ -371,17 +465,53 @@ impl BayesianMmm {
                                     param: pi,
                                 },
                                 valid,
+                                &mut keys,
                             )?);
                             pi += 1;
                         }
                     }
+                    let (suffix, group, support, mode) = match self.media_prior {
+                        MediaPrior::Coefficient => (
+                            "beta",
+                            "channel_coefficient",
+                            Support::POSITIVE,
+                            CoefMode::Coefficient,
+                        ),
+                        MediaPrior::Roi => (
+                            "roi",
+                            "roi",
+                            Support::POSITIVE,
+                            CoefMode::Ratio(input.spend.iter().sum::<f64>() / s_y),
+                        ),
+                        MediaPrior::ContributionShare => (
+                            "contribution_share",
+                            "contribution_share",
+                            Support::UNIT,
+                            CoefMode::Ratio(y.iter().sum::<f64>()),
+                        ),
+                    };
+                    if let CoefMode::Ratio(c) = mode {
+                        if !(c.is_finite() && c > 0.0) {
+                            return Err(MmmError::param(
+                                "/model/media_prior",
+                                format!(
+                                    "channel '{}': a '{suffix}' prior needs a positive total {}",
+                                    col.name,
+                                    if suffix == "roi" { "spend" } else { "target" }
+                                ),
+                            ));
+                        }
+                    }
                     params.push(self.make_param(
-                        format!("{}.beta", col.name),
-                        "channel_coefficient",
+                        format!("{}.{suffix}", col.name),
+                        group,
                         Slot::MediaCoef(k),
-                        Support::POSITIVE,
+                        support,
+                        &mut keys,
                     )?);
-                    media.push(MediaTerm::new(xs, chain));
+                    let mut term = MediaTerm::new(xs, chain);
+                    term.mode = mode;
+                    media.push(term);
                     media_cols.push(j);
                     media_channels.push(ch);
                     scales.push(s);
@@ -399,11 +529,19 @@ impl BayesianMmm {
                         group,
                         Slot::Coef(k),
                         Support::REAL,
+                        &mut keys,
                     )?);
                 }
             }
         }
-        params.push(self.make_param("sigma".into(), "sigma", Slot::Sigma, Support::POSITIVE)?);
+        params.push(self.make_param(
+            "sigma".into(),
+            "sigma",
+            Slot::Sigma,
+            Support::POSITIVE,
+            &mut keys,
+        )?);
+        keys.check(self.priors.keys())?;
         let family = match self.likelihood {
             LikelihoodFamily::Normal => Family::Normal,
             LikelihoodFamily::StudentT => Family::StudentT(self.nu),
@@ -447,7 +585,7 @@ impl BayesianMmm {
                     let width = if attempt < 50 { 1.0 } else { 0.1 };
                     for (k, p) in f.params.iter().enumerate() {
                         let b = p.bijector;
-                        let center = p.prior.center();
+                        let center = initial_value(&f, k);
                         q0[k] = b.inverse(center) + width * (2.0 * rng.random::<f64>() - 1.0);
                     }
                     use crate::nuts::LogDensity;
@@ -594,6 +732,26 @@ impl BayesianMmm {
     }
 }
 
+/// The initial value of parameter `k`: for a transform parameter the spec's value (or the
+/// plugin's example value filled in for it) when it lies inside the prior's support, else the
+/// prior's center (mean or median).
+fn initial_value(f: &MmmDensity, k: usize) -> f64 {
+    let p = &f.params[k];
+    let center = p.prior.center();
+    match p.slot {
+        Slot::Transform { media, param } => {
+            let v = f.media[media].initial[param];
+            let s = p.prior.support();
+            if v.is_finite() && v > s.lower && v < s.upper && p.prior.log_density(v).is_finite() {
+                v
+            } else {
+                center
+            }
+        }
+        _ => center,
+    }
+}
+
 fn coef_from(name: &str, role: Role, v: &[f64]) -> Coefficient {
     let m = v.iter().sum::<f64>() / v.len() as f64;
     let sd =
@@ -679,6 +837,10 @@ impl Model for BayesianMmm {
         Ok(())
     }
 
+    fn samples_transform_params(&self) -> bool {
+        true
+    }
+
     fn fit(&self, problem: &FitProblem<'_>) -> Result<FittedModel> {
         let (mut density, media_cols, media_channels, scales, s_y) = self.density(problem)?;
         let mut fit = self.sample(&density, problem.seed)?;
@@ -729,17 +891,6 @@ impl BayesianMmm {
                 z_idx += 1;
             }
         }
-        for (r, (_, d)) in all.iter().enumerate() {
-            for j in 0..design.n_cols() {
-                coef_draws[(r, j)] = d[col_param[j]] * s_y;
-            }
-        }
-        let coefficients: Vec<Coefficient> = design
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(j, c)| coef_from(&c.name, c.role, coef_draws.column(j).as_slice()))
-            .collect();
 
         // posterior predictive and contributions
         let sigma_k = density.sigma_index();
@@ -769,8 +920,17 @@ impl BayesianMmm {
         let z_cols: Vec<usize> = (0..design.n_cols())
             .filter(|j| !media_cols.contains(j))
             .collect();
-        for (_, d) in &all {
+        let mut yrep = vec![0.0; n];
+        let mut log_lik: Vec<Vec<f64>> = vec![Vec::with_capacity(n_draws); n];
+        let mut post_stats = Vec::with_capacity(n_draws);
+        for (r, (_, d)) in all.iter().enumerate() {
             density.mean(d, &mut mu, &mut contrib);
+            for j in 0..design.n_cols() {
+                coef_draws[(r, j)] = d[col_param[j]] * s_y;
+            }
+            for (i, &j) in media_cols.iter().enumerate() {
+                coef_draws[(r, j)] = density.beta[i] * s_y;
+            }
             let sigma = d[sigma_k];
             for t in 0..n {
                 fitted[t] += mu[t] * s_y;
@@ -778,10 +938,13 @@ impl BayesianMmm {
                     Some(td) => td.sample(&mut rng),
                     None => StandardNormal.sample(&mut rng),
                 };
-                pp[t].push((mu[t] + sigma * e) * s_y);
+                yrep[t] = (mu[t] + sigma * e) * s_y;
+                pp[t].push(yrep[t]);
+                log_lik[t].push(density.point_log_lik(t, mu[t], sigma) - s_y.ln());
             }
+            post_stats.push(crate::checks::stats(&yrep));
             for (i, m) in media_post.iter_mut().enumerate() {
-                let b = d[density.media_coef_index(i)];
+                let b = density.beta[i];
                 m.coefficient.push(b * s_y);
                 m.chain_params.push(
                     density
@@ -802,12 +965,35 @@ impl BayesianMmm {
                 }
             }
         }
+        let coefficients: Vec<Coefficient> = design
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(j, c)| coef_from(&c.name, c.role, coef_draws.column(j).as_slice()))
+            .collect();
         let nd = n_draws as f64;
         fitted.iter_mut().for_each(|v| *v /= nd);
         col_contrib.iter_mut().flatten().for_each(|v| *v /= nd);
         let (lo, hi): (Vec<f64>, Vec<f64>) = pp.iter().map(|v| hdi(v, HDI_PROB)).unzip();
 
-        let diagnostics = self.diagnostics_json(fit);
+        let mut diagnostics = self.diagnostics_json(fit);
+        let checks = crate::fit_checks::fit_checks(crate::fit_checks::FitChecksInput {
+            problem,
+            density: &mut *density,
+            fit,
+            media_post: &media_post,
+            fitted: &fitted,
+            col_contrib: &col_contrib,
+            log_lik: &log_lik,
+            post_stats: &post_stats,
+            t_dist,
+            seed: problem.seed,
+        });
+        if let (Some(obj), Some(c)) = (diagnostics.as_object_mut(), checks.as_object()) {
+            for (k, v) in c {
+                obj.insert(k.clone(), v.clone());
+            }
+        }
         let posterior = Posterior {
             names: fit.names.clone(),
             chain: all.iter().map(|(c, _)| *c).collect(),
@@ -930,7 +1116,11 @@ mod tests {
             "michaelis_menten.vmax",
             "other",
         ];
-        for d in [Defaults::PymcMarketing, Defaults::LightweightMmm] {
+        for d in [
+            Defaults::Robust,
+            Defaults::PymcMarketing,
+            Defaults::LightweightMmm,
+        ] {
             for g in groups {
                 assert!(default_prior(d, g, Support::POSITIVE).is_ok(), "{d:?} {g}");
             }

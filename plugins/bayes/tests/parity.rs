@@ -250,14 +250,29 @@ fn x2_saturation_tail_matches_the_integrated_marginal() {
 
 #[test]
 fn gradient_matches_finite_differences() {
-    use mmm_bayes::nuts::LogDensity;
+    use mmm_bayes::model::{Defaults, MediaPrior};
     let example = common::Example::load();
-    let model = BayesianMmm {
-        progress: false,
-        ..Default::default()
-    };
     let problem = example.problem(1);
-    let (mut f, ..) = model.density(&problem).unwrap();
+    for (defaults, media_prior) in [
+        (Defaults::PymcMarketing, MediaPrior::Coefficient),
+        (Defaults::Robust, MediaPrior::Coefficient),
+        (Defaults::Robust, MediaPrior::Roi),
+        (Defaults::Robust, MediaPrior::ContributionShare),
+    ] {
+        let model = BayesianMmm {
+            progress: false,
+            defaults,
+            media_prior,
+            ..Default::default()
+        };
+        println!("{defaults:?} {media_prior:?}");
+        check_gradient(&model, &problem);
+    }
+}
+
+fn check_gradient(model: &BayesianMmm, problem: &mmm_core::model::FitProblem<'_>) {
+    use mmm_bayes::nuts::LogDensity;
+    let (mut f, ..) = model.density(problem).unwrap();
     let d = f.dim();
     let u: Vec<f64> = (0..d)
         .map(|k| 0.3 * ((k as f64) * 1.7).sin() - 0.5)
@@ -281,4 +296,46 @@ fn gradient_matches_finite_differences() {
             g[k]
         );
     }
+}
+
+#[test]
+fn unknown_prior_keys_are_an_error_naming_the_valid_ones() {
+    let example = common::Example::load();
+    let problem = example.problem(1);
+    for (key, hint) in [
+        ("x1.logistic.lamda", "x1.logistic.lam"),
+        ("X1.beta", "x1.beta"),
+        ("chanel_coefficient", "channel_coefficient"),
+    ] {
+        let mut model = example.model.clone();
+        model.priors.insert(
+            key.to_string(),
+            serde_json::from_value(serde_json::json!({"type": "normal", "mu": 0.0, "sigma": 1.0}))
+                .unwrap(),
+        );
+        let e = model.density(&problem).err().expect(key);
+        let msg = e.to_string();
+        assert_eq!(e.exit_code(), 2, "{msg}");
+        assert!(msg.contains(&format!("/model/priors/{key}")), "{msg}");
+        assert!(msg.contains(&format!("did you mean '{hint}'")), "{msg}");
+        assert!(
+            msg.contains("x2.geometric_adstock.decay") && msg.contains("sigma"),
+            "{msg}"
+        );
+    }
+    // every valid kind of key is accepted: a name, a group
+    let mut model = example.model.clone();
+    for key in [
+        "x1.logistic.lam",
+        "geometric_adstock.decay",
+        "intercept",
+        "control",
+    ] {
+        model.priors.insert(
+            key.to_string(),
+            serde_json::from_value(serde_json::json!({"type": "half_normal", "sigma": 1.0}))
+                .unwrap(),
+        );
+    }
+    assert!(model.density(&problem).is_ok());
 }
