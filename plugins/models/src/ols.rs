@@ -313,6 +313,21 @@ mod tests {
     }
 
     #[test]
+    fn a_statistic_that_cannot_be_computed_is_nan_not_a_panic() {
+        // a zero target (0/0 F ratio) and a target near f64::MAX (overflowing sums): statrs
+        // panics on a NaN argument; the statistics are NaN (null in results.json)
+        let x = DMatrix::from_fn(10, 2, |i, j| if j == 0 { 1.0 } else { i as f64 });
+        let d = design(&[("const", Role::Intercept), ("t", Role::Baseline)], x);
+        let zero = vec![0.0; 10];
+        let f = Ols::fit_design(&d, &zero).unwrap();
+        assert!(f.statistics["f_statistic"].is_nan() && f.statistics["f_pvalue"].is_nan());
+        let mut huge: Vec<f64> = (0..10).map(|i| i as f64).collect();
+        huge[3] = 1e308;
+        let f = Ols::fit_design(&d, &huge).unwrap();
+        assert!(f.statistics["f_pvalue"].is_nan());
+    }
+
+    #[test]
     fn singular_design_names_the_columns() {
         let x = DMatrix::from_fn(12, 4, |i, j| match j {
             0 => 1.0,
