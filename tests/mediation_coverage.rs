@@ -22,8 +22,8 @@ fn replicate(dir: &Path, seed: u64, resamples: u32, intervals: &[&str]) -> Vec<V
             .unwrap();
     simspec["seed"] = json!(seed);
     let sim = dir.join(format!("sim{seed}"));
-    std::fs::create_dir_all(&sim).unwrap();
-    let simspec_path = sim.join("simspec.json");
+    // the simulation spec lives beside the output folder: `--out` may not hold its inputs
+    let simspec_path = dir.join(format!("simspec{seed}.json"));
     std::fs::write(&simspec_path, simspec.to_string()).unwrap();
     let o = mmm(&[
         "-q",

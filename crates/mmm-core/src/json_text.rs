@@ -58,9 +58,11 @@ pub fn parse_json_bytes(bytes: &[u8]) -> std::result::Result<Value, Vec<SpecIssu
 /// The file must be a regular file of at most [`crate::input::MAX_JSON_BYTES`] (a FIFO or a
 /// device is refused, see [`crate::input::read_bounded`]).
 pub fn read_json_file(path: &Path, file: &str) -> Result<Value> {
-    let bytes = crate::input::read_bounded(path, crate::input::MAX_JSON_BYTES).map_err(|e| MmmError::Spec {
-        file: file.to_string(),
-        issues: vec![root_issue(format!("cannot read: {e}"))],
+    let bytes = crate::input::read_bounded(path, crate::input::MAX_JSON_BYTES).map_err(|e| {
+        MmmError::Spec {
+            file: file.to_string(),
+            issues: vec![root_issue(format!("cannot read: {e}"))],
+        }
     })?;
     parse_json_bytes(&bytes).map_err(|issues| MmmError::Spec {
         file: file.to_string(),

@@ -901,28 +901,6 @@ pub fn tune_with(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::pareto_front;
-
-    #[test]
-    fn front_matches_brute_force() {
-        let mut state = 7u64;
-        let mut rnd = || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
-            ((state >> 40) % 50) as f64
-        };
-        let scores: Vec<Vec<f64>> = (0..400).map(|_| vec![rnd(), rnd(), rnd()]).collect();
-        let dominates = |a: &[f64], b: &[f64]| {
-            a.iter().zip(b).all(|(x, y)| x <= y) && a.iter().zip(b).any(|(x, y)| x < y)
-        };
-        let brute: Vec<usize> = (0..scores.len())
-            .filter(|&i| !(0..scores.len()).any(|j| dominates(&scores[j], &scores[i])))
-            .collect();
-        assert_eq!(pareto_front(&scores), brute);
-    }
-}
-
 /// The error when every evaluation failed: the search ranges the user gave admit no model that
 /// can be fitted (exit 2). Names the first candidate and why it failed (re-evaluated on the
 /// general path, which keeps the error).
@@ -954,4 +932,26 @@ fn all_failed(problem: &Problem<'_>, params: &[SearchParam], points: &[Vec<f64>]
             first.unwrap_or_default()
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pareto_front;
+
+    #[test]
+    fn front_matches_brute_force() {
+        let mut state = 7u64;
+        let mut rnd = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+            ((state >> 40) % 50) as f64
+        };
+        let scores: Vec<Vec<f64>> = (0..400).map(|_| vec![rnd(), rnd(), rnd()]).collect();
+        let dominates = |a: &[f64], b: &[f64]| {
+            a.iter().zip(b).all(|(x, y)| x <= y) && a.iter().zip(b).any(|(x, y)| x < y)
+        };
+        let brute: Vec<usize> = (0..scores.len())
+            .filter(|&i| !(0..scores.len()).any(|j| dominates(&scores[j], &scores[i])))
+            .collect();
+        assert_eq!(pareto_front(&scores), brute);
+    }
 }

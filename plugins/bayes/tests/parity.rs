@@ -313,7 +313,9 @@ fn unknown_prior_keys_are_an_error_naming_the_valid_ones() {
             serde_json::from_value(serde_json::json!({"type": "normal", "mu": 0.0, "sigma": 1.0}))
                 .unwrap(),
         );
-        let e = model.density(&problem).err().expect(key);
+        let Err(e) = model.density(&problem) else {
+            panic!("{key}: accepted")
+        };
         let msg = e.to_string();
         assert_eq!(e.exit_code(), 2, "{msg}");
         assert!(msg.contains(&format!("/model/priors/{key}")), "{msg}");
