@@ -147,6 +147,9 @@ pub struct Staging {
     family: &'static [&'static str],
     _lock: Option<File>,
     done: bool,
+    /// The folders `begin` created for `--out` (deepest first): a failed command removes
+    /// them again when they are still empty, so that it leaves nothing behind.
+    created: Vec<PathBuf>,
 }
 
 impl Staging {
@@ -154,6 +157,11 @@ impl Staging {
     /// left in it, and creates this command's staging folder. `family` lists the names the
     /// command may write: those it does not write this time are removed by the commit.
     pub fn begin(out: &Path, family: &'static [&'static str]) -> Result<Staging> {
+        let created: Vec<PathBuf> = out
+            .ancestors()
+            .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+            .map(Path::to_path_buf)
+            .collect();
         crate::output::ensure_dir(out)?;
         recover(out)?;
         let dir = tempfile::Builder::new()
@@ -169,6 +177,7 @@ impl Staging {
             family,
             _lock: lock,
             done: false,
+            created,
         })
     }
 
@@ -206,6 +215,12 @@ impl Drop for Staging {
             let mut registry = live();
             let _ = std::fs::remove_dir_all(&self.dir);
             registry.retain(|d| d != &self.dir);
+            // remove_dir fails on a folder that is not empty: nothing but our own is removed
+            for d in &self.created {
+                if std::fs::remove_dir(d).is_err() {
+                    break;
+                }
+            }
         }
     }
 }
