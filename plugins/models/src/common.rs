@@ -428,6 +428,11 @@ pub fn nonneg_qp(h: &DMatrix<f64>, g: &DVector<f64>, mask: &[bool]) -> Option<DV
     Some(x)
 }
 
+/// `true`: the serde default of the penalized models' `standardize`.
+pub fn default_true() -> bool {
+    true
+}
+
 /// Divides every column of `x` by its population standard deviation (columns with zero spread
 /// are left as they are) and returns the divisors, as sklearn's `StandardScaler` does before a
 /// penalized fit; a coefficient `b̃_j` fitted on the scaled column is `b̃_j / sd_j` on the original

@@ -43,10 +43,10 @@ pub struct ElasticNet {
     pub max_iter: u64,
     /// Scale every penalized column to unit variance before fitting, as sklearn's
     /// `make_pipeline(StandardScaler(), …)`; coefficients are reported on the original scale.
-    /// Default false (sklearn's estimator alone). Use it when columns have very different units
-    /// (spend in thousands next to saturated media in [0, 1]): otherwise the penalty falls
-    /// unevenly on them.
-    #[serde(default)]
+    /// Default true (glmnet's and Robyn's convention): columns of very different units (spend in
+    /// thousands next to saturated media in [0, 1]) are penalized alike. `false` is sklearn's
+    /// estimator alone, where the penalty falls unevenly on them.
+    #[serde(default = "crate::common::default_true")]
     pub standardize: bool,
 }
 

@@ -22,7 +22,12 @@ use std::collections::BTreeMap;
 /// b₀ = ȳ − x̄·b   (the intercept column, if the design has one, is fitted by centering)
 /// unconstrained:  b = (X̃'X̃ + α·I)⁻¹ X̃'ỹ,  X̃, ỹ centered (Cholesky)
 /// standardize:    X̃_j ← X̃_j / sd_j before penalizing, b_j reported as b̃_j / sd_j
+///                 (the default, glmnet's and Robyn's convention); equivalently, with
+///                 D = diag(sd_j), sd_j² = (X̃'X̃)_jj / n (population sd):
+///                 (X̃'X̃ + α·D²) b = X̃'ỹ   — the penalty α·sd_j²·b_j² on the original scale
 /// ```
+/// The second form is what the tuning fast path ([`Model::fit_gram`]) solves: standardizing
+/// changes only the diagonal penalty, so the standardized ridge stays on the Gram path.
 /// Bounded fits are solved exactly by an active-set method on the same quadratic. No standard
 /// errors or intervals are reported (the penalized estimator defines none without further
 /// assumptions).
@@ -35,9 +40,12 @@ pub struct Ridge {
     /// Which coefficients are kept non-negative: "none", "media" (default) or "all".
     #[serde(default)]
     pub positive: Positivity,
-    /// Scale each column by its standard deviation (population sd) before penalizing;
-    /// coefficients are reported on the original scale. Default false (sklearn's behaviour).
-    #[serde(default)]
+    /// Scale each column by its standard deviation (population sd) before penalizing, so that
+    /// α penalizes every column alike whatever its units (glmnet's and Robyn's convention);
+    /// coefficients are reported on the original scale. Default true; `false` penalizes the
+    /// raw coefficients (scikit-learn's `Ridge` alone), where a Hill column in [0, 1] with a
+    /// coefficient near 10⁴ is shrunk far more than a control in its own units.
+    #[serde(default = "crate::common::default_true")]
     pub standardize: bool,
 }
 
@@ -65,12 +73,18 @@ impl Model for Ridge {
         beta: &mut [f64],
         ws: &mut mmm_core::gram::GramWorkspace,
     ) -> Option<Result<()>> {
-        if self.standardize {
-            return None; // the general path handles column scaling
-        }
         let k = system.k;
+        let n = system.n as f64;
         for j in 0..k {
-            system.h[j + j * k] += self.alpha;
+            let d = system.h[j + j * k];
+            // standardized: penalty α·sd_j² with sd_j² = H_jj / n (columns without spread
+            // keep α, as standardize_columns leaves them unscaled)
+            let weight = if self.standardize && d > 0.0 {
+                d / n
+            } else {
+                1.0
+            };
+            system.h[j + j * k] = d + self.alpha * weight;
         }
         let mut constrained = [false; 256];
         if k > constrained.len() {
@@ -157,7 +171,7 @@ mmm_core::register!(
     KIND,
     Ridge,
     "ridge",
-    "Ridge regression (sklearn's objective, intercept unpenalized), optionally non-negative media coefficients",
+    "Ridge regression (glmnet-like: penalty on standardized columns by default, intercept unpenalized), optionally non-negative media coefficients",
     r#"{"alpha": 1.0, "positive": "media"}"#
 );
 
@@ -241,5 +255,114 @@ mod tests {
         }
         .validate()
         .is_err());
+    }
+
+    /// The tuning fast path (centered normal equations, penalty α·sd_j² when standardized)
+    /// gives the general path's coefficients, standardized or not, bounded or not.
+    #[test]
+    fn gram_path_equals_the_general_fit() {
+        let (d, y) = problem_design();
+        let p = FitProblem {
+            design: &d,
+            y: &y,
+            media: &[],
+            seed: 0,
+        };
+        let n = y.len();
+        let cols = [1usize, 2];
+        let mean = |j: usize| d.x.column(j).sum() / n as f64;
+        let ybar = y.iter().sum::<f64>() / n as f64;
+        let k = cols.len();
+        let roles = [Role::Media, Role::Media];
+        for standardize in [true, false] {
+            for positive in [Positivity::None, Positivity::Media] {
+                for alpha in [0.5, 30.0] {
+                    let m = Ridge {
+                        alpha,
+                        positive,
+                        standardize,
+                    };
+                    let mut h = vec![0.0; k * k];
+                    let mut g = vec![0.0; k];
+                    for (a, &ja) in cols.iter().enumerate() {
+                        for (b, &jb) in cols.iter().enumerate() {
+                            h[a + b * k] = (0..n)
+                                .map(|i| (d.x[(i, ja)] - mean(ja)) * (d.x[(i, jb)] - mean(jb)))
+                                .sum();
+                        }
+                        g[a] = (0..n)
+                            .map(|i| (d.x[(i, ja)] - mean(ja)) * (y[i] - ybar))
+                            .sum();
+                    }
+                    let mut sys = mmm_core::gram::GramSystem {
+                        h: &mut h,
+                        g: &mut g,
+                        k,
+                        n,
+                        roles: &roles,
+                    };
+                    let mut beta = vec![0.0; k];
+                    let mut ws = mmm_core::gram::GramWorkspace::new(k);
+                    m.fit_gram(&mut sys, &mut beta, &mut ws).unwrap().unwrap();
+                    let f = m.fit(&p).unwrap();
+                    for (a, &j) in cols.iter().enumerate() {
+                        let e = f.coefficients[j].estimate;
+                        assert!(
+                            (beta[a] - e).abs() <= 1e-9 * (1.0 + e.abs()),
+                            "standardize {standardize}, {positive:?}, alpha {alpha}: {} vs {e}",
+                            beta[a]
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Standardized, α penalizes a column the same whatever its units: rescaling a regressor
+    /// by 1000 rescales its coefficient by 1/1000 and leaves the fit unchanged.
+    #[test]
+    fn standardized_penalty_does_not_depend_on_units() {
+        let (d, y) = problem_design();
+        let mut scaled = d.clone();
+        for v in scaled.x.column_mut(1).iter_mut() {
+            *v *= 1000.0;
+        }
+        let m = Ridge {
+            alpha: 5.0,
+            positive: Positivity::None,
+            standardize: true,
+        };
+        let fit = |d: &Design| {
+            m.fit(&FitProblem {
+                design: d,
+                y: &y,
+                media: &[],
+                seed: 0,
+            })
+            .unwrap()
+        };
+        let (a, b) = (fit(&d), fit(&scaled));
+        let (ea, eb) = (a.coefficients[1].estimate, b.coefficients[1].estimate);
+        assert!((ea - 1000.0 * eb).abs() < 1e-9 * ea.abs(), "{ea} vs {eb}");
+        let raw = Ridge {
+            standardize: false,
+            ..m
+        };
+        let raw_fit = |d: &Design| {
+            raw.fit(&FitProblem {
+                design: d,
+                y: &y,
+                media: &[],
+                seed: 0,
+            })
+            .unwrap()
+            .coefficients[1]
+                .estimate
+        };
+        let (ra, rb) = (raw_fit(&d), raw_fit(&scaled));
+        assert!(
+            (ra - 1000.0 * rb).abs() > 1e-6 * ra.abs(),
+            "the raw penalty depends on the units"
+        );
     }
 }
