@@ -796,7 +796,7 @@ fn diagnostics(input: &RunInput) -> Result<Section> {
         .iter()
         .map(|(k, v)| {
             let class = match k.as_str() {
-                "condition_number" => v.filter(|c| *c > 30.0).map(|_| "warn"),
+                "condition_number_standardized" => v.filter(|c| *c > 30.0).map(|_| "warn"),
                 _ => None,
             };
             let shown = match v {

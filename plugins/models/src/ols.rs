@@ -66,6 +66,36 @@ pub(crate) fn has_constant(x: &DMatrix<f64>) -> bool {
 /// VIF of every column as statsmodels ≥ 0.15 computes it (`standardize=True`): non-constant
 /// columns are standardized (population sd), constant ones kept; `R²_j` is centered when the other
 /// columns hold a constant and uncentered otherwise; `R²` is clipped to `[0, 1 − 1e-15]`.
+/// Condition number of the design on standardized columns: every column with spread centered
+/// and divided by its population sd, constant columns (the intercept) dropped,
+///
+/// ```text
+/// κ_std = σ_max(Z) / σ_min(Z),   Z_j = (x_j − x̄_j) / sd_j
+/// ```
+///
+/// Unlike the raw `condition_number` (statsmodels' `condition_number`, σ_max/σ_min of X), it
+/// does not grow with the columns' units (a Hill column in [0, 1] beside spend in thousands), so
+/// it measures collinearity alone. NaN when fewer than one column has spread.
+pub(crate) fn standardized_condition_number(x: &DMatrix<f64>) -> f64 {
+    let (n, p) = x.shape();
+    let nf = n as f64;
+    let mut cols = Vec::new();
+    for j in 0..p {
+        let c = x.column(j);
+        let m = c.sum() / nf;
+        let sd = (c.iter().map(|v| (v - m).powi(2)).sum::<f64>() / nf).sqrt();
+        if sd > 1e-12 * (1.0 + m.abs()) {
+            cols.push(c.map(|v| (v - m) / sd));
+        }
+    }
+    if cols.is_empty() {
+        return f64::NAN;
+    }
+    let z = DMatrix::from_columns(&cols);
+    let sv = z.singular_values();
+    sv.max() / sv.min()
+}
+
 pub(crate) fn vif(x: &DMatrix<f64>) -> Vec<f64> {
     let (n, p) = x.shape();
     let nf = n as f64;
@@ -185,6 +215,7 @@ impl Ols {
         let bic = -2.0 * llf + nf.ln() * k;
         let dw = mmm_core::metrics::durbin_watson(y, fitted.as_slice());
         let cond = s.max() / s.min();
+        let cond_std = standardized_condition_number(x);
         let rt = crate::residual_tests::residual_tests(&resid, x, k_const == 1);
 
         let tdist = StudentsT::new(0.0, 1.0, df_resid)
@@ -216,6 +247,7 @@ impl Ols {
             ("adj_r2".to_string(), adj_r2),
             ("durbin_watson".to_string(), dw),
             ("condition_number".to_string(), cond),
+            ("condition_number_standardized".to_string(), cond_std),
             ("f_statistic".to_string(), fvalue),
             ("f_pvalue".to_string(), f_pvalue),
             ("log_likelihood".to_string(), llf),
@@ -363,5 +395,32 @@ mod tests {
             DMatrix::from_element(5, 1, 1.0),
         );
         assert!(Ols::fit_design(&d, &[1.0, 2.0]).is_err());
+    }
+
+    /// Two columns with sample correlation r: Z'Z/n = [[1, r], [r, 1]], so
+    /// κ_std = √((1 + r)/(1 − r)) whatever the columns' units and the constant.
+    #[test]
+    fn standardized_condition_number_is_the_closed_form() {
+        let n = 40;
+        let a: Vec<f64> = (0..n).map(|i| (i as f64 * 0.7).sin()).collect();
+        let b: Vec<f64> = (0..n)
+            .map(|i| 0.6 * a[i] + 0.5 * (i as f64 * 1.3).cos())
+            .collect();
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / n as f64;
+        let (ma, mb) = (mean(&a), mean(&b));
+        let cov: f64 = (0..n).map(|i| (a[i] - ma) * (b[i] - mb)).sum();
+        let va: f64 = a.iter().map(|v| (v - ma).powi(2)).sum();
+        let vb: f64 = b.iter().map(|v| (v - mb).powi(2)).sum();
+        let r = cov / (va * vb).sqrt();
+        let expected = ((1.0 + r) / (1.0 - r)).sqrt();
+        for scale in [1.0, 1e4] {
+            let x = DMatrix::from_fn(n, 3, |i, j| match j {
+                0 => 1.0,
+                1 => a[i] * scale,
+                _ => b[i] + 500.0,
+            });
+            let k = standardized_condition_number(&x);
+            assert!((k - expected).abs() < 1e-10, "{k} vs {expected}");
+        }
     }
 }
