@@ -63,6 +63,9 @@ fn tuning_example_runs() {
         .as_f64()
         .unwrap()
         .is_finite());
+    // adjusted R² is an in-sample quantity: null on the held-out periods, a number in training
+    assert!(r["validation"]["split"]["test"]["adj_r2"].is_null());
+    assert!(r["validation"]["split"]["train"]["adj_r2"].is_number());
 }
 
 /// Seed 000: an ROI-maximizing plan that cuts the budget and raises ROI.
@@ -243,6 +246,11 @@ fn seed002_elastic_net_with_time_series_cv() {
         .map(|f| f["test_start"].as_str().unwrap())
         .collect();
     assert!(starts.windows(2).all(|w| w[0] < w[1]), "{starts:?}");
+    // the folds' test windows tile the split's test periods exactly
+    let split = &r["validation"]["split"];
+    assert_eq!(folds[0]["test_start"], split["test_start"]);
+    let tested: u64 = folds.iter().map(|f| f["n_test"].as_u64().unwrap()).sum();
+    assert_eq!(tested, split["n_test"].as_u64().unwrap());
     let truth = true_rois("examples/simulations/seed002/truth.json");
     for c in r["channels"].as_array().unwrap() {
         let t = truth[c["name"].as_str().unwrap()];

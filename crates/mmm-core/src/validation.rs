@@ -4,8 +4,9 @@
 //!
 //! ```text
 //! split:    train = periods [0, n − h),  test = [n − h, n),  h = round(test_fraction · n)
-//! rolling:  fold f = 1…k:  train = [0, n − (k − f + 1)·w),  test = the next w periods,
-//!           w = ⌊h / k⌋  (the folds' test windows tile the last h periods)
+//! rolling:  fold f = 0…k−1:  test = [s_f, s_f + w_f),  train = [0, s_f),
+//!           w_f = ⌊h / k⌋ + [f < h mod k],  s_f = n − h + Σ_{g<f} w_g
+//!           (the folds' test windows tile the last h periods exactly; k ≤ h)
 //! ```
 //! Transforms keep what they learned on the full series (adstock carries spend from training
 //! periods into test periods, as it does in reality). Test predictions are `ŷ_t = Σ_j β_j·x_tj`
@@ -48,7 +49,8 @@ pub struct SplitMetrics {
     pub test_start: String,
     /// Metrics on the training periods.
     pub train: FitMetrics,
-    /// Metrics on the test periods (out of sample).
+    /// Metrics on the test periods (out of sample); `adj_r2` is null there (the adjustment for
+    /// fitted parameters has no meaning on held-out periods).
     pub test: FitMetrics,
     /// Robyn's DECOMP.RSSD on the training periods.
     pub decomp_rssd: f64,
@@ -91,10 +93,17 @@ impl ValidationSpec {
         let h = self.n_test(n);
         let folds = match self.folds {
             Some(k) if k > 0 => {
-                let k = k as usize;
-                let w = (h / k).max(1);
-                (1..=k)
-                    .map(|f| (n - (k - f + 1) * w, w))
+                // at most one fold per test period; the first h mod k folds get one period more
+                let k = (k as usize).min(h);
+                let (base, extra) = (h / k, h % k);
+                let mut start = n - h;
+                (0..k)
+                    .map(|f| {
+                        let w = base + usize::from(f < extra);
+                        let fold = (start, w);
+                        start += w;
+                        fold
+                    })
                     .filter(|(tr, _)| *tr > 1)
                     .collect()
             }
@@ -127,7 +136,9 @@ pub fn fit_split(
     let k = stage.fitted.coefficients.len();
     let train_m = fit_metrics(&data.y[..n_train], &pred[..n_train], k);
     let end = n_train + n_test;
-    let test_m = fit_metrics(&data.y[n_train..end], &pred[n_train..end], k);
+    let mut test_m = fit_metrics(&data.y[n_train..end], &pred[n_train..end], k);
+    // adjusting R² for the parameters fitted has no meaning on held-out periods
+    test_m.adj_r2 = None;
     let contributions: Vec<f64> = est
         .effects
         .iter()
@@ -201,4 +212,42 @@ pub fn validate(
         folds,
         folds_mean,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The folds' test windows tile the last h periods exactly, in order, for any h and k
+    /// (h = 31, k = 3 used to leave one period in no fold).
+    #[test]
+    fn folds_tile_the_test_periods() {
+        for n in [40usize, 104, 156] {
+            for fraction in [0.1, 0.2, 0.3] {
+                for k in 1..=12u32 {
+                    let spec = ValidationSpec {
+                        test_fraction: fraction,
+                        folds: Some(k),
+                    };
+                    let (n_train, folds) = spec.windows(n);
+                    let h = n - n_train;
+                    assert_eq!(folds.len(), (k as usize).min(h));
+                    let mut next = n_train;
+                    for (start, w) in &folds {
+                        assert_eq!(*start, next, "n {n}, h {h}, k {k}: {folds:?}");
+                        assert!(*w >= h / folds.len() && *w <= h.div_ceil(folds.len()));
+                        next = start + w;
+                    }
+                    assert_eq!(next, n, "n {n}, h {h}, k {k}: {folds:?}");
+                }
+            }
+        }
+        let (n_train, folds) = ValidationSpec {
+            test_fraction: 31.0 / 156.0,
+            folds: Some(3),
+        }
+        .windows(156);
+        assert_eq!(n_train, 125);
+        assert_eq!(folds, vec![(125, 11), (136, 10), (146, 10)]);
+    }
 }
