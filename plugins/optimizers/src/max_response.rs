@@ -144,6 +144,24 @@ mod tests {
             .is_some_and(|m| !m.is_empty()));
     }
 
+    /// A channel whose first unit of spend returns less than the others' last is cut to 0, and
+    /// `details.binding` says so (it sits at its lower bound, spend ≥ 0).
+    #[test]
+    fn a_channel_cut_to_zero_is_binding() {
+        let c = HillCurves::new(
+            &[
+                (100.0, 50.0, 80.0, 1.0),
+                (100.0, 30.0, 200.0, 0.8),
+                (100.0, 0.01, 1000.0, 1.0),
+            ],
+            10,
+        );
+        let r = opt(json!({}), &c).unwrap();
+        assert!(r.channels[2].optimal_spend.abs() < 1e-9, "{:?}", r.channels);
+        let why = r.details["binding"]["c2"].as_str().unwrap_or_default();
+        assert!(why.starts_with("min: spend ≥ 0"), "{}", r.details);
+    }
+
     #[test]
     fn share_bounds_hold() {
         let c = curves();

@@ -65,7 +65,8 @@ pub fn binding(curves: &dyn ResponseCurves, spend: &[f64], r: &bounds::Resolved)
                 .abs()
                 .max(1e-9 * r.hi[i].abs())
                 .max(1e-300);
-        let at = if s <= r.lo[i] + tol && r.lo[i] > 0.0 {
+        // a channel cut to 0 sits at its lower bound too ("min: spend ≥ 0")
+        let at = if s <= r.lo[i] + tol {
             Some(format!("min: {}", r.lo_why[i]))
         } else if s >= r.hi[i] - tol {
             Some(format!("max: {}", r.hi_why[i]))
