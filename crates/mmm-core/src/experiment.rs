@@ -324,6 +324,13 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
             ));
         }
     }
+    warnings.extend(quality_warnings(
+        stage,
+        &fit,
+        &channels,
+        posterior.is_some(),
+        tuning.as_ref(),
+    ));
     if let Some(v) = vif {
         for (j, col) in stage.design.columns.iter().enumerate() {
             if let Some(x) = v.get(j) {
@@ -486,6 +493,63 @@ pub fn decomposition_csv(data: &ModelData, estimate: &CausalEstimate) -> Result<
         .into_inner()
         .map_err(|e| MmmError::Compute(format!("writing decomposition: {e}")))?;
     String::from_utf8(bytes).map_err(|e| MmmError::Compute(e.to_string()))
+}
+
+/// The fit-quality warnings of [`crate::fit_warnings`]: tuned values at a search bound,
+/// Durbin–Watson outside [1.5, 2.5], a negative baseline (intercept plus trend, at the
+/// coefficients' point estimates), media above 80% of the KPI, and Bayesian ROI intervals wider
+/// than 10 times their mean.
+fn quality_warnings(
+    stage: &crate::causal::Stage,
+    fit: &crate::metrics::FitMetrics,
+    channels: &[ChannelResult],
+    bayesian: bool,
+    tuning: Option<&crate::tuning::TuningResult>,
+) -> Vec<String> {
+    use crate::fit_warnings as fw;
+    let mut out = Vec::new();
+    if let Some(t) = tuning {
+        let chosen: Vec<(String, f64)> = t
+            .best
+            .parameters
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        out.extend(fw::tuned_at_bound(&t.search_space, &chosen));
+    }
+    out.extend(fw::durbin_watson(fit.durbin_watson));
+    let beta = stage.fitted.beta();
+    let baseline_cols: Vec<usize> = stage
+        .design
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            c.role == Role::Intercept || (c.role == Role::Baseline && c.name == "trend")
+        })
+        .map(|(j, _)| j)
+        .collect();
+    if !baseline_cols.is_empty() {
+        let baseline: Vec<f64> = (0..stage.design.n_obs())
+            .map(|t| {
+                baseline_cols
+                    .iter()
+                    .map(|&j| beta[j] * stage.design.x[(t, j)])
+                    .sum()
+            })
+            .collect();
+        out.extend(fw::negative_baseline(&baseline));
+    }
+    let media: f64 = channels.iter().map(|c| c.contribution).sum();
+    out.extend(fw::media_share(media, stage.y.iter().sum()));
+    if bayesian {
+        for c in channels {
+            if let (Some(lo), Some(hi)) = (c.roi_ci_low, c.roi_ci_high) {
+                out.extend(fw::wide_roi_interval(&c.name, c.roi, lo, hi));
+            }
+        }
+    }
+    out
 }
 
 /// Says in `details.mediator` of an optimization that a mediator's plan is over its exogenous

@@ -23,6 +23,7 @@ pub mod dataset;
 pub mod design_check;
 pub mod error;
 pub mod experiment;
+pub mod fit_warnings;
 pub mod frame;
 pub mod gram;
 pub mod input;
