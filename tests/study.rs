@@ -137,11 +137,31 @@ fn true_families_recover_every_roi_and_rank_first() {
         assert!(v["metrics"]["fit.r2"].is_number());
         assert!(v["rank"].is_number());
     }
+    // By default the ranks follow the spend-weighted error, recomputed here from the channels.
+    assert_eq!(c["ranking"], "spend_weighted");
+    let weighted = |v: &Value| {
+        let (mut num, mut den) = (0.0, 0.0);
+        for ch in v["channels"].as_array().unwrap() {
+            let s = ch["spend"].as_f64().unwrap();
+            num += s * (ch["roi"].as_f64().unwrap() - ch["true_roi"].as_f64().unwrap()).abs();
+            den += s;
+        }
+        num / den
+    };
+    let mut by_error: Vec<&Value> = variants.iter().collect();
+    by_error.sort_by(|a, b| weighted(a).total_cmp(&weighted(b)));
+    for (i, v) in by_error.iter().enumerate() {
+        let reported = v["roi_error_spend_weighted"].as_f64().unwrap();
+        assert!((reported - weighted(v)).abs() <= 1e-12 * reported.abs().max(1.0));
+        assert_eq!(v["rank"], i + 1, "{}", v["name"]);
+    }
     let csv = std::fs::read_to_string(out.join("comparison.csv")).unwrap();
     let header = csv.lines().next().unwrap();
     for col in [
         "name",
         "rank",
+        "roi_error_spend_weighted",
+        "mean_abs_roi_error_absolute",
         "mean_abs_roi_error",
         "fit.r2",
         "roi.tv",
@@ -168,16 +188,19 @@ fn study_sqlite_equals_comparison(out: &Path, c: &Value) {
     assert_eq!(n as usize, variants.len());
     for v in variants {
         let i = v["index"].as_i64().unwrap();
-        let (name, rank, err): (String, Option<i64>, Option<f64>) = db
+        type Row = (String, Option<i64>, Option<f64>, Option<f64>);
+        let (name, rank, err, weighted): Row = db
             .query_row(
-                "SELECT name, rank, mean_abs_roi_error FROM study_variants WHERE variant = ?1",
+                "SELECT name, rank, mean_abs_roi_error, roi_error_spend_weighted \
+                 FROM study_variants WHERE variant = ?1",
                 [i],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .unwrap();
         assert_eq!(name, v["name"].as_str().unwrap());
         assert_eq!(rank, v["rank"].as_i64());
         assert_eq!(err, v["mean_abs_roi_error"].as_f64());
+        assert_eq!(weighted, v["roi_error_spend_weighted"].as_f64());
         let r2: f64 = db
             .query_row(
                 "SELECT value FROM study_metrics WHERE variant = ?1 AND metric = 'fit.r2'",

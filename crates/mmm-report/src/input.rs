@@ -431,6 +431,9 @@ pub struct Comparison {
     /// Whether a truth was given.
     #[serde(default)]
     pub with_truth: bool,
+    /// The ranking criterion (`spend_weighted`, `absolute` or `relative`).
+    #[serde(default)]
+    pub ranking: Option<String>,
     /// One row per variant.
     pub variants: Vec<VariantRow>,
 }
@@ -449,6 +452,10 @@ pub struct VariantRow {
     pub rank: Option<f64>,
     /// Mean absolute relative ROI error (with truth).
     pub mean_abs_roi_error: Option<f64>,
+    /// Mean absolute ROI error (with truth).
+    pub mean_abs_roi_error_absolute: Option<f64>,
+    /// Spend-weighted absolute ROI error (with truth).
+    pub roi_error_spend_weighted: Option<f64>,
     /// Metrics by name (`fit.r2`…).
     pub metrics: BTreeMap<String, Option<f64>>,
     /// Per-channel ROI and its error.

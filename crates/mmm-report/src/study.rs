@@ -52,7 +52,9 @@ pub fn sections(c: &Comparison) -> Result<Vec<Section>> {
         "variant".into(),
         "status".into(),
         "rank".into(),
+        "ROI error, spend-weighted".into(),
         "mean |ROI error|".into(),
+        "mean |relative ROI error|".into(),
         "R²".into(),
         "NRMSE".into(),
         "MAPE".into(),
@@ -66,6 +68,16 @@ pub fn sections(c: &Comparison) -> Result<Vec<Section>> {
                 Cell::text(&v.name),
                 Cell::text(&v.status).class((v.status != "ok").then_some("bad")),
                 Cell::num("rank", v.rank, count(v.rank)),
+                Cell::num(
+                    "roi_error_spend_weighted",
+                    v.roi_error_spend_weighted,
+                    ratio(v.roi_error_spend_weighted),
+                ),
+                Cell::num(
+                    "mean_abs_roi_error_absolute",
+                    v.mean_abs_roi_error_absolute,
+                    ratio(v.mean_abs_roi_error_absolute),
+                ),
                 Cell::num(
                     "mean_abs_roi_error",
                     v.mean_abs_roi_error,
@@ -88,11 +100,21 @@ pub fn sections(c: &Comparison) -> Result<Vec<Section>> {
         })
         .collect();
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let mut body = lead(
+    let criterion = match c.ranking.as_deref() {
+        Some("absolute") => "mean absolute ROI error (each channel counts the same)",
+        Some("relative") => {
+            "mean absolute relative ROI error (a small channel counts as much as a big one)"
+        }
+        _ => {
+            "spend-weighted ROI error, Σ spend·|ROI − true ROI| / Σ spend: the KPI \
+             misattributed per unit of media spend"
+        }
+    };
+    let mut body = lead(&format!(
         "Every variant of the study side by side: fit, and each channel's estimated ROI. With a \
-         known truth (a simulation), variants are ranked by their mean absolute relative ROI \
-         error: the smaller, the better the variant recovers what really drove the KPI.",
-    );
+         known truth (a simulation), variants are ranked by their {criterion}: the smaller, the \
+         better the variant recovers what really drove the KPI."
+    ));
     body.push_str(&table("table-study", "variant", &header, &rows));
     let failed: Vec<_> = c
         .variants

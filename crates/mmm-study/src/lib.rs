@@ -126,12 +126,13 @@ pub fn run_study(
     bar.finish_and_clear();
     mmm_core::progress::set_quiet(was_quiet);
     let mut rows = rows.into_iter().collect::<Result<Vec<_>>>()?;
-    comparison::finalize(&mut rows);
+    comparison::finalize(&mut rows, study.spec.ranking);
     Ok(Comparison {
         study: study.spec.name.clone(),
         variant_count: study.variants.len(),
         shard,
         with_truth: study.truth.is_some(),
+        ranking: study.spec.ranking,
         variants: rows,
     })
 }
@@ -262,10 +263,26 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Comparison> {
         }
         return Err(incomplete(dirs, &[], &absent, &[]));
     };
-    let (study, count, with_truth) = (first.study.clone(), first.variant_count, first.with_truth);
+    let (study, count, with_truth, ranking) = (
+        first.study.clone(),
+        first.variant_count,
+        first.with_truth,
+        first.ranking,
+    );
     let mut rows: Vec<VariantRow> = Vec::new();
     let mut owner: Vec<Option<PathBuf>> = vec![None; count];
     for (f, c) in &parts {
+        if c.ranking != ranking {
+            return Err(merge_error(
+                f,
+                "/ranking",
+                format!(
+                    "ranks by '{}', another shard by '{}': the shards come from different study files",
+                    c.ranking.name(),
+                    ranking.name()
+                ),
+            ));
+        }
         if c.study != study || c.variant_count != count || c.with_truth != with_truth {
             return Err(merge_error(
                 f,
@@ -330,12 +347,13 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Comparison> {
             }
         }
     }
-    comparison::finalize(&mut rows);
+    comparison::finalize(&mut rows, ranking);
     Ok(Comparison {
         study,
         variant_count: count,
         shard: None,
         with_truth,
+        ranking,
         variants: rows,
     })
 }
@@ -352,7 +370,11 @@ fn print_table(c: &Comparison) {
         "rank",
         "variant",
         "R²",
-        "ROI error",
+        match c.ranking {
+            comparison::Ranking::SpendWeighted => "ROI error (spend-weighted)",
+            comparison::Ranking::Absolute => "ROI error (absolute)",
+            comparison::Ranking::Relative => "ROI error (relative)",
+        },
         "status"
     );
     for v in order {
@@ -366,8 +388,9 @@ fn print_table(c: &Comparison) {
                 .flatten()
                 .map(|x| format!("{x:.4}"))
                 .unwrap_or_default(),
-            v.mean_abs_roi_error
-                .map(|x| format!("{:.1}%", 100.0 * x))
+            c.ranking
+                .error(v)
+                .map(|x| format!("{x:.4}"))
                 .unwrap_or_else(|| "—".into()),
             v.status
         );
@@ -422,7 +445,7 @@ pub fn run_cli(
         for v in c
             .variants
             .iter()
-            .filter(|v| v.status == "ok" && v.mean_abs_roi_error.is_none())
+            .filter(|v| v.status == "ok" && c.ranking.error(v).is_none())
         {
             mmm_core::errln!(
                 "warning: variant '{}' has no channel named in the truth; it is not ranked",
@@ -496,6 +519,8 @@ mod tests {
             error: None,
             rank: None,
             mean_abs_roi_error: e,
+            mean_abs_roi_error_absolute: None,
+            roi_error_spend_weighted: None,
             metrics: Default::default(),
             channels: vec![],
         };
@@ -505,7 +530,7 @@ mod tests {
             row(1, Some(0.1), true),
             row(2, None, false),
         ];
-        comparison::finalize(&mut rows);
+        comparison::finalize(&mut rows, comparison::Ranking::Relative);
         let ranks: Vec<Option<usize>> = rows.iter().map(|r| r.rank).collect();
         assert_eq!(ranks, vec![Some(3), Some(1), None, Some(2)]);
     }

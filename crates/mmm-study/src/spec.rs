@@ -29,6 +29,12 @@ pub struct StudySpec {
     /// and the ranking by recovery.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub truth: Option<String>,
+    /// How variants are ranked by recovery, with a truth: `spend_weighted` (default,
+    /// `Σ s_i·|roi_i − true_roi_i| / Σ s_i`, the KPI misattributed per unit of spend),
+    /// `absolute` (`mean_i |roi_i − true_roi_i|`) or `relative`
+    /// (`mean_i |roi_i − true_roi_i| / |true_roi_i|`, which lets a small channel decide).
+    #[serde(default)]
+    pub ranking: crate::comparison::Ranking,
     /// Explicitly listed variants (run first, in this order).
     #[serde(default)]
     pub variants: Vec<VariantSpec>,

@@ -3,10 +3,10 @@
 //!
 //! | table | columns |
 //! |---|---|
-//! | `study` | `name`, `variant_count`, `with_truth` |
-//! | `study_variants` | `variant`, `name`, `status`, `error`, `rank`, `mean_abs_roi_error`, `set_json` |
+//! | `study` | `name`, `variant_count`, `with_truth`, `ranking` |
+//! | `study_variants` | `variant`, `name`, `status`, `error`, `rank`, `roi_error_spend_weighted`, `mean_abs_roi_error_absolute`, `mean_abs_roi_error`, `set_json` |
 //! | `study_metrics` | `variant`, `name`, `metric`, `value` — `fit.r2`, `validation.…` |
-//! | `study_channels` | `variant`, `name`, `channel`, `roi`, `contribution`, `true_roi`, `roi_error` |
+//! | `study_channels` | `variant`, `name`, `channel`, `roi`, `contribution`, `spend`, `true_roi`, `roi_error` |
 //!
 //! `variant` is the variant's 0-based position in the study; `name` repeats its name so that a
 //! table can be read on its own.
@@ -18,28 +18,33 @@ use mmm_export::{sql, write_database};
 use std::path::{Path, PathBuf};
 
 const SCHEMA: &str = "
-CREATE TABLE study (name TEXT, variant_count INTEGER, with_truth INTEGER);
-CREATE TABLE study_variants (variant INTEGER, name TEXT, status TEXT, error TEXT, rank INTEGER, mean_abs_roi_error REAL, set_json TEXT);
+CREATE TABLE study (name TEXT, variant_count INTEGER, with_truth INTEGER, ranking TEXT);
+CREATE TABLE study_variants (variant INTEGER, name TEXT, status TEXT, error TEXT, rank INTEGER, roi_error_spend_weighted REAL, mean_abs_roi_error_absolute REAL, mean_abs_roi_error REAL, set_json TEXT);
 CREATE TABLE study_metrics (variant INTEGER, name TEXT, metric TEXT, value REAL);
-CREATE TABLE study_channels (variant INTEGER, name TEXT, channel TEXT, roi REAL, contribution REAL, true_roi REAL, roi_error REAL);
+CREATE TABLE study_channels (variant INTEGER, name TEXT, channel TEXT, roi REAL, contribution REAL, spend REAL, true_roi REAL, roi_error REAL);
 ";
 
 /// Writes `out/results.sqlite` for a comparison (atomically).
 pub fn write_study_sqlite(out: &Path, c: &Comparison) -> Result<PathBuf> {
     write_database(out, "results.sqlite", SCHEMA, |tx| {
         tx.execute(
-            "INSERT INTO study VALUES (?1, ?2, ?3)",
-            params![c.study, c.variant_count as i64, c.with_truth],
+            "INSERT INTO study VALUES (?1, ?2, ?3, ?4)",
+            params![
+                c.study,
+                c.variant_count as i64,
+                c.with_truth,
+                c.ranking.name()
+            ],
         )
         .map_err(sql)?;
         let mut v = tx
-            .prepare("INSERT INTO study_variants VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+            .prepare("INSERT INTO study_variants VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
             .map_err(sql)?;
         let mut m = tx
             .prepare("INSERT INTO study_metrics VALUES (?1, ?2, ?3, ?4)")
             .map_err(sql)?;
         let mut ch = tx
-            .prepare("INSERT INTO study_channels VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+            .prepare("INSERT INTO study_channels VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
             .map_err(sql)?;
         for row in &c.variants {
             let set = serde_json::to_string(&row.set)
@@ -50,6 +55,8 @@ pub fn write_study_sqlite(out: &Path, c: &Comparison) -> Result<PathBuf> {
                 row.status,
                 row.error,
                 row.rank.map(|r| r as i64),
+                row.roi_error_spend_weighted,
+                row.mean_abs_roi_error_absolute,
                 row.mean_abs_roi_error,
                 set
             ])
@@ -65,6 +72,7 @@ pub fn write_study_sqlite(out: &Path, c: &Comparison) -> Result<PathBuf> {
                     c.name,
                     c.roi,
                     c.contribution,
+                    c.spend,
                     c.true_roi,
                     c.roi_error
                 ])
