@@ -39,6 +39,8 @@ pub struct RunOutput {
     pub estimate: CausalEstimate,
     /// The data as used.
     pub data: ModelData,
+    /// The saved model as `model.json` text (see [`crate::saved_model`]).
+    pub model_json: String,
 }
 
 /// The spec's causal structure, or the default.
@@ -382,14 +384,28 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
             .as_ref()
             .map(|p| serde_json::json!({"diagnostics": p.diagnostics, "warnings": p.warnings})),
         warnings,
+        provenance: Some(crate::results::Provenance {
+            tool: "mmm".into(),
+            tool_version: crate::saved_model::TOOL_VERSION.into(),
+            command: "mmm run".into(),
+            seed: loaded.spec.seed,
+            inputs: crate::saved_model::input_files(loaded),
+            spec_sha256: crate::saved_model::sha256_hex(loaded.raw.to_string().as_bytes()),
+            spec: loaded.raw.clone(),
+            model_format_version: crate::saved_model::MODEL_FORMAT_VERSION,
+        }),
     };
-    Ok(RunOutput {
+    let mut output = RunOutput {
         results,
         decomposition_csv,
         draws_csv,
         estimate,
         data,
-    })
+        model_json: String::new(),
+    };
+    output.model_json =
+        crate::saved_model::to_json(&crate::saved_model::build(loaded, &output)?)?;
+    Ok(output)
 }
 
 /// Runs `optimizer` on the curves of a fitted run (as `mmm run` does for the spec's
@@ -632,7 +648,8 @@ fn fmt(v: f64) -> String {
     format!("{v}")
 }
 
-/// Writes `results.json` and `decomposition.csv` into `out_dir` (atomically).
+/// Writes `results.json`, `decomposition.csv`, `model.json` and (Bayesian models) `draws.csv`
+/// into `out_dir` (atomically).
 pub fn write_outputs(out_dir: &Path, output: &RunOutput) -> Result<Vec<PathBuf>> {
     ensure_dir(out_dir)?;
     let json = serde_json::to_string_pretty(&output.results)
@@ -644,6 +661,11 @@ pub fn write_outputs(out_dir: &Path, output: &RunOutput) -> Result<Vec<PathBuf>>
         output.decomposition_csv.as_bytes(),
     )?;
     let mut written = vec![a, b];
+    written.push(write_atomic(
+        out_dir,
+        "model.json",
+        output.model_json.as_bytes(),
+    )?);
     if let Some(d) = &output.draws_csv {
         written.push(write_atomic(out_dir, "draws.csv", d.as_bytes())?);
     }

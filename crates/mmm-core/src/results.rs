@@ -53,6 +53,32 @@ pub struct Results {
     pub posterior: Option<serde_json::Value>,
     /// Warnings about the fit or the data.
     pub warnings: Vec<String>,
+    /// Where the results came from: tool version, command, seed, input files with their
+    /// SHA-256, and the spec as run (tuned values filled in). Deterministic: the wall time and
+    /// the full command line are in `run.json` (see `docs/results.md`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+}
+
+/// Where a run's results came from (`results.json` → `provenance`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Provenance {
+    /// The tool (`mmm`).
+    pub tool: String,
+    /// Its version.
+    pub tool_version: String,
+    /// The command that fitted (`mmm run`; a study's variants are fitted the same way).
+    pub command: String,
+    /// The spec's seed.
+    pub seed: u64,
+    /// Input files (data, holiday calendar) as the spec names them, with their SHA-256.
+    pub inputs: Vec<crate::saved_model::InputFile>,
+    /// SHA-256 of the resolved spec's compact JSON text.
+    pub spec_sha256: String,
+    /// The spec as run: tuned values filled in, `tuning` removed.
+    pub spec: serde_json::Value,
+    /// Format version of the `model.json` written beside (see `docs/results.md`).
+    pub model_format_version: u32,
 }
 
 /// The data as used.
