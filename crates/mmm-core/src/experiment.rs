@@ -403,8 +403,7 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         data,
         model_json: String::new(),
     };
-    output.model_json =
-        crate::saved_model::to_json(&crate::saved_model::build(loaded, &output)?)?;
+    output.model_json = crate::saved_model::to_json(&crate::saved_model::build(loaded, &output)?)?;
     Ok(output)
 }
 

@@ -247,7 +247,10 @@ pub fn predict(model: &SavedModel, plan: &Plan, model_sha256: Option<String>) ->
                 spend.push(v);
             }
             None => {
-                missing.push(format!("spend of channel '{}' ({})", c.name, c.spend_column));
+                missing.push(format!(
+                    "spend of channel '{}' ({})",
+                    c.name, c.spend_column
+                ));
                 spend.push(vec![]);
             }
         }
@@ -462,7 +465,8 @@ pub fn predict(model: &SavedModel, plan: &Plan, model_sha256: Option<String>) ->
             })
             .collect()
     });
-    let baseline_of = |o: &DrawOutput, k: usize| o.mu[k] - o.contrib.iter().map(|c| c[k]).sum::<f64>();
+    let baseline_of =
+        |o: &DrawOutput, k: usize| o.mu[k] - o.contrib.iter().map(|c| c[k]).sum::<f64>();
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
 
     let mut periods = Vec::with_capacity(big_t);
@@ -492,7 +496,9 @@ pub fn predict(model: &SavedModel, plan: &Plan, model_sha256: Option<String>) ->
                     let con: Vec<f64> = ds.iter().map(|o| o.contrib[i].iter().sum()).collect();
                     let inc: Vec<f64> = ds
                         .iter()
-                        .map(|o| o.contrib[i].iter().sum::<f64>() - o.from_history[i] + o.carry_out[i])
+                        .map(|o| {
+                            o.contrib[i].iter().sum::<f64>() - o.from_history[i] + o.carry_out[i]
+                        })
                         .collect();
                     let (cl, ch) = hdi(&con, level);
                     let (il, ih) = hdi(&inc, level);
@@ -504,7 +510,9 @@ pub fn predict(model: &SavedModel, plan: &Plan, model_sha256: Option<String>) ->
                         contribution: mean(&con),
                         contribution_low: Some(cl),
                         contribution_high: Some(ch),
-                        from_history: mean(&ds.iter().map(|o| o.from_history[i]).collect::<Vec<_>>()),
+                        from_history: mean(
+                            &ds.iter().map(|o| o.from_history[i]).collect::<Vec<_>>(),
+                        ),
                         carry_out: mean(&ds.iter().map(|o| o.carry_out[i]).collect::<Vec<_>>()),
                         incremental,
                         incremental_low: Some(il),
@@ -661,7 +669,9 @@ pub fn forecast_csv(f: &Forecast) -> Result<String> {
         row.extend(p.channels.iter().map(|v| format!("{v}")));
         w.write_record(&row).map_err(err)?;
     }
-    let bytes = w.into_inner().map_err(|e| MmmError::Compute(e.to_string()))?;
+    let bytes = w
+        .into_inner()
+        .map_err(|e| MmmError::Compute(e.to_string()))?;
     String::from_utf8(bytes).map_err(|e| MmmError::Compute(e.to_string()))
 }
 

@@ -153,9 +153,9 @@ pub struct SavedChannel {
     pub chain: TransformChain,
     /// Per transform, the constants it learned from the data (`null` where none).
     pub learned: Vec<Option<Vec<f64>>>,
-    /// The last `history.len()` periods of spend (the tail carry-over needs: the chain's lag
-    /// weights down to 1e-10 of their peak, or the whole history for sampled transforms or
-    /// filters without lag weights).
+    /// The last `history.len()` periods of spend: twice the carry-over length (the chain's lag
+    /// weights down to 1e-10 of their peak), or the whole history for sampled transforms or
+    /// filters without lag weights.
     pub history: Vec<f64>,
     /// The chain's output over those periods as fitted (on the whole history), to check the
     /// restored chain against.
@@ -259,7 +259,10 @@ fn carry_periods(chain: &TransformChain, n: usize) -> usize {
 
 /// Per design-column name, how it is generated (everything the spec's baseline and controls
 /// make; media columns are matched by channel).
-fn column_sources(loaded: &LoadedSpec, data: &crate::dataset::ModelData) -> Result<BTreeMap<String, ColumnSource>> {
+fn column_sources(
+    loaded: &LoadedSpec,
+    data: &crate::dataset::ModelData,
+) -> Result<BTreeMap<String, ColumnSource>> {
     let spec = &loaded.spec;
     let mut m = BTreeMap::new();
     m.insert("intercept".to_string(), ColumnSource::Intercept);
@@ -315,7 +318,10 @@ fn column_sources(loaded: &LoadedSpec, data: &crate::dataset::ModelData) -> Resu
             m.insert(k, ColumnSource::Holiday { dates: v });
         }
     }
-    for (k, day) in ["tue", "wed", "thu", "fri", "sat", "sun"].iter().enumerate() {
+    for (k, day) in ["tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .enumerate()
+    {
         m.insert(
             format!("dow_{day}"),
             ColumnSource::DayOfWeek {
@@ -393,7 +399,9 @@ pub fn build(loaded: &LoadedSpec, output: &RunOutput) -> Result<SavedModel> {
         .enumerate()
         .map(|(i, m)| {
             let carry = carry_periods(&m.chain, n);
-            let h = if sampled { n } else { carry };
+            // twice the carry-over length: the first half gives the second its carry-over in,
+            // so that the second half checks the restored chain exactly (see `load`)
+            let h = if sampled { n } else { (2 * carry).min(n) };
             SavedChannel {
                 name: m.name.clone(),
                 spend_column: loaded.spec.media[i].spend.clone(),
@@ -456,7 +464,11 @@ pub fn build(loaded: &LoadedSpec, output: &RunOutput) -> Result<SavedModel> {
             target: data.target_name.clone(),
             date_column: loaded.spec.data.date.clone(),
             frequency: data.frequency,
-            start: data.dates.first().map(|d| d.to_string()).unwrap_or_default(),
+            start: data
+                .dates
+                .first()
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
             end: data.dates.last().map(|d| d.to_string()).unwrap_or_default(),
             n_obs: n,
         },
@@ -526,9 +538,16 @@ pub fn load(path: &Path) -> Result<SavedModel> {
             format!("invalid saved model at {}: {}", e.path(), e.inner()),
         )
     })?;
+    let n = model.data.n_obs;
     for c in &mut model.channels {
         c.chain.set_learned(&c.learned);
         let h = c.history.len();
+        // periods whose carry-over in lies within the stored history
+        let from = if h >= n {
+            0
+        } else {
+            h.saturating_sub(c.carry_out_periods)
+        };
         let mut out = vec![0.0; h];
         let mut ws = ChainWorkspace::new(&c.chain, h);
         c.chain.apply(&c.history, &mut out, &mut ws);
@@ -537,9 +556,9 @@ pub fn load(path: &Path) -> Result<SavedModel> {
             .iter()
             .fold(0.0f64, |m, v| m.max(v.abs()))
             .max(1e-300);
-        let worst = out
+        let worst = out[from..]
             .iter()
-            .zip(&c.history_transformed)
+            .zip(&c.history_transformed[from..])
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f64, f64::max);
         if !(worst <= 1e-6 * scale) {
