@@ -272,7 +272,13 @@ fn planning_example_forecasts_the_held_out_quarter() {
     let (fit, fc) = (dir.path().join("fit"), dir.path().join("fc"));
     let ex = root().join("examples/planning");
     for args in [
-        vec!["-q", "run", ex.join("spec.json").to_str().unwrap(), "--out", fit.to_str().unwrap()],
+        vec![
+            "-q",
+            "run",
+            ex.join("spec.json").to_str().unwrap(),
+            "--out",
+            fit.to_str().unwrap(),
+        ],
         vec![
             "-q",
             "predict",
@@ -295,8 +301,11 @@ fn planning_example_forecasts_the_held_out_quarter() {
         let f: Vec<&str> = f.split(',').collect();
         assert_eq!(e[0], f[0]);
         let y: f64 = e[1].parse().unwrap();
-        let (mean, lo, hi): (f64, f64, f64) =
-            (f[1].parse().unwrap(), f[2].parse().unwrap(), f[3].parse().unwrap());
+        let (mean, lo, hi): (f64, f64, f64) = (
+            f[1].parse().unwrap(),
+            f[2].parse().unwrap(),
+            f[3].parse().unwrap(),
+        );
         assert!(lo <= y && y <= hi, "{}: {y} outside [{lo}, {hi}]", e[0]);
         rel += (mean - y).abs() / y;
         n += 1;

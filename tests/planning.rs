@@ -40,8 +40,9 @@ fn split_csv(csv: &str, keep: usize, drop: &[&str]) -> (String, String) {
 
 /// Simulates seed000 (156 weeks, noise sd 600) and its noise-free twin (noise sd 0: the
 /// expected KPI), fits the seed000 spec on the first 143 weeks and forecasts the last 13 from
-/// the plan of their spend and controls: every week's noise-free KPI lies within the
-/// forecast's 95% interval, and the forecast is within 0.5% of it on average.
+/// the plan of their spend and controls, with OLS (prediction interval) and with
+/// `bayesian_linear` (posterior interval of the expected KPI): every week's noise-free KPI lies
+/// within the forecast's 95% interval, and the forecast is within 0.5% of it on average.
 #[test]
 fn forecast_of_the_last_13_weeks_agrees_with_the_truth() {
     let dir = tempfile::tempdir().unwrap();
@@ -59,7 +60,19 @@ fn forecast_of_the_last_13_weeks_agrees_with_the_truth() {
     std::fs::create_dir(d.join("case")).unwrap();
     std::fs::write(d.join("case/data.csv"), fit).unwrap();
     std::fs::write(d.join("plan.csv"), plan).unwrap();
-    let spec = read_json(&sim.join("spec.json"));
+    for (model, kind) in [
+        (serde_json::json!({"type": "ols"}), "prediction"),
+        (serde_json::json!({"type": "bayesian_linear"}), "posterior"),
+    ] {
+        let mut spec = read_json(&sim.join("spec.json"));
+        spec["model"] = model;
+        forecast_against_truth(d, &spec, kind);
+    }
+}
+
+fn forecast_against_truth(d: &Path, spec: &Value, kind: &str) {
+    let p = |s: &str| d.join(s).to_str().unwrap().to_string();
+    let _ = std::fs::remove_dir_all(d.join("fc2"));
     std::fs::write(d.join("case/spec.json"), spec.to_string()).unwrap();
     ok(&["-q", "run", &p("case/spec.json"), "--out", &p("fit")]);
     ok(&[
@@ -100,7 +113,7 @@ fn forecast_of_the_last_13_weeks_agrees_with_the_truth() {
     let f = read_json(&d.join("fc/forecast.json"));
     assert_eq!(f["window"]["periods"], 13);
     assert_eq!(f["window"]["start"], "2023-10-02");
-    assert_eq!(f["interval"]["kind"], "prediction");
+    assert_eq!(f["interval"]["kind"], kind);
     let t = &f["totals"];
     let sum: f64 = rows.iter().map(|r| r[0]).sum();
     assert!((t["expected"].as_f64().unwrap() - sum).abs() < 1e-6 * sum);
@@ -113,6 +126,14 @@ fn forecast_of_the_last_13_weeks_agrees_with_the_truth() {
         );
         assert!((g("roi") - g("incremental") / g("spend")).abs() < 1e-12);
         assert!(g("from_history") > 0.0 && g("carry_out") > 0.0, "{c}");
+        if kind == "posterior" {
+            assert!(
+                g("incremental_low") <= g("incremental")
+                    && g("incremental") <= g("incremental_high"),
+                "{c}"
+            );
+            assert!(g("roi_low") <= g("roi") && g("roi") <= g("roi_high"), "{c}");
+        }
     }
     // the same model and plan give the same bytes
     ok(&[

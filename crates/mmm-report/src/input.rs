@@ -60,6 +60,9 @@ pub struct Results {
     /// Warnings about the fit or the data.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Where the results came from (tool version, seed, input hashes, resolved spec).
+    #[serde(default)]
+    pub provenance: Option<Value>,
 }
 
 /// `results.json` `data`.
