@@ -29,6 +29,8 @@ Typical session:
                                                # fit; writes results.json, decomposition.csv,
                                                # results.sqlite and report.html
   mmm report out/quickstart                    # rebuild report.html from the results
+  mmm predict out/quickstart --plan plan.csv --out out/forecast
+                                               # forecast a dated media plan (docs/planning.md)
 
 Exit codes: 0 success, 2 invalid spec, data or command line (the message names the spec
 path, or the file, line and column), 1 a fault of mmm. Outputs are all or nothing: built in a
@@ -54,8 +56,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Fit an experiment and write DIR/results.json, DIR/decomposition.csv, DIR/results.sqlite
-    /// and DIR/report.html.
+    /// Fit an experiment and write DIR/results.json, DIR/decomposition.csv, DIR/model.json
+    /// (the saved model `mmm predict` uses), DIR/run.json (wall time, command line),
+    /// DIR/results.sqlite and DIR/report.html.
     ///
     /// Outputs are built in a staging folder inside DIR and moved into place together (files
     /// of an earlier run that this one does not write, such as draws.csv, are removed);
