@@ -421,38 +421,42 @@ pub fn build(loaded: &LoadedSpec, output: &RunOutput) -> Result<SavedModel> {
         .map(|(y, f)| (y - f).powi(2))
         .sum();
     let df = n.saturating_sub(k).max(1);
-    let saved_posterior = fitted.coefficient_draws.as_ref().map(|draws| {
-        let total = draws.nrows();
-        let keep = total.min(SAVED_POSTERIOR_DRAWS).max(1);
-        let rows: Vec<usize> = (0..keep).map(|j| j * total / keep).collect();
-        let coefficients = rows
-            .iter()
-            .map(|&r| draws.row(r).iter().copied().collect())
-            .collect();
-        let (input_scale, chain_params) = data
-            .media
-            .iter()
-            .enumerate()
-            .map(|(i, _)| {
-                match posterior
-                    .as_ref()
-                    .and_then(|p| p.media.iter().find(|m| m.channel == i))
-                    .filter(|m| m.chain_params.len() == total)
-                {
-                    Some(m) => (
-                        m.input_scale,
-                        rows.iter().map(|&r| m.chain_params[r].clone()).collect(),
-                    ),
-                    None => (1.0, vec![]),
-                }
-            })
-            .unzip();
-        SavedPosterior {
-            coefficients,
-            input_scale,
-            chain_params,
-        }
-    });
+    let saved_posterior = fitted
+        .coefficient_draws
+        .as_ref()
+        .filter(|d| d.nrows() > 0)
+        .map(|draws| {
+            let total = draws.nrows();
+            let keep = total.clamp(1, SAVED_POSTERIOR_DRAWS);
+            let rows: Vec<usize> = (0..keep).map(|j| j * total / keep).collect();
+            let coefficients = rows
+                .iter()
+                .map(|&r| draws.row(r).iter().copied().collect())
+                .collect();
+            let (input_scale, chain_params) = data
+                .media
+                .iter()
+                .enumerate()
+                .map(|(i, _)| {
+                    match posterior
+                        .as_ref()
+                        .and_then(|p| p.media.iter().find(|m| m.channel == i))
+                        .filter(|m| m.chain_params.len() == total)
+                    {
+                        Some(m) => (
+                            m.input_scale,
+                            rows.iter().map(|&r| m.chain_params[r].clone()).collect(),
+                        ),
+                        None => (1.0, vec![]),
+                    }
+                })
+                .unzip();
+            SavedPosterior {
+                coefficients,
+                input_scale,
+                chain_params,
+            }
+        });
     Ok(SavedModel {
         format_version: MODEL_FORMAT_VERSION,
         tool_version: TOOL_VERSION.to_string(),
@@ -561,7 +565,7 @@ pub fn load(path: &Path) -> Result<SavedModel> {
             .zip(&c.history_transformed[from..])
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f64, f64::max);
-        if !(worst <= 1e-6 * scale) {
+        if worst.is_nan() || worst > 1e-6 * scale {
             return Err(MmmError::data(
                 &file,
                 None,
