@@ -604,10 +604,7 @@ fn print_summary(r: &mmm_core::results::Results) {
         "{} — {} {} periods ({} to {}), model {}",
         r.name,
         r.data.n_obs,
-        match r.data.frequency {
-            mmm_core::data::Frequency::Daily => "daily",
-            mmm_core::data::Frequency::Weekly => "weekly",
-        },
+        r.data.frequency.name(),
         r.data.start,
         r.data.end,
         r.model.model_type

@@ -185,26 +185,25 @@ pub fn predict(model: &SavedModel, plan: &Plan, model_sha256: Option<String>) ->
             c.name, c.role, model.causal
         )));
     }
-    let days = model.data.frequency.days();
+    let freq = model.data.frequency;
     let start = parse_date(&model.data.start)
         .ok_or_else(|| MmmError::Compute("model.json: bad data.start".into()))?;
     let n = model.data.n_obs;
     // period index of every plan date: on the grid, after the data, consecutive
     let mut index = Vec::with_capacity(table.n_rows());
     for (r, d) in table.dates.iter().enumerate() {
-        let off = (*d - start).num_days();
-        if off % days != 0 {
+        let t = freq.period_index(start, *d);
+        if freq.period_date(start, t) != *d {
             return Err(table.cell_error(
                 &date_col(table, model),
                 r,
                 format!(
                     "{d} is not on the model's {} grid (the data's dates are {} plus whole periods)",
-                    freq_name(model),
+                    freq.name(),
                     model.data.start
                 ),
             ));
         }
-        let t = off / days;
         if t < n as i64 {
             return Err(table.cell_error(
                 &date_col(table, model),
@@ -288,8 +287,7 @@ pub fn predict(model: &SavedModel, plan: &Plan, model_sha256: Option<String>) ->
                         .dates
                         .iter()
                         .map(|p| {
-                            let end = *p + chrono::Duration::days(days);
-                            if dates.iter().any(|d| d >= p && *d < end) {
+                            if dates.iter().any(|d| freq.period_index(*p, *d) == 0) {
                                 1.0
                             } else {
                                 0.0
@@ -629,13 +627,6 @@ fn date_col(table: &Table, model: &SavedModel) -> String {
         model.data.date_column.clone()
     } else {
         "date".into()
-    }
-}
-
-fn freq_name(model: &SavedModel) -> &'static str {
-    match model.data.frequency {
-        crate::data::Frequency::Daily => "daily",
-        crate::data::Frequency::Weekly => "weekly",
     }
 }
 
