@@ -427,3 +427,77 @@ fn monthly_data_fit_and_forecast() {
         );
     }
 }
+
+/// A conversion KPI with `data.revenue_per_kpi`: a number scales ROI into money exactly and
+/// gives CPA = spend / contribution; a column gives `Σ_t r_t·c_t` with `c_t` the channel's
+/// column of decomposition.csv; a negative value is an error naming its line.
+#[test]
+fn revenue_per_kpi_reports_roi_in_money_and_cpa() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // sales as conversions; a value per conversion that varies by week
+    let csv = weekly_csv(60);
+    let mut lines = csv.lines();
+    let mut with_value = format!("{},value\n", lines.next().unwrap());
+    for (t, l) in lines.enumerate() {
+        with_value.push_str(&format!("{l},{}\n", 20.0 + (t % 4) as f64 * 2.5));
+    }
+    let mut spec = small_spec();
+    spec["data"]["revenue_per_kpi"] = 25.0.into();
+    let path = write_case(d, &with_value, &spec);
+    let p = |s: &str| d.join(s).to_str().unwrap().to_string();
+    ok(&["-q", "run", path.to_str().unwrap(), "--out", &p("a")]);
+    let r = read_json(&d.join("a/results.json"));
+    assert_eq!(r["revenue_per_kpi"]["value"], 25.0);
+    for c in r["channels"].as_array().unwrap() {
+        let g = |k: &str| c[k].as_f64().unwrap();
+        assert!((g("revenue_roi") - 25.0 * g("roi")).abs() < 1e-9 * g("revenue_roi").abs());
+        assert!(
+            (g("revenue_roi_ci_low") - 25.0 * g("roi_ci_low")).abs()
+                < 1e-9 * g("revenue_roi").abs()
+        );
+        assert!((g("cpa") - g("spend") / g("contribution")).abs() < 1e-9 * g("cpa"));
+        assert!(
+            g("cpa_ci_low") <= g("cpa") && g("cpa") <= g("cpa_ci_high"),
+            "{c}"
+        );
+    }
+
+    spec["data"]["revenue_per_kpi"] = "value".into();
+    std::fs::write(&path, spec.to_string()).unwrap();
+    ok(&["-q", "run", path.to_str().unwrap(), "--out", &p("b")]);
+    let r = read_json(&d.join("b/results.json"));
+    let dec = std::fs::read_to_string(d.join("b/decomposition.csv")).unwrap();
+    let header: Vec<&str> = dec.lines().next().unwrap().split(',').collect();
+    let values: Vec<f64> = with_value
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
+    for c in r["channels"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap();
+        let j = header.iter().position(|h| *h == name).unwrap();
+        let money: f64 = dec
+            .lines()
+            .skip(1)
+            .zip(&values)
+            .map(|(l, v)| l.split(',').nth(j).unwrap().parse::<f64>().unwrap() * v)
+            .sum();
+        let got = c["revenue_contribution"].as_f64().unwrap();
+        assert!(
+            (got - money).abs() < 1e-9 * money.abs(),
+            "{name}: {got} vs {money}"
+        );
+    }
+    assert!(r["revenue_per_kpi"]["mean"].as_f64().unwrap() > 20.0);
+
+    let bad = with_value.replacen(",20\n", ",-1\n", 1);
+    std::fs::write(d.join("data.csv"), bad).unwrap();
+    let o = mmm(&["-q", "run", path.to_str().unwrap(), "--out", &p("c")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("value") && stderr(&o).contains("line 2"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -58,6 +58,10 @@ pub struct Results {
     /// the full command line are in `run.json` (see `docs/results.md`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provenance: Option<Provenance>,
+    /// With `data.revenue_per_kpi`: the value used (`{"value": v}` or `{"column": name,
+    /// "mean": m}`) and the totals in money (`media_revenue`, `media_revenue_roi`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue_per_kpi: Option<serde_json::Value>,
 }
 
 /// Where a run's results came from (`results.json` → `provenance`).
@@ -231,6 +235,36 @@ pub struct ChannelResult {
     /// A mediator channel: `contribution / exogenous_spend`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exogenous_roi: Option<f64>,
+    /// With `data.revenue_per_kpi`: the contribution in money, `Σ_t r_t·c_t` (`r_t` the
+    /// revenue per KPI unit of period `t`, `c_t` the channel's contribution in the period).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue_contribution: Option<f64>,
+    /// Low end of the money contribution's interval (the contribution's, times `Σ r_t·c_t / Σ c_t`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue_contribution_ci_low: Option<f64>,
+    /// High end of the money contribution's interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue_contribution_ci_high: Option<f64>,
+    /// With `data.revenue_per_kpi`: ROI in money, `revenue_contribution / spend`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue_roi: Option<f64>,
+    /// Low end of the money ROI's interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue_roi_ci_low: Option<f64>,
+    /// High end of the money ROI's interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue_roi_ci_high: Option<f64>,
+    /// With `data.revenue_per_kpi`: modeled cost per acquisition, `spend / contribution` (null
+    /// when the contribution is not positive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpa: Option<f64>,
+    /// Low end of the CPA's interval, `spend / contribution_ci_high`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpa_ci_low: Option<f64>,
+    /// High end of the CPA's interval, `spend / contribution_ci_low` (null when that is not
+    /// positive: the data do not exclude an unbounded CPA).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpa_ci_high: Option<f64>,
     /// Reported KPIs over the data (CTR, CVR, CPA, ROAS and their totals), when the data has
     /// the channel's impressions, clicks, conversions or revenue (see [`crate::kpi`]).
     #[serde(skip_serializing_if = "Option::is_none")]
