@@ -501,3 +501,98 @@ fn revenue_per_kpi_reports_roi_in_money_and_cpa() {
         stderr(&o)
     );
 }
+
+/// The report's first screen (seed000's sales plan, OLS): a "Decision" section before the
+/// summary, with the plan in sentences and a table of spend share (spend over total spend),
+/// effect share (as results.json), ROI and marginal ROI; with a lift interval that includes 0
+/// it says that the data cannot support a reallocation.
+#[test]
+fn report_first_screen_recommends_in_sentences() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let spec = root().join("examples/simulations/seed000/sales_plan.json");
+    ok(&[
+        "-q",
+        "run",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let r = read_json(&out.join("results.json"));
+    let at = |id: &str| html.find(&format!("id=\"{id}\"")).unwrap();
+    assert!(at("section-decision") < at("section-summary"));
+    let decision = &html[at("section-decision")..at("section-summary")];
+    let total: f64 = r["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["spend"].as_f64().unwrap())
+        .sum();
+    for c in r["channels"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap();
+        let row = decision
+            .split(&format!("<tr data-row=\"{name}\""))
+            .nth(1)
+            .unwrap()
+            .split("</tr>")
+            .next()
+            .unwrap();
+        let value = |key: &str| -> f64 {
+            row.split(&format!("data-key=\"{key}\" data-value=\""))
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        assert!((value("spend_share") - c["spend"].as_f64().unwrap() / total).abs() < 1e-12);
+        assert_eq!(value("effect_share"), c["share"].as_f64().unwrap());
+        assert_eq!(value("mroi"), c["mroi"].as_f64().unwrap());
+    }
+    for p in r["optimization"]["channels"].as_array().unwrap() {
+        let change = p["change_pct"].as_f64().unwrap();
+        if change.abs() >= 5.0 {
+            let verb = if change > 0.0 { "aise" } else { "ut" };
+            assert!(
+                decision.contains(&format!(
+                    "{verb} <strong>{}</strong>",
+                    p["name"].as_str().unwrap()
+                )),
+                "{p}"
+            );
+        }
+    }
+    assert!(!decision.contains("cannot support"));
+    // numbers for people: no long float tails in the sentences
+    let text: String = decision.split("<table").next().unwrap().to_string();
+    assert!(
+        !text.contains("999999") && !text.contains("000000"),
+        "{text}"
+    );
+
+    // a Bayesian plan whose lift interval includes 0
+    let mut v = r.clone();
+    v["optimization"]["details"] = serde_json::json!({
+        "posterior_lift": {"level": 0.94, "lift_pct": 1.1, "lift_pct_low": -0.8, "lift_pct_high": 3.0}
+    });
+    let input = mmm_report::RunInput {
+        results: mmm_report::input::parse_results(&v.to_string(), Path::new("results.json"))
+            .unwrap(),
+        decomposition: None,
+        draws: None,
+    };
+    let s = mmm_report::decision::decision(&input).unwrap();
+    assert!(
+        s.body.contains("cannot support a reallocation"),
+        "{}",
+        s.body
+    );
+    assert!(
+        s.body.contains("94% interval, -0.8% to +3.0%"),
+        "{}",
+        s.body
+    );
+}

@@ -348,6 +348,8 @@ pub struct Optimization {
     pub lift_pct: Option<f64>,
     /// Budget sweep.
     pub scenarios: Option<Vec<Scenario>>,
+    /// Optimizer-specific details (`posterior_lift` for Bayesian models…).
+    pub details: Option<Value>,
 }
 
 /// Sampler diagnostics of one parameter.

@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod charts;
+pub mod decision;
 pub mod format;
 pub mod input;
 pub mod page;
