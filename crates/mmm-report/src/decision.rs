@@ -168,7 +168,7 @@ pub fn decision(input: &RunInput) -> Option<Section> {
         .collect();
     body.push_str(&table(
         "table-decision",
-        "channel",
+        "decision-channel",
         &[
             "channel",
             "spend share",
