@@ -566,6 +566,37 @@ fn report_first_screen_recommends_in_sentences() {
         }
     }
     assert!(!decision.contains("cannot support"));
+    // the waterfall: the parts add up to the predicted KPI over the data, and each channel's
+    // part is its contribution
+    let predicted: f64 = std::fs::read_to_string(out.join("decomposition.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap().parse::<f64>().unwrap())
+        .sum();
+    let part = |row: &str| -> f64 {
+        decision
+            .split(&format!("<tr data-row=\"{row}\" data-part="))
+            .nth(1)
+            .unwrap()
+            .split("data-key=\"total\" data-value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!((part("Predicted KPI") - predicted).abs() < 1e-9 * predicted);
+    assert!(decision.contains("id=\"chart-waterfall\""));
+    for c in r["channels"].as_array().unwrap() {
+        let (name, v) = (
+            c["name"].as_str().unwrap(),
+            c["contribution"].as_f64().unwrap(),
+        );
+        assert!((part(name) - v).abs() < 1e-9 * v.abs(), "{name}");
+    }
     // numbers for people: no long float tails in the sentences
     let text: String = decision.split("<table").next().unwrap().to_string();
     assert!(

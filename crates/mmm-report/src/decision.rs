@@ -178,6 +178,7 @@ pub fn decision(input: &RunInput) -> Option<Section> {
         ],
         &rows,
     ));
+    body.push_str(&waterfall(input));
     Some(Section {
         id: "section-decision".into(),
         title: "Decision".into(),
@@ -191,4 +192,110 @@ fn interval_text(level: Option<f64>) -> String {
         Some(l) if l.is_finite() => format!("{}%", crate::format::fixed(Some(100.0 * l), 0)),
         _ => "credible".into(),
     }
+}
+
+/// The KPI over the data split into baseline, controls and each channel, as a waterfall: an
+/// inline SVG (each part a bar from the running total before it to the one after) and a table
+/// with each part's total, the running total and its share of the predicted KPI. Empty without
+/// `decomposition.csv`.
+fn waterfall(input: &RunInput) -> String {
+    let groups = crate::run::decomposition_groups(input);
+    if groups.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<(String, crate::charts::PlotColor, f64)> = groups
+        .into_iter()
+        .map(|(name, color, v)| (name, color, v.iter().filter(|x| x.is_finite()).sum()))
+        .collect();
+    let total: f64 = parts.iter().map(|p| p.2).sum();
+    // running totals and the axis range
+    let mut run = 0.0;
+    let mut steps = Vec::new();
+    for (name, color, v) in &parts {
+        steps.push((name.clone(), *color, run, run + v, *v));
+        run += v;
+    }
+    let lo = steps.iter().map(|s| s.2.min(s.3)).fold(0.0f64, f64::min);
+    let hi = steps.iter().map(|s| s.2.max(s.3)).fold(0.0f64, f64::max);
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let (w, label_w, row_h) = (720.0, 150.0, 24.0);
+    let x = |v: f64| label_w + (v - lo) / span * (w - label_w - 110.0);
+    let h = row_h * (steps.len() + 1) as f64 + 8.0;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" font-family=\"sans-serif\" font-size=\"12\">"
+    );
+    let rows = steps
+        .iter()
+        .map(|(name, c, a, b, v)| (name.clone(), *c, *a, *b, *v))
+        .chain(std::iter::once((
+            "Predicted KPI".to_string(),
+            crate::charts::MUTED,
+            0.0,
+            total,
+            total,
+        )));
+    for (k, (name, c, a, b, v)) in rows.enumerate() {
+        let y = 4.0 + row_h * k as f64;
+        let (x0, x1) = (x(a.min(b)), x(a.max(b)));
+        svg.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text><rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"rgb({},{},{})\"/><text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+            label_w - 6.0,
+            y + 15.0,
+            esc(&name),
+            y + 3.0,
+            (x1 - x0).max(1.0),
+            row_h - 6.0,
+            c.0,
+            c.1,
+            c.2,
+            x1 + 6.0,
+            y + 15.0,
+            esc(&amount(Some(v)))
+        ));
+    }
+    svg.push_str("</svg>");
+    let mut out = crate::page::figure(
+        "chart-waterfall",
+        "Where the KPI comes from",
+        " — the predicted KPI over the data, built up from the baseline (intercept, trend, seasonality, holidays), the controls and each channel (decomposition.csv).",
+        &svg,
+    );
+    let mut cum = 0.0;
+    let mut table_rows: Vec<(String, Vec<Cell>)> = parts
+        .iter()
+        .map(|(name, _, v)| {
+            cum += v;
+            let share = (total != 0.0).then(|| v / total);
+            (
+                name.clone(),
+                vec![
+                    Cell::text(name),
+                    Cell::num("total", Some(*v), amount(Some(*v))),
+                    Cell::num("cumulative", Some(cum), amount(Some(cum))),
+                    Cell::num("share", share, pct_fraction(share)),
+                ],
+            )
+        })
+        .collect();
+    table_rows.push((
+        "Predicted KPI".into(),
+        vec![
+            Cell::text("Predicted KPI"),
+            Cell::num("total", Some(total), amount(Some(total))),
+            Cell::num("cumulative", Some(total), amount(Some(total))),
+            Cell::num("share", Some(1.0), pct_fraction(Some(1.0))),
+        ],
+    ));
+    out.push_str(&table(
+        "table-waterfall",
+        "part",
+        &[
+            "part",
+            "over the data",
+            "running total",
+            "share of predicted KPI",
+        ],
+        &table_rows,
+    ));
+    out
 }

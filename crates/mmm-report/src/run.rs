@@ -225,7 +225,7 @@ fn fit(input: &RunInput) -> Result<Option<Section>> {
 }
 
 /// The decomposition's groups: baseline, controls, then each channel or mediator.
-fn decomposition_groups(input: &RunInput) -> Vec<(String, charts::PlotColor, Vec<f64>)> {
+pub(crate) fn decomposition_groups(input: &RunInput) -> Vec<(String, charts::PlotColor, Vec<f64>)> {
     let Some(d) = &input.decomposition else {
         return vec![];
     };
