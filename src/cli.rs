@@ -29,6 +29,8 @@ Typical session:
                                                # fit; writes results.json, decomposition.csv,
                                                # results.sqlite and report.html
   mmm report out/quickstart                    # rebuild report.html from the results
+  mmm predict out/quickstart --plan plan.csv --out out/forecast
+                                               # forecast a dated media plan (docs/planning.md)
 
 Exit codes: 0 success, 2 invalid spec, data or command line (the message names the spec
 path, or the file, line and column), 1 a fault of mmm. Outputs are all or nothing: built in a
@@ -54,8 +56,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Fit an experiment and write DIR/results.json, DIR/decomposition.csv, DIR/results.sqlite
-    /// and DIR/report.html.
+    /// Fit an experiment and write DIR/results.json, DIR/decomposition.csv, DIR/model.json
+    /// (the saved model `mmm predict` uses), DIR/run.json (wall time, command line),
+    /// DIR/results.sqlite and DIR/report.html.
     ///
     /// Outputs are built in a staging folder inside DIR and moved into place together (files
     /// of an earlier run that this one does not write, such as draws.csv, are removed);
@@ -66,6 +69,32 @@ pub enum Command {
     Run {
         /// The experiment spec (JSON); relative paths in it are resolved against its folder.
         spec: PathBuf,
+        /// Output folder (created if missing).
+        #[arg(long, short)]
+        out: PathBuf,
+    },
+    /// Forecast a dated media plan with a saved model: writes DIR/forecast.csv and
+    /// DIR/forecast.json
+    ///
+    /// MODEL_DIR is the --out folder of `mmm run` (its model.json). PLAN is a CSV with the
+    /// model's date column (or `date`): future dates on the model's grid (after the data,
+    /// consecutive), per channel its spend (a column named by the channel's spend column or
+    /// its name) and every control the model has (a missing one is an error naming it).
+    /// Output: per period the expected KPI with its interval, the baseline and each channel's
+    /// contribution (with carry-over of historical spend); per channel over the window its
+    /// spend, contribution, carry-over in and out, incremental effect and ROI; totals. See
+    /// docs/planning.md.
+    ///
+    /// Example:
+    ///   mmm run examples/planning/spec.json --out out/planning
+    ///   mmm predict out/planning --plan examples/planning/plan.csv --out out/forecast
+    #[command(verbatim_doc_comment)]
+    Predict {
+        /// The output folder of `mmm run` (holding model.json), or a model.json file.
+        model_dir: PathBuf,
+        /// The plan (CSV).
+        #[arg(long)]
+        plan: PathBuf,
         /// Output folder (created if missing).
         #[arg(long, short)]
         out: PathBuf,
@@ -262,7 +291,51 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
                 "mmm study needs STUDY and --out DIR (see mmm study --help)".into(),
             )),
         },
+        Command::Predict {
+            model_dir,
+            plan,
+            out,
+        } => {
+            let model_file = if model_dir.is_dir() {
+                model_dir.join("model.json")
+            } else {
+                model_dir.clone()
+            };
+            mmm_core::staging::check_out(out, &[plan.clone(), model_file.clone()])?;
+            let model = mmm_core::saved_model::load(&model_file)?;
+            let plan_data = mmm_core::predict::Plan::read(plan, &model)?;
+            let forecast = mmm_core::predict::predict(
+                &model,
+                &plan_data,
+                mmm_core::saved_model::sha256_file(&model_file),
+            )?;
+            let stage =
+                mmm_core::staging::Staging::begin(out, mmm_core::staging::PREDICTION_OUTPUTS)?;
+            mmm_core::output::write_atomic(
+                stage.dir(),
+                "forecast.csv",
+                mmm_core::predict::forecast_csv(&forecast)?.as_bytes(),
+            )?;
+            mmm_core::output::write_atomic(
+                stage.dir(),
+                "forecast.json",
+                mmm_core::predict::forecast_json(&forecast)?.as_bytes(),
+            )?;
+            let written = stage.commit()?;
+            if !cli.quiet {
+                print_forecast(&forecast);
+                for w in written {
+                    mmm_core::outln!("wrote {}", w.display());
+                }
+            }
+            Ok(())
+        }
         Command::Run { spec, out } => {
+            let started = std::time::Instant::now();
+            let started_at = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
             let loaded = load_spec(spec)?;
             // before any work: --out is a folder that does not hold this run's inputs
             let mut inputs = vec![spec.clone()];
@@ -285,6 +358,26 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
             files?;
             db?;
             mmm_report::write_report(stage.dir())?;
+            // the only output that differs between two runs of one spec on one data set:
+            // kept out of results.json, model.json and the report so that they are
+            // byte-identical (see docs/results.md, "run.json")
+            let run_json = serde_json::json!({
+                "tool": "mmm",
+                "tool_version": mmm_core::saved_model::TOOL_VERSION,
+                "command": std::env::args_os()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect::<Vec<_>>(),
+                "started_utc": chrono_utc(started_at),
+                "wall_seconds": started.elapsed().as_secs_f64(),
+            });
+            mmm_core::output::write_atomic(
+                stage.dir(),
+                "run.json",
+                (serde_json::to_string_pretty(&run_json)
+                    .map_err(|e| MmmError::Compute(e.to_string()))?
+                    + "\n")
+                    .as_bytes(),
+            )?;
             let written = stage.commit()?;
             if !cli.quiet {
                 print_summary(&output.results);
@@ -440,15 +533,78 @@ pub fn plugins_json() -> Result<String, MmmError> {
         .map_err(|e| MmmError::Compute(e.to_string()))
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ` of a Unix time (seconds).
+fn chrono_utc(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // civil date from days since 1970-01-01 (Howard Hinnant's algorithm)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn print_forecast(f: &mmm_core::predict::Forecast) {
+    let t = &f.totals;
+    mmm_core::outln!(
+        "{} — forecast of {} periods ({} to {}), {} interval at {}",
+        f.model["name"].as_str().unwrap_or(""),
+        f.window["periods"],
+        f.window["start"].as_str().unwrap_or(""),
+        f.window["end"].as_str().unwrap_or(""),
+        f.interval["kind"].as_str().unwrap_or(""),
+        f.interval["level"]
+    );
+    mmm_core::outln!(
+        "expected {}: {:.1} [{:.1}, {:.1}]  baseline {:.1}  media {:.1}  spend {:.1}  ROI {}",
+        f.target,
+        t.expected,
+        t.low,
+        t.high,
+        t.baseline,
+        t.media,
+        t.spend,
+        t.roi.map_or("—".into(), |r| format!("{r:.3}"))
+    );
+    mmm_core::outln!(
+        "{:<16} {:>12} {:>14} {:>12} {:>12} {:>8}",
+        "channel",
+        "spend",
+        "contribution",
+        "from history",
+        "incremental",
+        "ROI"
+    );
+    for c in &f.channels {
+        mmm_core::outln!(
+            "{:<16} {:>12.1} {:>14.1} {:>12.1} {:>12.1} {:>8}",
+            c.name,
+            c.spend,
+            c.contribution,
+            c.from_history,
+            c.incremental,
+            c.roi.map_or("—".into(), |r| format!("{r:.3}"))
+        );
+    }
+}
+
 fn print_summary(r: &mmm_core::results::Results) {
     mmm_core::outln!(
         "{} — {} {} periods ({} to {}), model {}",
         r.name,
         r.data.n_obs,
-        match r.data.frequency {
-            mmm_core::data::Frequency::Daily => "daily",
-            mmm_core::data::Frequency::Weekly => "weekly",
-        },
+        r.data.frequency.name(),
         r.data.start,
         r.data.end,
         r.model.model_type

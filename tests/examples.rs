@@ -270,3 +270,54 @@ fn seed002_elastic_net_with_time_series_cv() {
         assert!(c["indirect_coefficient"].is_number(), "{c}");
     }
 }
+
+/// examples/planning: the model fitted on 143 weeks forecasts the held-out quarter's plan;
+/// every week's noise-free revenue (`expected.csv`) lies within the forecast's interval and
+/// the forecast is within 0.2% of it on average.
+#[test]
+fn planning_example_forecasts_the_held_out_quarter() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fit, fc) = (dir.path().join("fit"), dir.path().join("fc"));
+    let ex = root().join("examples/planning");
+    for args in [
+        vec![
+            "-q",
+            "run",
+            ex.join("spec.json").to_str().unwrap(),
+            "--out",
+            fit.to_str().unwrap(),
+        ],
+        vec![
+            "-q",
+            "predict",
+            fit.to_str().unwrap(),
+            "--plan",
+            ex.join("plan.csv").to_str().unwrap(),
+            "--out",
+            fc.to_str().unwrap(),
+        ],
+    ] {
+        let o = mmm(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    }
+    let expected = std::fs::read_to_string(ex.join("expected.csv")).unwrap();
+    let forecast = std::fs::read_to_string(fc.join("forecast.csv")).unwrap();
+    let mut rel = 0.0;
+    let mut n = 0;
+    for (e, f) in expected.lines().skip(1).zip(forecast.lines().skip(1)) {
+        let e: Vec<&str> = e.split(',').collect();
+        let f: Vec<&str> = f.split(',').collect();
+        assert_eq!(e[0], f[0]);
+        let y: f64 = e[1].parse().unwrap();
+        let (mean, lo, hi): (f64, f64, f64) = (
+            f[1].parse().unwrap(),
+            f[2].parse().unwrap(),
+            f[3].parse().unwrap(),
+        );
+        assert!(lo <= y && y <= hi, "{}: {y} outside [{lo}, {hi}]", e[0]);
+        rel += (mean - y).abs() / y;
+        n += 1;
+    }
+    assert_eq!(n, 13);
+    assert!(rel / 13.0 < 0.002, "mean relative error {}", rel / 13.0);
+}

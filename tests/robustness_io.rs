@@ -237,10 +237,12 @@ fn class6_runs_are_all_or_nothing() {
         listing(&out),
         [
             "decomposition.csv",
+            "model.json",
             "notes.txt",
             "report.html",
             "results.json",
-            "results.sqlite"
+            "results.sqlite",
+            "run.json"
         ]
     );
     let before = snapshot(&out);

@@ -131,9 +131,11 @@ fn sqlite_tables_equal_results_json() {
         names,
         [
             "decomposition.csv",
+            "model.json",
             "report.html",
             "results.json",
-            "results.sqlite"
+            "results.sqlite",
+            "run.json"
         ]
     );
 }

@@ -12,27 +12,95 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Spacing of the periods of a data set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Frequency {
     /// One row per day.
     Daily,
     /// One row per week.
     Weekly,
+    /// One row per calendar month, dated by its first day (`2024-01-01, 2024-02-01, …`) or
+    /// by its last day (`2024-01-31, 2024-02-29, …`).
+    Monthly,
 }
 
 impl Frequency {
-    /// Days between consecutive periods.
+    /// Days between consecutive periods (30 for months, which vary: use
+    /// [`Frequency::period_index`] and [`Frequency::period_date`] for calendar arithmetic).
     pub fn days(self) -> i64 {
         match self {
             Frequency::Daily => 1,
             Frequency::Weekly => 7,
+            Frequency::Monthly => 30,
         }
     }
-    /// Periods per year (365.25 days).
+    /// Periods per year (365.25 days; 12 months).
     pub fn periods_per_year(self) -> f64 {
-        365.25 / self.days() as f64
+        match self {
+            Frequency::Monthly => 12.0,
+            _ => 365.25 / self.days() as f64,
+        }
     }
+    /// The name used in messages and outputs (`daily`, `weekly`, `monthly`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Frequency::Daily => "daily",
+            Frequency::Weekly => "weekly",
+            Frequency::Monthly => "monthly",
+        }
+    }
+    /// Index of the period that contains `date`, counted from the period dated `first` (0);
+    /// negative before it. A weekly period is `[start, start + 7 days)`; a monthly period is
+    /// the calendar month of its date (whether dated by its first or its last day).
+    pub fn period_index(self, first: NaiveDate, date: NaiveDate) -> i64 {
+        match self {
+            Frequency::Monthly => {
+                use chrono::Datelike;
+                let m = |d: NaiveDate| d.year() as i64 * 12 + d.month0() as i64;
+                m(date) - m(first)
+            }
+            _ => (date - first).num_days().div_euclid(self.days()),
+        }
+    }
+    /// The date of period `k` on the grid of `first` (months keep `first`'s anchor: the first
+    /// or the last day of the month).
+    pub fn period_date(self, first: NaiveDate, k: i64) -> NaiveDate {
+        match self {
+            Frequency::Monthly => {
+                use chrono::Datelike;
+                let total = first.year() as i64 * 12 + first.month0() as i64 + k;
+                let (y, m) = (total.div_euclid(12) as i32, total.rem_euclid(12) as u32 + 1);
+                let start = NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(first);
+                if first.day() != 1 && is_month_end(first) {
+                    last_of_month(start)
+                } else {
+                    start
+                }
+            }
+            _ => first + chrono::Duration::days(k * self.days()),
+        }
+    }
+}
+
+/// Whether `d` is the last day of its month.
+pub fn is_month_end(d: NaiveDate) -> bool {
+    d.succ_opt().is_some_and(|n| {
+        use chrono::Datelike;
+        n.day() == 1
+    })
+}
+
+/// The last day of `d`'s month.
+pub fn last_of_month(d: NaiveDate) -> NaiveDate {
+    use chrono::Datelike;
+    let (y, m) = if d.month() == 12 {
+        (d.year() + 1, 1)
+    } else {
+        (d.year(), d.month() + 1)
+    };
+    NaiveDate::from_ymd_opt(y, m, 1)
+        .and_then(|n| n.pred_opt())
+        .unwrap_or(d)
 }
 
 /// A CSV table as read: header, raw cells, and the parsed, checked date column.
@@ -437,15 +505,47 @@ impl Table {
         let freq = match step {
             1 => Frequency::Daily,
             7 => Frequency::Weekly,
+            28..=31 => Frequency::Monthly,
             _ => {
                 return Err(MmmError::data(
                     &self.path,
                     Some(3),
                     Some(&self.date_column),
-                    format!("dates {step} days apart; expected daily (1) or weekly (7) data"),
+                    format!("dates {step} days apart; expected daily (1), weekly (7) or monthly (month starts or month ends) data"),
                 ))
             }
         };
+        if freq == Frequency::Monthly {
+            use chrono::Datelike;
+            let starts = dates[0].day() == 1;
+            if !starts && !is_month_end(dates[0]) {
+                return Err(MmmError::data(
+                    &self.path,
+                    Some(2),
+                    Some(&self.date_column),
+                    format!("{} is neither the first nor the last day of its month; monthly data is dated by month starts or by month ends", dates[0]),
+                ));
+            }
+            for r in 1..dates.len() {
+                let want = Frequency::Monthly.period_date(dates[0], r as i64);
+                if dates[r] != want {
+                    return Err(MmmError::data(
+                        &self.path,
+                        Some(r + 2),
+                        Some(&self.date_column),
+                        format!(
+                            "irregular spacing: {} follows {}, expected {want} (monthly data, month {})",
+                            dates[r],
+                            dates[r - 1],
+                            if starts { "starts" } else { "ends" }
+                        ),
+                    ));
+                }
+            }
+            self.dates = dates;
+            self.frequency = freq;
+            return Ok(());
+        }
         for r in 1..dates.len() {
             let d = (dates[r] - dates[r - 1]).num_days();
             if d != step {

@@ -106,7 +106,10 @@ impl ModelData {
                     &path,
                     None,
                     Some(&spec.data.date),
-                    "baseline.day_of_week needs daily data, but the dates are weekly",
+                    format!(
+                        "baseline.day_of_week needs daily data, but the dates are {}",
+                        table.frequency.name()
+                    ),
                 ));
             }
             use chrono::Datelike;
@@ -355,7 +358,6 @@ fn holiday_columns(
     } else {
         None
     };
-    let days = table.frequency.days();
     let mut by_name: std::collections::BTreeMap<String, Vec<f64>> =
         std::collections::BTreeMap::new();
     let mut any = vec![0.0; table.n_rows()];
@@ -365,13 +367,13 @@ fn holiday_columns(
                 continue;
             }
         }
-        // the period whose [start, start + days) contains the holiday
+        // the period whose [start, start + days) (a month: its calendar month) contains it
         let first = table.dates[0];
-        let offset = (*date - first).num_days();
+        let offset = table.frequency.period_index(first, *date);
         if offset < 0 {
             continue;
         }
-        let idx = (offset / days) as usize;
+        let idx = offset as usize;
         if idx >= table.n_rows() {
             continue;
         }

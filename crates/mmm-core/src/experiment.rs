@@ -39,6 +39,8 @@ pub struct RunOutput {
     pub estimate: CausalEstimate,
     /// The data as used.
     pub data: ModelData,
+    /// The saved model as `model.json` text (see [`crate::saved_model`]).
+    pub model_json: String,
 }
 
 /// The spec's causal structure, or the default.
@@ -216,6 +218,15 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
             total_effect_ci_high: total_effect_ci.map(|c| c.1),
             exogenous_spend: None,
             exogenous_roi: None,
+            revenue_contribution: None,
+            revenue_contribution_ci_low: None,
+            revenue_contribution_ci_high: None,
+            revenue_roi: None,
+            revenue_roi_ci_low: None,
+            revenue_roi_ci_high: None,
+            cpa: None,
+            cpa_ci_low: None,
+            cpa_ci_high: None,
             kpis: data
                 .kpis
                 .get(e.channel)
@@ -239,6 +250,17 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
             (c.share_ci_low, c.share_ci_high) = interval.unzip();
         }
     }
+
+    let revenue_per_kpi = match &loaded.spec.data.revenue_per_kpi {
+        Some(rpk) => Some(value_in_money(
+            rpk,
+            &data,
+            &estimate,
+            posterior.as_ref(),
+            &mut channels,
+        )?),
+        None => None,
+    };
 
     let validation = match &loaded.spec.validation {
         Some(v) => Some(crate::validation::validate(
@@ -389,14 +411,117 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
             .as_ref()
             .map(|p| serde_json::json!({"diagnostics": p.diagnostics, "warnings": p.warnings})),
         warnings,
+        provenance: Some(crate::results::Provenance {
+            tool: "mmm".into(),
+            tool_version: crate::saved_model::TOOL_VERSION.into(),
+            command: "mmm run".into(),
+            seed: loaded.spec.seed,
+            inputs: crate::saved_model::input_files(loaded),
+            spec_sha256: crate::saved_model::sha256_hex(loaded.raw.to_string().as_bytes()),
+            spec: loaded.raw.clone(),
+            model_format_version: crate::saved_model::MODEL_FORMAT_VERSION,
+        }),
+        revenue_per_kpi,
     };
-    Ok(RunOutput {
+    let mut output = RunOutput {
         results,
         decomposition_csv,
         draws_csv,
         estimate,
         data,
-    })
+        model_json: String::new(),
+    };
+    output.model_json = crate::saved_model::to_json(&crate::saved_model::build(loaded, &output)?)?;
+    Ok(output)
+}
+
+/// Values a conversion KPI in money (`data.revenue_per_kpi`): per channel its contribution in
+/// money `Σ_t r_t·c_t` — with `c_t` the channel's per-period contribution (the posterior mean's
+/// for Bayesian models, else `f(x)_t` up to its coefficient, so that `Σ_t r_t·c_t / Σ_t c_t`
+/// does not depend on the coefficient and scales the contribution's interval exactly) — the
+/// ROI in money and the cost per acquisition `spend / contribution`. Returns the summary for
+/// `results.json` → `revenue_per_kpi`.
+fn value_in_money(
+    rpk: &crate::spec::RevenuePerKpi,
+    data: &ModelData,
+    estimate: &CausalEstimate,
+    posterior: Option<&Posterior>,
+    channels: &mut [ChannelResult],
+) -> Result<serde_json::Value> {
+    let n = data.n_obs();
+    let (r, summary) = match rpk {
+        crate::spec::RevenuePerKpi::Value(v) => {
+            if !(v.is_finite() && *v > 0.0) {
+                return Err(MmmError::param(
+                    "/data/revenue_per_kpi",
+                    format!("revenue_per_kpi = {v} must be a number in (0, ∞) or a column name"),
+                ));
+            }
+            (vec![*v; n], serde_json::json!({ "value": v }))
+        }
+        crate::spec::RevenuePerKpi::Column(c) => {
+            let v = data.table.numeric(c)?;
+            if let Some(row) = v.iter().position(|x| *x < 0.0) {
+                return Err(data.table.cell_error(
+                    c,
+                    row,
+                    format!("revenue per KPI unit {} is negative", v[row]),
+                ));
+            }
+            let mean = v.iter().sum::<f64>() / n.max(1) as f64;
+            (v, serde_json::json!({ "column": c, "mean": mean }))
+        }
+    };
+    let stage = estimate.outcome_stage();
+    let mut total_revenue = 0.0;
+    let mut total_spend = 0.0;
+    for (c, e) in channels.iter_mut().zip(&estimate.effects) {
+        let col = stage.and_then(|s| {
+            s.design
+                .columns
+                .iter()
+                .position(|col| col.role == Role::Media && col.channel == Some(e.channel))
+        });
+        let weights: Vec<f64> = match (posterior, col) {
+            (Some(p), Some(j)) if p.column_contributions.get(j).is_some_and(|v| v.len() == n) => {
+                p.column_contributions[j].clone()
+            }
+            _ => data.transformed[e.channel].clone(),
+        };
+        let wsum: f64 = weights.iter().sum();
+        let ratio = if wsum != 0.0 {
+            weights.iter().zip(&r).map(|(w, r)| w * r).sum::<f64>() / wsum
+        } else {
+            r.iter().sum::<f64>() / n.max(1) as f64
+        };
+        let money = c.contribution * ratio;
+        c.revenue_contribution = Some(money);
+        c.revenue_contribution_ci_low = c.contribution_ci_low.map(|v| v * ratio);
+        c.revenue_contribution_ci_high = c.contribution_ci_high.map(|v| v * ratio);
+        c.revenue_roi = (c.spend > 0.0).then(|| money / c.spend);
+        c.revenue_roi_ci_low = c.roi_ci_low.map(|v| v * ratio);
+        c.revenue_roi_ci_high = c.roi_ci_high.map(|v| v * ratio);
+        c.cpa = (c.contribution > 0.0).then(|| c.spend / c.contribution);
+        c.cpa_ci_low = c
+            .contribution_ci_high
+            .filter(|v| *v > 0.0)
+            .map(|v| c.spend / v);
+        c.cpa_ci_high = c
+            .contribution_ci_low
+            .filter(|v| *v > 0.0)
+            .map(|v| c.spend / v);
+        total_revenue += money;
+        total_spend += c.spend;
+    }
+    let mut summary = summary;
+    if let Some(o) = summary.as_object_mut() {
+        o.insert("media_revenue".into(), serde_json::json!(total_revenue));
+        o.insert(
+            "media_revenue_roi".into(),
+            serde_json::json!((total_spend > 0.0).then(|| total_revenue / total_spend)),
+        );
+    }
+    Ok(summary)
 }
 
 /// Runs `optimizer` on the curves of a fitted run (as `mmm run` does for the spec's
@@ -696,7 +821,8 @@ fn fmt(v: f64) -> String {
     format!("{v}")
 }
 
-/// Writes `results.json` and `decomposition.csv` into `out_dir` (atomically).
+/// Writes `results.json`, `decomposition.csv`, `model.json` and (Bayesian models) `draws.csv`
+/// into `out_dir` (atomically).
 pub fn write_outputs(out_dir: &Path, output: &RunOutput) -> Result<Vec<PathBuf>> {
     ensure_dir(out_dir)?;
     let json = serde_json::to_string_pretty(&output.results)
@@ -708,6 +834,11 @@ pub fn write_outputs(out_dir: &Path, output: &RunOutput) -> Result<Vec<PathBuf>>
         output.decomposition_csv.as_bytes(),
     )?;
     let mut written = vec![a, b];
+    written.push(write_atomic(
+        out_dir,
+        "model.json",
+        output.model_json.as_bytes(),
+    )?);
     if let Some(d) = &output.draws_csv {
         written.push(write_atomic(out_dir, "draws.csv", d.as_bytes())?);
     }

@@ -17,7 +17,7 @@ use std::fmt::Debug;
 pub const KIND: &str = "model";
 
 /// What a design column stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// The constant column.

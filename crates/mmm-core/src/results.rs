@@ -53,6 +53,36 @@ pub struct Results {
     pub posterior: Option<serde_json::Value>,
     /// Warnings about the fit or the data.
     pub warnings: Vec<String>,
+    /// Where the results came from: tool version, command, seed, input files with their
+    /// SHA-256, and the spec as run (tuned values filled in). Deterministic: the wall time and
+    /// the full command line are in `run.json` (see `docs/results.md`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+    /// With `data.revenue_per_kpi`: the value used (`{"value": v}` or `{"column": name,
+    /// "mean": m}`) and the totals in money (`media_revenue`, `media_revenue_roi`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue_per_kpi: Option<serde_json::Value>,
+}
+
+/// Where a run's results came from (`results.json` → `provenance`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Provenance {
+    /// The tool (`mmm`).
+    pub tool: String,
+    /// Its version.
+    pub tool_version: String,
+    /// The command that fitted (`mmm run`; a study's variants are fitted the same way).
+    pub command: String,
+    /// The spec's seed.
+    pub seed: u64,
+    /// Input files (data, holiday calendar) as the spec names them, with their SHA-256.
+    pub inputs: Vec<crate::saved_model::InputFile>,
+    /// SHA-256 of the resolved spec's compact JSON text.
+    pub spec_sha256: String,
+    /// The spec as run: tuned values filled in, `tuning` removed.
+    pub spec: serde_json::Value,
+    /// Format version of the `model.json` written beside (see `docs/results.md`).
+    pub model_format_version: u32,
 }
 
 /// The data as used.
@@ -205,6 +235,36 @@ pub struct ChannelResult {
     /// A mediator channel: `contribution / exogenous_spend`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exogenous_roi: Option<f64>,
+    /// With `data.revenue_per_kpi`: the contribution in money, `Σ_t r_t·c_t` (`r_t` the
+    /// revenue per KPI unit of period `t`, `c_t` the channel's contribution in the period).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue_contribution: Option<f64>,
+    /// Low end of the money contribution's interval (the contribution's, times `Σ r_t·c_t / Σ c_t`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue_contribution_ci_low: Option<f64>,
+    /// High end of the money contribution's interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue_contribution_ci_high: Option<f64>,
+    /// With `data.revenue_per_kpi`: ROI in money, `revenue_contribution / spend`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue_roi: Option<f64>,
+    /// Low end of the money ROI's interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue_roi_ci_low: Option<f64>,
+    /// High end of the money ROI's interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue_roi_ci_high: Option<f64>,
+    /// With `data.revenue_per_kpi`: modeled cost per acquisition, `spend / contribution` (null
+    /// when the contribution is not positive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpa: Option<f64>,
+    /// Low end of the CPA's interval, `spend / contribution_ci_high`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpa_ci_low: Option<f64>,
+    /// High end of the CPA's interval, `spend / contribution_ci_low` (null when that is not
+    /// positive: the data do not exclude an unbounded CPA).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpa_ci_high: Option<f64>,
     /// Reported KPIs over the data (CTR, CVR, CPA, ROAS and their totals), when the data has
     /// the channel's impressions, clicks, conversions or revenue (see [`crate::kpi`]).
     #[serde(skip_serializing_if = "Option::is_none")]

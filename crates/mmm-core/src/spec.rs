@@ -98,6 +98,22 @@ pub struct DataSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "crate::cleaning::CleaningSpec")]
     pub cleaning: Option<crate::cleaning::CleaningSpec>,
+    /// For a conversion KPI (sign-ups, orders…): what one unit of the target is worth in
+    /// money, a number or the name of a column holding it per period, so that each channel's
+    /// effect and ROI are also reported in money and its cost per acquisition (CPA) is
+    /// reported (Meridian's `revenue_per_kpi`). Default: none (the target is money).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revenue_per_kpi: Option<RevenuePerKpi>,
+}
+
+/// The money one unit of a conversion KPI is worth (see [`DataSpec::revenue_per_kpi`]).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RevenuePerKpi {
+    /// The same value every period, > 0.
+    Value(#[schemars(extend("exclusiveMinimum" = 0.0))] f64),
+    /// A column of the data with the value per period (≥ 0).
+    Column(#[schemars(length(min = 1))] String),
 }
 
 impl DataSpec {

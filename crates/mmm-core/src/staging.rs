@@ -34,6 +34,8 @@ const TRASH_PREFIX: &str = ".old-";
 /// one family, since a report reads whichever of them it finds.
 pub const RESULT_OUTPUTS: &[&str] = &[
     "results.json",
+    "model.json",
+    "run.json",
     "decomposition.csv",
     "draws.csv",
     "results.sqlite",
@@ -44,6 +46,8 @@ pub const RESULT_OUTPUTS: &[&str] = &[
 ];
 /// Every name `mmm simulate` writes into `--out`.
 pub const SIMULATION_OUTPUTS: &[&str] = &["data.csv", "truth.json"];
+/// Every name `mmm predict` writes into `--out`.
+pub const PREDICTION_OUTPUTS: &[&str] = &["forecast.csv", "forecast.json"];
 
 /// Staging folders of this process not yet committed or removed (for the signal handler);
 /// held during a commit, so that a signal waits for the commit to finish.
@@ -310,7 +314,11 @@ fn recover(out: &Path) -> Result<()> {
                 Ok(stale) => {
                     let stale: Vec<String> = stale
                         .lines()
-                        .filter(|l| RESULT_OUTPUTS.contains(l) || SIMULATION_OUTPUTS.contains(l))
+                        .filter(|l| {
+                            RESULT_OUTPUTS.contains(l)
+                                || SIMULATION_OUTPUTS.contains(l)
+                                || PREDICTION_OUTPUTS.contains(l)
+                        })
                         .map(str::to_string)
                         .collect();
                     apply(out, &path, &entries(&path)?, &stale)?;
@@ -324,6 +332,7 @@ fn recover(out: &Path) -> Result<()> {
             && RESULT_OUTPUTS
                 .iter()
                 .chain(SIMULATION_OUTPUTS)
+                .chain(PREDICTION_OUTPUTS)
                 .any(|o| name.starts_with(&format!(".{o}.")))
             && path.is_file()
         {

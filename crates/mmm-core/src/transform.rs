@@ -38,6 +38,16 @@ pub trait Transform: Send + Sync + Debug + dyn_clone::DynClone {
     /// transform. Called before [`Transform::apply`] on training data; later calls of `apply`
     /// on other spend (response curves, budgets) keep what was learned. Default: nothing.
     fn learn(&mut self, _x: &[f64]) {}
+    /// The data-dependent constants [`Transform::learn`] found (a divisor, a range), for a saved
+    /// model (`model.json`); `None` (the default) for transforms that learn nothing. A
+    /// transform that learns must return them here and take them back in
+    /// [`Transform::set_learned`], or `mmm predict` refuses its saved model (it checks the
+    /// restored chain against the history it was fitted on).
+    fn learned(&self) -> Option<Vec<f64>> {
+        None
+    }
+    /// Restores constants that [`Transform::learned`] returned. Default: nothing.
+    fn set_learned(&mut self, _values: &[f64]) {}
     /// Whether `y_t` depends on `x_t` alone (saturations); adstocks return `false`.
     fn is_elementwise(&self) -> bool {
         false
@@ -151,6 +161,20 @@ impl TransformChain {
             ws.a.copy_from_slice(out);
             t.learn(&ws.a);
             t.apply(&ws.a, out);
+        }
+    }
+
+    /// Every transform's learned constants ([`Transform::learned`]), in chain order.
+    pub fn learned(&self) -> Vec<Option<Vec<f64>>> {
+        self.0.iter().map(|t| t.learned()).collect()
+    }
+
+    /// Restores learned constants (as [`TransformChain::learned`] returned them).
+    pub fn set_learned(&mut self, values: &[Option<Vec<f64>>]) {
+        for (t, v) in self.0.iter_mut().zip(values) {
+            if let Some(v) = v {
+                t.set_learned(v);
+            }
         }
     }
 

@@ -60,6 +60,9 @@ pub struct Results {
     /// Warnings about the fit or the data.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Where the results came from (tool version, seed, input hashes, resolved spec).
+    #[serde(default)]
+    pub provenance: Option<Value>,
 }
 
 /// `results.json` `data`.
@@ -345,6 +348,8 @@ pub struct Optimization {
     pub lift_pct: Option<f64>,
     /// Budget sweep.
     pub scenarios: Option<Vec<Scenario>>,
+    /// Optimizer-specific details (`posterior_lift` for Bayesian models…).
+    pub details: Option<Value>,
 }
 
 /// Sampler diagnostics of one parameter.

@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod charts;
+pub mod decision;
 pub mod format;
 pub mod input;
 pub mod page;
@@ -41,8 +42,49 @@ pub fn run_report(input: &RunInput) -> Result<String> {
         &format!("{} — marketing mix report", input.results.name),
         &run::subtitle(input),
         &sections,
-        FOOTER,
+        &format!(
+            "{FOOTER}{}",
+            provenance_footer(input.results.provenance.as_ref())
+        ),
     ))
+}
+
+/// The provenance line of a run's footer: tool version, command, seed and each input file's
+/// SHA-256 (from `results.json`); the wall time and command line are in `run.json`, kept out of
+/// the page so that the same results always give the same bytes.
+fn provenance_footer(p: Option<&serde_json::Value>) -> String {
+    let Some(p) = p else {
+        return String::new();
+    };
+    let s = |k: &str| p.get(k).and_then(|v| v.as_str()).unwrap_or("?").to_string();
+    let inputs: Vec<String> = p
+        .get("inputs")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .map(|i| {
+                    format!(
+                        "{} (SHA-256 <code>{}</code>)",
+                        format::esc(i.get("path").and_then(|v| v.as_str()).unwrap_or("?")),
+                        format::esc(
+                            i.get("sha256")
+                                .and_then(|v| v.as_str())
+                                .unwrap_or("not a file")
+                        )
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "<br>Provenance: {} {} (<code>{}</code>), seed {}, inputs: {}; spec as run SHA-256 <code>{}</code> (in results.json). Wall time and command line: run.json.",
+        format::esc(&s("tool")),
+        format::esc(&s("tool_version")),
+        format::esc(&s("command")),
+        p.get("seed").map(|v| v.to_string()).unwrap_or_default(),
+        if inputs.is_empty() { "none".to_string() } else { inputs.join(", ") },
+        format::esc(&s("spec_sha256")),
+    )
 }
 
 /// The report of a study from its comparison.

@@ -11,6 +11,7 @@ use serde_json::Value;
 /// Section ids of a run report, in page order (a section is present only with its data).
 pub const RUN_SECTIONS: &[&str] = &[
     "section-review",
+    "section-decision",
     "section-summary",
     "section-fit",
     "section-decomposition",
@@ -48,6 +49,9 @@ fn interval_text(level: Option<f64>) -> String {
 pub fn sections(input: &RunInput) -> Result<Vec<Section>> {
     let mut out = Vec::new();
     if let Some(s) = review(input) {
+        out.push(s);
+    }
+    if let Some(s) = crate::decision::decision(input) {
         out.push(s);
     }
     out.push(summary(input));
@@ -221,7 +225,7 @@ fn fit(input: &RunInput) -> Result<Option<Section>> {
 }
 
 /// The decomposition's groups: baseline, controls, then each channel or mediator.
-fn decomposition_groups(input: &RunInput) -> Vec<(String, charts::PlotColor, Vec<f64>)> {
+pub(crate) fn decomposition_groups(input: &RunInput) -> Vec<(String, charts::PlotColor, Vec<f64>)> {
     let Some(d) = &input.decomposition else {
         return vec![];
     };

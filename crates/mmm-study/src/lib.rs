@@ -336,7 +336,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Comparison> {
             if src == dst {
                 continue;
             }
-            for name in ["results.json", "decomposition.csv", "draws.csv"] {
+            for name in [
+                "results.json",
+                "decomposition.csv",
+                "draws.csv",
+                "model.json",
+            ] {
                 let p = src.join(name);
                 if p.is_file() {
                     let bytes = mmm_core::input::read_bounded(&p, mmm_core::input::MAX_DATA_BYTES)

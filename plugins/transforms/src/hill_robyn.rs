@@ -110,6 +110,14 @@ impl Transform for HillRobyn {
             self.range = Some((lo, hi));
         }
     }
+    fn learned(&self) -> Option<Vec<f64>> {
+        self.range.map(|(lo, hi)| vec![lo, hi])
+    }
+    fn set_learned(&mut self, values: &[f64]) {
+        if let [lo, hi] = values {
+            self.range = Some((*lo, *hi));
+        }
+    }
     fn is_elementwise(&self) -> bool {
         true
     }

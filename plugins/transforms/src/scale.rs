@@ -91,6 +91,14 @@ impl Transform for Scale {
         };
         self.learned = Some(if s > 0.0 && s.is_finite() { s } else { 1.0 });
     }
+    fn learned(&self) -> Option<Vec<f64>> {
+        self.learned.map(|s| vec![s])
+    }
+    fn set_learned(&mut self, values: &[f64]) {
+        if let Some(&s) = values.first() {
+            self.learned = Some(s);
+        }
+    }
     fn is_elementwise(&self) -> bool {
         true
     }

@@ -428,6 +428,16 @@ impl Transform for WeibullAdstock {
             self.window = Some(x.len());
         }
     }
+    fn learned(&self) -> Option<Vec<f64>> {
+        self.window.map(|w| vec![w as f64])
+    }
+    fn set_learned(&mut self, values: &[f64]) {
+        if let Some(&w) = values.first() {
+            if w.is_finite() && w >= 1.0 {
+                self.window = Some(w as usize);
+            }
+        }
+    }
     fn apply(&self, x: &[f64], out: &mut [f64]) {
         let big_l = self.window_len(x.len());
         let m = big_l.min(x.len());
