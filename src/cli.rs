@@ -164,8 +164,8 @@ pub enum Command {
         #[arg(long, value_name = "I/N")]
         shard: Option<mmm_study::Shard>,
     },
-    /// Can this model, on this data, recover what it reports? Writes DIR/audit.json and
-    /// DIR/audit.sqlite
+    /// Can this model, on this data, recover what it reports? Writes DIR/audit.json,
+    /// DIR/audit.sqlite and the fit's outputs with DIR/report.html (audit section included)
     ///
     /// Fits SPEC as `mmm run` does and takes the fit as the truth; simulates R replicate data
     /// sets with the real spend, controls and dates (fitted values plus a moving-block
@@ -328,7 +328,9 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
         Command::Audit {
             action: Some(AuditAction::Merge { dirs, out }),
             ..
-        } => mmm_audit::merge_cli(dirs, out, cli.quiet),
+        } => mmm_audit::merge_cli(dirs, out, cli.quiet, &|staged| {
+            mmm_report::write_report(staged).map(|_| ())
+        }),
         Command::Audit {
             action: None,
             spec: Some(spec),
@@ -347,6 +349,7 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
             },
             *shard,
             cli.quiet,
+            &|staged| mmm_report::write_report(staged).map(|_| ()),
         ),
         Command::Audit { .. } => Err(MmmError::Usage(
             "mmm audit needs SPEC and --out DIR (see mmm audit --help)".into(),

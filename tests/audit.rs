@@ -13,7 +13,13 @@ fn audit_json(dir: &Path) -> Value {
 
 fn run_audit(args: &[&str], out: &Path) {
     let spec = root().join("examples/audit/spec.json");
-    let mut all = vec!["audit", spec.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"];
+    let mut all = vec![
+        "audit",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ];
     all.extend_from_slice(args);
     let o = mmm(&all);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -30,14 +36,9 @@ fn a_replicate_refit_equals_a_standalone_run_of_its_data() {
     // rebuild replicate 2's data and spec with the library, run them with `mmm run`
     let loaded = mmm::core::spec::load_spec(&root().join("examples/audit/spec.json")).unwrap();
     let truth = mmm_audit::fit_truth(&loaded).unwrap();
-    let options = mmm_audit::AuditOptions::resolve(
-        &loaded,
-        truth.fitted.len(),
-        Some(3),
-        Some(9),
-        None,
-    )
-    .unwrap();
+    let options =
+        mmm_audit::AuditOptions::resolve(&loaded, truth.fitted.len(), Some(3), Some(9), None)
+            .unwrap();
     let y = mmm_audit::replicate_target(&truth, &options, 2);
     let data = dir.path().join("rep/data.csv");
     std::fs::create_dir_all(data.parent().unwrap()).unwrap();
@@ -66,7 +67,11 @@ fn a_replicate_refit_equals_a_standalone_run_of_its_data() {
         .zip(results["channels"].as_array().unwrap())
     {
         assert_eq!(a["name"], r["name"]);
-        for (k, rk) in [("roi", "roi"), ("contribution", "contribution"), ("mroi", "mroi")] {
+        for (k, rk) in [
+            ("roi", "roi"),
+            ("contribution", "contribution"),
+            ("mroi", "mroi"),
+        ] {
             assert_eq!(a[k].as_f64(), r[rk].as_f64(), "{k} of {}", a["name"]);
         }
         assert_eq!(a["roi_ci"][0].as_f64(), r["roi_ci_low"].as_f64());

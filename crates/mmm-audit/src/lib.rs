@@ -38,8 +38,25 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-/// Every name `mmm audit` and `mmm audit merge` write into `--out`.
-pub const AUDIT_OUTPUTS: &[&str] = &["audit.json", "audit.sqlite"];
+/// Every name `mmm audit` and `mmm audit merge` write into `--out`: the audit's files and
+/// the fit's (`mmm run`'s outputs of the spec, whose report gets the audit section).
+pub const AUDIT_OUTPUTS: &[&str] = &[
+    "audit.json",
+    "audit.sqlite",
+    "results.json",
+    "decomposition.csv",
+    "draws.csv",
+    "results.sqlite",
+    "report.html",
+];
+
+/// The fit's files an audit folder holds beside the audit's.
+const FIT_FILES: &[&str] = &[
+    "results.json",
+    "decomposition.csv",
+    "draws.csv",
+    "results.sqlite",
+];
 
 /// Default number of replicates.
 pub const DEFAULT_REPLICATES: usize = 100;
@@ -259,7 +276,13 @@ pub fn replicate_spec(loaded: &LoadedSpec, data_path: &Path, seed: u64) -> Value
         o.insert("seed".into(), Value::from(seed));
     }
     if let Some(d) = raw.get_mut("data").and_then(Value::as_object_mut) {
-        for k in ["format", "columns", "aggregate", "partial_weeks", "cleaning"] {
+        for k in [
+            "format",
+            "columns",
+            "aggregate",
+            "partial_weeks",
+            "cleaning",
+        ] {
             d.remove(k);
         }
         d.insert(
@@ -514,7 +537,12 @@ pub fn run_audit(
         interval_level: truth.output.results.interval_level,
         model: truth.output.results.model.model_type.clone(),
         truth: truth.channels.clone(),
-        truth_lift_pct: truth.output.results.optimization.as_ref().map(|o| o.lift_pct),
+        truth_lift_pct: truth
+            .output
+            .results
+            .optimization
+            .as_ref()
+            .map(|o| o.lift_pct),
         summary: None,
         replicates: rows,
     };
@@ -540,16 +568,16 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Audit> {
     let mut shards = Vec::new();
     for d in dirs {
         let path = d.join("audit.json");
-        let text = mmm_core::input::read_json_text(&path).map_err(|e| {
-            MmmError::data(&path, None, None, format!("cannot read: {e}"))
-        })?;
-        let a: Audit = serde_json::from_str(&text).map_err(|e| {
-            MmmError::data(&path, None, None, format!("not an audit.json: {e}"))
-        })?;
+        let text = mmm_core::input::read_json_text(&path)
+            .map_err(|e| MmmError::data(&path, None, None, format!("cannot read: {e}")))?;
+        let a: Audit = serde_json::from_str(&text)
+            .map_err(|e| MmmError::data(&path, None, None, format!("not an audit.json: {e}")))?;
         shards.push((path, a));
     }
     let Some((first_path, first)) = shards.first() else {
-        return Err(MmmError::Compute("mmm audit merge needs shard folders".into()));
+        return Err(MmmError::Compute(
+            "mmm audit merge needs shard folders".into(),
+        ));
     };
     let mut rows = Vec::new();
     let mut seen = vec![false; first.options.replicates];
@@ -608,13 +636,16 @@ pub struct Overrides {
 }
 
 /// `mmm audit SPEC --out DIR`: fits, simulates, refits and writes `audit.json` and
-/// `audit.sqlite`, staged (all or nothing) inside `out`.
+/// `audit.sqlite` with the fit's own outputs (`results.json`, `decomposition.csv`,
+/// `results.sqlite`, as `mmm run` writes them), staged (all or nothing) inside `out`;
+/// `before_commit` runs on the staging folder of a whole audit (the CLI writes the report).
 pub fn run_cli(
     spec: &Path,
     out: &Path,
     overrides: Overrides,
     shard: Option<Shard>,
     quiet: bool,
+    before_commit: &dyn Fn(&Path) -> Result<()>,
 ) -> Result<()> {
     let loaded = mmm_core::spec::load_spec(spec)?;
     let mut inputs = vec![spec.to_path_buf()];
@@ -646,17 +677,36 @@ pub fn run_cli(
     )?;
     std::fs::remove_dir_all(&work).map_err(|e| MmmError::io(&work, e))?;
     write_audit(stage.dir(), &audit)?;
+    experiment::write_outputs(stage.dir(), &truth.output)?;
+    mmm_export::write_sqlite(stage.dir(), &truth.output)?;
+    if shard.is_none() {
+        before_commit(stage.dir())?;
+    }
     let written = stage.commit()?;
     finish(&audit, &written, quiet);
     Ok(())
 }
 
-/// `mmm audit merge DIR... --out DIR`.
-pub fn merge_cli(dirs: &[PathBuf], out: &Path, quiet: bool) -> Result<()> {
+/// `mmm audit merge DIR... --out DIR`: the merged audit, with the fit's files copied from the
+/// first shard folder; `before_commit` as for [`run_cli`].
+pub fn merge_cli(
+    dirs: &[PathBuf],
+    out: &Path,
+    quiet: bool,
+    before_commit: &dyn Fn(&Path) -> Result<()>,
+) -> Result<()> {
     staging::check_out(out, &[])?;
     let audit = merge(dirs)?;
     let stage = Staging::begin(out, AUDIT_OUTPUTS)?;
     write_audit(stage.dir(), &audit)?;
+    for name in FIT_FILES {
+        let from = dirs[0].join(name);
+        if from.is_file() {
+            let to = stage.dir().join(name);
+            std::fs::copy(&from, &to).map_err(|e| MmmError::io(&from, e))?;
+        }
+    }
+    before_commit(stage.dir())?;
     let written = stage.commit()?;
     finish(&audit, &written, quiet);
     Ok(())

@@ -36,7 +36,11 @@ pub fn write_sqlite(dir: &Path, audit: &Audit) -> Result<PathBuf> {
                 .prepare("INSERT INTO audit_channels VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")
                 .map_err(sql)?;
             for c in &s.channels {
-                for (q, m) in [("roi", &c.roi), ("contribution", &c.contribution), ("mroi", &c.mroi)] {
+                for (q, m) in [
+                    ("roi", &c.roi),
+                    ("contribution", &c.contribution),
+                    ("mroi", &c.mroi),
+                ] {
                     st.execute(params![
                         c.name,
                         q,
@@ -91,8 +95,13 @@ pub fn write_sqlite(dir: &Path, audit: &Audit) -> Result<PathBuf> {
                     .prepare("INSERT INTO audit_moves VALUES (?1, ?2, ?3, ?4)")
                     .map_err(sql)?;
                 for m in &d.moves {
-                    st.execute(params![m.name, real(m.share_up), real(m.share_down), i64::from(m.stable)])
-                        .map_err(sql)?;
+                    st.execute(params![
+                        m.name,
+                        real(m.share_up),
+                        real(m.share_down),
+                        i64::from(m.stable)
+                    ])
+                    .map_err(sql)?;
                 }
             }
         }

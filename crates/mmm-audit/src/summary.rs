@@ -304,7 +304,12 @@ pub fn summarize(audit: &Audit) -> AuditSummary {
             &cis(k, &|c| c.contribution_ci),
             contribution_floor,
         );
-        let mroi = metric(t.mroi, &col(k, &|c| c.mroi), &cis(k, &|c| c.mroi_ci), mroi_floor);
+        let mroi = metric(
+            t.mroi,
+            &col(k, &|c| c.mroi),
+            &cis(k, &|c| c.mroi_ci),
+            mroi_floor,
+        );
         let (v, reasons) = verdict(&roi, level);
         channels.push(ChannelAudit {
             name: t.name.clone(),

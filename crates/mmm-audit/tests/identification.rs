@@ -2,7 +2,7 @@
 //! as not separately identified while their sum is identified; independent, varied spend gives
 //! every channel identified with interval coverage within 5 points of nominal.
 
-use mmm_audit::{fit_truth, run_audit, AuditOptions, Audit};
+use mmm_audit::{fit_truth, run_audit, Audit, AuditOptions};
 use mmm_core::spec::load_spec;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -84,8 +84,9 @@ fn audit(collinear: bool, replicates: usize) -> Audit {
     write_spec(dir.path());
     let loaded = load_spec(&dir.path().join("spec.json")).unwrap();
     let truth = fit_truth(&loaded).unwrap();
-    let options = AuditOptions::resolve(&loaded, truth.fitted.len(), Some(replicates), Some(5), None)
-        .unwrap();
+    let options =
+        AuditOptions::resolve(&loaded, truth.fitted.len(), Some(replicates), Some(5), None)
+            .unwrap();
     let work = dir.path().join("work");
     std::fs::create_dir(&work).unwrap();
     run_audit(&loaded, &truth, &options, None, &work, false).unwrap()

@@ -12,6 +12,7 @@
 //! find them. `docs/report.md` describes each section and how to read it.
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod charts;
 pub mod format;
 pub mod input;
@@ -79,7 +80,23 @@ pub fn build_report(dir: &Path) -> Result<String> {
     if is_study_dir(dir) {
         study_report(&read_comparison(dir)?)
     } else {
-        run_report(&read_run(dir)?)
+        let input = read_run(dir)?;
+        match audit::read_section(dir)? {
+            None => run_report(&input),
+            Some((a, weak)) => {
+                // the audit of `mmm audit`: first when its verdict is weak, else after the
+                // summary
+                let mut sections = run::sections(&input)?;
+                let at = if weak { 0 } else { 1.min(sections.len()) };
+                sections.insert(at, a);
+                Ok(page::page(
+                    &format!("{} — marketing mix report", input.results.name),
+                    &run::subtitle(&input),
+                    &sections,
+                    FOOTER,
+                ))
+            }
+        }
     }
 }
 
