@@ -128,7 +128,7 @@ fn merged_shards_equal_one_run_byte_for_byte() {
 fn the_seed000_example_is_identified_and_its_reallocation_supported() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("audit");
-    run_audit(&["--replicates", "60"], &out);
+    run_audit(&["--replicates", "12"], &out);
     let a = audit_json(&out);
     let s = &a["summary"];
     assert_eq!(s["n_failed"], 0);
@@ -138,6 +138,23 @@ fn the_seed000_example_is_identified_and_its_reallocation_supported() {
     let d = &s["decision"];
     assert!(d["share_raising_kpi"].as_f64().unwrap() >= 0.0, "{d}");
     assert_eq!(d["moves"].as_array().unwrap().len(), 4);
+    // the fit's outputs and the report with its audit section: first when the verdict is weak
+    assert!(out.join("results.json").is_file());
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let audit_at = html
+        .find("<section id=\"section-audit\"")
+        .expect("audit section");
+    let summary_at = html
+        .find("<section id=\"section-summary\"")
+        .expect("summary");
+    assert_eq!(
+        audit_at < summary_at,
+        s["verdict"] == "weak",
+        "{}",
+        s["verdict"]
+    );
+    assert!(html.contains("id=\"chart-audit-bias\""));
+    assert!(html.contains("id=\"chart-audit-lift\""));
 }
 
 #[test]

@@ -273,7 +273,7 @@ fn audit_example_runs() {
         "audit",
         root().join("examples/audit/spec.json").to_str().unwrap(),
         "--replicates",
-        "20",
+        "10",
         "--out",
         out.to_str().unwrap(),
         "-q",

@@ -104,6 +104,16 @@ fn collinear_channels_are_not_separately_identified_but_their_sum_is() {
     assert_eq!(s.pairs.len(), 1, "{:#?}", s.pairs);
     let p = &s.pairs[0];
     assert_eq!((p.a.as_str(), p.b.as_str()), ("a", "b"));
+    eprintln!(
+        "collinear: a {} (rel. sd {:.3}), b {} (rel. sd {:.3}), correlation {:.4}, combined rel. sd {:.4} -> {}",
+        verdict("a"),
+        s.channels[0].roi.relative_sd,
+        verdict("b"),
+        s.channels[1].roi.relative_sd,
+        p.correlation,
+        p.combined_roi.relative_sd,
+        p.combined_verdict
+    );
     assert!(p.correlation < -0.9, "{}", p.correlation);
     assert_eq!(p.combined_verdict, "identified", "{p:#?}");
     assert_eq!(s.verdict, "weak");
@@ -118,6 +128,10 @@ fn independent_spend_is_identified_with_nominal_coverage() {
     for c in &s.channels {
         assert_eq!(c.verdict, "identified", "{c:#?}");
         let cov = c.roi.coverage.expect("OLS reports intervals");
+        eprintln!(
+            "independent {}: coverage {cov:.4} (nominal {}), rel. bias {:+.4}, rel. sd {:.4}",
+            c.name, a.interval_level, c.roi.relative_bias, c.roi.relative_sd
+        );
         assert!(
             (cov - a.interval_level).abs() <= 0.05,
             "{}: coverage {cov} vs nominal {}",

@@ -87,7 +87,14 @@ pub fn build_report(dir: &Path) -> Result<String> {
                 // the audit of `mmm audit`: first when its verdict is weak, else after the
                 // summary
                 let mut sections = run::sections(&input)?;
-                let at = if weak { 0 } else { 1.min(sections.len()) };
+                let at = if weak {
+                    0
+                } else {
+                    sections
+                        .iter()
+                        .position(|s| s.id == "section-summary")
+                        .map_or(0, |i| i + 1)
+                };
                 sections.insert(at, a);
                 Ok(page::page(
                     &format!("{} — marketing mix report", input.results.name),
