@@ -24,8 +24,7 @@ fn write_data(dir: &Path, collinear: bool, noise: f64, seed: u64) {
     let eps = Normal::new(0.0, noise).unwrap();
     let small = Normal::new(0.0, 60.0).unwrap();
     let mut text = String::from("date,y,a,b,c\n");
-    let start = chrono_like_start();
-    for t in 0..156 {
+    for date in chrono_like_start() {
         let a: f64 = rng.random_range(1000.0..5000.0);
         let b: f64 = if collinear {
             (a + small.sample(&mut rng)).max(0.0)
@@ -34,7 +33,7 @@ fn write_data(dir: &Path, collinear: bool, noise: f64, seed: u64) {
         };
         let c: f64 = rng.random_range(500.0..3000.0);
         let y = 20000.0 + 2.0 * a + 1.5 * b + 3.0 * c + eps.sample(&mut rng);
-        text.push_str(&format!("{},{y:.3},{a:.2},{b:.2},{c:.2}\n", start[t]));
+        text.push_str(&format!("{date},{y:.3},{a:.2},{b:.2},{c:.2}\n"));
     }
     std::fs::write(dir.join("data.csv"), text).unwrap();
 }
