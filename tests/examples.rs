@@ -321,3 +321,25 @@ fn planning_example_forecasts_the_held_out_quarter() {
     assert_eq!(n, 13);
     assert!(rel / 13.0 < 0.002, "mean relative error {}", rel / 13.0);
 }
+
+/// `examples/audit`: the audit of the seed 000 sales plan runs (fewer replicates than the
+/// example's 200) and scores every channel and the reallocation.
+#[test]
+fn audit_example_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = mmm(&[
+        "audit",
+        root().join("examples/audit/spec.json").to_str().unwrap(),
+        "--replicates",
+        "10",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let a: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("audit.json")).unwrap()).unwrap();
+    assert_eq!(a["summary"]["channels"].as_array().unwrap().len(), 4);
+    assert!(a["summary"]["decision"]["share_raising_kpi"].is_number());
+}

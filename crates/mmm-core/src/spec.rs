@@ -60,6 +60,31 @@ pub struct ExperimentSpec {
     /// Hyperparameter search over the parameters given as `{"range": [low, high]}` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tuning: Option<crate::tuning::TuningSpec>,
+    /// Settings of `mmm audit` (replicates, seed, block length); ignored by `mmm run`
+    /// (optional, see `docs/audit.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditSpec>,
+}
+
+/// Settings of `mmm audit`: how many replicate data sets to simulate from the fitted model
+/// and refit, with which seed, and the residual bootstrap's block length (see
+/// `docs/audit.md`). Command-line flags override them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSpec {
+    /// Number of replicate data sets `R` (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 2, max = 100000))]
+    pub replicates: Option<usize>,
+    /// Seed of the replicates (default: the spec's `seed`); replicate `r` draws its residual
+    /// blocks from ChaCha8 stream `r` of this seed, whatever the thread count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Length in periods of the moving blocks of residuals (default `ceil(n^(1/3))`, at
+    /// least 2; 1 is the plain iid residual bootstrap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub block_length: Option<usize>,
 }
 
 /// Where the data is, how it is laid out, which columns are the date and the target, and how

@@ -12,6 +12,7 @@
 //! find them. `docs/report.md` describes each section and how to read it.
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod charts;
 pub mod decision;
 pub mod format;
@@ -121,7 +122,30 @@ pub fn build_report(dir: &Path) -> Result<String> {
     if is_study_dir(dir) {
         study_report(&read_comparison(dir)?)
     } else {
-        run_report(&read_run(dir)?)
+        let input = read_run(dir)?;
+        match audit::read_section(dir)? {
+            None => run_report(&input),
+            Some((a, weak)) => {
+                // the audit of `mmm audit`: first when its verdict is weak, else after the
+                // summary
+                let mut sections = run::sections(&input)?;
+                let at = if weak {
+                    0
+                } else {
+                    sections
+                        .iter()
+                        .position(|s| s.id == "section-summary")
+                        .map_or(0, |i| i + 1)
+                };
+                sections.insert(at, a);
+                Ok(page::page(
+                    &format!("{} — marketing mix report", input.results.name),
+                    &run::subtitle(&input),
+                    &sections,
+                    FOOTER,
+                ))
+            }
+        }
     }
 }
 
