@@ -76,8 +76,9 @@ pub struct AuditOptions {
 /// Default block length for `n` periods: `max(2, ceil(n^(1/3)))`, the order that minimises
 /// the mean squared error of block-bootstrap variance estimates (Hall, Horowitz & Jing 1995).
 pub fn default_block_length(n: usize) -> usize {
-    let b = (n as f64).cbrt().ceil() as usize;
-    b.max(2).min(n.max(1))
+    mmm_core::resample::default_block_length(n)
+        .max(2)
+        .min(n.max(1))
 }
 
 impl AuditOptions {

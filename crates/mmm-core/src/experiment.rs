@@ -93,9 +93,29 @@ fn tune_spec(loaded: &LoadedSpec) -> Result<(LoadedSpec, Option<crate::tuning::T
     Ok((tuned, Some(result)))
 }
 
+/// Replaces the channels' ROI, contribution, share and mROI intervals by the bootstrap's over
+/// the search, keeping the conditional ROI interval in the bootstrap's section.
+fn with_search_intervals(
+    mut u: crate::tuning_bootstrap::UncertaintyResult,
+    channels: &mut [ChannelResult],
+) -> crate::tuning_bootstrap::UncertaintyResult {
+    for (c, b) in channels.iter_mut().zip(u.channels.iter_mut()) {
+        b.conditional_roi_ci_low = c.roi_ci_low;
+        b.conditional_roi_ci_high = c.roi_ci_high;
+        (c.roi_ci_low, c.roi_ci_high) = (Some(b.roi.low), Some(b.roi.high));
+        (c.contribution_ci_low, c.contribution_ci_high) =
+            (Some(b.contribution.low), Some(b.contribution.high));
+        (c.share_ci_low, c.share_ci_high) = (Some(b.share.low), Some(b.share.high));
+        (c.mroi_ci_low, c.mroi_ci_high) = (Some(b.mroi.low), Some(b.mroi.high));
+    }
+    u
+}
+
 /// Fits the experiment (after tuning, when the spec asks for it) and computes its results.
 pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
-    let (tuned, tuning) = tune_spec(loaded)?;
+    let (tuned, mut tuning) = tune_spec(loaded)?;
+    let search_space = &loaded.search;
+    let tuning_spec = loaded.spec.tuning.as_ref();
     let loaded = &tuned;
     let data = ModelData::from_spec(loaded)?;
     let causal = causal_of(loaded)?;
@@ -301,6 +321,27 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         c.mroi_ci_low = rc.mroi_low;
         c.mroi_ci_high = rc.mroi_high;
         c.breakeven_spend = rc.breakeven_spend;
+    }
+    if let (Some(t), Some(result)) = (tuning_spec, tuning.as_mut()) {
+        if t.uncertainty.is_some() {
+            let u = crate::tuning_bootstrap::bootstrap(&crate::tuning_bootstrap::BootstrapInput {
+                tuning: t,
+                validation: loaded.spec.validation.as_ref(),
+                data: &data,
+                estimate: &estimate,
+                causal: causal.as_ref(),
+                model: loaded.spec.model.as_ref(),
+                params: search_space,
+                tuned: search_space
+                    .iter()
+                    .zip(&result.best_unit)
+                    .map(|(p, u)| p.value_at(*u))
+                    .collect(),
+                seed: t.seed.unwrap_or(loaded.spec.seed),
+            })?;
+            result.uncertainty = Some(with_search_intervals(u, &mut channels));
+            result.intervals = crate::tuning::INTERVALS_BOOTSTRAP;
+        }
     }
     let optimization = match &loaded.spec.optimizer {
         Some(o) => Some(optimize_curves(

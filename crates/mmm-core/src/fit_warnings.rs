@@ -37,7 +37,7 @@ pub fn tuned_at_bound(space: &[SearchParam], chosen: &[(String, f64)]) -> Vec<St
             (p.low, p.high, *v)
         };
         let width = hi - lo;
-        if !(width > 0.0) {
+        if width.is_nan() || width <= 0.0 {
             continue;
         }
         let side = if x - lo < BOUND_TOLERANCE * width {

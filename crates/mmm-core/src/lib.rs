@@ -39,6 +39,7 @@ pub mod predict;
 pub mod prepare;
 pub mod progress;
 pub mod registry;
+pub mod resample;
 pub mod response;
 pub mod results;
 pub mod roles;
@@ -51,6 +52,7 @@ pub mod staging;
 pub mod suggest;
 pub mod transform;
 pub mod tuning;
+pub mod tuning_bootstrap;
 pub mod validation;
 
 pub use error::{MmmError, Result};

@@ -38,6 +38,16 @@ pub fn role_issues(spec: &ExperimentSpec) -> Vec<SpecIssue> {
                     .into(),
             });
         }
+        if t.on == Some(crate::tuning::ScoreOn::Folds)
+            && spec.validation.as_ref().and_then(|v| v.folds).is_none()
+        {
+            issues.push(SpecIssue {
+                pointer: "/tuning/on".into(),
+                message: "scoring on \"folds\" needs a \"validation\" section with \"folds\", \
+                          e.g. \"validation\": {\"test_fraction\": 0.2, \"folds\": 4}"
+                    .into(),
+            });
+        }
         for (i, o) in t.objectives.iter().enumerate() {
             if let Some(j) = t.objectives[..i].iter().position(|p| p == o) {
                 issues.push(SpecIssue {

@@ -397,6 +397,21 @@ pub fn parse_spec_with_search(
             };
             issues.push(SpecIssue { pointer, message });
         }
+        if let Some(u) = &t.uncertainty {
+            let work = u64::from(u.bootstrap) * u64::from(t.evaluations);
+            if work > crate::tuning_bootstrap::MAX_BOOTSTRAP_EVALUATIONS {
+                issues.push(SpecIssue {
+                    pointer: "/tuning/uncertainty/bootstrap".into(),
+                    message: format!(
+                        "{} resamples × {} evaluations = {work} model fits, above the limit of \
+                         {}: lower the resamples or the evaluations",
+                        u.bootstrap,
+                        t.evaluations,
+                        crate::tuning_bootstrap::MAX_BOOTSTRAP_EVALUATIONS
+                    ),
+                });
+            }
+        }
     }
     if !issues.is_empty() {
         return Err(MmmError::Spec {

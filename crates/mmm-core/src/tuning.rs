@@ -50,6 +50,10 @@ pub enum Objective {
 pub enum ScoreOn {
     /// On the test periods of the spec's `validation` split (DECOMP.RSSD on training periods).
     Validation,
+    /// Out of sample on every rolling-origin fold of the spec's `validation` section (`folds`),
+    /// averaged over the folds: `objective = (1/k) Σ_f objective(fit on [0, s_f), scored on
+    /// [s_f, s_f + w_f))` (DECOMP.RSSD on each fold's training periods).
+    Folds,
     /// In sample, on all periods.
     InSample,
 }
@@ -75,6 +79,12 @@ pub struct TuningSpec {
     /// Seed of the search (default: the spec's seed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// Uncertainty that includes the search: `{"bootstrap": B}` re-runs the whole search on `B`
+    /// moving-block residual bootstrap resamples and reports ROI, contribution, share and mROI
+    /// intervals from them (see [`crate::tuning_bootstrap`]). Without it, intervals after
+    /// tuning are conditional on the tuned values, and results.json says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<crate::tuning_bootstrap::UncertaintySpec>,
 }
 
 fn default_evaluations() -> u32 {
@@ -141,7 +151,23 @@ pub struct TuningResult {
     /// Every evaluation's parameter values, in proposal order (same order as `search_space`).
     #[serde(skip)]
     pub history_parameters: Vec<Vec<f64>>,
+    /// The chosen candidate in the unit cube (same order as `search_space`).
+    #[serde(skip)]
+    pub best_unit: Vec<f64>,
+    /// What the channels' intervals in results.json are, after tuning:
+    /// `conditional_on_tuned_values` (the model's intervals, as if the tuned values had been
+    /// fixed in advance: they ignore the search and are too narrow) or `bootstrap_over_search`
+    /// (percentile intervals over `uncertainty`'s resamples, each with its own search).
+    pub intervals: &'static str,
+    /// The bootstrap over the search, with `tuning.uncertainty`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<crate::tuning_bootstrap::UncertaintyResult>,
 }
+
+/// [`TuningResult::intervals`] without `tuning.uncertainty`.
+pub const INTERVALS_CONDITIONAL: &str = "conditional_on_tuned_values";
+/// [`TuningResult::intervals`] with `tuning.uncertainty`.
+pub const INTERVALS_BOOTSTRAP: &str = "bootstrap_over_search";
 
 fn objective_name(o: Objective) -> &'static str {
     match o {
@@ -632,7 +658,7 @@ fn sum(a: &[f64]) -> f64 {
 
 /// The longest parameter list of any transform or of the model (the size of the buffer that
 /// [`set_candidate`] reads and writes parameters through).
-fn max_param_count(media: &[crate::model::MediaInput], model: &dyn Model) -> usize {
+pub(crate) fn max_param_count(media: &[crate::model::MediaInput], model: &dyn Model) -> usize {
     media
         .iter()
         .flat_map(|m| m.chain.0.iter().map(|t| t.params().len()))
@@ -644,7 +670,7 @@ fn max_param_count(media: &[crate::model::MediaInput], model: &dyn Model) -> usi
 /// Sets a unit-cube candidate's parameter values on the channels' chains and the model, and
 /// re-transforms the channels whose parameters changed (learning on the full series), without
 /// allocating. `values` needs room for the largest parameter list.
-fn set_candidate(
+pub(crate) fn set_candidate(
     params: &[SearchParam],
     u: &[f64],
     media: &mut [crate::model::MediaInput],
@@ -743,44 +769,108 @@ pub fn tune_with(
     seed: u64,
     allow_fast_path: bool,
 ) -> Result<TuningResult> {
+    search(
+        spec,
+        validation,
+        data,
+        causal,
+        model,
+        params,
+        seed,
+        allow_fast_path,
+        true,
+    )
+}
+
+/// The windows the objectives are scored on: `None` for in sample, else `(n_fit, n_score)`,
+/// fit on the first `n_fit` periods and scored on the next `n_score` (one per fold).
+fn score_windows(
+    on: ScoreOn,
+    validation: Option<&ValidationSpec>,
+    n: usize,
+) -> Result<Vec<Option<(usize, usize)>>> {
+    match (on, validation) {
+        (ScoreOn::InSample, _) => Ok(vec![None]),
+        (ScoreOn::Validation, Some(v)) => {
+            let (n_train, _) = v.windows(n);
+            Ok(vec![Some((n_train, n - n_train))])
+        }
+        (ScoreOn::Folds, Some(v)) if v.folds.is_some() => {
+            let (_, folds) = v.windows(n);
+            if folds.is_empty() {
+                return Err(MmmError::param(
+                    "/on",
+                    format!(
+                        "scoring on 'folds' needs at least one rolling-origin fold; the \
+                         validation section's test periods ({}) leave none with two training \
+                         periods",
+                        v.n_test(n)
+                    ),
+                ));
+            }
+            Ok(folds.into_iter().map(Some).collect())
+        }
+        // pointers here are relative to the tuning section (the caller prefixes `/tuning`)
+        (ScoreOn::Folds, _) => Err(MmmError::param(
+            "/on",
+            "scoring on 'folds' needs a 'validation' section with 'folds', e.g. \
+             \"validation\": {\"test_fraction\": 0.2, \"folds\": 4}",
+        )),
+        (ScoreOn::Validation, None) => Err(MmmError::param(
+            "/on",
+            "scoring on 'validation' needs a 'validation' section in the spec",
+        )),
+    }
+}
+
+/// The search itself; `show_progress: false` keeps its bar hidden (the bootstrap over the
+/// search shows one bar for all its resamples).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn search(
+    spec: &TuningSpec,
+    validation: Option<&ValidationSpec>,
+    data: &ModelData,
+    causal: &dyn CausalStructure,
+    model: &(dyn Model + 'static),
+    params: &[SearchParam],
+    seed: u64,
+    allow_fast_path: bool,
+    show_progress: bool,
+) -> Result<TuningResult> {
     let on = spec.on.unwrap_or(if validation.is_some() {
         ScoreOn::Validation
     } else {
         ScoreOn::InSample
     });
-    let split = match (on, validation) {
-        (ScoreOn::Validation, Some(v)) => {
-            let (n_train, _) = v.windows(data.n_obs());
-            Some((n_train, data.n_obs() - n_train))
-        }
-        (ScoreOn::Validation, None) => {
-            // pointers here are relative to the tuning section (the caller prefixes `/tuning`)
-            return Err(MmmError::param(
-                "/on",
-                "scoring on 'validation' needs a 'validation' section in the spec",
-            ));
-        }
-        (ScoreOn::InSample, _) => None,
-    };
+    let windows = score_windows(on, validation, data.n_obs())?;
     if params.is_empty() {
         return Err(MmmError::param("", "tuning needs at least one parameter given as a search range, e.g. \"decay\": {\"range\": [0.0, 0.8]}"));
     }
-    let problem = Problem {
-        data,
-        causal,
-        model,
-        params,
-        objectives: &spec.objectives,
-        split,
-        seed,
-    };
-    let fast = if allow_fast_path {
-        Fast::new(&problem)
+    let problems: Vec<Problem<'_>> = windows
+        .iter()
+        .map(|&split| Problem {
+            data,
+            causal,
+            model,
+            params,
+            objectives: &spec.objectives,
+            split,
+            seed,
+        })
+        .collect();
+    let fast: Option<Vec<Fast<'_>>> = if allow_fast_path {
+        problems.iter().map(Fast::new).collect()
     } else {
         None
     };
     let budget = spec.evaluations as usize;
-    let pb = crate::progress::bar(budget as u64, "tuning");
+    let pb = if show_progress {
+        crate::progress::bar(budget as u64, "tuning")
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let k = spec.objectives.len();
+    let folds = problems.len() as f64;
     let mut points: Vec<Vec<f64>> = Vec::with_capacity(budget.min(1 << 16));
     let mut scores: Vec<Vec<f64>> = Vec::with_capacity(budget.min(1 << 16));
     {
@@ -788,10 +878,9 @@ pub fn tune_with(
             let room = budget.saturating_sub(points.len());
             let batch = &batch[..batch.len().min(room)];
             let out: Vec<Vec<f64>> = match &fast {
-                Some(f) => {
+                Some(fs) => {
                     // workers write into one flat buffer (no allocation per evaluation, and none
                     // freed across threads); rows are split off on this thread
-                    let k = spec.objectives.len();
                     let mut flat = vec![f64::INFINITY; batch.len() * k];
                     // fixed chunks of candidates, one scratch each: results land by position,
                     // so they do not depend on how rayon schedules the chunks
@@ -799,10 +888,24 @@ pub fn tune_with(
                     flat.par_chunks_mut(k * CHUNK)
                         .zip(batch.par_chunks(CHUNK))
                         .for_each(|(o, us)| {
-                            let mut s = f.scratch();
+                            let mut ss: Vec<FastScratch> = fs.iter().map(Fast::scratch).collect();
                             for (o, u) in o.chunks_mut(k).zip(us) {
-                                if f.evaluate(&mut s, u) {
-                                    o.copy_from_slice(&s.out);
+                                // the mean over the windows (one window but for folds)
+                                let mut ok = true;
+                                o.fill(0.0);
+                                for (f, s) in fs.iter().zip(ss.iter_mut()) {
+                                    if !f.evaluate(s, u) {
+                                        ok = false;
+                                        break;
+                                    }
+                                    for (a, v) in o.iter_mut().zip(&s.out) {
+                                        *a += v;
+                                    }
+                                }
+                                if ok {
+                                    o.iter_mut().for_each(|a| *a /= folds);
+                                } else {
+                                    o.fill(f64::INFINITY);
                                 }
                             }
                         });
@@ -811,7 +914,18 @@ pub fn tune_with(
                 None => batch
                     .par_iter()
                     .with_min_len(8)
-                    .map_init(|| problem.scratch(), |s, u| problem.evaluate(s, u))
+                    .map_init(
+                        || problems.iter().map(Problem::scratch).collect::<Vec<_>>(),
+                        |ss, u| {
+                            let mut acc = vec![0.0; k];
+                            for (p, s) in problems.iter().zip(ss.iter_mut()) {
+                                for (a, v) in acc.iter_mut().zip(p.evaluate(s, u)) {
+                                    *a += v;
+                                }
+                            }
+                            acc.iter().map(|a| a / folds).collect()
+                        },
+                    )
                     .collect(),
             };
             points.extend(batch.iter().cloned());
@@ -823,6 +937,7 @@ pub fn tune_with(
             .search(params.len(), budget, seed, &mut evaluate)?;
     }
     pb.finish_and_clear();
+    let problem = &problems[0];
 
     let names: Vec<String> = spec
         .objectives
@@ -878,6 +993,7 @@ pub fn tune_with(
         .iter()
         .filter(|s| s.iter().any(|v| !v.is_finite()))
         .count();
+    let best_unit = points[best].iter().map(|u| u.clamp(0.0, 1.0)).collect();
     Ok(TuningResult {
         strategy: spec.strategy.typetag_name().to_string(),
         evaluations: points.len(),
@@ -898,6 +1014,9 @@ pub fn tune_with(
             })
             .collect(),
         history: scores,
+        best_unit,
+        intervals: INTERVALS_CONDITIONAL,
+        uncertainty: None,
     })
 }
 

@@ -1,0 +1,377 @@
+//! Uncertainty that includes the search (`tuning.uncertainty`): the whole search re-run on
+//! moving-block residual bootstrap resamples, so that the intervals of ROI, contribution, share
+//! and mROI account for the hyperparameters having been chosen on the same data.
+//!
+//! Intervals computed at tuned values treat them as known; the search picked them because they
+//! fit this sample best, so they are too narrow and centred on an overfitted answer. Robyn
+//! reports bootstrap intervals for the same reason.
+//!
+//! # Formula
+//! ```text
+//! ŷ, e = y − ŷ          the tuned fit and its residuals; ẽ_t = e_t − mean(e)
+//! for b = 1 … B:        ẽ*_b = moving blocks of ẽ of length L, starts uniform on 0 … n − L
+//!                              (ChaCha8 stream b of the tuning seed), cut at n
+//!                       y*_b = ŷ + ẽ*_b
+//!                       θ*_b = the search on (X, y*_b), seed splitmix(seed, b), same strategy,
+//!                              evaluations, objectives and scoring window
+//!                       refit at θ*_b:  contribution*_{b,c} = β*_{b,c}·Σ_t x_{tc}(θ*_b)
+//!                       roi*_{b,c} = contribution*_{b,c} / spend_c,
+//!                       share*_{b,c} = contribution*_{b,c} / Σ_k contribution*_{b,k},
+//!                       mroi*_{b,c} = the refit's marginal ROI at current spend
+//! interval              = [q(α'/2), q(1 − α'/2)] of the B values (type-7 quantiles), the
+//!                         expanded percentile rule of [`crate::resample::BootstrapInterval`]
+//!                         (α = 1 − level, ν = n − p), L = ⌈n^(1/3)⌉ by default
+//! ```
+//! Resamples run in parallel; each is seeded by its index alone, so the result does not
+//! depend on the thread count. The design (spend, controls) is held fixed, as in any residual
+//! bootstrap of a regression: the intervals are conditional on the media plan that was run.
+
+use crate::causal::{CausalEstimate, CausalInput, CausalStructure};
+use crate::dataset::ModelData;
+use crate::error::{MmmError, Result};
+use crate::model::Model;
+use crate::optimizer::ResponseCurves;
+use crate::resample::{block_resample, default_block_length, BootstrapInterval, IntervalMethod};
+use crate::response::ChannelCurves;
+use crate::search::SearchParam;
+use crate::transform::ChainWorkspace;
+use crate::tuning::{max_param_count, search, set_candidate, TuningSpec};
+use crate::validation::ValidationSpec;
+use rayon::prelude::*;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Most model fits a bootstrap over the search may ask for (`bootstrap × evaluations`).
+pub const MAX_BOOTSTRAP_EVALUATIONS: u64 = 200_000_000;
+
+/// The spec's `tuning.uncertainty`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UncertaintySpec {
+    /// Number of bootstrap resamples `B`, each with its own full search (200 or more for
+    /// stable 95% intervals; the cost is `B` searches).
+    #[schemars(range(min = 10, max = 10000))]
+    pub bootstrap: u32,
+    /// Length in periods of the moving blocks of residuals (default `⌈n^(1/3)⌉`): long enough
+    /// to keep the residuals' autocorrelation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub block_length: Option<usize>,
+}
+
+/// A percentile summary `(low, median, high)` of bootstrap values.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Spread {
+    /// Lower end of the interval.
+    pub low: f64,
+    /// Median of the resamples.
+    pub median: f64,
+    /// Upper end of the interval.
+    pub high: f64,
+}
+
+/// One channel's intervals over the search.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChannelSpread {
+    /// Channel name.
+    pub name: String,
+    /// ROI (contribution per unit of spend).
+    pub roi: Spread,
+    /// Contribution over the data.
+    pub contribution: Spread,
+    /// Share of the media effect.
+    pub share: Spread,
+    /// Marginal ROI at current spend.
+    pub mroi: Spread,
+    /// The ROI interval of the tuned fit alone (conditional on the tuned values), for
+    /// comparison; null where the model gives none.
+    pub conditional_roi_ci_low: Option<f64>,
+    /// Upper end of the conditional ROI interval.
+    pub conditional_roi_ci_high: Option<f64>,
+}
+
+/// A searched parameter's spread over the resamples: how firmly the data pin it down.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParameterSpread {
+    /// The parameter's JSON pointer in the spec.
+    pub pointer: String,
+    /// Its tuned value on the data.
+    pub tuned: f64,
+    /// Its re-tuned values over the resamples.
+    #[serde(flatten)]
+    pub spread: Spread,
+}
+
+/// The results.json `tuning.uncertainty` section.
+#[derive(Debug, Clone, Serialize)]
+pub struct UncertaintyResult {
+    /// `moving_block_residual_bootstrap`.
+    pub method: &'static str,
+    /// `expanded_percentile`.
+    pub interval: &'static str,
+    /// Interval level.
+    pub level: f64,
+    /// Resamples asked for.
+    pub resamples: usize,
+    /// Resamples whose search found no model that could be fitted (left out).
+    pub failed: usize,
+    /// Block length in periods.
+    pub block_length: usize,
+    /// Per channel, in spec order.
+    pub channels: Vec<ChannelSpread>,
+    /// Per searched parameter, in search order.
+    pub parameters: Vec<ParameterSpread>,
+}
+
+/// One resample's figures: per channel `(contribution, share, mroi)`, and the re-tuned
+/// parameter values.
+struct Replicate {
+    contribution: Vec<f64>,
+    share: Vec<f64>,
+    mroi: Vec<f64>,
+    parameters: Vec<f64>,
+}
+
+/// SplitMix64 of `seed` and `b`: the search seed of resample `b`.
+fn resample_seed(seed: u64, b: u64) -> u64 {
+    let mut z = seed ^ (b + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The inputs of the bootstrap over the search.
+pub struct BootstrapInput<'a> {
+    /// The tuning section (its `uncertainty` must be set).
+    pub tuning: &'a TuningSpec,
+    /// The spec's validation section (for `on: validation` or `folds`).
+    pub validation: Option<&'a ValidationSpec>,
+    /// The data as fitted at the tuned values.
+    pub data: &'a ModelData,
+    /// The tuned fit.
+    pub estimate: &'a CausalEstimate,
+    /// The causal structure.
+    pub causal: &'a dyn CausalStructure,
+    /// The model at the tuned values.
+    pub model: &'a (dyn Model + 'static),
+    /// The search ranges.
+    pub params: &'a [SearchParam],
+    /// The tuned values, in search order.
+    pub tuned: Vec<f64>,
+    /// The tuning seed.
+    pub seed: u64,
+}
+
+/// Runs the bootstrap over the search (see the module docs). Errors (exit 2, at
+/// `/tuning/uncertainty`) for structures with several stages and for models with a
+/// posterior, whose intervals this does not cover.
+pub fn bootstrap(input: &BootstrapInput<'_>) -> Result<UncertaintyResult> {
+    let spec = input
+        .tuning
+        .uncertainty
+        .as_ref()
+        .ok_or_else(|| MmmError::Compute("no tuning.uncertainty section".into()))?;
+    let here = |m: String| MmmError::param("/tuning/uncertainty", m);
+    let estimate = input.estimate;
+    let stage = estimate
+        .outcome_stage()
+        .ok_or_else(|| MmmError::Compute("the causal structure fitted no stage".into()))?;
+    if estimate.stages.len() > 1 {
+        return Err(here(
+            "the bootstrap over the search supports single-stage structures; a mediated \
+             structure's intervals come from its own bootstrap (causal.bootstrap)"
+                .into(),
+        ));
+    }
+    if stage.fitted.posterior().is_some() {
+        return Err(here(
+            "a Bayesian model's intervals are posterior intervals; the bootstrap over the \
+             search is for point models (remove tuning.uncertainty)"
+                .into(),
+        ));
+    }
+    let data = input.data;
+    let n = data.n_obs();
+    if stage.y.len() != n || stage.fitted.fitted.len() != n {
+        return Err(here(
+            "the model does not fit the target period by period on its own scale".into(),
+        ));
+    }
+    let block_length = spec.block_length.unwrap_or_else(|| default_block_length(n));
+    if block_length == 0 || block_length > n {
+        return Err(MmmError::param(
+            "/tuning/uncertainty/block_length",
+            format!("must be between 1 and the number of periods ({n}), got {block_length}"),
+        ));
+    }
+    let fitted = &stage.fitted.fitted;
+    let residuals: Vec<f64> = stage.y.iter().zip(fitted).map(|(y, f)| y - f).collect();
+    let mean = residuals.iter().sum::<f64>() / n as f64;
+    let centred: Vec<f64> = residuals.iter().map(|e| e - mean).collect();
+    let b_count = spec.bootstrap as usize;
+    let channels: Vec<usize> = estimate.effects.iter().map(|e| e.channel).collect();
+    let spend: Vec<f64> = channels
+        .iter()
+        .map(|&c| data.media[c].spend.iter().sum())
+        .collect();
+
+    let pb = crate::progress::bar(b_count as u64, "bootstrap");
+    let replicates: Vec<Option<Replicate>> = (0..b_count)
+        .into_par_iter()
+        .map(|b| {
+            let rows = block_resample(n, block_length, input.seed, b as u64);
+            let mut d = data.clone();
+            d.y = fitted
+                .iter()
+                .zip(&rows)
+                .map(|(f, &r)| f + centred[r])
+                .collect();
+            let seed = resample_seed(input.seed, b as u64);
+            let r = one_resample(input, &mut d, &channels, seed).ok();
+            pb.inc(1);
+            r
+        })
+        .collect();
+    pb.finish_and_clear();
+    let ok: Vec<&Replicate> = replicates.iter().flatten().collect();
+    let failed = b_count - ok.len();
+    if ok.len() < 2 {
+        return Err(here(format!(
+            "{failed} of {b_count} bootstrap resamples found no model that could be fitted"
+        )));
+    }
+    let p = stage.fitted.coefficients.len();
+    let rule = BootstrapInterval::new(IntervalMethod::Expanded, estimate.interval_level, n, p);
+    let (lo_q, hi_q) = rule.levels();
+    let spread = |mut v: Vec<f64>| -> Spread {
+        v.retain(|x| x.is_finite());
+        v.sort_by(f64::total_cmp);
+        Spread {
+            low: crate::cleaning::quantile(&v, lo_q),
+            median: crate::cleaning::quantile(&v, 0.5),
+            high: crate::cleaning::quantile(&v, hi_q),
+        }
+    };
+    let channel_spreads = channels
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let contribution = spread(ok.iter().map(|r| r.contribution[i]).collect());
+            let per_spend = |x: f64| x / spend[i];
+            ChannelSpread {
+                name: data.media[c].name.clone(),
+                roi: Spread {
+                    low: per_spend(contribution.low),
+                    median: per_spend(contribution.median),
+                    high: per_spend(contribution.high),
+                },
+                contribution,
+                share: spread(ok.iter().map(|r| r.share[i]).collect()),
+                mroi: spread(ok.iter().map(|r| r.mroi[i]).collect()),
+                conditional_roi_ci_low: None,
+                conditional_roi_ci_high: None,
+            }
+        })
+        .collect();
+    let parameters = input
+        .params
+        .iter()
+        .enumerate()
+        .map(|(k, p)| ParameterSpread {
+            pointer: p.pointer.clone(),
+            tuned: input.tuned.get(k).copied().unwrap_or(f64::NAN),
+            spread: spread(ok.iter().map(|r| r.parameters[k]).collect()),
+        })
+        .collect();
+    Ok(UncertaintyResult {
+        method: "moving_block_residual_bootstrap",
+        interval: "expanded_percentile",
+        level: estimate.interval_level,
+        resamples: b_count,
+        failed,
+        block_length,
+        channels: channel_spreads,
+        parameters,
+    })
+}
+
+/// Searches resample `d` (its target already replaced), refits at the chosen candidate and
+/// returns its figures.
+fn one_resample(
+    input: &BootstrapInput<'_>,
+    d: &mut ModelData,
+    channels: &[usize],
+    seed: u64,
+) -> Result<Replicate> {
+    let r = search(
+        input.tuning,
+        input.validation,
+        d,
+        input.causal,
+        input.model,
+        input.params,
+        seed,
+        true,
+        false,
+    )?;
+    let mut model = dyn_clone::clone_box(input.model);
+    let mut values = vec![0.0; max_param_count(&d.media, input.model)];
+    let mut ws = ChainWorkspace::default();
+    set_candidate(
+        input.params,
+        &r.best_unit,
+        &mut d.media,
+        &mut d.transformed,
+        &mut model,
+        &mut values,
+        &mut ws,
+    );
+    let est = input.causal.estimate(&CausalInput {
+        data: d,
+        model: model.as_ref(),
+        seed,
+    })?;
+    let contribution: Vec<f64> = est
+        .effects
+        .iter()
+        .map(|e| e.contribution(&d.transformed[e.channel]))
+        .collect();
+    if est.effects.len() != channels.len() {
+        return Err(MmmError::Compute(
+            "a resample's fit has other channels".into(),
+        ));
+    }
+    let total: f64 = contribution.iter().sum();
+    let share = contribution
+        .iter()
+        .map(|c| if total != 0.0 { c / total } else { f64::NAN })
+        .collect();
+    let curves = ChannelCurves::new(d, &est);
+    let mroi = (0..est.effects.len())
+        .map(|i| curves.marginal(i, curves.current_spend(i)))
+        .collect();
+    let parameters = input
+        .params
+        .iter()
+        .zip(&r.best_unit)
+        .map(|(p, u)| p.value_at(*u))
+        .collect();
+    Ok(Replicate {
+        contribution,
+        share,
+        mroi,
+        parameters,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resample_seed;
+
+    #[test]
+    fn resample_seeds_differ_and_repeat() {
+        assert_eq!(resample_seed(7, 3), resample_seed(7, 3));
+        assert_ne!(resample_seed(7, 3), resample_seed(7, 4));
+        assert_ne!(resample_seed(7, 3), resample_seed(8, 3));
+    }
+}
