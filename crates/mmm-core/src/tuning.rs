@@ -958,7 +958,7 @@ pub(crate) fn search(
     };
     let mut front = pareto_front(&scores);
     if front.is_empty() {
-        return Err(all_failed(&problem, params, &points));
+        return Err(all_failed(problem, params, &points));
     }
     front.sort_by(|&a, &b| scores[a][0].total_cmp(&scores[b][0]).then(a.cmp(&b)));
     // scale each objective to [0, 1] over the front; pick the point closest to the origin

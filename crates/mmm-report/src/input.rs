@@ -262,6 +262,11 @@ pub struct Tuning {
     pub best: Option<Candidate>,
     /// The non-dominated candidates.
     pub pareto: Vec<Candidate>,
+    /// What the channels' intervals are after tuning (`conditional_on_tuned_values` or
+    /// `bootstrap_over_search`).
+    pub intervals: Option<String>,
+    /// The bootstrap over the search (`resamples`, `failed`, `level`…), when run.
+    pub uncertainty: Option<Value>,
 }
 
 /// A validation split.

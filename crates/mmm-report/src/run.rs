@@ -133,6 +133,9 @@ fn summary(input: &RunInput) -> Section {
         ),
         ("media.roi", "Media ROI", roi, ratio(roi)),
     ]));
+    if let Some(note) = r.tuning.as_ref().map(intervals_note) {
+        body.push_str(&note);
+    }
     section("section-summary", "Summary", body)
 }
 
@@ -1317,6 +1320,24 @@ fn strategy_name(v: &Value) -> String {
     }
 }
 
+/// What the intervals of a tuned run mean, in a sentence (summary and tuning sections).
+fn intervals_note(t: &crate::input::Tuning) -> String {
+    let text = match (t.intervals.as_deref(), &t.uncertainty) {
+        (Some("bootstrap_over_search"), Some(u)) => format!(
+            "Intervals include the hyperparameter search: they are percentile intervals over {} \
+             bootstrap resamples of the data, each with its own full search ({} failed).",
+            count(u.get("resamples").and_then(Value::as_f64)),
+            count(u.get("failed").and_then(Value::as_f64)),
+        ),
+        _ => "Intervals are conditional on the tuned hyperparameters: they treat the values \
+              the search chose on this same data as if they were known in advance, so they are \
+              too narrow. Add <code>\"uncertainty\": {\"bootstrap\": 200}</code> to the \
+              <code>tuning</code> section for intervals that include the search."
+            .to_string(),
+    };
+    format!("<p class=\"note\" data-note=\"intervals\">{text}</p>\n")
+}
+
 fn tuning(input: &RunInput) -> Result<Option<Section>> {
     let Some(t) = &input.results.tuning else {
         return Ok(None);
@@ -1327,6 +1348,7 @@ fn tuning(input: &RunInput) -> Result<Option<Section>> {
          no other beats on every objective at once; the report's other sections describe the \
          chosen candidate.",
     );
+    body.push_str(&intervals_note(t));
     body.push_str(&kpis(&[
         (
             "tuning.evaluations",
