@@ -24,7 +24,7 @@ fn tuning_spec(on: &str, positive: &str) -> Value {
         "controls": ["price"],
         "baseline": {"trend": true},
         "model": {"type": "ridge", "alpha": {"range": [0.01, 100.0], "scale": "log"}, "positive": positive},
-        "validation": {"test_fraction": 0.25},
+        "validation": {"test_fraction": 0.25, "folds": 3},
         "tuning": {"strategy": {"type": "latin_hypercube"}, "evaluations": 200,
                    "objectives": ["nrmse", "decomp_rssd", "mape", "r2"], "on": on}
     })
@@ -58,6 +58,7 @@ fn histories(on: &str, positive: &str) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
 fn fast_path_matches_generic_path() {
     for (on, positive) in [
         ("validation", "media"),
+        ("folds", "media"),
         ("in_sample", "none"),
         ("in_sample", "media"),
     ] {
@@ -72,6 +73,23 @@ fn fast_path_matches_generic_path() {
             }
         }
     }
+}
+
+/// Scoring on folds is its own objective: the mean over the rolling-origin folds, not the
+/// single hold-out's score.
+#[test]
+fn folds_score_differs_from_the_single_split() {
+    let (folds, _) = histories("folds", "media");
+    let (split, _) = histories("validation", "media");
+    assert!(folds.iter().zip(&split).any(|(a, b)| a[0] != b[0]));
+    // the same spec without folds in its validation section is refused, naming the pointer
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = tuning_spec("folds", "media");
+    spec["validation"] = json!({"test_fraction": 0.25});
+    let p = write_case(dir.path(), &weekly_csv(80), &spec);
+    let o = mmm(&["validate", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("/tuning/on"), "{}", stderr(&o));
 }
 
 #[test]
