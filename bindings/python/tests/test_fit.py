@@ -13,9 +13,20 @@ from conftest import QUICKSTART, external_cli, run_cli
 
 
 def _without_data_path(results: dict) -> dict:
+    """The results without what names the data's source: the data path, and the provenance's
+    inputs and spec (which hold that path and, for a file, its SHA-256)."""
     r = json.loads(json.dumps(results))
     r["data"].pop("path")
+    for key in ["inputs", "spec", "spec_sha256"]:
+        r["provenance"].pop(key)
     return r
+
+
+def _assert_dataframe_provenance(results: dict) -> None:
+    """A DataFrame has no file to hash: the provenance says so instead of inventing a hash."""
+    inputs = results["provenance"]["inputs"]
+    assert inputs == [{"pointer": "/data/path", "path": mmm.DATAFRAME_PATH, "sha256": None}]
+    assert results["provenance"]["spec"]["data"]["path"] == mmm.DATAFRAME_PATH
 
 
 def test_dataframe_round_trip_equals_the_cli_results(cli_quickstart, quickstart_spec, quickstart_df):
@@ -24,6 +35,7 @@ def test_dataframe_round_trip_equals_the_cli_results(cli_quickstart, quickstart_
     # every number equal to the bit (JSON floats parse to the same doubles); only the data
     # path differs: the DataFrame is named <DataFrame>
     assert fit.results["data"]["path"] == mmm.DATAFRAME_PATH
+    _assert_dataframe_provenance(fit.results)
     assert _without_data_path(fit.results) == _without_data_path(cli)
     assert fit._run.decomposition_csv() == (cli_quickstart / "decomposition.csv").read_text()
 
@@ -32,8 +44,8 @@ def test_spec_file_fit_writes_the_same_bytes_as_mmm_run(cli_quickstart, quicksta
     fit = mmm.fit(quickstart_spec, progress=False)
     written = fit.save(tmp_path / "out")
     names = sorted(p.rsplit("/", 1)[-1] for p in written)
-    assert names == ["decomposition.csv", "report.html", "results.json", "results.sqlite"]
-    for name in ["results.json", "decomposition.csv", "report.html"]:
+    assert names == ["decomposition.csv", "model.json", "report.html", "results.json", "results.sqlite"]
+    for name in ["results.json", "decomposition.csv", "model.json", "report.html"]:
         assert (tmp_path / "out" / name).read_bytes() == (cli_quickstart / name).read_bytes(), name
     assert fit.report_html() == (cli_quickstart / "report.html").read_text()
 
@@ -52,6 +64,7 @@ def test_dict_spec_with_datetime_index(quickstart_dict, quickstart_df, cli_quick
     df = df.set_index("DATE")
     fit = mmm.fit(quickstart_dict, data=df, progress=False)
     cli = json.loads((cli_quickstart / "results.json").read_text())
+    _assert_dataframe_provenance(fit.results)
     assert _without_data_path(fit.results) == _without_data_path(cli)
 
 
