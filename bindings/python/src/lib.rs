@@ -268,6 +268,17 @@ impl Run {
             .map(|v| v.iter().map(|p| p.display().to_string()).collect())
             .map_err(|e| py_err(py, e))
     }
+    /// The saved model of this fit (what `mmm run` writes to model.json), loaded for
+    /// forecasts: equal to `load_model` of a folder `save` wrote.
+    fn model(&self, py: Python<'_>) -> PyResult<Model> {
+        let text = &self.output.model_json;
+        let model = mmm_core::saved_model::from_text(text, Path::new("<Fit>/model.json"))
+            .map_err(|e| py_err(py, e))?;
+        Ok(Model {
+            model,
+            sha256: Some(mmm_core::saved_model::sha256_hex(text.as_bytes())),
+        })
+    }
     /// Runs an optimizer (JSON text of `{"type": …}`) on the fitted curves; returns the JSON
     /// text of its result (as results.json's `optimization`).
     fn optimize(&self, py: Python<'_>, optimizer_json: &str) -> PyResult<String> {
@@ -294,6 +305,71 @@ impl Run {
             .map_err(|e| py_err(py, e))?;
         serde_json::to_string(&result).map_err(|e| MmmError::new_err(e.to_string()))
     }
+}
+
+/// A saved model (`model.json`), loaded: forecasts dated plans as `mmm predict` does.
+#[pyclass(frozen, module = "mmm._mmm")]
+struct Model {
+    model: mmm_core::saved_model::SavedModel,
+    /// SHA-256 of the model.json text (forecast.json names the model by it).
+    sha256: Option<String>,
+}
+
+#[pymethods]
+impl Model {
+    /// Forecasts the plan at `plan_path` (a CSV file), or the columns `frame` attached under
+    /// that path; returns (forecast.csv text, forecast.json text), the bytes `mmm predict`
+    /// writes for the same model and plan.
+    #[pyo3(signature = (plan_path, frame=None))]
+    fn predict(
+        &self,
+        py: Python<'_>,
+        plan_path: PathBuf,
+        frame: Option<Bound<'_, PyList>>,
+    ) -> PyResult<(String, String)> {
+        let frame = frame.as_ref().map(frame_from).transpose()?;
+        let attached = frame
+            .as_ref()
+            .map(|f| f.attach_at(&plan_path))
+            .transpose()
+            .map_err(|e| py_err(py, e))?;
+        let out = py.detach(|| {
+            let plan = mmm_core::predict::Plan::read(&plan_path, &self.model)?;
+            let f = mmm_core::predict::predict(&self.model, &plan, self.sha256.clone())?;
+            Ok::<_, CoreError>((
+                mmm_core::predict::forecast_csv(&f)?,
+                mmm_core::predict::forecast_json(&f)?,
+            ))
+        });
+        drop(attached);
+        out.map_err(|e| py_err(py, e))
+    }
+    /// The date column a plan names its dates by (the model's, or `date`).
+    fn date_column(&self) -> String {
+        self.model.data.date_column.clone()
+    }
+    /// Channel names, in the model's order.
+    fn channels(&self) -> Vec<String> {
+        self.model.channels.iter().map(|c| c.name.clone()).collect()
+    }
+}
+
+/// Loads a saved model: `path` is a folder holding model.json (what `mmm run` and
+/// `Fit.save` write) or the file itself. Refuses another format version, naming it.
+#[pyfunction]
+fn load_model(py: Python<'_>, path: PathBuf) -> PyResult<Model> {
+    let file = if path.is_dir() {
+        path.join("model.json")
+    } else {
+        path.clone()
+    };
+    let model = py
+        .detach(|| mmm_core::saved_model::load(&path))
+        .map_err(|e| py_err(py, e))?;
+    Ok(Model {
+        model,
+        sha256: mmm_core::saved_model::sha256_file(&file),
+    })
 }
 
 /// Fits a spec (JSON text) on its data file or on `frame`; `progress` is a callable for the
@@ -406,6 +482,8 @@ fn _mmm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DataError", py.get_type::<DataError>())?;
     m.add("InfeasibleError", py.get_type::<InfeasibleError>())?;
     m.add_class::<Run>()?;
+    m.add_class::<Model>()?;
+    m.add_function(wrap_pyfunction!(load_model, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(simulate, m)?)?;

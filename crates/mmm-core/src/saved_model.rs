@@ -516,7 +516,14 @@ pub fn load(path: &Path) -> Result<SavedModel> {
             format!("cannot read the saved model ({e}); `mmm run` writes model.json into its --out folder"),
         )
     })?;
-    let value: serde_json::Value = serde_json::from_str(&text)
+    from_text(&text, &file)
+}
+
+/// [`load`] from the text of a `model.json` (`file` names it in errors): the Python package's
+/// `Fit.predict` loads the model a fit holds in memory through it.
+pub fn from_text(text: &str, file: &Path) -> Result<SavedModel> {
+    let file = file.to_path_buf();
+    let value: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| MmmError::data(&file, Some(e.line()), None, format!("not JSON: {e}")))?;
     let version = value.get("format_version").and_then(|v| v.as_u64());
     if version != Some(MODEL_FORMAT_VERSION as u64) {

@@ -8,6 +8,7 @@ The same experiment spec as the command line (a dict, JSON text or a path; see
     fit = mmm.fit("examples/quickstart/spec.json", data=df)
     fit.summary                      # spend, contribution, share, ROI, mROI per channel
     fit.response_curves["tv"].plot(y="response")
+    fit.predict(plan_df).periods     # forecast a dated plan (mmm.load(dir) for a saved one)
 
 The library is called directly (no subprocess, no temporary file); fitting releases the GIL,
 and the numbers are those of ``mmm run`` to the bit. Errors are :class:`SpecError` (with the
@@ -27,6 +28,7 @@ import pandas as pd
 
 from . import _mmm
 from ._fit import Fit
+from ._forecast import PLAN_DATAFRAME_PATH, Forecast, SavedModel, load
 from ._inputs import DATAFRAME_PATH, SpecLike, read_csv, read_spec, with_data
 from ._mmm import DataError, InfeasibleError, MmmError, SpecError
 from ._progress import ProgressArg, callback
@@ -37,10 +39,14 @@ __all__ = [
     "DATAFRAME_PATH",
     "DataError",
     "Fit",
+    "Forecast",
+    "PLAN_DATAFRAME_PATH",
+    "SavedModel",
     "InfeasibleError",
     "MmmError",
     "SpecError",
     "fit",
+    "load",
     "read_csv",
     "plugins",
     "schema",

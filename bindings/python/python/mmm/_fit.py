@@ -7,12 +7,15 @@ import html
 import io
 import json
 import os
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Union
 
 import numpy as np
 import pandas as pd
 
 from . import _mmm
+
+if TYPE_CHECKING:
+    from ._forecast import Forecast, SavedModel  # noqa: F401
 
 #: Columns of :attr:`Fit.summary`, in order (absent interval columns are NaN).
 SUMMARY_COLUMNS = [
@@ -181,11 +184,24 @@ class Fit:
 
     def save(self, out: Union[str, "os.PathLike[str]"]) -> List[str]:
         """Writes what ``mmm run --out DIR`` writes into ``out`` (created if missing):
-        results.json, decomposition.csv, draws.csv (Bayesian models), results.sqlite and
-        report.html. Returns the paths written."""
+        results.json, decomposition.csv, model.json, draws.csv (Bayesian models),
+        results.sqlite and report.html. Returns the paths written."""
         return self._run.save(os.fspath(out))
 
     # -- planning --------------------------------------------------------------------------
+    @property
+    def model(self) -> "SavedModel":
+        """The saved model of this fit (``model.json``), as :func:`mmm.load` would load it
+        from a folder :meth:`save` wrote."""
+        from ._forecast import SavedModel
+
+        return SavedModel(self._run.model())
+
+    def predict(self, plan: Any) -> "Forecast":
+        """Forecasts a dated plan with this fit's model, as ``mmm predict`` does on the
+        folder ``mmm run`` writes (see :meth:`mmm.SavedModel.predict`)."""
+        return self.model.predict(plan)
+
     def optimize(self, optimizer: Union[Mapping[str, Any], str]) -> Dict[str, Any]:
         """Runs a budget optimizer (a spec's ``optimizer`` section, e.g.
         ``{"type": "budget_allocator", "total_budget": …}``; see ``mmm.plugins()``) on the
