@@ -215,7 +215,8 @@ pub fn counterfactual_spend(
         if delta < -s * (1.0 + 1e-12) {
             return Err(format!(
                 "the spend change {delta} is below minus the channel's spend in the window \
-                 ({s}): spend cannot become negative (a holdout is \"holdout\": true)"
+                 ({}): spend cannot become negative (a holdout is \"holdout\": true)",
+                (s * 1e6).round() / 1e6
             ));
         }
         let factor = (1.0 + delta / s).max(0.0);
