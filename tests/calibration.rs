@@ -80,9 +80,20 @@ fn point_model_lifts_match_the_closed_form() {
     let t0 = &tests[0];
     assert_eq!(t0["name"], "radio 2021-03-15–2021-03-29");
     assert_eq!(t0["periods"], 3);
-    assert!(close(t0["model_lift"].as_f64().unwrap(), -100.0 * m_radio, 1e-9), "{t0}");
-    assert!(close(t0["model_lift_ci_low"].as_f64().unwrap(), -100.0 * hi_r, 1e-9));
-    assert!(close(t0["model_lift_ci_high"].as_f64().unwrap(), -100.0 * lo_r, 1e-9));
+    assert!(
+        close(t0["model_lift"].as_f64().unwrap(), -100.0 * m_radio, 1e-9),
+        "{t0}"
+    );
+    assert!(close(
+        t0["model_lift_ci_low"].as_f64().unwrap(),
+        -100.0 * hi_r,
+        1e-9
+    ));
+    assert!(close(
+        t0["model_lift_ci_high"].as_f64().unwrap(),
+        -100.0 * lo_r,
+        1e-9
+    ));
 
     let (m_tv, _, _) = coefficient(&r, "tv");
     let x = spend(&csv, 1);
@@ -94,11 +105,27 @@ fn point_model_lifts_match_the_closed_form() {
     };
     let (window, total) = (m_tv * diff(23), m_tv * diff(n));
     assert_eq!(tests[1]["name"], "tv holdout");
-    assert!(close(tests[1]["model_lift"].as_f64().unwrap(), window, 1e-9), "{}", tests[1]);
-    assert!(close(tests[2]["model_lift"].as_f64().unwrap(), total, 1e-9), "{}", tests[2]);
+    assert!(
+        close(tests[1]["model_lift"].as_f64().unwrap(), window, 1e-9),
+        "{}",
+        tests[1]
+    );
+    assert!(
+        close(tests[2]["model_lift"].as_f64().unwrap(), total, 1e-9),
+        "{}",
+        tests[2]
+    );
     let spent: f64 = x[20..=22].iter().sum();
-    assert!(close(tests[1]["spend_change"].as_f64().unwrap(), -spent, 1e-12));
-    assert!(close(tests[1]["window_spend"].as_f64().unwrap(), spent, 1e-12));
+    assert!(close(
+        tests[1]["spend_change"].as_f64().unwrap(),
+        -spent,
+        1e-12
+    ));
+    assert!(close(
+        tests[1]["window_spend"].as_f64().unwrap(),
+        spent,
+        1e-12
+    ));
 
     // MAPE.LIFT and z from the same numbers
     let lifts = [-120.0, -700.0, -900.0];
@@ -214,12 +241,7 @@ fn bad_lift_tests_are_named_by_pointer() {
     s["media"][0]["transforms"][0]["decay"] = json!({"range": [0.0, 0.8]});
     s["tuning"] = json!({"strategy": {"type": "random"}, "evaluations": 10,
                          "objectives": ["nrmse", "mape_lift"]});
-    assert_rejected(
-        &s,
-        &csv,
-        "/tuning/objectives/1",
-        "no 'calibration' section",
-    );
+    assert_rejected(&s, &csv, "/tuning/objectives/1", "no 'calibration' section");
 }
 
 /// A Bayesian model fits the tests in the direct structure only: a mediated structure is
@@ -227,8 +249,10 @@ fn bad_lift_tests_are_named_by_pointer() {
 #[test]
 fn bayesian_calibration_needs_the_direct_structure() {
     let csv = weekly_csv(60);
-    let mut s = spec_with(json!([{"channel": "tv", "start": "2021-03-15", "end": "2021-03-29",
-        "holdout": true, "lift": -120.0, "standard_error": 10.0}]));
+    let mut s = spec_with(
+        json!([{"channel": "tv", "start": "2021-03-15", "end": "2021-03-29",
+        "holdout": true, "lift": -120.0, "standard_error": 10.0}]),
+    );
     s["model"] = json!({"type": "bayesian_mmm", "chains": 1, "tune": 10, "draws": 10});
     s["causal"] = json!({"type": "mediated",
                          "mediator": {"column": "radio", "channel": "radio", "drivers": ["tv"]}});
@@ -257,7 +281,9 @@ fn mape_lift_objective_is_what_the_refitted_model_reports() {
                          "objectives": ["mape_lift", "nrmse"], "on": "in_sample"});
     let p = write_case(dir.path(), &weekly_csv(80), &s);
     let r = run_ok(&p, &dir.path().join("out"));
-    let best = r["tuning"]["best"]["objectives"]["mape_lift"].as_f64().unwrap();
+    let best = r["tuning"]["best"]["objectives"]["mape_lift"]
+        .as_f64()
+        .unwrap();
     let reported = r["calibration"]["mape_lift"].as_f64().unwrap();
     assert!(close(best, reported, 1e-6), "{best} vs {reported}");
     // the front holds the candidate that matches the tests best
@@ -294,7 +320,13 @@ fn simulated_lift_tests_and_confounder() {
     let sp = dir.path().join("simspec.json");
     std::fs::write(&sp, simspec.to_string()).unwrap();
     let out = dir.path().join("sim");
-    let o = mmm(&["-q", "simulate", sp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = mmm(&[
+        "-q",
+        "simulate",
+        sp.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let csv = std::fs::read_to_string(out.join("data.csv")).unwrap();
     assert_eq!(csv.lines().next().unwrap(), "date,sales,a,b,seen");
@@ -304,12 +336,18 @@ fn simulated_lift_tests_and_confounder() {
     assert_eq!(demand["observed"], false);
     assert!(demand["correlation"].as_f64().unwrap() > 0.9, "{demand}");
     let t = &truth["lift_tests"];
-    assert!(close(t[0]["true_lift"].as_f64().unwrap(), 0.5 * 40.0, 1e-12), "{t}");
+    assert!(
+        close(t[0]["true_lift"].as_f64().unwrap(), 0.5 * 40.0, 1e-12),
+        "{t}"
+    );
     assert!((t[0]["lift"].as_f64().unwrap() - 20.0).abs() < 4.0 * 2.0);
     // b's holdout over two weeks, window scope: −β·(x_s + (x_s−1... )): x9 + (θ·x9 + x10)
     let b = spend(&csv, 2);
     let want = -(b[9] + 0.4 * b[9] + b[10]);
-    assert!(close(t[1]["true_lift"].as_f64().unwrap(), want, 1e-9), "{t}");
+    assert!(
+        close(t[1]["true_lift"].as_f64().unwrap(), want, 1e-9),
+        "{t}"
+    );
     // calibration.json is the spec's calibration list, with the measured lifts
     let cal: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("calibration.json")).unwrap())
@@ -332,8 +370,16 @@ fn simulated_lift_tests_and_confounder() {
     bad["lift_tests"][0]["channel"] = json!("c");
     bad["lift_tests"][1]["end"] = json!("2025-01-06");
     std::fs::write(&sp, bad.to_string()).unwrap();
-    let o = mmm(&["simulate", sp.to_str().unwrap(), "--out", dir.path().join("bad").to_str().unwrap()]);
+    let o = mmm(&[
+        "simulate",
+        sp.to_str().unwrap(),
+        "--out",
+        dir.path().join("bad").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
-    assert!(e.contains("/lift_tests/0/channel") && e.contains("/lift_tests/1/end"), "{e}");
+    assert!(
+        e.contains("/lift_tests/0/channel") && e.contains("/lift_tests/1/end"),
+        "{e}"
+    );
 }

@@ -384,13 +384,25 @@ fn calibration_recovers_a_confounded_roi() {
 
     let (r0, lo0, hi0) = channel_roi(&unc, "tv");
     println!("tv ROI: truth {true_roi:.3}, uncalibrated {r0:.3} [{lo0:.3}, {hi0:.3}]");
-    assert!((r0 - true_roi) / true_roi > 0.3, "uncalibrated {r0} vs {true_roi}");
-    assert!(lo0 > true_roi, "the uncalibrated interval [{lo0}, {hi0}] holds {true_roi}");
+    assert!(
+        (r0 - true_roi) / true_roi > 0.3,
+        "uncalibrated {r0} vs {true_roi}"
+    );
+    assert!(
+        lo0 > true_roi,
+        "the uncalibrated interval [{lo0}, {hi0}] holds {true_roi}"
+    );
 
     let (r1, lo1, hi1) = channel_roi(&cal, "tv");
     println!("tv ROI: calibrated {r1:.3} [{lo1:.3}, {hi1:.3}]");
-    assert!(((r1 - true_roi) / true_roi).abs() < 0.15, "calibrated {r1} vs {true_roi}");
-    assert!(lo1 <= true_roi && true_roi <= hi1, "[{lo1}, {hi1}] misses {true_roi}");
+    assert!(
+        ((r1 - true_roi) / true_roi).abs() < 0.15,
+        "calibrated {r1} vs {true_roi}"
+    );
+    assert!(
+        lo1 <= true_roi && true_roi <= hi1,
+        "[{lo1}, {hi1}] misses {true_roi}"
+    );
 
     let c = &cal["calibration"];
     assert_eq!(c["fitted_to_tests"], true);
@@ -413,7 +425,6 @@ fn calibration_recovers_a_confounded_roi() {
     assert!(c["mape_lift"].as_f64().unwrap() < 0.1, "{c}");
 }
 
-
 /// `examples/calibration/tuned.json`: Robyn's way, a ridge regression tuned on NRMSE,
 /// DECOMP.RSSD and MAPE.LIFT. The lift objective moves TV's ROI toward the truth (the same
 /// search without it lands further away) at some cost in fit.
@@ -435,7 +446,10 @@ fn mape_lift_tuning_moves_a_confounded_roi_toward_the_truth() {
     assert_eq!(with["channels"][0]["name"], "tv");
     let (a, b) = (tv_roi(&with), tv_roi(&without));
     println!("tv ROI: truth {truth:.3}, tuned with MAPE.LIFT {a:.3}, without {b:.3}");
-    assert!((a - truth).abs() < 0.5 * (b - truth).abs(), "{a} vs {b} (truth {truth})");
+    assert!(
+        (a - truth).abs() < 0.5 * (b - truth).abs(),
+        "{a} vs {b} (truth {truth})"
+    );
     let best = &with["tuning"]["best"]["objectives"];
     assert!(best["mape_lift"].as_f64().unwrap() < 0.25, "{best}");
     assert!(without["calibration"]["mape_lift"].as_f64().unwrap() > 0.4);

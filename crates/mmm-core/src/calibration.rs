@@ -528,7 +528,8 @@ pub fn results(
             }
             None => {
                 let media = &data.media[t.channel];
-                let diff = t.transformed_difference(&media.chain, &media.spend, 1.0, &mut ws, &mut buf);
+                let diff =
+                    t.transformed_difference(&media.chain, &media.spend, 1.0, &mut ws, &mut buf);
                 let e = estimate.effects.iter().find(|e| e.channel == t.channel);
                 let m = e.map_or(f64::NAN, |e| e.total_coefficient);
                 let ci = e.and_then(|e| match &e.total_coefficient_draws {

@@ -240,7 +240,11 @@ impl Problem<'_> {
                     n_train,
                     n_test,
                 )?;
-                (m.test, m.decomp_rssd, lifts_mape(&s.data, &est, self.objectives))
+                (
+                    m.test,
+                    m.decomp_rssd,
+                    lifts_mape(&s.data, &est, self.objectives),
+                )
             }
             None => {
                 let est = self.causal.estimate(&CausalInput {
@@ -621,8 +625,14 @@ impl<'a> Fast<'a> {
             let mut ape = 0.0;
             for t in tests {
                 let m = &s.media[t.channel];
-                let lift =
-                    t.model_lift(&m.chain, b[q + t.channel], &m.spend, 1.0, &mut s.ws, &mut s.lift_buf);
+                let lift = t.model_lift(
+                    &m.chain,
+                    b[q + t.channel],
+                    &m.spend,
+                    1.0,
+                    &mut s.ws,
+                    &mut s.lift_buf,
+                );
                 ape += (lift - t.lift).abs() / t.lift.abs();
             }
             mape_lift = ape / tests.len() as f64;

@@ -557,8 +557,7 @@ fn calibration(input: &RunInput) -> Option<Section> {
                     ),
                     Cell::num("model_lift", t.model_lift, amount(t.model_lift)),
                     Cell::text(&interval),
-                    Cell::num("z", t.z, fixed(t.z, 2))
-                        .class(z.filter(|z| *z > 3.0).map(|_| "bad")),
+                    Cell::num("z", t.z, fixed(t.z, 2)).class(z.filter(|z| *z > 3.0).map(|_| "bad")),
                 ],
             )
         })

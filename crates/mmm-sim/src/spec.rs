@@ -837,9 +837,8 @@ impl SimSpec {
     fn lift_test_issues(&self, issues: &mut Vec<SpecIssue>) {
         let channels: Vec<&str> = self.channels.iter().map(|c| c.name.as_str()).collect();
         let first = self.start_date();
-        let last = first.map(|s| {
-            s + chrono::Duration::days(self.frequency.days() * (self.periods as i64 - 1))
-        });
+        let last = first
+            .map(|s| s + chrono::Duration::days(self.frequency.days() * (self.periods as i64 - 1)));
         for (k, t) in self.lift_tests.iter().enumerate() {
             let at = format!("/lift_tests/{k}");
             issues.extend(mmm_core::calibration::test_issues(

@@ -576,13 +576,7 @@ impl BayesianMmm {
         }
         let mut density = MmmDensity::new(y, z, media, params, family);
         density.lifts = lifts;
-        Ok((
-            density,
-            media_cols,
-            media_channels,
-            scales,
-            s_y,
-        ))
+        Ok((density, media_cols, media_channels, scales, s_y))
     }
 
     /// Samples the posterior: `chains` chains in parallel, chain `c` seeded with
@@ -957,8 +951,7 @@ impl BayesianMmm {
         let mut yrep = vec![0.0; n];
         let mut log_lik: Vec<Vec<f64>> = vec![Vec::with_capacity(n_draws); n];
         let mut post_stats = Vec::with_capacity(n_draws);
-        let mut lift_draws: Vec<Vec<f64>> =
-            vec![Vec::with_capacity(n_draws); density.lifts.len()];
+        let mut lift_draws: Vec<Vec<f64>> = vec![Vec::with_capacity(n_draws); density.lifts.len()];
         let mut lift_now = vec![0.0; density.lifts.len()];
         for (r, (_, d)) in all.iter().enumerate() {
             density.model_lifts(d, &mut lift_now);

@@ -12,8 +12,8 @@ use mmm_core::transform::ChainWorkspace;
 
 /// A holdout of x1 (carry-over to the end of the data) and a cut of x2 (its window only).
 fn tests(example: &common::Example) -> Vec<LiftTest> {
-    let spec = |channel: &str, start: &str, end: &str, change: Option<f64>, lift: f64| {
-        LiftTestSpec {
+    let spec =
+        |channel: &str, start: &str, end: &str, change: Option<f64>, lift: f64| LiftTestSpec {
             name: None,
             channel: channel.into(),
             start: start.into(),
@@ -27,8 +27,7 @@ fn tests(example: &common::Example) -> Vec<LiftTest> {
             } else {
                 LiftScope::Total
             },
-        }
-    };
+        };
     let d = &example.data;
     let names: Vec<String> = d.media.iter().map(|m| m.name.clone()).collect();
     let spends: Vec<Vec<f64>> = d.media.iter().map(|m| m.spend.clone()).collect();
@@ -146,11 +145,7 @@ fn lift_terms_are_normal_log_densities_of_the_core_lift() {
         // the core's lift: the chain with these parameters on spend scaled as the model does
         let i = t.channel;
         let mut chain = example.data.media[i].chain.clone();
-        let theta: Vec<f64> = with
-            .media_theta_indices(i)
-            .iter()
-            .map(|&k| x[k])
-            .collect();
+        let theta: Vec<f64> = with.media_theta_indices(i).iter().map(|&k| x[k]).collect();
         chain.set_params(&theta);
         let beta = x[with.media_coef_index(i)];
         let core = t.model_lift(
@@ -170,4 +165,3 @@ fn lift_terms_are_normal_log_densities_of_the_core_lift() {
     }
     assert!((diff - want).abs() < 1e-9, "{diff} vs {want}");
 }
-
