@@ -103,8 +103,8 @@ pub enum Command {
     ///
     /// Reads DIR/results.json (with decomposition.csv and draws.csv when present) or, for a
     /// study, DIR/comparison.json, and writes DIR/report.html: one self-contained HTML page
-    /// with inline SVG charts (fit, decomposition, contribution and ROI, response curves,
-    /// adstock, diagnostics, budget, tuning…), each section shown only when the run has its
+    /// with inline SVG charts (fit, decomposition, contribution and ROI, lift tests, response
+    /// curves, adstock, diagnostics, budget, tuning…), each section shown only when the run has its
     /// data. The same results always give the same bytes. See docs/report.md.
     ///
     /// Exit code 2 when DIR holds no results.json / comparison.json or it does not parse.
@@ -136,14 +136,17 @@ pub enum Command {
     ///
     /// SIMSPEC (JSON, see docs/simulation.md) gives the seed, periods, frequency and start date,
     /// the channels (spend pattern, transforms written exactly as in an experiment spec,
-    /// coefficient), controls (price, promotions, holidays), baseline, noise and an optional
-    /// mediator. truth.json holds each channel's true contribution, ROI and marginal ROI,
-    /// computed with the same transform code `mmm run` uses. The same SIMSPEC always gives the
-    /// same bytes.
+    /// coefficient), controls (price, promotions, holidays, an unobserved "confounder" that
+    /// moves with a channel's spend), baseline, noise and an optional mediator. truth.json
+    /// holds each channel's true contribution, ROI and marginal ROI, computed with the same
+    /// transform code `mmm run` uses. With "lift_tests", each test's true lift plus noise of
+    /// its standard error goes to DIR/calibration.json, ready for an experiment spec's
+    /// "calibration". The same SIMSPEC always gives the same bytes.
     ///
     /// Example:
     ///   mmm simulate examples/simulations/seed000/simspec.json --out out/seed000
     ///   mmm run examples/simulations/seed000/spec.json --out out/seed000-fit
+    ///   mmm simulate examples/calibration/simspec.json --out out/calibration   # + calibration.json
     ///   mmm simulate --schema > simspec.schema.json   # JSON Schema of SIMSPEC, for editors
     #[command(verbatim_doc_comment)]
     Simulate {

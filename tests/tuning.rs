@@ -26,7 +26,15 @@ fn tuning_spec(on: &str, positive: &str) -> Value {
         "model": {"type": "ridge", "alpha": {"range": [0.01, 100.0], "scale": "log"}, "positive": positive},
         "validation": {"test_fraction": 0.25, "folds": 3},
         "tuning": {"strategy": {"type": "latin_hypercube"}, "evaluations": 200,
-                   "objectives": ["nrmse", "decomp_rssd", "mape", "r2"], "on": on}
+                   "objectives": ["nrmse", "decomp_rssd", "mape", "r2", "mape_lift"], "on": on},
+        // a cut of tv in weeks 10–13 (its carry-over to the end) and one of radio in weeks
+        // 50–53 (its window only): the first is in every fold's training periods, the second not
+        "calibration": [
+            {"channel": "tv", "start": "2021-03-15", "end": "2021-04-05", "spend_change": -200.0,
+             "lift": -400.0, "standard_error": 50.0},
+            {"channel": "radio", "start": "2021-12-20", "end": "2022-01-10", "holdout": true,
+             "lift": -150.0, "standard_error": 30.0, "scope": "window"}
+        ]
     })
 }
 

@@ -162,7 +162,7 @@ pub fn assert_simulation_regenerates(folder: &Path) {
         out.path().to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}: {}", simspec.display(), stderr(&o));
-    for f in ["data.csv", "truth.json"] {
+    for f in ["data.csv", "truth.json", "calibration.json"] {
         let committed = folder.join(f);
         if committed.exists() {
             assert_eq!(

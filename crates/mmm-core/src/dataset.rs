@@ -47,6 +47,8 @@ pub struct ModelData {
     pub quality: Arc<crate::prepare::DataQuality>,
     /// Per channel (spec order): its reported metrics per period, when the data has them.
     pub kpis: Arc<Vec<Option<crate::kpi::KpiSeries>>>,
+    /// The spec's lift tests resolved against the dates and spend (spec order).
+    pub calibration: Arc<Vec<crate::calibration::LiftTest>>,
 }
 
 impl ModelData {
@@ -224,6 +226,16 @@ impl ModelData {
                 crate::kpi::channel_series(&table, &m.name, &m.spend, &input.spend, &names)
             })
             .collect::<Result<Vec<_>>>()?;
+        let calibration = crate::calibration::resolve(
+            &spec.calibration,
+            &media.iter().map(|m| m.name.clone()).collect::<Vec<_>>(),
+            &table.dates,
+            &media.iter().map(|m| m.spend.clone()).collect::<Vec<_>>(),
+        )
+        .map_err(|issues| MmmError::Spec {
+            file: loaded.file.clone(),
+            issues,
+        })?;
         let n_params = regressors.len() + media.len();
         if n <= n_params {
             return Err(MmmError::data(
@@ -245,6 +257,7 @@ impl ModelData {
             table: Arc::new(table),
             quality: Arc::new(quality),
             kpis: Arc::new(kpis),
+            calibration: Arc::new(calibration),
         };
         crate::design_check::check(&data, loaded)?;
         Ok(data)
@@ -285,8 +298,11 @@ impl ModelData {
 
     /// The data restricted to `rows` (in order): target, regressors, spend and transformed
     /// media. Transform chains keep what they learned on the full data, so a training subset
-    /// sees the same adstock carry-over as the full series.
+    /// sees the same adstock carry-over as the full series. Lift tests are kept when `rows` is
+    /// a prefix `0..k` holding their window (their lift then sums to period `k`), dropped
+    /// otherwise.
     pub fn subset(&self, rows: &[usize]) -> ModelData {
+        let prefix = rows.iter().enumerate().all(|(i, &r)| i == r);
         let pick = |v: &[f64]| rows.iter().map(|&r| v[r]).collect::<Vec<f64>>();
         ModelData {
             source: self.source.clone(),
@@ -315,6 +331,14 @@ impl ModelData {
             table: Arc::clone(&self.table),
             quality: Arc::clone(&self.quality),
             kpis: Arc::clone(&self.kpis),
+            calibration: Arc::new(if prefix {
+                self.calibration
+                    .iter()
+                    .filter_map(|t| t.truncated(rows.len()))
+                    .collect()
+            } else {
+                vec![]
+            }),
         }
     }
 

@@ -407,6 +407,26 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         }
     }
 
+    let calibration = crate::calibration::results(&data, &estimate, posterior.as_ref());
+    if let Some(c) = &calibration {
+        for t in c.tests.iter().filter(|t| t.z.abs() > 3.0) {
+            warnings.push(format!(
+                "lift test '{}': the model's lift {:.4} is {:.1} standard errors from the \
+                 measured {:.4}{}",
+                t.name,
+                t.model_lift,
+                t.z.abs(),
+                t.lift,
+                if c.fitted_to_tests {
+                    ""
+                } else {
+                    " (the model is not fitted to the tests: a Bayesian model is, and tuning can \
+                     minimize \"mape_lift\")"
+                }
+            ));
+        }
+    }
+
     let decomposition_csv = decomposition_csv(&data, &estimate)?;
     let draws_csv = posterior.as_ref().map(draws_csv).transpose()?;
     let results = Results {
@@ -447,6 +467,7 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         response_curves,
         tuning,
         validation,
+        calibration,
         optimization,
         posterior: posterior
             .as_ref()

@@ -13,6 +13,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod budget;
+pub mod calibration;
 pub mod causal;
 pub mod check;
 pub mod cleaning;

@@ -89,6 +89,9 @@ pub struct FitProblem<'a> {
     pub media: &'a [MediaInput],
     /// Seed for any random choice the model makes.
     pub seed: u64,
+    /// Lift tests of channels of this problem's `media` (`LiftTest::channel` indexes it), for
+    /// models that fit them ([`Model::fits_calibration`]); empty otherwise.
+    pub calibration: &'a [crate::calibration::LiftTest],
 }
 
 /// One estimated coefficient.
@@ -203,6 +206,10 @@ pub struct Posterior {
     /// Posterior mean of every design column's per-period contribution (`columns × periods`,
     /// target units), for the decomposition.
     pub column_contributions: Vec<Vec<f64>>,
+    /// Per lift test of the problem (`FitProblem::calibration` order), the model's lift per
+    /// draw in target units (see [`crate::calibration`]); empty when the model has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lifts: Vec<Vec<f64>>,
 }
 
 /// The posterior of one media column.
@@ -247,6 +254,12 @@ pub trait Model: Send + Sync + Debug + dyn_clone::DynClone {
     /// then the spec may leave them out ([`crate::sampled_params::fill_sampled_transform_params`]
     /// fills in the plugin's example value as the initial point). `false` by default.
     fn samples_transform_params(&self) -> bool {
+        false
+    }
+    /// Whether the model fits the problem's lift tests ([`FitProblem::calibration`]) as part of
+    /// its likelihood (a Bayesian model); other models are only compared with them. `false`
+    /// by default.
+    fn fits_calibration(&self) -> bool {
         false
     }
     /// Fits the model.

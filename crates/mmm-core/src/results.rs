@@ -45,6 +45,10 @@ pub struct Results {
     /// Out-of-sample validation, when the spec asks for it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub validation: Option<crate::validation::ValidationResult>,
+    /// Lift tests of the spec's `calibration`: per test the measured lift beside the model's,
+    /// and MAPE.LIFT (see [`crate::calibration`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<crate::calibration::CalibrationResult>,
     /// Budget optimization, when the spec asks for it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub optimization: Option<OptimizationResult>,

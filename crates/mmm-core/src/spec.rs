@@ -60,6 +60,12 @@ pub struct ExperimentSpec {
     /// Hyperparameter search over the parameters given as `{"range": [low, high]}` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tuning: Option<crate::tuning::TuningSpec>,
+    /// Lift tests (geo or holdout experiments) the model is calibrated with: a Bayesian model
+    /// adds each as a likelihood term, tuning can minimize `mape_lift`, and every run reports
+    /// the model's lift beside the measured one (see `docs/bayesian.md`, "Calibration").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 1000))]
+    pub calibration: Vec<crate::calibration::LiftTestSpec>,
     /// Settings of `mmm audit` (replicates, seed, block length); ignored by `mmm run`
     /// (optional, see `docs/audit.md`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -390,6 +396,20 @@ pub fn parse_spec_with_search(
         });
     }
     if let Some(t) = &spec.tuning {
+        if let Some(k) = t
+            .objectives
+            .iter()
+            .position(|o| *o == crate::tuning::Objective::MapeLift)
+        {
+            if spec.calibration.is_empty() {
+                issues.push(SpecIssue {
+                    pointer: format!("/tuning/objectives/{k}"),
+                    message: "'mape_lift' compares the model's lifts with the spec's lift \
+                              tests, but the spec has no 'calibration' section"
+                        .into(),
+                });
+            }
+        }
         if let Err(e) = t.strategy.validate() {
             let (pointer, message) = match e.at("/tuning/strategy") {
                 MmmError::InvalidParameter { pointer, message } => (pointer, message),
@@ -478,5 +498,6 @@ pub fn plugin_issues(spec: &ExperimentSpec) -> Vec<SpecIssue> {
     }
     issues.extend(crate::prepare::data_spec_issues(&spec.data));
     issues.extend(crate::roles::role_issues(spec));
+    issues.extend(crate::calibration::spec_issues(spec));
     issues
 }

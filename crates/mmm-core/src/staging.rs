@@ -45,7 +45,7 @@ pub const RESULT_OUTPUTS: &[&str] = &[
     "variants",
 ];
 /// Every name `mmm simulate` writes into `--out`.
-pub const SIMULATION_OUTPUTS: &[&str] = &["data.csv", "truth.json"];
+pub const SIMULATION_OUTPUTS: &[&str] = &["data.csv", "truth.json", "calibration.json"];
 /// Every name `mmm predict` writes into `--out`.
 pub const PREDICTION_OUTPUTS: &[&str] = &["forecast.csv", "forecast.json"];
 

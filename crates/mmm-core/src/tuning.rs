@@ -42,6 +42,11 @@ pub enum Objective {
     Mape,
     /// Robyn's DECOMP.RSSD (effect share vs spend share distance), on the training periods.
     DecompRssd,
+    /// Robyn's MAPE.LIFT: the mean absolute percentage error of the model's lifts against the
+    /// spec's lift tests (`calibration`), `(1/K)·Σ_k |m_k·D_k − L_k| / |L_k|` with the
+    /// coefficient fitted on the scored window's training periods (see
+    /// [`crate::calibration`]). Needs a `calibration` section.
+    MapeLift,
 }
 
 /// Where objectives are scored.
@@ -177,6 +182,7 @@ fn objective_name(o: Objective) -> &'static str {
         Objective::Mae => "mae",
         Objective::Mape => "mape",
         Objective::DecompRssd => "decomp_rssd",
+        Objective::MapeLift => "mape_lift",
     }
 }
 
@@ -226,7 +232,7 @@ impl Problem<'_> {
         );
         let metrics = match self.split {
             Some((n_train, n_test)) => {
-                let (m, _) = fit_split(
+                let (m, est) = fit_split(
                     &s.data,
                     self.causal,
                     s.model.as_ref(),
@@ -234,7 +240,11 @@ impl Problem<'_> {
                     n_train,
                     n_test,
                 )?;
-                (m.test, m.decomp_rssd)
+                (
+                    m.test,
+                    m.decomp_rssd,
+                    lifts_mape(&s.data, &est, self.objectives),
+                )
             }
             None => {
                 let est = self.causal.estimate(&CausalInput {
@@ -260,10 +270,14 @@ impl Problem<'_> {
                     .iter()
                     .map(|e| s.data.media[e.channel].spend.iter().sum())
                     .collect();
-                (fm, decomp_rssd(&contributions, &spends))
+                (
+                    fm,
+                    decomp_rssd(&contributions, &spends),
+                    lifts_mape(&s.data, &est, self.objectives),
+                )
             }
         };
-        let (fm, rssd) = metrics;
+        let (fm, rssd, mape_lift) = metrics;
         Ok(self
             .objectives
             .iter()
@@ -274,10 +288,39 @@ impl Problem<'_> {
                 Objective::Mae => fm.mae,
                 Objective::Mape => fm.mape.unwrap_or(f64::INFINITY),
                 Objective::DecompRssd => rssd,
+                Objective::MapeLift => mape_lift,
             })
             .map(|v| if v.is_finite() { v } else { f64::INFINITY })
             .collect())
     }
+}
+
+/// MAPE.LIFT of an estimate on `data`'s lift tests (`+∞` when not among the objectives, as it
+/// is then not read): each test's lift `m·D` from the channel's total coefficient and chain.
+fn lifts_mape(
+    data: &ModelData,
+    est: &crate::causal::CausalEstimate,
+    objectives: &[Objective],
+) -> f64 {
+    if !objectives.contains(&Objective::MapeLift) {
+        return f64::INFINITY;
+    }
+    let mut ws = ChainWorkspace::default();
+    let mut buf = crate::calibration::LiftBuffers::default();
+    let lifts: Vec<f64> = data
+        .calibration
+        .iter()
+        .map(|t| {
+            let m = est
+                .effects
+                .iter()
+                .find(|e| e.channel == t.channel)
+                .map_or(f64::NAN, |e| e.total_coefficient);
+            let media = &data.media[t.channel];
+            t.model_lift(&media.chain, m, &media.spend, 1.0, &mut ws, &mut buf)
+        })
+        .collect();
+    crate::calibration::mape_lift(&data.calibration, &lifts)
 }
 
 /// The allocation-free fast path for single-stage structures with models that fit from the
@@ -323,6 +366,7 @@ struct FastScratch {
     yh: Vec<f64>,
     values: Vec<f64>,
     out: Vec<f64>,
+    lift_buf: crate::calibration::LiftBuffers,
 }
 
 impl<'a> Fast<'a> {
@@ -460,6 +504,7 @@ impl<'a> Fast<'a> {
             yh: vec![0.0; self.score.1 - self.score.0],
             values: vec![0.0; max_param_count(&data.media, self.problem.model)],
             out: vec![0.0; self.problem.objectives.len()],
+            lift_buf: crate::calibration::LiftBuffers::new(data.n_obs()),
         }
     }
 
@@ -573,6 +618,25 @@ impl<'a> Fast<'a> {
             rssd += (c / tc - self.spend_fit[j] / ts).powi(2);
         }
         let rssd = rssd.sqrt();
+        // MAPE.LIFT: Σ_k |b_k·D_k − L_k| / |L_k| / K, D_k from the candidate's chain
+        let mut mape_lift = f64::INFINITY;
+        let tests = p.data.calibration.as_slice();
+        if !tests.is_empty() && p.objectives.contains(&Objective::MapeLift) {
+            let mut ape = 0.0;
+            for t in tests {
+                let m = &s.media[t.channel];
+                let lift = t.model_lift(
+                    &m.chain,
+                    b[q + t.channel],
+                    &m.spend,
+                    1.0,
+                    &mut s.ws,
+                    &mut s.lift_buf,
+                );
+                ape += (lift - t.lift).abs() / t.lift.abs();
+            }
+            mape_lift = ape / tests.len() as f64;
+        }
         for (o, obj) in s.out.iter_mut().zip(p.objectives) {
             let v = match obj {
                 Objective::R2 => ssr / sst,
@@ -587,6 +651,7 @@ impl<'a> Fast<'a> {
                     }
                 }
                 Objective::DecompRssd => rssd,
+                Objective::MapeLift => mape_lift,
             };
             *o = if v.is_finite() { v } else { f64::INFINITY };
         }

@@ -48,6 +48,9 @@ pub struct Results {
     /// Out-of-sample validation.
     #[serde(default)]
     pub validation: Option<Validation>,
+    /// Lift tests beside the model's lifts.
+    #[serde(default)]
+    pub calibration: Option<Calibration>,
     /// Budget optimization.
     #[serde(default)]
     pub optimization: Option<Optimization>,
@@ -63,6 +66,48 @@ pub struct Results {
     /// Where the results came from (tool version, seed, input hashes, resolved spec).
     #[serde(default)]
     pub provenance: Option<Value>,
+}
+
+/// `results.json` `calibration`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Calibration {
+    /// Whether the model was fitted to the tests.
+    pub fitted_to_tests: bool,
+    /// MAPE.LIFT.
+    pub mape_lift: Option<f64>,
+    /// Per test.
+    pub tests: Vec<LiftTest>,
+}
+
+/// One test of `calibration.tests`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct LiftTest {
+    /// Label.
+    pub name: String,
+    /// Channel.
+    pub channel: String,
+    /// First period.
+    pub start: String,
+    /// Last period.
+    pub end: String,
+    /// `total` or `window`.
+    pub scope: String,
+    /// Spend change over the window.
+    pub spend_change: Option<f64>,
+    /// Measured lift.
+    pub lift: Option<f64>,
+    /// Its standard error.
+    pub standard_error: Option<f64>,
+    /// The model's lift.
+    pub model_lift: Option<f64>,
+    /// Low end of its interval.
+    pub model_lift_ci_low: Option<f64>,
+    /// High end.
+    pub model_lift_ci_high: Option<f64>,
+    /// `(model − measured) / standard error`.
+    pub z: Option<f64>,
 }
 
 /// `results.json` `data`.

@@ -1,7 +1,7 @@
 //! The report of one run: each section appears only when the run has its data.
 
 use crate::charts::{self, Band, BarGroup, Bars, Line, Marker, Panel, Ticks, VLine};
-use crate::format::{self, amount, count, esc, metric, pct, pct_fraction, ratio};
+use crate::format::{self, amount, count, esc, fixed, metric, pct, pct_fraction, ratio};
 use crate::input::{Draws, Fit, RunInput};
 use crate::page::{figure, kpis, lead, table, Cell, Section};
 use mmm_core::{MmmError, Result};
@@ -16,6 +16,7 @@ pub const RUN_SECTIONS: &[&str] = &[
     "section-fit",
     "section-decomposition",
     "section-channels",
+    "section-calibration",
     "section-response",
     "section-adstock",
     "section-diagnostics",
@@ -62,6 +63,9 @@ pub fn sections(input: &RunInput) -> Result<Vec<Section>> {
         out.push(s);
     }
     if let Some(s) = channels(input)? {
+        out.push(s);
+    }
+    if let Some(s) = calibration(input) {
         out.push(s);
     }
     if let Some(s) = response(input)? {
@@ -507,6 +511,80 @@ fn channels(input: &RunInput) -> Result<Option<Section>> {
 }
 
 /// Linear interpolation of `(x, y)` points (sorted by x) at `x`.
+/// The lift tests beside the model's lifts: per test the window, the spend change, the
+/// measured lift ± its standard error, the model's lift with its interval and `z`.
+fn calibration(input: &RunInput) -> Option<Section> {
+    let c = input.results.calibration.as_ref()?;
+    let level = interval_text(input.results.interval_level);
+    let mut body = lead(&format!(
+        "Lift tests (experiments) of the spec's <code>calibration</code>: the measured \
+         incremental KPI of each spend change beside the model's own lift for the same change \
+         (carry-over and saturation included). {} <code>z</code> is the model's lift minus the \
+         measured one, in standard errors of the test.",
+        if c.fitted_to_tests {
+            "The model was fitted to them: each test is a likelihood term of the posterior."
+        } else {
+            "The model was not fitted to them, only compared (a Bayesian model fits them; \
+             tuning can minimize <code>mape_lift</code>)."
+        }
+    ));
+    body.push_str(&kpis(&[(
+        "calibration.mape_lift",
+        "MAPE.LIFT",
+        c.mape_lift,
+        pct_fraction(c.mape_lift),
+    )]));
+    let rows: Vec<(String, Vec<Cell>)> = c
+        .tests
+        .iter()
+        .map(|t| {
+            let interval = match (t.model_lift_ci_low, t.model_lift_ci_high) {
+                (Some(lo), Some(hi)) => format!("[{}, {}]", amount(Some(lo)), amount(Some(hi))),
+                _ => String::new(),
+            };
+            let z = t.z.map(f64::abs);
+            (
+                t.name.clone(),
+                vec![
+                    Cell::text(&t.name),
+                    Cell::text(&t.channel),
+                    Cell::text(&format!("{} – {} ({})", t.start, t.end, t.scope)),
+                    Cell::num("spend_change", t.spend_change, amount(t.spend_change)),
+                    Cell::num(
+                        "lift",
+                        t.lift,
+                        format!("{} ± {}", amount(t.lift), amount(t.standard_error)),
+                    ),
+                    Cell::num("model_lift", t.model_lift, amount(t.model_lift)),
+                    Cell::text(&interval),
+                    Cell::num("z", t.z, fixed(t.z, 2)).class(z.filter(|z| *z > 3.0).map(|_| "bad")),
+                ],
+            )
+        })
+        .collect();
+    let interval_header = format!("{level} interval");
+    body.push_str(&table(
+        "table-calibration",
+        "test",
+        &[
+            "test",
+            "channel",
+            "window (scope)",
+            "spend change",
+            "measured lift ± SE",
+            "model lift",
+            &interval_header,
+            "z",
+        ],
+        &rows,
+    ));
+    Some(section(
+        "section-calibration",
+        "Calibration with lift tests",
+        body,
+    ))
+}
+
 fn interpolate(points: &[(f64, f64)], x: f64) -> Option<f64> {
     points.windows(2).find_map(|w| {
         let ((a, fa), (b, fb)) = (w[0], w[1]);

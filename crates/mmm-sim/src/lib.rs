@@ -28,14 +28,26 @@ use mmm_core::error::{MmmError, Result};
 use mmm_core::output::{ensure_dir, write_atomic};
 use std::path::{Path, PathBuf};
 
-/// Writes `data.csv` and `truth.json` into `out_dir` (atomically); returns their paths.
+/// Writes `data.csv`, `truth.json` and, when the simulation has lift tests, `calibration.json`
+/// (the spec's `calibration` list with the measured lifts) into `out_dir` (atomically);
+/// returns their paths.
 pub fn write_outputs(out_dir: &Path, sim: &Simulation) -> Result<Vec<PathBuf>> {
     ensure_dir(out_dir)?;
     let truth = serde_json::to_string_pretty(&sim.truth)
         .map_err(|e| MmmError::Compute(format!("serializing the truth: {e}")))?;
     let a = write_atomic(out_dir, "data.csv", sim.csv.as_bytes())?;
     let b = write_atomic(out_dir, "truth.json", (truth + "\n").as_bytes())?;
-    Ok(vec![a, b])
+    let mut written = vec![a, b];
+    if !sim.calibration.is_empty() {
+        let cal = serde_json::to_string_pretty(&sim.calibration)
+            .map_err(|e| MmmError::Compute(format!("serializing the lift tests: {e}")))?;
+        written.push(write_atomic(
+            out_dir,
+            "calibration.json",
+            (cal + "\n").as_bytes(),
+        )?);
+    }
+    Ok(written)
 }
 
 /// `mmm simulate SIMSPEC --out DIR`: loads and checks the spec, simulates, writes the outputs

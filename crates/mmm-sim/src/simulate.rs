@@ -13,8 +13,8 @@
 //!
 //! Every random series has its own ChaCha8 stream of the spec's seed (channel `i`: stream
 //! `1 + i`; control `k`: `10_000 + k`; mediator base: `20_000`; noise: `30_000`; campaign
-//! rows' funnel noise of channel `i`: `40_000 + i`), so adding a control does not change the
-//! channels' spend.
+//! rows' funnel noise of channel `i`: `40_000 + i`; lift test `k`'s measurement noise:
+//! `50_000 + k`), so adding a control does not change the channels' spend.
 
 use crate::spec::{CalendarHoliday, ControlSpec, Pattern, SimFrequency, SimSpec};
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
@@ -31,6 +31,7 @@ const STREAM_CONTROL: u64 = 10_000;
 const STREAM_MEDIATOR: u64 = 20_000;
 const STREAM_NOISE: u64 = 30_000;
 const STREAM_FUNNEL: u64 = 40_000;
+const STREAM_LIFT: u64 = 50_000;
 
 /// Decimal places kept in the CSV: spend and the mediator (2), controls and target (4). The
 /// truth is computed from the rounded series, exactly as a fit reads them.
@@ -44,6 +45,9 @@ pub struct Simulation {
     pub csv: String,
     /// The truth.
     pub truth: Truth,
+    /// The lift tests as an experiment spec's `calibration` list (measured lifts), written to
+    /// `calibration.json` when the simulation has lift tests.
+    pub calibration: Vec<mmm_core::calibration::LiftTestSpec>,
 }
 
 /// What `truth.json` holds.
@@ -81,6 +85,9 @@ pub struct Truth {
     /// Mediation effects, when a mediator is simulated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mediation: Option<MediationTruth>,
+    /// The lift tests: each one's true and measured lift.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lift_tests: Vec<LiftTestTruth>,
     /// The simulation spec as read (the true parameters).
     pub parameters: serde_json::Value,
 }
@@ -133,6 +140,39 @@ pub struct ControlTruth {
     pub coefficient: f64,
     /// Summed effect over the data.
     pub contribution: f64,
+    /// A confounder: whether it is a column of `data.csv`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed: Option<bool>,
+    /// A confounder: the channel whose spend it moves with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// A confounder: its correlation with that channel's spend over the data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<f64>,
+}
+
+/// One lift test's truth.
+#[derive(Debug, Clone, Serialize)]
+pub struct LiftTestTruth {
+    /// The test's label.
+    pub name: String,
+    /// The channel.
+    pub channel: String,
+    /// First and last period of the window.
+    pub start: String,
+    /// Last period.
+    pub end: String,
+    /// The spend change in total over the window.
+    pub spend_change: f64,
+    /// The true incremental KPI: `β·Σ_{t∈R} [f(x')_t − f(x)_t]` (see
+    /// `mmm_core::calibration`).
+    pub true_lift: f64,
+    /// The measured lift written to `calibration.json`: `true_lift + N(0, standard_error²)`.
+    pub lift: f64,
+    /// The measurement's standard error.
+    pub standard_error: f64,
+    /// `true_lift / spend_change`: the incremental KPI per unit of spend changed.
+    pub true_lift_per_spend: f64,
 }
 
 /// Summed baseline parts over the data.
@@ -434,6 +474,22 @@ pub fn simulate(spec: &SimSpec, raw: Option<&serde_json::Value>) -> Result<Simul
                     .collect();
                 (col, *effect)
             }
+            ControlSpec::Confounder {
+                channel,
+                noise_sd,
+                coefficient,
+                ..
+            } => {
+                let i = index_of(spec, channel)?;
+                let x = &spends[i];
+                let m = mean(x);
+                let d = normal(*noise_sd)?;
+                let col = x
+                    .iter()
+                    .map(|v| round(v / m + d.sample(&mut r), VALUE_DECIMALS))
+                    .collect();
+                (col, *coefficient)
+            }
             ControlSpec::Holidays {
                 dates: given,
                 calendar,
@@ -468,10 +524,20 @@ pub fn simulate(spec: &SimSpec, raw: Option<&serde_json::Value>) -> Result<Simul
                 (col, *effect)
             }
         };
+        let confounded = match c {
+            ControlSpec::Confounder { channel, .. } => Some(channel.clone()),
+            _ => None,
+        };
         control_truth.push(ControlTruth {
             name: c.name().to_string(),
             coefficient: coef,
             contribution: coef * col.iter().sum::<f64>(),
+            observed: confounded.as_ref().map(|_| c.observed()),
+            correlation: confounded
+                .as_ref()
+                .and_then(|ch| index_of(spec, ch).ok())
+                .map(|i| correlation(&col, &spends[i])),
+            channel: confounded,
         });
         control_cols.push(col);
     }
@@ -514,7 +580,7 @@ pub fn simulate(spec: &SimSpec, raw: Option<&serde_json::Value>) -> Result<Simul
     };
 
     // Truth.
-    let truth = truth(
+    let mut truth = truth(
         spec,
         raw,
         &dates,
@@ -527,7 +593,86 @@ pub fn simulate(spec: &SimSpec, raw: Option<&serde_json::Value>) -> Result<Simul
         med.as_ref().map(|m| (&m.series, &m.chain, &m.transformed)),
         control_truth,
     )?;
-    Ok(Simulation { csv, truth })
+    let (lift_tests, calibration) = lift_tests(spec, &dates, &spends, &chains)?;
+    truth.lift_tests = lift_tests;
+    Ok(Simulation {
+        csv,
+        truth,
+        calibration,
+    })
+}
+
+/// Pearson's correlation of two series (0 when either is constant).
+fn correlation(a: &[f64], b: &[f64]) -> f64 {
+    let (ma, mb) = (mean(a), mean(b));
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma) * (x - ma);
+        sbb += (y - mb) * (y - mb);
+    }
+    if saa > 0.0 && sbb > 0.0 {
+        sab / (saa * sbb).sqrt()
+    } else {
+        0.0
+    }
+}
+
+/// Runs the spec's lift tests on the truth: each test resolved exactly as `mmm run` resolves a
+/// `calibration` entry, its true lift `β·Σ_{t∈R}[f(x')_t − f(x)_t]` from the channel's chain
+/// (learned on the actual spend), and the measured lift `true + N(0, se²)` (stream
+/// `50_000 + k`).
+fn lift_tests(
+    spec: &SimSpec,
+    dates: &[NaiveDate],
+    spends: &[Vec<f64>],
+    chains: &[TransformChain],
+) -> Result<(Vec<LiftTestTruth>, Vec<mmm_core::calibration::LiftTestSpec>)> {
+    if spec.lift_tests.is_empty() {
+        return Ok((vec![], vec![]));
+    }
+    let specs: Vec<_> = spec.lift_tests.iter().map(|t| t.to_spec(1.0)).collect();
+    let names: Vec<String> = spec.channels.iter().map(|c| c.name.clone()).collect();
+    let resolved = mmm_core::calibration::resolve(&specs, &names, dates, spends).map_err(|is| {
+        let i = &is[0];
+        MmmError::param(
+            i.pointer.replacen("/calibration/", "/lift_tests/", 1),
+            i.message.clone(),
+        )
+    })?;
+    let mut ws = ChainWorkspace::default();
+    let mut buf = mmm_core::calibration::LiftBuffers::new(dates.len());
+    let mut truths = Vec::new();
+    let mut entries = Vec::new();
+    for (k, (t, r)) in spec.lift_tests.iter().zip(&resolved).enumerate() {
+        let c = r.channel;
+        let true_lift = r.model_lift(
+            &chains[c],
+            spec.channels[c].coefficient,
+            &spends[c],
+            1.0,
+            &mut ws,
+            &mut buf,
+        );
+        let mut g = rng(spec.seed, STREAM_LIFT + k as u64);
+        let lift = round(
+            true_lift + normal(t.standard_error)?.sample(&mut g),
+            VALUE_DECIMALS,
+        );
+        truths.push(LiftTestTruth {
+            name: r.name.clone(),
+            channel: t.channel.clone(),
+            start: dates[r.first].to_string(),
+            end: dates[r.last].to_string(),
+            spend_change: r.spend_change,
+            true_lift,
+            lift,
+            standard_error: t.standard_error,
+            true_lift_per_spend: true_lift / r.spend_change,
+        });
+        entries.push(t.to_spec(lift));
+    }
+    Ok((truths, entries))
 }
 
 /// The wide table: date, target, spend per channel, mediator, controls.
@@ -545,7 +690,12 @@ fn wide_csv(
     if let Some(m) = &spec.mediator {
         header.push(m.name.clone());
     }
-    header.extend(spec.controls.iter().map(|c| c.name().to_string()));
+    header.extend(
+        spec.controls
+            .iter()
+            .filter(|c| c.observed())
+            .map(|c| c.name().to_string()),
+    );
     let mut csv = header.join(",");
     csv.push('\n');
     for t in 0..n {
@@ -554,7 +704,13 @@ fn wide_csv(
         if let Some(series) = mediator {
             row.push(fmt(series[t]));
         }
-        row.extend(control_cols.iter().map(|c| fmt(c[t])));
+        row.extend(
+            control_cols
+                .iter()
+                .zip(&spec.controls)
+                .filter(|(_, c)| c.observed())
+                .map(|(col, _)| fmt(col[t])),
+        );
         csv.push_str(&row.join(","));
         csv.push('\n');
     }
@@ -801,6 +957,7 @@ fn truth(
             contribution: baseline.iter().sum(),
         },
         mediation,
+        lift_tests: vec![],
         parameters,
     })
 }

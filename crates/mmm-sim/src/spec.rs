@@ -67,6 +67,59 @@ pub struct SimSpec {
     /// date and channel with spend, impressions, clicks, conversions and revenue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub campaign_rows: Option<CampaignRows>,
+    /// Lift tests to run on the truth: each test's true lift (the channel's incremental KPI of
+    /// the spend change, exactly as `mmm run` defines a model's lift) plus Gaussian noise of
+    /// its standard error is written to `calibration.json`, ready for an experiment spec's
+    /// `calibration`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lift_tests: Vec<SimLiftTest>,
+}
+
+/// A lift test run on the simulated truth (see [`SimSpec::lift_tests`]): the fields of an
+/// experiment spec's `calibration` entry but the measured `lift`, which the simulation draws.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimLiftTest {
+    /// A label (default `<channel> <start>–<end>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The channel tested.
+    pub channel: String,
+    /// Date of the test's first period (ISO).
+    pub start: String,
+    /// Date of the test's last period (inclusive).
+    pub end: String,
+    /// The spend change in total over the window (spread in proportion to the spend); or
+    /// `holdout`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spend_change: Option<f64>,
+    /// The channel is switched off over the window.
+    #[serde(default)]
+    pub holdout: bool,
+    /// The standard error of the measurement: the measured lift is the true lift plus
+    /// `N(0, standard_error²)` (ChaCha8 stream `50000 + k` of the seed for test `k`).
+    #[schemars(extend("exclusiveMinimum" = 0.0))]
+    pub standard_error: f64,
+    /// `total` (default: the window and the carry-over to the end of the data) or `window`.
+    #[serde(default)]
+    pub scope: mmm_core::calibration::LiftScope,
+}
+
+impl SimLiftTest {
+    /// The experiment spec's entry for this test with the measured lift `lift`.
+    pub fn to_spec(&self, lift: f64) -> mmm_core::calibration::LiftTestSpec {
+        mmm_core::calibration::LiftTestSpec {
+            name: self.name.clone(),
+            channel: self.channel.clone(),
+            start: self.start.clone(),
+            end: self.end.clone(),
+            spend_change: self.spend_change,
+            holdout: self.holdout,
+            lift,
+            standard_error: self.standard_error,
+            scope: self.scope,
+        }
+    }
 }
 
 /// Campaign-level long output: `date, <campaign_column>, spend, impressions, clicks,
@@ -370,6 +423,26 @@ pub enum ControlSpec {
         /// Effect on the target in a promotion period.
         effect: f64,
     },
+    /// An unobserved demand driver that moves with a channel's spend (a confounder):
+    /// `z_t = x_ct / x̄_c + N(0, noise_sd²)`, effect `coefficient·z_t`. Left out of `data.csv`
+    /// unless `observed`, so that a model fitted on the data attributes part of its effect to
+    /// the channel.
+    Confounder {
+        /// Name (of the column, when observed; in truth.json).
+        name: String,
+        /// The channel whose spend it moves with.
+        channel: String,
+        /// Standard deviation of the noise around the channel's relative spend (0: the driver
+        /// is the relative spend itself).
+        #[serde(default)]
+        #[schemars(range(min = 0.0))]
+        noise_sd: f64,
+        /// Effect on the target per unit of the driver.
+        coefficient: f64,
+        /// Write the driver as a column of `data.csv` (default false: unobserved).
+        #[serde(default)]
+        observed: bool,
+    },
     /// A 0/1 holiday column: 1 in the periods that contain one of the dates.
     Holidays {
         /// Column name.
@@ -391,7 +464,16 @@ impl ControlSpec {
         match self {
             ControlSpec::Series { name, .. }
             | ControlSpec::Promotion { name, .. }
+            | ControlSpec::Confounder { name, .. }
             | ControlSpec::Holidays { name, .. } => name,
+        }
+    }
+
+    /// Whether the control is written to `data.csv` (an unobserved confounder is not).
+    pub fn observed(&self) -> bool {
+        match self {
+            ControlSpec::Confounder { observed, .. } => *observed,
+            _ => true,
         }
     }
 }
@@ -741,6 +823,56 @@ impl SimSpec {
         }
     }
 
+    fn channel_list(&self) -> String {
+        self.channels
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The lift tests' problems: those of an experiment spec's `calibration` entry (channel,
+    /// change, dates, standard error), dates outside the simulated periods, and tests of a
+    /// mediator or of its drivers (whose lift would run through the mediator).
+    fn lift_test_issues(&self, issues: &mut Vec<SpecIssue>) {
+        let channels: Vec<&str> = self.channels.iter().map(|c| c.name.as_str()).collect();
+        let first = self.start_date();
+        let last = first
+            .map(|s| s + chrono::Duration::days(self.frequency.days() * (self.periods as i64 - 1)));
+        for (k, t) in self.lift_tests.iter().enumerate() {
+            let at = format!("/lift_tests/{k}");
+            issues.extend(mmm_core::calibration::test_issues(
+                &at,
+                &t.to_spec(1.0),
+                &channels,
+            ));
+            if let Some(m) = &self.mediator {
+                if m.drivers.iter().any(|d| d.channel == t.channel) {
+                    issues.push(issue(
+                        format!("{at}/channel"),
+                        format!(
+                            "'{}' drives the mediator: simulated lift tests are of channels \
+                             outside a mediation",
+                            t.channel
+                        ),
+                    ));
+                }
+            }
+            if let (Some(a), Some(b)) = (first, last) {
+                for (field, d) in [("start", &t.start), ("end", &t.end)] {
+                    if let Ok(d) = NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+                        if d < a || d > b {
+                            issues.push(issue(
+                                format!("{at}/{field}"),
+                                format!("{d} is outside the simulated periods ({a} to {b})"),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The first date, parsed.
     pub fn start_date(&self) -> Option<NaiveDate> {
         NaiveDate::parse_from_str(&self.start, "%Y-%m-%d").ok()
@@ -859,6 +991,29 @@ impl SimSpec {
                     }
                     finite(&mut issues, format!("{at}/effect"), *effect);
                 }
+                ControlSpec::Confounder {
+                    channel,
+                    noise_sd,
+                    coefficient,
+                    ..
+                } => {
+                    if !names.contains(channel) {
+                        issues.push(issue(
+                            format!("{at}/channel"),
+                            format!(
+                                "no channel named '{channel}'; the channels are: {}",
+                                self.channel_list()
+                            ),
+                        ));
+                    }
+                    if !noise_sd.is_finite() || *noise_sd < 0.0 {
+                        issues.push(issue(
+                            format!("{at}/noise_sd"),
+                            format!("must be a finite number ≥ 0, found {noise_sd}"),
+                        ));
+                    }
+                    finite(&mut issues, format!("{at}/coefficient"), *coefficient);
+                }
                 ControlSpec::Holidays {
                     dates,
                     calendar,
@@ -886,6 +1041,7 @@ impl SimSpec {
         if let Some(c) = &self.campaign_rows {
             self.campaign_issues(c, &mut issues);
         }
+        self.lift_test_issues(&mut issues);
         if let Some(m) = &self.mediator {
             claim(&mut issues, &m.name, "/mediator/name".into());
             check_pattern(&mut issues, &m.base, "/mediator/base", true);

@@ -28,6 +28,7 @@ fn main() {
         y: &data.y,
         media: &data.media,
         seed: loaded.spec.seed,
+        calibration: &[],
     };
 
     // 1. one log-density + gradient evaluation

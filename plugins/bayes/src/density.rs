@@ -10,6 +10,10 @@
 //! student-t:  ℓ = Σ_t c(ν) − log σ − (ν+1)/2·log(1 + r_t²/(νσ²)),
 //!             ∂ℓ/∂μ_t = (ν+1)·r_t/(νσ² + r_t²),   ∂ℓ/∂σ = Σ_t −1/σ + (ν+1)·r_t²/(σ·(νσ² + r_t²))
 //! ∂ℓ/∂γ_j   = Σ_t g_t·z_tj,   ∂ℓ/∂β_i = Σ_t g_t·f_it,   ∂ℓ/∂θ_ip = β_i·Σ_t g_t·∂f_it/∂θ_ip
+//! lift tests (calibration), test k on media term i over periods R_k with counterfactual x̃'_k:
+//!   λ_k = β_i·D_k,   D_k = Σ_{t∈R_k} [f_i(x̃'_k; θ_i)_t − f_i(x̃_i; θ_i)_t]
+//!   ℓ  += Σ_k −log s_k − ½·log 2π − ½·(L_k − λ_k)²/s_k²      (L_k, s_k: lift and its SE / s_y)
+//!   ∂ℓ/∂β_i += Σ_k (L_k − λ_k)/s_k²·D_k,   ∂ℓ/∂θ_ip += Σ_k (L_k − λ_k)/s_k²·β_i·∂D_k/∂θ_ip
 //! log π(u)  = ℓ + Σ_k [log p_k(x_k) + log|dx_k/du_k|],   x_k = T_k(u_k)
 //! ∂/∂u_k    = (∂ℓ/∂x_k + p_k'(x_k)/p_k(x_k))·dx_k/du_k + d log|dx_k/du_k|/du_k
 //! ```
@@ -133,6 +137,51 @@ impl MediaTerm {
     }
 }
 
+/// A lift test as a likelihood term of the density (see the module formula): the measured
+/// lift `L` and its standard error `s` (both over the target scale), the media term, the
+/// scaled counterfactual spend and the periods `[from, until)` the lift sums over.
+#[derive(Debug, Clone)]
+pub struct LiftTerm {
+    /// Index of the media term tested.
+    pub media: usize,
+    /// Scaled counterfactual spend `x̃'` (all periods).
+    pub x: Vec<f64>,
+    /// First period summed.
+    pub from: usize,
+    /// End (exclusive) of the periods summed.
+    pub until: usize,
+    /// Measured lift over the target scale.
+    pub lift: f64,
+    /// Its standard error over the target scale.
+    pub sd: f64,
+    f: Vec<f64>,
+    df: Vec<f64>,
+}
+
+impl LiftTerm {
+    /// A lift term for media term `media` (with `n_params` chain parameters).
+    pub fn new(
+        media: usize,
+        n_params: usize,
+        x: Vec<f64>,
+        (from, until): (usize, usize),
+        lift: f64,
+        sd: f64,
+    ) -> Self {
+        let n = x.len();
+        LiftTerm {
+            media,
+            x,
+            from,
+            until: until.min(n),
+            lift,
+            sd,
+            f: vec![0.0; n],
+            df: vec![0.0; n_params * n],
+        }
+    }
+}
+
 /// The likelihood family.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Family {
@@ -159,6 +208,8 @@ pub struct MmmDensity {
     pub evaluations: u64,
     /// Each media term's coefficient `β_i` at the last [`MmmDensity::mean`] call.
     pub beta: Vec<f64>,
+    /// Lift tests fitted with the data (calibration).
+    pub lifts: Vec<LiftTerm>,
     x: Vec<f64>,
     dx_du: Vec<f64>,
     dlj: Vec<f64>,
@@ -204,6 +255,7 @@ impl MmmDensity {
             family,
             evaluations: 0,
             beta: vec![0.0; media_coef.len()],
+            lifts: Vec::new(),
             x: vec![0.0; d],
             dx_du: vec![0.0; d],
             dlj: vec![0.0; d],
@@ -263,6 +315,25 @@ impl MmmDensity {
                     - sigma.ln()
                     - 0.5 * (nu + 1.0) * (r * r / (nu * sigma * sigma)).ln_1p()
             }
+        }
+    }
+
+    /// Each lift term's model lift `λ_k = β_i·D_k` (scaled target units) at constrained
+    /// parameters `x`, written to `out` (one per term).
+    pub fn model_lifts(&mut self, x: &[f64], out: &mut [f64]) {
+        for (i, m) in self.media.iter_mut().enumerate() {
+            for (p, &k) in self.media_theta[i].iter().enumerate() {
+                m.theta[p] = x[k];
+            }
+            m.chain.set_params(&m.theta);
+            m.chain.apply(&m.x, &mut m.f, &mut m.ws);
+            self.beta[i] = m.beta(x[self.media_coef[i]]);
+        }
+        for (o, l) in out.iter_mut().zip(self.lifts.iter_mut()) {
+            let m = &mut self.media[l.media];
+            m.chain.apply(&l.x, &mut l.f, &mut m.ws);
+            let d: f64 = (l.from..l.until).map(|t| l.f[t] - m.f[t]).sum();
+            *o = self.beta[l.media] * d;
         }
     }
 
@@ -359,6 +430,41 @@ impl LogDensity for MmmDensity {
                     ll += c - 0.5 * (nu + 1.0) * (r * r / (nu * s2)).ln_1p();
                     self.g[t] = (nu + 1.0) * r / den;
                     dsigma += -1.0 / sigma + (nu + 1.0) * r * r / (sigma * den);
+                }
+            }
+        }
+        // lift tests: λ = β·D, ℓ += log N(L | λ, s)
+        for l in self.lifts.iter_mut() {
+            let i = l.media;
+            let m = &mut self.media[i];
+            m.chain.apply_d_params(&l.x, &mut l.f, &mut l.df, &mut m.ws);
+            let d: f64 = (l.from..l.until).map(|t| l.f[t] - m.f[t]).sum();
+            let b = self.beta[i];
+            let r = l.lift - b * d;
+            let inv2 = 1.0 / (l.sd * l.sd);
+            ll += -l.sd.ln() - crate::prior::HALF_LN_2PI - 0.5 * r * r * inv2;
+            let g = r * inv2; // ∂ℓ/∂λ
+            let kb = self.media_coef[i];
+            match m.mode {
+                CoefMode::Coefficient => {
+                    self.gx[kb] += g * d;
+                    for (p, &k) in self.media_theta[i].iter().enumerate() {
+                        let (a, c) = (&l.df[p * n..(p + 1) * n], &m.df[p * n..(p + 1) * n]);
+                        let dd: f64 = (l.from..l.until).map(|t| a[t] - c[t]).sum();
+                        self.gx[k] += g * b * dd;
+                    }
+                }
+                CoefMode::Ratio(_) => {
+                    // β = c·q/F: ∂λ/∂q = β/q·D, ∂λ/∂θ_p = β·(∂D/∂θ_p − D·Σ_t ∂f_t/∂θ_p / F)
+                    let total: f64 = m.f.iter().sum();
+                    let q = self.x[kb];
+                    self.gx[kb] += g * b / q * d;
+                    for (p, &k) in self.media_theta[i].iter().enumerate() {
+                        let (a, c) = (&l.df[p * n..(p + 1) * n], &m.df[p * n..(p + 1) * n]);
+                        let dd: f64 = (l.from..l.until).map(|t| a[t] - c[t]).sum();
+                        let dsum: f64 = c.iter().sum();
+                        self.gx[k] += g * b * (dd - d * dsum / total);
+                    }
                 }
             }
         }

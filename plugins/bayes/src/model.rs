@@ -2,7 +2,7 @@
 //! intercept, control and baseline coefficients and the noise scale sampled jointly with NUTS
 //! (LightweightMMM, PyMC-Marketing's MMM). See `docs/bayesian.md`.
 
-use crate::density::{CoefMode, Family, MediaTerm, MmmDensity, Param, Slot};
+use crate::density::{CoefMode, Family, LiftTerm, MediaTerm, MmmDensity, Param, Slot};
 use crate::diagnostics::{bfmi, hdi, summarize, Summary};
 use crate::nuts::{find_start, laplace_covariance, run, Chain, Metric, NutsSettings};
 use crate::prior::{Prior, Support};
@@ -546,13 +546,37 @@ impl BayesianMmm {
             LikelihoodFamily::Normal => Family::Normal,
             LikelihoodFamily::StudentT => Family::StudentT(self.nu),
         };
-        Ok((
-            MmmDensity::new(y, z, media, params, family),
-            media_cols,
-            media_channels,
-            scales,
-            s_y,
-        ))
+        let mut lifts = Vec::with_capacity(problem.calibration.len());
+        for test in problem.calibration {
+            let k = media_channels
+                .iter()
+                .position(|&c| c == test.channel)
+                .ok_or_else(|| {
+                    MmmError::Compute(format!(
+                        "bayesian_mmm: lift test '{}' names a channel that is not in the design",
+                        test.name
+                    ))
+                })?;
+            if test.counterfactual.len() != n {
+                return Err(MmmError::Compute(format!(
+                    "bayesian_mmm: lift test '{}' has {} periods of spend but the data {n}",
+                    test.name,
+                    test.counterfactual.len()
+                )));
+            }
+            let s = scales[k];
+            lifts.push(LiftTerm::new(
+                k,
+                media[k].n_params,
+                test.counterfactual.iter().map(|v| v / s).collect(),
+                (test.first, test.until),
+                test.lift / s_y,
+                test.standard_error / s_y,
+            ));
+        }
+        let mut density = MmmDensity::new(y, z, media, params, family);
+        density.lifts = lifts;
+        Ok((density, media_cols, media_channels, scales, s_y))
     }
 
     /// Samples the posterior: `chains` chains in parallel, chain `c` seeded with
@@ -841,6 +865,10 @@ impl Model for BayesianMmm {
         true
     }
 
+    fn fits_calibration(&self) -> bool {
+        true
+    }
+
     fn fit(&self, problem: &FitProblem<'_>) -> Result<FittedModel> {
         let (mut density, media_cols, media_channels, scales, s_y) = self.density(problem)?;
         let mut fit = self.sample(&density, problem.seed)?;
@@ -923,7 +951,13 @@ impl BayesianMmm {
         let mut yrep = vec![0.0; n];
         let mut log_lik: Vec<Vec<f64>> = vec![Vec::with_capacity(n_draws); n];
         let mut post_stats = Vec::with_capacity(n_draws);
+        let mut lift_draws: Vec<Vec<f64>> = vec![Vec::with_capacity(n_draws); density.lifts.len()];
+        let mut lift_now = vec![0.0; density.lifts.len()];
         for (r, (_, d)) in all.iter().enumerate() {
+            density.model_lifts(d, &mut lift_now);
+            for (v, l) in lift_draws.iter_mut().zip(&lift_now) {
+                v.push(l * s_y);
+            }
             density.mean(d, &mut mu, &mut contrib);
             for j in 0..design.n_cols() {
                 coef_draws[(r, j)] = d[col_param[j]] * s_y;
@@ -1002,6 +1036,7 @@ impl BayesianMmm {
             warnings: fit.warnings.clone(),
             media: media_post,
             column_contributions: col_contrib,
+            lifts: lift_draws,
         };
         let mut statistics = BTreeMap::new();
         statistics.insert(

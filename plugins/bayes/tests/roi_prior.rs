@@ -52,6 +52,7 @@ fn roi_draws(level: f64, roi: f64, noise: f64, prior: serde_json::Value) -> Vec<
             y: &data.y,
             media: &data.media,
             seed: 3,
+            calibration: &[],
         })
         .unwrap();
     let post = fit.posterior().unwrap();

@@ -41,6 +41,7 @@ impl CausalStructure for Direct {
             y: &data.y,
             media: &data.media,
             seed: input.seed,
+            calibration: &data.calibration,
         })?;
         let effects = design
             .columns

@@ -222,6 +222,7 @@ impl Mediated {
             y: &g_rows,
             media: &data.media,
             seed: input.seed,
+            calibration: &[],
         })?;
         let a: Vec<(usize, f64)> = d1
             .columns
@@ -270,6 +271,7 @@ impl Mediated {
             y: &y_rows,
             media: &data.media,
             seed: input.seed,
+            calibration: &[],
         })?;
         let b = fit2.coefficients[k].estimate;
 

@@ -54,6 +54,7 @@ fn bench(c: &mut Criterion) {
         y: &y,
         media: &[],
         seed: 1,
+        calibration: &[],
     };
     let models: [(&str, serde_json::Value); 5] = [
         ("ols_full_statistics", serde_json::json!({"type": "ols"})),

@@ -613,6 +613,7 @@ mod tests {
             y: &y,
             media: &[],
             seed: 42,
+            calibration: &[],
         };
         let a = m.fit(&pr).unwrap();
         let b = m.fit(&pr).unwrap();
@@ -650,6 +651,7 @@ mod tests {
                 y: &y,
                 media: &[],
                 seed: 1,
+                calibration: &[],
             })
             .unwrap_err();
         assert!(e.to_string().contains("/priors/columns/radio"), "{e}");

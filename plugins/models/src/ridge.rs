@@ -219,6 +219,7 @@ mod tests {
             y: &y,
             media: &[],
             seed: 0,
+            calibration: &[],
         };
         let m = Ridge {
             alpha: 1.0,
@@ -267,6 +268,7 @@ mod tests {
             y: &y,
             media: &[],
             seed: 0,
+            calibration: &[],
         };
         let n = y.len();
         let cols = [1usize, 2];
@@ -338,6 +340,7 @@ mod tests {
                 y: &y,
                 media: &[],
                 seed: 0,
+                calibration: &[],
             })
             .unwrap()
         };
@@ -354,6 +357,7 @@ mod tests {
                 y: &y,
                 media: &[],
                 seed: 0,
+                calibration: &[],
             })
             .unwrap()
             .coefficients[1]

@@ -69,6 +69,7 @@ fn truncation_keeps_media_non_negative() {
         y: &y,
         media: &[],
         seed: 3,
+        calibration: &[],
     }) {
         Ok(f) => {
             let d = f.coefficient_draws.unwrap();

@@ -49,6 +49,7 @@ fn non_convergence_is_a_clear_error() {
             y: &y,
             media: &[],
             seed: 0,
+            calibration: &[],
         })
         .unwrap_err();
     let s = e.to_string();

@@ -30,6 +30,7 @@ fn singular_design_is_a_compute_error_naming_columns() {
         y: &y,
         media: &[],
         seed: 0,
+        calibration: &[],
     };
     for spec in [
         json!({"type": "ols"}),
@@ -113,6 +114,7 @@ fn every_model_is_registered_with_a_valid_example() {
                 y: &y,
                 media: &[],
                 seed: 1,
+                calibration: &[],
             })
             .unwrap();
         assert_eq!(f.coefficients.len(), d.n_cols());

@@ -50,6 +50,7 @@ impl Example {
             y: &self.data.y,
             media: &self.data.media,
             seed,
+            calibration: &[],
         }
     }
 }

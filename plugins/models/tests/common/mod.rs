@@ -74,6 +74,7 @@ pub fn fit(params: &Value, design: &Design, y: &[f64], seed: u64) -> FittedModel
             y,
             media: &[],
             seed,
+            calibration: &[],
         })
         .unwrap()
 }
