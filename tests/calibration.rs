@@ -66,9 +66,9 @@ fn point_model_lifts_match_the_closed_form() {
     // the report's table shows the same numbers
     let html = std::fs::read_to_string(dir.path().join("out/report.html")).unwrap();
     assert!(html.contains("id=\"section-calibration\""));
-    assert!(html.contains(&format!(
-        "<tr data-row=\"tv holdout\" data-test=\"tv holdout\"><th>tv holdout</th>"
-    )));
+    assert!(
+        html.contains("<tr data-row=\"tv holdout\" data-test=\"tv holdout\"><th>tv holdout</th>")
+    );
     assert!(html.contains(&format!(
         "data-key=\"model_lift\" data-value=\"{}\"",
         c["tests"][1]["model_lift"].as_f64().unwrap()
