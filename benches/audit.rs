@@ -15,7 +15,7 @@ fn main() {
     let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tuning/spec.json");
     mmm::core::progress::set_quiet(true);
     let start = Instant::now();
-    let loaded = mmm::core::spec::load_spec(&spec).unwrap();
+    let loaded = mmm::data::spec::load_spec(&spec).unwrap();
     let truth = mmm_audit::fit_truth(&loaded).unwrap();
     let options =
         mmm_audit::AuditOptions::resolve(&loaded, truth.fitted.len(), Some(replicates), None, None)

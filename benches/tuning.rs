@@ -4,6 +4,7 @@
 //! One evaluation = geometric adstock + Hill on each of 4 channels + ridge (non-negative media)
 //! + NRMSE and DECOMP.RSSD, on 156 weeks. Run with `cargo bench --bench tuning`.
 
+use mmm_data::dataset::FromSpec;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -96,9 +97,9 @@ fn iso(z: i64) -> String {
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let spec_path = write_case(dir.path(), 100_000);
-    let loaded = mmm_core::spec::load_spec(&spec_path).unwrap();
+    let loaded = mmm_data::spec::load_spec(&spec_path).unwrap();
     let data = mmm_core::dataset::ModelData::from_spec(&loaded).unwrap();
-    let causal = mmm_core::experiment::causal_of(&loaded).unwrap();
+    let causal = mmm_engine::experiment::causal_of(&loaded).unwrap();
     let t = loaded.spec.tuning.clone().unwrap();
 
     // 1. allocations in the inner loop
@@ -110,7 +111,7 @@ fn main() {
         })
         .collect();
     let mut base = 0;
-    let ok = mmm_core::tuning::fast_path_probe(
+    let ok = mmm_engine::tuning::fast_path_probe(
         &t,
         &data,
         causal.as_ref(),
@@ -137,7 +138,7 @@ fn main() {
         })
         .collect();
     let t0 = Instant::now();
-    mmm_core::tuning::fast_path_probe(
+    mmm_engine::tuning::fast_path_probe(
         &t,
         &data,
         causal.as_ref(),
@@ -155,7 +156,7 @@ fn main() {
 
     // 3. the whole search in process, all cores, 100,000 evaluations
     let t0 = Instant::now();
-    let r = mmm_core::tuning::tune(
+    let r = mmm_engine::tuning::tune(
         &t,
         None,
         &data,

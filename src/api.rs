@@ -7,16 +7,17 @@
 //! | `mmm validate SPEC`      | [`validate`] on a [`LoadedSpec`]                          |
 //! | `mmm run SPEC --out DIR` | [`run`], then [`save`] (the same files) or [`report_html`] |
 //! | `mmm plugins --json`     | [`plugins_json`]                                          |
-//! | `mmm schema`             | [`mmm_core::spec::experiment_schema`]                     |
+//! | `mmm schema`             | [`mmm_data::spec::experiment_schema`]                     |
 //!
-//! A spec can come from a file ([`mmm_core::spec::load_spec`]) or a JSON value
-//! ([`mmm_core::frame::spec_from_value`]); the data from the spec's file or from columns in
-//! memory ([`mmm_core::frame::Frame::attach`]).
+//! A spec can come from a file ([`mmm_data::spec::load_spec`]) or a JSON value
+//! ([`mmm_data::frame::spec_from_value`]); the data from the spec's file or from columns in
+//! memory ([`mmm_data::frame::Frame::attach`]).
 
 use mmm_core::dataset::ModelData;
-use mmm_core::experiment::{self, RunOutput};
-use mmm_core::spec::LoadedSpec;
 use mmm_core::{MmmError, Result};
+use mmm_data::dataset::FromSpec;
+use mmm_data::spec::LoadedSpec;
+use mmm_engine::experiment::{self, RunOutput};
 use std::path::{Path, PathBuf};
 
 /// Checks a loaded spec against its data, as `mmm validate` does: every data-layer check
@@ -33,7 +34,7 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
 /// Writes what `mmm run --out DIR` writes: `results.json`, `decomposition.csv`, `draws.csv`
 /// (Bayesian models), `results.sqlite` and `report.html`; returns their paths.
 pub fn save(out: &Path, output: &RunOutput) -> Result<Vec<PathBuf>> {
-    mmm_core::output::ensure_dir(out)?;
+    mmm_engine::output::ensure_dir(out)?;
     let (files, db) = rayon::join(
         || experiment::write_outputs(out, output),
         || mmm_export::write_sqlite(out, output),
@@ -59,6 +60,7 @@ pub fn report_html(output: &RunOutput) -> Result<String> {
             Some(d) => Some(mmm_report::input::parse_draws(d, &here.join("draws.csv"))?),
             None => None,
         },
+        refresh: None,
     };
     mmm_report::run_report(&input)
 }

@@ -2,12 +2,12 @@
 
 use clap::{Parser, Subcommand};
 use mmm_core::error::MmmError;
-use mmm_core::experiment;
 use mmm_core::registry;
-use mmm_core::spec::{experiment_schema, load_spec};
+use mmm_data::spec::{experiment_schema, load_spec};
+use mmm_engine::experiment;
 use serde_json::Value;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const ABOUT: &str = "Marketing mix modeling: explain a KPI from media spend and controls, \
@@ -31,6 +31,9 @@ Typical session:
   mmm report out/quickstart                    # rebuild report.html from the results
   mmm predict out/quickstart --plan plan.csv --out out/forecast
                                                # forecast a dated media plan (docs/planning.md)
+  mmm run examples/planning/spec_window.json --out out/window
+                                               # optimize next quarter's budget with carry-over
+                                               # (optimizer.window, docs/optimizers.md)
 
 Exit codes: 0 success, 2 invalid spec, data or command line (the message names the spec
 path, or the file, line and column), 1 a fault of mmm. Outputs are all or nothing: built in a
@@ -59,6 +62,13 @@ pub enum Command {
     /// Fit an experiment and write DIR/results.json, DIR/decomposition.csv, DIR/model.json
     /// (the saved model `mmm predict` uses), DIR/run.json (wall time, command line),
     /// DIR/results.sqlite and DIR/report.html.
+    ///
+    /// With an optimizer that plans a window (`"optimizer": {…, "window": {"start":
+    /// "2024-01-01", "end": "2024-03-25"}}` or `{"last": 13}`), budgets are totals over the
+    /// window, carry-over from history into it and out of it is counted, the "current" plan
+    /// is the spend of a reference window of history, and DIR/window_plan.csv holds the
+    /// optimized plan week by week (add the controls and `mmm predict` forecasts it); see
+    /// docs/optimizers.md#planning-windows.
     ///
     /// Outputs are built in a staging folder inside DIR and moved into place together (files
     /// of an earlier run that this one does not write, such as draws.csv, are removed);
@@ -98,6 +108,47 @@ pub enum Command {
         /// Output folder (created if missing).
         #[arg(long, short)]
         out: PathBuf,
+    },
+    /// Refit a saved model on its data plus new periods and report what moved: writes what
+    /// `mmm run` writes for the refit, plus DIR/refresh.json
+    ///
+    /// MODEL_DIR is the --out folder of `mmm run` (model.json and results.json). NEW is the
+    /// whole data: the periods the model was fitted on, unchanged, then the new periods on the
+    /// same date grid (a refreshed export). Its first rows are checked against the model's
+    /// data: by SHA-256 of the header and first rows (model.json records the data file's), or,
+    /// with --history OLD.csv, cell by cell, naming the first differing row and column.
+    ///
+    /// The spec is kept. A tuned model is re-tuned only within a neighbourhood of its previous
+    /// values: value ± FREEDOM × (original range width), clipped to the original range (on a
+    /// log scale: value ×/÷ (high/low)^FREEDOM); --bounds-freedom 0 keeps the values.
+    ///
+    /// refresh.json: the previous model's forecast of the new periods against the actuals
+    /// (per period, MAPE, coverage of its interval), and per channel the ROI and contribution
+    /// per period of the previous model, the refit with the previous hyperparameters and the
+    /// re-tuned refit, split into the change due to the new data and the change due to
+    /// re-tuning (with Monte Carlo standard errors for Bayesian models). Same inputs, same
+    /// bytes. Exit code 2 when NEW's history differs, it has no new period or its dates leave
+    /// the grid. See docs/planning.md.
+    ///
+    /// Example:
+    ///   mmm run examples/refresh/spec.json --out out/refresh-before
+    ///   mmm refresh out/refresh-before --data examples/refresh/new.csv --out out/refresh
+    #[command(verbatim_doc_comment)]
+    Refresh {
+        /// The output folder of `mmm run` (holding model.json and results.json).
+        model_dir: PathBuf,
+        /// The whole data: old periods unchanged, then the new ones (CSV).
+        #[arg(long)]
+        data: PathBuf,
+        /// Output folder (created if missing).
+        #[arg(long, short)]
+        out: PathBuf,
+        /// The data the model was fitted on, to compare NEW's first rows with cell by cell.
+        #[arg(long)]
+        history: Option<PathBuf>,
+        /// Share of each tuned parameter's original range width it may move, in [0, 1].
+        #[arg(long, default_value_t = mmm_engine::refresh::DEFAULT_BOUNDS_FREEDOM)]
+        bounds_freedom: f64,
     },
     /// Rebuild DIR/report.html from the results in DIR (a run's or a study's --out folder)
     ///
@@ -208,6 +259,11 @@ pub enum Command {
     /// an optimizer, how often its reallocation raises the KPI under the truth. Settings come
     /// from the spec's "audit" section, overridden by the flags. See docs/audit.md.
     ///
+    /// A Bayesian model (bayesian_linear, bayesian_mmm) has K posterior draws as alternative
+    /// truths (--truths, default 8): replicate r is simulated from draw r mod K (its
+    /// coefficients and transform parameters) and scored against it; the report gives the
+    /// spread of the truths' ROIs beside the estimator's errors.
+    ///
     /// Scale-out: --shard I/N refits replicates r with r mod N = I; `mmm audit merge`
     /// combines the shard folders into the files one run writes, byte for byte.
     ///
@@ -240,6 +296,10 @@ pub enum Command {
         /// else ceil(n^(1/3)), at least 2).
         #[arg(long)]
         block_length: Option<usize>,
+        /// Bayesian models: posterior draws taken as alternative truths, evenly spaced
+        /// (default: /audit/truths, else 8; 1 = the posterior-mean fit only).
+        #[arg(long)]
+        truths: Option<usize>,
         /// Refit only shard I of N (0-based I; replicate r runs in shard r mod N).
         #[arg(long, value_name = "I/N")]
         shard: Option<mmm_audit::Shard>,
@@ -304,7 +364,7 @@ where
     };
     mmm_core::progress::set_quiet(cli.quiet);
     // outputs are staged; a signal removes the staging folder before the process ends
-    mmm_core::staging::install_signal_cleanup();
+    mmm_engine::staging::install_signal_cleanup();
     let result = crate::guard::catch_bug(|| {
         mmm_core::input::set_data_root(cli.data_root.as_deref())?;
         dispatch(&cli)
@@ -367,25 +427,25 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
             } else {
                 model_dir.clone()
             };
-            mmm_core::staging::check_out(out, &[plan.clone(), model_file.clone()])?;
-            let model = mmm_core::saved_model::load(&model_file)?;
-            let plan_data = mmm_core::predict::Plan::read(plan, &model)?;
-            let forecast = mmm_core::predict::predict(
+            mmm_engine::staging::check_out(out, &[plan.clone(), model_file.clone()])?;
+            let model = mmm_engine::saved_model::load(&model_file)?;
+            let plan_data = mmm_engine::predict::Plan::read(plan, &model)?;
+            let forecast = mmm_engine::predict::predict(
                 &model,
                 &plan_data,
-                mmm_core::saved_model::sha256_file(&model_file),
+                mmm_engine::saved_model::sha256_file(&model_file),
             )?;
             let stage =
-                mmm_core::staging::Staging::begin(out, mmm_core::staging::PREDICTION_OUTPUTS)?;
-            mmm_core::output::write_atomic(
+                mmm_engine::staging::Staging::begin(out, mmm_engine::staging::PREDICTION_OUTPUTS)?;
+            mmm_engine::output::write_atomic(
                 stage.dir(),
                 "forecast.csv",
-                mmm_core::predict::forecast_csv(&forecast)?.as_bytes(),
+                mmm_engine::predict::forecast_csv(&forecast)?.as_bytes(),
             )?;
-            mmm_core::output::write_atomic(
+            mmm_engine::output::write_atomic(
                 stage.dir(),
                 "forecast.json",
-                mmm_core::predict::forecast_json(&forecast)?.as_bytes(),
+                mmm_engine::predict::forecast_json(&forecast)?.as_bytes(),
             )?;
             let written = stage.commit()?;
             if !cli.quiet {
@@ -393,6 +453,59 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
                 for w in written {
                     mmm_core::outln!("wrote {}", w.display());
                 }
+            }
+            Ok(())
+        }
+        Command::Refresh {
+            model_dir,
+            data,
+            out,
+            history,
+            bounds_freedom,
+        } => {
+            let model_file = if model_dir.is_dir() {
+                model_dir.join("model.json")
+            } else {
+                model_dir.clone()
+            };
+            let started = std::time::Instant::now();
+            let started_at = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            let mut inputs = vec![data.clone(), model_file.clone()];
+            inputs.extend(history.iter().cloned());
+            mmm_engine::staging::check_out(out, &inputs)?;
+            let opts = mmm_engine::refresh::RefreshOptions {
+                bounds_freedom: *bounds_freedom,
+                history: history.clone(),
+            };
+            let refreshed = mmm_engine::refresh::refresh(&model_file, data, &opts)?;
+            let output = &refreshed.output;
+            let stage =
+                mmm_engine::staging::Staging::begin(out, mmm_engine::staging::RESULT_OUTPUTS)?;
+            let (files, db) = rayon::join(
+                || experiment::write_outputs(stage.dir(), output),
+                || mmm_export::write_sqlite(stage.dir(), output),
+            );
+            files?;
+            db?;
+            mmm_engine::output::write_atomic(
+                stage.dir(),
+                "refresh.json",
+                mmm_engine::refresh::to_json(&refreshed.report)?.as_bytes(),
+            )?;
+            mmm_report::write_report(stage.dir())?;
+            write_run_json(stage.dir(), started, started_at)?;
+            let written = stage.commit()?;
+            if !cli.quiet {
+                print_refresh(&refreshed.report);
+                for w in written {
+                    mmm_core::outln!("wrote {}", w.display());
+                }
+            }
+            for w in &output.results.warnings {
+                mmm_core::errln!("warning: {w}");
             }
             Ok(())
         }
@@ -409,6 +522,7 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
             replicates,
             seed,
             block_length,
+            truths,
             shard,
         } => mmm_audit::run_cli(
             spec,
@@ -417,6 +531,7 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
                 replicates: *replicates,
                 seed: *seed,
                 block_length: *block_length,
+                truths: *truths,
             },
             *shard,
             cli.quiet,
@@ -435,15 +550,16 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
             // before any work: --out is a folder that does not hold this run's inputs
             let mut inputs = vec![spec.clone()];
             inputs.extend(
-                mmm_core::input::spec_files(&loaded)
+                mmm_data::input::spec_files(&loaded)
                     .into_iter()
                     .map(|(p, _)| p),
             );
-            mmm_core::staging::check_out(out, &inputs)?;
+            mmm_engine::staging::check_out(out, &inputs)?;
             let output = experiment::run(&loaded)?;
             // all or nothing: every output is built in a staging folder inside --out, then
             // moved into place together (stale outputs of an earlier run removed)
-            let stage = mmm_core::staging::Staging::begin(out, mmm_core::staging::RESULT_OUTPUTS)?;
+            let stage =
+                mmm_engine::staging::Staging::begin(out, mmm_engine::staging::RESULT_OUTPUTS)?;
             // the JSON/CSV files and the database are independent: write them side by side
             // (each waits on its own sync); the report reads the JSON/CSV files back
             let (files, db) = rayon::join(
@@ -456,23 +572,7 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
             // the only output that differs between two runs of one spec on one data set:
             // kept out of results.json, model.json and the report so that they are
             // byte-identical (see docs/results.md, "run.json")
-            let run_json = serde_json::json!({
-                "tool": "mmm",
-                "tool_version": mmm_core::saved_model::TOOL_VERSION,
-                "command": std::env::args_os()
-                    .map(|a| a.to_string_lossy().into_owned())
-                    .collect::<Vec<_>>(),
-                "started_utc": chrono_utc(started_at),
-                "wall_seconds": started.elapsed().as_secs_f64(),
-            });
-            mmm_core::output::write_atomic(
-                stage.dir(),
-                "run.json",
-                (serde_json::to_string_pretty(&run_json)
-                    .map_err(|e| MmmError::Compute(e.to_string()))?
-                    + "\n")
-                    .as_bytes(),
-            )?;
+            write_run_json(stage.dir(), started, started_at)?;
             let written = stage.commit()?;
             if !cli.quiet {
                 print_summary(&output.results);
@@ -493,8 +593,8 @@ fn dispatch(cli: &Cli) -> Result<(), MmmError> {
             Ok(())
         }
         Command::Validate { spec } => {
-            // every problem of the spec and of its data (mmm_core::check)
-            mmm_core::check::validate_spec_file(spec)?;
+            // every problem of the spec and of its data (mmm_engine::check)
+            mmm_engine::check::validate_spec_file(spec)?;
             mmm_core::outln!("{}: valid", spec.display());
             Ok(())
         }
@@ -650,7 +750,7 @@ fn chrono_utc(secs: i64) -> String {
     )
 }
 
-fn print_forecast(f: &mmm_core::predict::Forecast) {
+fn print_forecast(f: &mmm_engine::predict::Forecast) {
     let t = &f.totals;
     mmm_core::outln!(
         "{} — forecast of {} periods ({} to {}), {} interval at {}",
@@ -694,7 +794,7 @@ fn print_forecast(f: &mmm_core::predict::Forecast) {
     }
 }
 
-fn print_summary(r: &mmm_core::results::Results) {
+fn print_summary(r: &mmm_engine::results::Results) {
     mmm_core::outln!(
         "{} — {} {} periods ({} to {}), model {}",
         r.name,
@@ -735,6 +835,131 @@ fn print_summary(r: &mmm_core::results::Results) {
             100.0 * c.share,
             c.roi,
             ci
+        );
+    }
+    if let Some(w) = r
+        .optimization
+        .as_ref()
+        .and_then(|o| o.window.as_ref().map(|w| (o, w)))
+    {
+        print_window(w.0, w.1);
+    }
+}
+
+/// The plan for a planning window, in a few lines: the window, the reference plan, budget and
+/// incremental KPI of both plans, and per channel the two totals.
+fn print_window(o: &mmm_core::optimizer::OptimizationResult, w: &mmm_core::window::WindowReport) {
+    mmm_core::outln!(
+        "plan ({}) for {} to {} ({} periods), totals over the window; current = {} to {}, {}",
+        o.objective,
+        w.start,
+        w.end,
+        w.periods,
+        w.reference["start"].as_str().unwrap_or("?"),
+        w.reference["end"].as_str().unwrap_or("?"),
+        w.reference["source"].as_str().unwrap_or("")
+    );
+    mmm_core::outln!(
+        "budget {:.1} (current {:.1}); incremental KPI {:.1} vs {:.1} ({:+.2}%), ROI {} vs {}",
+        w.plan.spend,
+        w.reference_plan.spend,
+        w.plan.incremental,
+        w.reference_plan.incremental,
+        o.lift_pct,
+        w.plan.roi.map_or("—".into(), |r| format!("{r:.3}")),
+        w.reference_plan
+            .roi
+            .map_or("—".into(), |r| format!("{r:.3}"))
+    );
+    mmm_core::outln!(
+        "{:<16} {:>14} {:>14} {:>8} {:>12} {:>12}",
+        "channel",
+        "current",
+        "plan",
+        "change",
+        "carry-out",
+        "incremental"
+    );
+    for c in &o.channels {
+        let Some(cw) = &c.window else { continue };
+        mmm_core::outln!(
+            "{:<16} {:>14.1} {:>14.1} {:>7.1}% {:>12.1} {:>12.1}",
+            c.name,
+            c.current_spend,
+            c.optimal_spend,
+            c.change_pct,
+            cw.plan.carry_out,
+            cw.plan.incremental
+        );
+    }
+}
+
+/// Writes `run.json` (tool, version, command line, start time, wall time) into `dir`.
+fn write_run_json(
+    dir: &Path,
+    started: std::time::Instant,
+    started_at: i64,
+) -> Result<(), MmmError> {
+    let run_json = serde_json::json!({
+        "tool": "mmm",
+        "tool_version": mmm_engine::saved_model::TOOL_VERSION,
+        "command": std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>(),
+        "started_utc": chrono_utc(started_at),
+        "wall_seconds": started.elapsed().as_secs_f64(),
+    });
+    mmm_engine::output::write_atomic(
+        dir,
+        "run.json",
+        (serde_json::to_string_pretty(&run_json).map_err(|e| MmmError::Compute(e.to_string()))?
+            + "\n")
+            .as_bytes(),
+    )?;
+    Ok(())
+}
+
+fn print_refresh(r: &mmm_engine::refresh::RefreshReport) {
+    let f = &r.forecast_check;
+    mmm_core::outln!(
+        "{} refreshed: {} new periods ({} to {}); previous model's forecast: MAPE {}, {:.0}% of actuals inside its {} interval at {}",
+        r.previous["name"].as_str().unwrap_or(""),
+        f.periods,
+        r.data["first_new"].as_str().unwrap_or(""),
+        r.data["last_new"].as_str().unwrap_or(""),
+        f.mape.map_or("—".into(), |m| format!("{m:.2}%")),
+        100.0 * f.coverage,
+        f.interval["kind"].as_str().unwrap_or(""),
+        f.interval["level"]
+    );
+    for p in &r.parameters {
+        mmm_core::outln!(
+            "{}: {} -> {} (searched [{}, {}])",
+            p.pointer,
+            p.previous,
+            p.refreshed.map_or("—".into(), |v| v.to_string()),
+            p.range[0],
+            p.range[1]
+        );
+    }
+    mmm_core::outln!(
+        "{:<16} {:>9} {:>9} {:>9} {:>10} {:>10}",
+        "channel",
+        "ROI prev",
+        "ROI new",
+        "Δ total",
+        "Δ data",
+        "Δ tuning"
+    );
+    for c in &r.channels {
+        mmm_core::outln!(
+            "{:<16} {:>9.3} {:>9.3} {:>+9.3} {:>+10.3} {:>+10.3}",
+            c.name,
+            c.roi.previous,
+            c.roi.refit_retuned,
+            c.roi.change_total,
+            c.roi.change_from_data,
+            c.roi.change_from_retuning
         );
     }
 }

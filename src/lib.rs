@@ -24,3 +24,5 @@ pub mod cli;
 mod guard;
 
 pub use mmm_core as core;
+pub use mmm_data as data;
+pub use mmm_engine as engine;

@@ -34,7 +34,7 @@ fn a_replicate_refit_equals_a_standalone_run_of_its_data() {
     assert!(out.join("audit.sqlite").is_file());
 
     // rebuild replicate 2's data and spec with the library, run them with `mmm run`
-    let loaded = mmm::core::spec::load_spec(&root().join("examples/audit/spec.json")).unwrap();
+    let loaded = mmm::data::spec::load_spec(&root().join("examples/audit/spec.json")).unwrap();
     let truth = mmm_audit::fit_truth(&loaded).unwrap();
     let options =
         mmm_audit::AuditOptions::resolve(&loaded, truth.fitted.len(), Some(3), Some(9), None)

@@ -421,3 +421,29 @@ fn seed002_partition_recovers_truth_and_optimizer_starts_from_the_fit() {
         media / spend
     );
 }
+
+/// A planning window needs a single-stage structure: with a mediator the run fails with the
+/// window's pointer (exit code 2) and writes nothing.
+#[test]
+fn mediated_refuses_a_planning_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = spec("observed");
+    s["causal"]["bootstrap"]["resamples"] = json!(0);
+    s["optimizer"] = json!({"type": "max_response", "window": {"last": 8}});
+    let p = write_case(dir.path(), &simulate(), &s);
+    let out = dir.path().join("out");
+    let o = mmm(&[
+        "-q",
+        "run",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("/optimizer/window") && e.contains("single-stage causal structure"),
+        "{e}"
+    );
+    assert!(!out.join("results.json").exists());
+}

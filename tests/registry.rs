@@ -7,8 +7,8 @@ use mmm_core::model::Model;
 use mmm_core::optimizer::Optimizer;
 use mmm_core::params::ParamSpec;
 use mmm_core::registry::{self, PluginDescriptor};
-use mmm_core::spec::experiment_schema;
 use mmm_core::transform::Transform;
+use mmm_data::spec::experiment_schema;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
@@ -218,7 +218,7 @@ fn unknown_type_lists_registered_ones() {
         "media": [{"name": "tv", "spend": "tv", "transforms": [{"type": "geometrc_adstock", "decay": 0.5}]}],
         "model": {"type": "ols"}
     });
-    let e = mmm_core::spec::parse_spec(&spec, "<t>")
+    let e = mmm_data::spec::parse_spec(&spec, "<t>")
         .unwrap_err()
         .to_string();
     assert!(e.contains("/media/0/transforms/0/type"), "{e}");

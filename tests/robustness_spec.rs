@@ -134,8 +134,8 @@ fn class2_counts_are_bounded_before_any_work() {
     assert!(!out.exists());
 
     // products of counts: the memory a Bayesian fit needs is estimated against the machine
-    let loaded = mmm::core::spec::parse_spec(&bayes("draws", json!(100000)), "<spec>").unwrap();
-    let issues = mmm::core::budget::memory_issues(&loaded, 1000, 50, 1e9);
+    let loaded = mmm::data::spec::parse_spec(&bayes("draws", json!(100000)), "<spec>").unwrap();
+    let issues = mmm::data::budget::memory_issues(&loaded, 1000, 50, 1e9);
     assert_eq!(issues.len(), 1);
     assert_eq!(issues[0].pointer, "/model");
     assert!(
@@ -143,7 +143,7 @@ fn class2_counts_are_bounded_before_any_work() {
         "{}",
         issues[0].message
     );
-    assert!(mmm::core::budget::memory_issues(&loaded, 10, 5, 1e12).is_empty());
+    assert!(mmm::data::budget::memory_issues(&loaded, 10, 5, 1e12).is_empty());
 }
 
 #[test]

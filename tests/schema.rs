@@ -6,7 +6,7 @@ use mmm as _;
 #[test]
 fn checked_in_schema_matches_the_registry() {
     let generated =
-        serde_json::to_string_pretty(&mmm_core::spec::experiment_schema()).unwrap() + "\n";
+        serde_json::to_string_pretty(&mmm_data::spec::experiment_schema()).unwrap() + "\n";
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/schemas/experiment.schema.json"
@@ -21,7 +21,7 @@ fn checked_in_schema_matches_the_registry() {
 
 #[test]
 fn schema_is_deterministic() {
-    let a = serde_json::to_string(&mmm_core::spec::experiment_schema()).unwrap();
-    let b = serde_json::to_string(&mmm_core::spec::experiment_schema()).unwrap();
+    let a = serde_json::to_string(&mmm_data::spec::experiment_schema()).unwrap();
+    let b = serde_json::to_string(&mmm_data::spec::experiment_schema()).unwrap();
     assert_eq!(a, b);
 }

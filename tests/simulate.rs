@@ -4,8 +4,8 @@ mod common;
 
 use common::{assert_simulation_regenerates, mmm, root, stderr};
 use mmm::core::optimizer::ResponseCurves;
-use mmm::core::response::ChannelCurves;
 use mmm::core::transform::{ChainWorkspace, TransformChain};
+use mmm::engine::response::ChannelCurves;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::Path;
@@ -420,4 +420,60 @@ fn bad_campaign_rows_name_the_pointer() {
     let mut s = campaign_simspec();
     s["controls"] = json!([{"type": "promotion", "name": "p", "probability": 0.5, "effect": 1.0}]);
     bad(s, "/controls");
+}
+
+/// A geo panel (`examples/geo/simspec.json`): every geo's true contributions recomputed from
+/// `data.csv` as a model reads it — the geo's spend divided by its relative size, through the
+/// spec's chain, times the geo's coefficient, times the size — equal `truth.json`'s; the
+/// national figures are the sums over the geos.
+#[test]
+fn geo_truth_is_recomputed_from_the_panel() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("examples/geo/simspec.json")).unwrap(),
+    )
+    .unwrap();
+    let o = simulate(dir.path(), &spec);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = dir.path().join("out");
+    let cols = columns(&out.join("data.csv"));
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("truth.json")).unwrap()).unwrap();
+    let geos = truth["geos"].as_array().unwrap();
+    let periods = spec["periods"].as_u64().unwrap() as usize;
+    assert_eq!(cols["geo"].len(), geos.len() * periods);
+    for (i, ch) in spec["channels"].as_array().unwrap().iter().enumerate() {
+        let name = ch["name"].as_str().unwrap();
+        let chain: TransformChain = serde_json::from_value(ch["transforms"].clone()).unwrap();
+        let spend = numbers(&cols[name]);
+        let mut national = 0.0;
+        for (g, geo) in geos.iter().enumerate() {
+            assert!(cols["geo"][g * periods..(g + 1) * periods]
+                .iter()
+                .all(|v| *v == geo["name"].as_str().unwrap()));
+            let r = geo["relative_size"].as_f64().unwrap();
+            let per_capita: Vec<f64> = spend[g * periods..(g + 1) * periods]
+                .iter()
+                .map(|x| x / r)
+                .collect();
+            let mut c = chain.clone();
+            let mut f = vec![0.0; periods];
+            let mut ws = ChainWorkspace::new(&c, periods);
+            c.learn_apply(&per_capita, &mut f, &mut ws);
+            let t = &geo["channels"][i];
+            let want = t["contribution"].as_f64().unwrap();
+            let got = t["coefficient"].as_f64().unwrap() * f.iter().sum::<f64>() * r;
+            assert!(
+                (got - want).abs() <= 1e-9 * want.abs(),
+                "{name} in {}: {got} vs {want}",
+                geo["name"]
+            );
+            national += got;
+        }
+        let want = truth["channels"][i]["contribution"].as_f64().unwrap();
+        assert!(
+            (national - want).abs() <= 1e-9 * want.abs(),
+            "{name}: {national} vs {want}"
+        );
+    }
 }

@@ -3,8 +3,9 @@
 
 mod common;
 use common::*;
-use mmm_core::experiment::causal_of;
-use mmm_core::spec::load_spec;
+use mmm_data::dataset::FromSpec;
+use mmm_data::spec::load_spec;
+use mmm_engine::experiment::causal_of;
 use serde_json::{json, Value};
 
 use mmm as _;
@@ -46,7 +47,7 @@ fn histories(on: &str, positive: &str) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
     let causal = causal_of(&loaded).unwrap();
     let t = loaded.spec.tuning.as_ref().unwrap();
     let run = |fast: bool| {
-        let r = mmm_core::tuning::tune_with(
+        let r = mmm_engine::tuning::tune_with(
             t,
             loaded.spec.validation.as_ref(),
             &data,

@@ -1,5 +1,5 @@
 //! `mmm._mmm`: the native part of the `mmm` Python package. It calls the library directly
-//! (spec as JSON text, data as columns; see `mmm::api` and `mmm_core::frame`); the Python
+//! (spec as JSON text, data as columns; see `mmm::api` and `mmm_data::frame`); the Python
 //! modules in `python/mmm` turn its answers into pandas and numpy objects.
 //!
 //! Every call that fits releases the GIL. Errors become the exceptions `SpecError`,
@@ -11,9 +11,9 @@
 //! template for a team's own plugins.
 
 use mmm_core::error::MmmError as CoreError;
-use mmm_core::experiment::RunOutput;
-use mmm_core::frame::{parse_json, spec_from_value, Frame};
-use mmm_core::spec::LoadedSpec;
+use mmm_data::frame::{parse_json, spec_from_value, Frame};
+use mmm_data::spec::LoadedSpec;
+use mmm_engine::experiment::RunOutput;
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -272,11 +272,11 @@ impl Run {
     /// forecasts: equal to `load_model` of a folder `save` wrote.
     fn model(&self, py: Python<'_>) -> PyResult<Model> {
         let text = &self.output.model_json;
-        let model = mmm_core::saved_model::from_text(text, Path::new("<Fit>/model.json"))
+        let model = mmm_engine::saved_model::from_text(text, Path::new("<Fit>/model.json"))
             .map_err(|e| py_err(py, e))?;
         Ok(Model {
             model,
-            sha256: Some(mmm_core::saved_model::sha256_hex(text.as_bytes())),
+            sha256: Some(mmm_engine::saved_model::sha256_hex(text.as_bytes())),
         })
     }
     /// Runs an optimizer (JSON text of `{"type": …}`) on the fitted curves; returns the JSON
@@ -301,7 +301,7 @@ impl Run {
             .validate()
             .map_err(|e| py_err(py, e.at("/optimizer")))?;
         let result = py
-            .detach(|| mmm_core::experiment::optimize(&self.output, optimizer.as_ref()))
+            .detach(|| mmm_engine::experiment::optimize(&self.output, optimizer.as_ref()))
             .map_err(|e| py_err(py, e))?;
         serde_json::to_string(&result).map_err(|e| MmmError::new_err(e.to_string()))
     }
@@ -310,7 +310,7 @@ impl Run {
 /// A saved model (`model.json`), loaded: forecasts dated plans as `mmm predict` does.
 #[pyclass(frozen, module = "mmm._mmm")]
 struct Model {
-    model: mmm_core::saved_model::SavedModel,
+    model: mmm_engine::saved_model::SavedModel,
     /// SHA-256 of the model.json text (forecast.json names the model by it).
     sha256: Option<String>,
 }
@@ -334,11 +334,11 @@ impl Model {
             .transpose()
             .map_err(|e| py_err(py, e))?;
         let out = py.detach(|| {
-            let plan = mmm_core::predict::Plan::read(&plan_path, &self.model)?;
-            let f = mmm_core::predict::predict(&self.model, &plan, self.sha256.clone())?;
+            let plan = mmm_engine::predict::Plan::read(&plan_path, &self.model)?;
+            let f = mmm_engine::predict::predict(&self.model, &plan, self.sha256.clone())?;
             Ok::<_, CoreError>((
-                mmm_core::predict::forecast_csv(&f)?,
-                mmm_core::predict::forecast_json(&f)?,
+                mmm_engine::predict::forecast_csv(&f)?,
+                mmm_engine::predict::forecast_json(&f)?,
             ))
         });
         drop(attached);
@@ -364,11 +364,11 @@ fn load_model(py: Python<'_>, path: PathBuf) -> PyResult<Model> {
         path.clone()
     };
     let model = py
-        .detach(|| mmm_core::saved_model::load(&path))
+        .detach(|| mmm_engine::saved_model::load(&path))
         .map_err(|e| py_err(py, e))?;
     Ok(Model {
         model,
-        sha256: mmm_core::saved_model::sha256_file(&file),
+        sha256: mmm_engine::saved_model::sha256_file(&file),
     })
 }
 
@@ -447,7 +447,7 @@ fn plugins(py: Python<'_>) -> PyResult<String> {
 /// The JSON Schema of an experiment spec (`mmm schema`), as JSON text.
 #[pyfunction]
 fn schema() -> String {
-    mmm_core::spec::experiment_schema().to_string()
+    mmm_data::spec::experiment_schema().to_string()
 }
 
 /// The JSON Schema of a simulation spec (`mmm simulate --schema`), as JSON text.

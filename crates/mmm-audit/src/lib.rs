@@ -21,16 +21,18 @@
 
 pub mod sqlite;
 pub mod summary;
+pub mod truths;
 
 pub use summary::{summarize, AuditSummary};
+pub use truths::{AuditTruth, TruthDraw, DEFAULT_TRUTHS};
 
 use indicatif::ProgressBar;
 use mmm_core::error::{MmmError, Result};
-use mmm_core::experiment::{self, RunOutput};
 use mmm_core::optimizer::ResponseCurves;
-use mmm_core::response::ChannelCurves;
-use mmm_core::spec::{parse_spec_with_search, LoadedSpec, SCHEMA_VERSION};
-use mmm_core::staging::{self, Staging};
+use mmm_data::spec::{parse_spec_with_search, LoadedSpec, SCHEMA_VERSION};
+use mmm_engine::experiment::{self, RunOutput};
+use mmm_engine::response::ChannelCurves;
+use mmm_engine::staging::{self, Staging};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -149,12 +151,35 @@ pub struct Truth {
     pub residuals: Vec<f64>,
     /// The truth per channel.
     pub channels: Vec<TruthChannel>,
+    /// For a Bayesian model, the posterior draws taken as alternative truths (replicate `r`
+    /// is simulated from draw `r mod K`); empty otherwise, and then every replicate is
+    /// simulated from the single truth above.
+    pub draws: Vec<TruthDraw>,
+}
+
+/// Fits the spec and takes the fit as the truth (see [`fit_truth_with`]), with the spec's
+/// `audit.truths` (default [`DEFAULT_TRUTHS`]) posterior draws as truths for a Bayesian model.
+pub fn fit_truth(loaded: &LoadedSpec) -> Result<Truth> {
+    fit_truth_with(loaded, None)
 }
 
 /// Fits the spec and takes the fit as the truth. Only single-stage (direct) causal structures
 /// whose model fits the target on its own scale are supported: a mediator would have to be
 /// simulated too.
-pub fn fit_truth(loaded: &LoadedSpec) -> Result<Truth> {
+///
+/// For a model that reports coefficient draws (a Bayesian model), `K` =
+/// `truths` (else the spec's `audit.truths`, else [`DEFAULT_TRUTHS`]) draws, at most the number
+/// of draws, are taken as alternative truths ([`truths::draw_indices`], [`truths::truth_draw`]);
+/// `K = 1` keeps the posterior-mean fit as the only truth. A model without draws has one truth,
+/// and asking it for more is an error naming `/audit/truths`.
+pub fn fit_truth_with(loaded: &LoadedSpec, truths: Option<usize>) -> Result<Truth> {
+    let asked = truths.or(loaded.spec.audit.as_ref().and_then(|a| a.truths));
+    if asked == Some(0) {
+        return Err(MmmError::param(
+            "/audit/truths",
+            "the audit needs at least 1 truth (--truths or /audit/truths)",
+        ));
+    }
     let output = experiment::run(loaded)?;
     let est = &output.estimate;
     if est.stages.len() != 1 || est.effects.iter().any(|e| e.credit.is_some()) {
@@ -184,7 +209,7 @@ pub fn fit_truth(loaded: &LoadedSpec) -> Result<Truth> {
     };
     let residuals = raw.iter().map(|e| (e - mean) * inflate).collect();
     let curves = ChannelCurves::new(&output.data, &output.estimate);
-    let channels = output
+    let channels: Vec<TruthChannel> = output
         .results
         .channels
         .iter()
@@ -198,11 +223,39 @@ pub fn fit_truth(loaded: &LoadedSpec) -> Result<Truth> {
             mroi: c.mroi,
         })
         .collect();
+    let n_draws = stage
+        .fitted
+        .coefficient_draws
+        .as_ref()
+        .map_or(0, |d| d.nrows());
+    let draws = if n_draws == 0 {
+        if asked.is_some_and(|k| k > 1) {
+            return Err(MmmError::param(
+                "/audit/truths",
+                format!(
+                    "the model '{}' has no posterior draws, so its audit has one truth (the fit); remove --truths / audit.truths or use a Bayesian model",
+                    output.results.model.model_type
+                ),
+            ));
+        }
+        vec![]
+    } else {
+        let k = asked.unwrap_or(DEFAULT_TRUTHS);
+        if k > 1 {
+            truths::draw_indices(n_draws, k)
+                .into_iter()
+                .map(|d| truths::truth_draw(&output.data, &output.estimate, &channels, d))
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            vec![]
+        }
+    };
     Ok(Truth {
         output,
         fitted,
         residuals,
         channels,
+        draws,
     })
 }
 
@@ -215,20 +268,31 @@ pub fn replicate_seed(seed: u64, r: usize) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The truth replicate `r` is simulated from: `Some(r mod K)` (an index into
+/// [`Truth::draws`]) when the truth has `K` posterior draws, `None` for the single truth.
+pub fn replicate_truth(truth: &Truth, r: usize) -> Option<usize> {
+    (!truth.draws.is_empty()).then(|| r % truth.draws.len())
+}
+
 /// Replicate `r`'s target: `ŷ + e*`, with `e*` the residuals resampled in moving blocks of
 /// `block_length` periods (start of each block uniform over `0 … n − block_length`,
-/// blocks concatenated and cut at `n`), drawn from ChaCha8 stream `r` of `seed`.
+/// blocks concatenated and cut at `n`), drawn from ChaCha8 stream `r` of `seed`. With several
+/// truths, `ŷ` and the residuals are those of the replicate's truth ([`replicate_truth`]).
 pub fn replicate_target(truth: &Truth, options: &AuditOptions, r: usize) -> Vec<f64> {
-    let n = truth.fitted.len();
+    let (fitted, residuals) = match replicate_truth(truth, r) {
+        Some(k) => (&truth.draws[k].fitted, &truth.draws[k].residuals),
+        None => (&truth.fitted, &truth.residuals),
+    };
+    let n = fitted.len();
     let b = options.block_length.clamp(1, n);
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     rng.set_stream(r as u64);
     let mut e = Vec::with_capacity(n + b);
     while e.len() < n {
         let start = rng.random_range(0..=n - b);
-        e.extend_from_slice(&truth.residuals[start..start + b]);
+        e.extend_from_slice(&residuals[start..start + b]);
     }
-    truth.fitted.iter().zip(&e).map(|(f, e)| f + e).collect()
+    fitted.iter().zip(&e).map(|(f, e)| f + e).collect()
 }
 
 /// Replicate data as CSV text: the data as prepared (pivoted, cleaned, aggregated) with the
@@ -346,6 +410,10 @@ pub struct ReplicateRow {
     pub index: usize,
     /// The seed of its refit ([`replicate_seed`]).
     pub seed: u64,
+    /// The truth it was simulated from (an index into [`Audit::truths`]), when the audit has
+    /// several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truth: Option<usize>,
     /// `ok` or `failed`.
     pub status: String,
     /// Why it failed.
@@ -363,7 +431,7 @@ fn pair(lo: Option<f64>, hi: Option<f64>) -> Option<(f64, f64)> {
 }
 
 /// The truth's KPI response to a spend per period per channel, summed over channels.
-fn truth_kpi(curves: &ChannelCurves, spend: &[f64]) -> f64 {
+fn truth_kpi(curves: &dyn ResponseCurves, spend: &[f64]) -> f64 {
     spend
         .iter()
         .enumerate()
@@ -371,12 +439,13 @@ fn truth_kpi(curves: &ChannelCurves, spend: &[f64]) -> f64 {
         .sum()
 }
 
-/// The row of one refit.
+/// The row of one refit; `truth_curves` are the response curves of its truth (the
+/// decision's realised lift is evaluated on them).
 pub fn row_of(
     index: usize,
     seed: u64,
     out: &RunOutput,
-    truth_curves: &ChannelCurves,
+    truth_curves: &dyn ResponseCurves,
 ) -> ReplicateRow {
     let r = &out.results;
     let channels = r
@@ -422,6 +491,7 @@ pub fn row_of(
     ReplicateRow {
         index,
         seed,
+        truth: None,
         status: "ok".into(),
         error: None,
         channels,
@@ -429,11 +499,12 @@ pub fn row_of(
     }
 }
 
-/// Simulates and refits replicate `r` in `work` (a scratch folder for its data file).
+/// Simulates and refits replicate `r` in `work` (a scratch folder for its data file);
+/// `truth_curves` are the response curves of its truth.
 pub fn run_replicate(
     loaded: &LoadedSpec,
     truth: &Truth,
-    truth_curves: &ChannelCurves,
+    truth_curves: &dyn ResponseCurves,
     options: &AuditOptions,
     r: usize,
     work: &Path,
@@ -458,17 +529,20 @@ pub fn run_replicate(
         let _ = std::fs::remove_file(&path);
         out
     };
-    match attempt() {
+    let mut row = match attempt() {
         Ok(out) => row_of(r, seed, &out, truth_curves),
         Err(e) => ReplicateRow {
             index: r,
             seed,
+            truth: None,
             status: "failed".into(),
             error: Some(e.to_string()),
             channels: vec![],
             decision: None,
         },
-    }
+    };
+    row.truth = replicate_truth(truth, r);
+    row
 }
 
 /// What `audit.json` holds.
@@ -490,6 +564,10 @@ pub struct Audit {
     pub model: String,
     /// The truth per channel.
     pub truth: Vec<TruthChannel>,
+    /// For a Bayesian model, the posterior draws taken as alternative truths (each replicate's
+    /// `truth` indexes them); absent when the audit has the single truth above.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub truths: Vec<AuditTruth>,
     /// The truth's own optimizer result (lift it predicts), when the spec has an optimizer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub truth_lift_pct: Option<f64>,
@@ -510,6 +588,22 @@ pub fn run_audit(
     progress: bool,
 ) -> Result<Audit> {
     let truth_curves = ChannelCurves::new(&truth.output.data, &truth.output.estimate);
+    let draw_curves = truth
+        .draws
+        .iter()
+        .map(|t| {
+            let stage =
+                truth.output.estimate.outcome_stage().ok_or_else(|| {
+                    MmmError::Compute("the causal structure fitted no stage".into())
+                })?;
+            truths::draw_curves(
+                &truth.output.data,
+                &truth.output.estimate,
+                &stage.fitted,
+                t.draw,
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
     let todo: Vec<usize> = (0..options.replicates)
         .filter(|r| shard.is_none_or(|s| s.contains(*r)))
         .collect();
@@ -523,7 +617,11 @@ pub fn run_audit(
     let rows: Vec<ReplicateRow> = todo
         .par_iter()
         .map(|r| {
-            let row = run_replicate(loaded, truth, &truth_curves, options, *r, work);
+            let curves: &dyn ResponseCurves = match replicate_truth(truth, *r) {
+                Some(k) => draw_curves[k].as_ref(),
+                None => &truth_curves,
+            };
+            let row = run_replicate(loaded, truth, curves, options, *r, work);
             bar.inc(1);
             row
         })
@@ -538,6 +636,14 @@ pub fn run_audit(
         interval_level: truth.output.results.interval_level,
         model: truth.output.results.model.model_type.clone(),
         truth: truth.channels.clone(),
+        truths: truth
+            .draws
+            .iter()
+            .map(|t| AuditTruth {
+                draw: t.draw,
+                channels: t.channels.clone(),
+            })
+            .collect(),
         truth_lift_pct: truth
             .output
             .results
@@ -557,7 +663,7 @@ pub fn run_audit(
 pub fn write_audit(dir: &Path, audit: &Audit) -> Result<Vec<PathBuf>> {
     let json = serde_json::to_string_pretty(audit)
         .map_err(|e| MmmError::Compute(format!("serializing the audit: {e}")))?;
-    let a = mmm_core::output::write_atomic(dir, "audit.json", json.as_bytes())?;
+    let a = mmm_engine::output::write_atomic(dir, "audit.json", json.as_bytes())?;
     let b = sqlite::write_sqlite(dir, audit)?;
     Ok(vec![a, b])
 }
@@ -586,6 +692,7 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Audit> {
         let same = a.name == first.name
             && a.options == first.options
             && a.truth == first.truth
+            && a.truths == first.truths
             && a.model == first.model
             && a.shard.map(|s| s.count) == first.shard.map(|s| s.count);
         if !same || a.shard.is_none() {
@@ -634,6 +741,8 @@ pub struct Overrides {
     pub seed: Option<u64>,
     /// `--block-length`.
     pub block_length: Option<usize>,
+    /// `--truths`: posterior draws taken as truths (Bayesian models).
+    pub truths: Option<usize>,
 }
 
 /// `mmm audit SPEC --out DIR`: fits, simulates, refits and writes `audit.json` and
@@ -648,15 +757,15 @@ pub fn run_cli(
     quiet: bool,
     before_commit: &dyn Fn(&Path) -> Result<()>,
 ) -> Result<()> {
-    let loaded = mmm_core::spec::load_spec(spec)?;
+    let loaded = mmm_data::spec::load_spec(spec)?;
     let mut inputs = vec![spec.to_path_buf()];
     inputs.extend(
-        mmm_core::input::spec_files(&loaded)
+        mmm_data::input::spec_files(&loaded)
             .into_iter()
             .map(|(p, _)| p),
     );
     staging::check_out(out, &inputs)?;
-    let truth = fit_truth(&loaded)?;
+    let truth = fit_truth_with(&loaded, overrides.truths)?;
     let options = AuditOptions::resolve(
         &loaded,
         truth.fitted.len(),
@@ -667,7 +776,7 @@ pub fn run_cli(
     let stage = Staging::begin(out, AUDIT_OUTPUTS)?;
     // the replicates' data files live in a scratch folder inside the staging folder
     let work = stage.dir().join(".replicates");
-    mmm_core::output::ensure_dir(&work)?;
+    mmm_engine::output::ensure_dir(&work)?;
     let audit = run_audit(
         &loaded,
         &truth,

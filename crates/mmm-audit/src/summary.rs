@@ -31,6 +31,12 @@ pub const STABLE_SHARE: f64 = 0.9;
 pub const MOVE_TOLERANCE: f64 = 0.01;
 
 /// Scores of one quantity (ROI, contribution or mROI) of one channel.
+///
+/// With several truths (a Bayesian model's posterior draws), every replicate `r` is scored
+/// against its own truth `θ*_r`: `truth` is `mean_r θ*_r`, `bias = mean_r (θ̂_r − θ*_r)`,
+/// `sd` the standard deviation of the errors `θ̂_r − θ*_r`, `rmse = √(mean_r (θ̂_r − θ*_r)²)`,
+/// `coverage` the share of intervals holding their own replicate's truth; `mean`, `q05` and
+/// `q95` are of the estimates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricSummary {
@@ -71,10 +77,40 @@ pub struct ChannelAudit {
     pub contribution: MetricSummary,
     /// Marginal ROI against the truth.
     pub mroi: MetricSummary,
+    /// With several truths: the spread of the truths' own ROIs (the posterior's uncertainty,
+    /// which the replicates' errors do not include); absent with a single truth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truth_roi: Option<Spread>,
     /// `identified`, `weakly identified` or `not identified`.
     pub verdict: String,
     /// Why (which thresholds failed).
     pub reasons: Vec<String>,
+}
+
+/// Mean, standard deviation (n − 1) and range of a few values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spread {
+    /// Number of values.
+    pub n: usize,
+    /// Mean.
+    pub mean: f64,
+    /// Standard deviation (n − 1).
+    pub sd: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+fn spread(v: &[f64]) -> Spread {
+    Spread {
+        n: v.len(),
+        mean: mean(v),
+        sd: sd(v),
+        min: v.iter().copied().fold(f64::INFINITY, f64::min),
+        max: v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    }
 }
 
 /// Two channels whose estimates trade off across replicates.
@@ -228,6 +264,40 @@ fn metric(truth: f64, v: &[f64], ci: &[Option<(f64, f64)>], floor: f64) -> Metri
     }
 }
 
+/// Scores estimates `v` against each replicate's own truth `truths[r]` (see
+/// [`MetricSummary`]), with the intervals `ci` and the scale floor `floor`; the scale is
+/// `max(|mean_r θ*_r|, floor)`.
+fn metric_own(truths: &[f64], v: &[f64], ci: &[Option<(f64, f64)>], floor: f64) -> MetricSummary {
+    let truth = mean(truths);
+    let errors: Vec<f64> = v.iter().zip(truths).map(|(x, t)| x - t).collect();
+    let bias = mean(&errors);
+    let s = sd(&errors);
+    let scale = truth.abs().max(floor);
+    let scale = if scale > 0.0 { scale } else { 1.0 };
+    let rmse = (errors.iter().map(|e| e * e).sum::<f64>() / v.len() as f64).sqrt();
+    let reported = ci.iter().flatten().count();
+    let coverage = (reported > 0 && reported == v.len()).then(|| {
+        ci.iter()
+            .zip(truths)
+            .filter(|(c, t)| c.is_some_and(|(lo, hi)| lo <= **t && **t <= hi))
+            .count() as f64
+            / reported as f64
+    });
+    MetricSummary {
+        truth,
+        mean: mean(v),
+        bias,
+        relative_bias: bias / scale,
+        sd: s,
+        relative_sd: s / scale,
+        rmse,
+        q05: quantile(v, 0.05),
+        q95: quantile(v, 0.95),
+        coverage,
+        scale,
+    }
+}
+
 /// The verdict on one quantity's scores at interval level `level`, with its reasons.
 pub fn verdict(m: &MetricSummary, level: f64) -> (String, Vec<String>) {
     let mut reasons = Vec::new();
@@ -293,29 +363,62 @@ pub fn summarize(audit: &Audit) -> AuditSummary {
     let cis = |k: usize,
                f: &dyn Fn(&crate::ReplicateChannel) -> Option<(f64, f64)>|
      -> Vec<Option<(f64, f64)>> { ok.iter().map(|r| f(&r.channels[k])).collect() };
+    // with several truths, replicate r's truth of channel k (else None: the single truth)
+    let multi = !audit.truths.is_empty();
+    let own = |k: usize, f: &dyn Fn(&crate::TruthChannel) -> f64| -> Vec<f64> {
+        ok.iter()
+            .map(|r| {
+                let t = r.truth.and_then(|i| audit.truths.get(i));
+                t.map_or(f64::NAN, |t| f(&t.channels[k]))
+            })
+            .collect()
+    };
+    let score = |k: usize,
+                 f: &dyn Fn(&crate::TruthChannel) -> f64,
+                 v: &[f64],
+                 ci: &[Option<(f64, f64)>],
+                 floor: f64| {
+        if multi {
+            metric_own(&own(k, f), v, ci, floor)
+        } else {
+            metric(f(&audit.truth[k]), v, ci, floor)
+        }
+    };
     let mut channels = Vec::new();
     let mut rois = Vec::new();
     for (k, t) in audit.truth.iter().enumerate() {
         let roi_v = col(k, &|c| c.roi);
-        let roi = metric(t.roi, &roi_v, &cis(k, &|c| c.roi_ci), roi_floor);
-        let contribution = metric(
-            t.contribution,
+        let roi = score(k, &|t| t.roi, &roi_v, &cis(k, &|c| c.roi_ci), roi_floor);
+        let contribution = score(
+            k,
+            &|t| t.contribution,
             &col(k, &|c| c.contribution),
             &cis(k, &|c| c.contribution_ci),
             contribution_floor,
         );
-        let mroi = metric(
-            t.mroi,
+        let mroi = score(
+            k,
+            &|t| t.mroi,
             &col(k, &|c| c.mroi),
             &cis(k, &|c| c.mroi_ci),
             mroi_floor,
         );
         let (v, reasons) = verdict(&roi, level);
+        let truth_roi = multi.then(|| {
+            spread(
+                &audit
+                    .truths
+                    .iter()
+                    .map(|t| t.channels[k].roi)
+                    .collect::<Vec<_>>(),
+            )
+        });
         channels.push(ChannelAudit {
             name: t.name.clone(),
             roi,
             contribution,
             mroi,
+            truth_roi,
             verdict: v,
             reasons,
         });
@@ -334,8 +437,18 @@ pub fn summarize(audit: &Audit) -> AuditSummary {
                 .iter()
                 .map(|row| (row.channels[a].contribution + row.channels[b].contribution) / spend)
                 .collect();
-            let truth = (ta.contribution + tb.contribution) / spend;
-            let m = metric(truth, &combined, &vec![None; combined.len()], roi_floor);
+            let none = vec![None; combined.len()];
+            let m = if multi {
+                let truths: Vec<f64> = own(a, &|t| t.contribution)
+                    .iter()
+                    .zip(own(b, &|t| t.contribution))
+                    .map(|(ca, cb)| (ca + cb) / spend)
+                    .collect();
+                metric_own(&truths, &combined, &none, roi_floor)
+            } else {
+                let truth = (ta.contribution + tb.contribution) / spend;
+                metric(truth, &combined, &none, roi_floor)
+            };
             let (v, _) = verdict(&m, level);
             pairs.push(PairAudit {
                 a: ta.name.clone(),
@@ -414,5 +527,101 @@ pub fn summarize(audit: &Audit) -> AuditSummary {
         channels,
         pairs,
         decision,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AuditOptions, AuditTruth, ReplicateChannel, TruthChannel};
+
+    fn truth(roi: f64) -> TruthChannel {
+        TruthChannel {
+            name: "tv".into(),
+            spend: 100.0,
+            contribution: 100.0 * roi,
+            roi,
+            mroi: roi / 2.0,
+            current_spend: 1.0,
+        }
+    }
+
+    /// Two truths with ROI 1 and 3, replicates alternating between them and each estimating
+    /// its own truth exactly with an interval ±0.1 around it: scored against its own truth,
+    /// bias and error spread are 0 and coverage 100 %; scored against the mean truth (2), the
+    /// coverage would be 0 and the spread 1.07. One truth: the old scoring, unchanged.
+    #[test]
+    fn each_replicate_is_scored_against_its_own_truth() {
+        let rows: Vec<ReplicateRow> = (0..6)
+            .map(|r| {
+                let roi = if r % 2 == 0 { 1.0 } else { 3.0 };
+                ReplicateRow {
+                    index: r,
+                    seed: r as u64,
+                    truth: Some(r % 2),
+                    status: "ok".into(),
+                    error: None,
+                    channels: vec![ReplicateChannel {
+                        name: "tv".into(),
+                        roi,
+                        roi_ci: Some((roi - 0.1, roi + 0.1)),
+                        contribution: 100.0 * roi,
+                        contribution_ci: None,
+                        mroi: roi / 2.0,
+                        mroi_ci: None,
+                    }],
+                    decision: None,
+                }
+            })
+            .collect();
+        let mut audit = Audit {
+            schema_version: "x".into(),
+            name: "t".into(),
+            options: AuditOptions {
+                replicates: 6,
+                seed: 1,
+                block_length: 2,
+            },
+            shard: None,
+            interval_level: 0.95,
+            model: "bayesian_linear".into(),
+            truth: vec![truth(2.0)],
+            truths: vec![
+                AuditTruth {
+                    draw: 3,
+                    channels: vec![truth(1.0)],
+                },
+                AuditTruth {
+                    draw: 9,
+                    channels: vec![truth(3.0)],
+                },
+            ],
+            truth_lift_pct: None,
+            summary: None,
+            replicates: rows,
+        };
+        let s = summarize(&audit);
+        let c = &s.channels[0];
+        assert_eq!(c.roi.truth, 2.0);
+        assert_eq!(c.roi.bias, 0.0);
+        assert_eq!(c.roi.sd, 0.0);
+        assert_eq!(c.roi.rmse, 0.0);
+        assert_eq!(c.roi.coverage, Some(1.0));
+        assert_eq!(c.contribution.bias, 0.0);
+        assert_eq!(c.mroi.bias, 0.0);
+        assert_eq!(c.verdict, "identified");
+        let t = c.truth_roi.as_ref().unwrap();
+        assert_eq!((t.n, t.mean, t.min, t.max), (2, 2.0, 1.0, 3.0));
+        assert!((t.sd - 2f64.sqrt()).abs() < 1e-15);
+
+        // the same estimates against the single mean truth: no interval holds it
+        audit.truths.clear();
+        audit.replicates.iter_mut().for_each(|r| r.truth = None);
+        let s = summarize(&audit);
+        let c = &s.channels[0];
+        assert_eq!(c.roi.coverage, Some(0.0));
+        assert!((c.roi.sd - (6.0f64 / 5.0).sqrt()).abs() < 1e-12);
+        assert!(c.truth_roi.is_none());
+        assert_eq!(c.verdict, "not identified");
     }
 }

@@ -3,7 +3,7 @@
 //! every channel identified with interval coverage within 5 points of nominal.
 
 use mmm_audit::{fit_truth, run_audit, Audit, AuditOptions};
-use mmm_core::spec::load_spec;
+use mmm_data::spec::load_spec;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};

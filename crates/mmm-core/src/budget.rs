@@ -5,11 +5,8 @@
 //! Counts in a spec also have fixed upper bounds in the schema (see `docs/data.md`); this check
 //! covers their products (draws × chains × periods), which no single bound can.
 
-use crate::error::SpecIssue;
-use crate::spec::ExperimentSpec;
-
 /// Share of the available memory a fit may plan to use.
-const USABLE_SHARE: f64 = 0.8;
+pub const USABLE_SHARE: f64 = 0.8;
 
 /// Memory available to this process, in bytes: `MemAvailable` of `/proc/meminfo`, or 8 GiB
 /// where that cannot be read.
@@ -36,29 +33,4 @@ pub fn human_bytes(b: f64) -> String {
         u += 1;
     }
     format!("{v:.1} {}", units[u])
-}
-
-/// Problems with the memory the spec's model needs for `n_obs` periods and `n_cols` design
-/// columns, against `available` bytes.
-pub fn memory_issues(
-    spec: &ExperimentSpec,
-    n_obs: usize,
-    n_cols: usize,
-    available: f64,
-) -> Vec<SpecIssue> {
-    let mut issues = Vec::new();
-    if let Some((need, formula)) = spec.model.memory_estimate(n_obs, n_cols) {
-        if need > USABLE_SHARE * available {
-            issues.push(SpecIssue {
-                pointer: "/model".into(),
-                message: format!(
-                    "the fit needs about {} of memory ({formula}, {n_obs} periods, {n_cols} \
-                     columns) but {} is available; lower the number of draws or chains",
-                    human_bytes(need),
-                    human_bytes(available)
-                ),
-            });
-        }
-    }
-    issues
 }

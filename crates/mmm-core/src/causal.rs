@@ -14,7 +14,6 @@
 use crate::dataset::ModelData;
 use crate::error::Result;
 use crate::model::{Design, FittedModel, Model};
-use crate::spec::ExperimentSpec;
 use std::fmt::Debug;
 
 /// The plugin kind name of causal structures.
@@ -133,11 +132,34 @@ impl CausalEstimate {
     }
 }
 
+/// The columns of an experiment that a causal structure checks itself against
+/// ([`CausalStructure::validate`]): the target, the date, the controls and the channels. The
+/// experiment spec of the data layer implements it (`mmm_data::spec::ExperimentSpec`).
+pub trait ExperimentColumns {
+    /// The target column (`/data/target`).
+    fn target(&self) -> &str;
+    /// The date column (`/data/date`).
+    fn date(&self) -> &str;
+    /// The column of every control, in spec order (`/controls/<j>`).
+    fn control_columns(&self) -> Vec<&str>;
+    /// Every channel's name and spend column, in spec order (`/media/<i>`).
+    fn channels(&self) -> Vec<ChannelColumns<'_>>;
+}
+
+/// A channel as [`ExperimentColumns`] names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelColumns<'a> {
+    /// The channel's name (`/media/<i>/name`).
+    pub name: &'a str,
+    /// Its spend column (`/media/<i>/spend`).
+    pub spend: &'a str,
+}
+
 /// A causal structure.
 #[typetag::serde(tag = "type")]
 pub trait CausalStructure: Send + Sync + Debug + dyn_clone::DynClone {
     /// Checks the structure against the spec (the channels it names exist…).
-    fn validate(&self, spec: &ExperimentSpec) -> Result<()>;
+    fn validate(&self, spec: &dyn ExperimentColumns) -> Result<()>;
     /// Fits the stages and reports every channel's effect.
     fn estimate(&self, input: &CausalInput<'_>) -> Result<CausalEstimate>;
     /// Whether the structure is one stage of the target on every regressor and channel with

@@ -5,7 +5,7 @@
 //! or empty cell, an unparsable, duplicate or unsorted date, irregular spacing of dates.
 
 use crate::error::{MmmError, Result};
-use crate::input::{shown, BoundFailure, Bounded};
+use crate::input::shown;
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -143,90 +143,7 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()
 }
 
-/// Which bound (file size, line length) a failed read hit, if any.
-type BoundCell = std::rc::Rc<std::cell::Cell<Option<BoundFailure>>>;
-
-/// Opens a data file for CSV reading: a regular file (a FIFO or a device is refused, see
-/// [`crate::input`]), read through the file and line bounds.
-fn open_csv(path: &Path) -> Result<(csv::Reader<Bounded<std::fs::File>>, BoundCell)> {
-    let file = crate::input::open_regular(path).map_err(|e| {
-        let message = match e.kind() {
-            std::io::ErrorKind::NotFound => "file not found".to_string(),
-            _ => format!("cannot read: {e}"),
-        };
-        MmmError::data(path, None, None, message)
-    })?;
-    let reader = Bounded::data(file);
-    let bound = reader.failure();
-    let rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(reader);
-    Ok((rdr, bound))
-}
-
-/// The error for a read that failed on a size bound (file or line length), if it did.
-fn bound_error(path: &Path, bound: &BoundCell) -> Option<MmmError> {
-    bound
-        .get()
-        .map(|b| MmmError::data(path, b.line(), None, b.message()))
-}
-
 impl Table {
-    /// Reads `path`, using `date_column` as the time index.
-    pub fn read(path: &Path, date_column: &str) -> Result<Table> {
-        Self::read_with(path, date_column, true)
-    }
-
-    fn read_with(path: &Path, date_column: &str, time_index: bool) -> Result<Table> {
-        let duplicate =
-            |h: &str| MmmError::data(path, Some(1), Some(h), "the header names this column twice");
-        // in-memory data attached at this path (see crate::frame) is read instead of the file
-        if let Some(t) = crate::frame::attached_cells(path) {
-            let (headers, cells) = (t.headers.clone(), t.cells.clone());
-            return Self::assemble(
-                path,
-                headers,
-                cells,
-                date_column,
-                None,
-                time_index,
-                duplicate,
-            );
-        }
-        let (mut rdr, bound) = open_csv(path)?;
-        let headers: Vec<String> = rdr
-            .headers()
-            .map_err(|e| {
-                bound_error(path, &bound).unwrap_or_else(|| {
-                    MmmError::data(path, Some(1), None, format!("cannot read header: {e}"))
-                })
-            })?
-            .iter()
-            .map(|h| h.trim().to_string())
-            .collect();
-        let mut cells = vec![Vec::new(); headers.len()];
-        for (r, rec) in rdr.records().enumerate() {
-            let rec = rec.map_err(|e| {
-                bound_error(path, &bound).unwrap_or_else(|| {
-                    MmmError::data(path, Some(r + 2), None, format!("malformed CSV row: {e}"))
-                })
-            })?;
-            for (c, v) in rec.iter().enumerate() {
-                cells[c].push(v.to_string());
-            }
-        }
-        Self::assemble(
-            path,
-            headers,
-            cells,
-            date_column,
-            None,
-            time_index,
-            duplicate,
-        )
-    }
-
     /// The map from column name to position; `duplicate` makes the error for a repeated name.
     fn column_index(
         headers: &[String],
@@ -241,8 +158,10 @@ impl Table {
         Ok(index)
     }
 
-    /// Builds the table and parses its date column (checked as a time index when `time_index`).
-    fn assemble(
+    /// Builds the table and parses its date column (checked as a time index when `time_index`);
+    /// `duplicate` makes the error for a column the header names twice. The data layer reads
+    /// files into tables through this (`mmm_data::table`).
+    pub fn assemble(
         path: &Path,
         headers: Vec<String>,
         cells: Vec<Vec<String>>,
@@ -360,12 +279,6 @@ impl Table {
                 }
             })
             .collect()
-    }
-
-    /// Reads a table whose date column need not be regular, sorted or unique (a holiday
-    /// calendar); dates are parsed and checked for format only.
-    pub fn read_unchecked(path: &Path, date_column: &str) -> Result<Table> {
-        Self::read_with(path, date_column, false)
     }
 
     /// Number of data rows.

@@ -137,30 +137,6 @@ pub fn check_spec_file(path: &Path, spec_file: &str, pointer: &str) -> Result<()
     }
 }
 
-/// Every file an experiment spec names, resolved against the spec's folder, with its JSON
-/// pointer: the data (`/data/path`) and the holiday calendar (`/baseline/holidays/path`).
-pub fn spec_files(loaded: &crate::spec::LoadedSpec) -> Vec<(PathBuf, &'static str)> {
-    let mut files = vec![(loaded.data_path(), "/data/path")];
-    if let Some(h) = &loaded.spec.baseline.holidays {
-        let p = Path::new(&h.path);
-        let p = if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            loaded.dir.join(p)
-        };
-        files.push((p, "/baseline/holidays/path"));
-    }
-    files
-}
-
-/// [`check_spec_file`] for every file of [`spec_files`].
-pub fn check_spec_files(loaded: &crate::spec::LoadedSpec) -> Result<()> {
-    for (p, pointer) in spec_files(loaded) {
-        check_spec_file(&p, &loaded.file, pointer)?;
-    }
-    Ok(())
-}
-
 /// Opens `path` for reading only when it is a regular file. On unix the file is opened
 /// without blocking (a FIFO would otherwise wait for a writer) and its type is checked on the
 /// open handle, so that a file swapped after a check is still refused.

@@ -1,8 +1,10 @@
 //! # mmm-core
 //!
-//! The traits, registry, experiment spec, data layer and result types of mmm, a marketing mix
-//! modeling framework. No concrete plugin lives here: transforms, models, causal structures and
-//! optimizers are registered by plugin crates through [`register!`] and found by their `type`.
+//! The traits, registry, parameters, transform chain and result types of mmm, a marketing mix
+//! modeling framework: what a plugin author needs. No concrete plugin lives here: transforms,
+//! models, causal structures and optimizers are registered by plugin crates through
+//! [`register!`] and found by their `type`. The experiment spec and the data layer that reads
+//! it are in `mmm-data`; the view of the data plugins get is [`dataset::ModelData`].
 //!
 //! - [`transform::Transform`]: one channel's series → a new series, with derivatives.
 //! - [`model::Model`]: a design matrix and a target → a [`model::FittedModel`].
@@ -15,17 +17,11 @@
 pub mod budget;
 pub mod calibration;
 pub mod causal;
-pub mod check;
-pub mod cleaning;
 pub mod console;
 pub mod csv_hints;
 pub mod data;
 pub mod dataset;
-pub mod design_check;
 pub mod error;
-pub mod experiment;
-pub mod fit_warnings;
-pub mod frame;
 pub mod gram;
 pub mod input;
 pub mod interval;
@@ -34,27 +30,19 @@ pub mod kpi;
 pub mod metrics;
 pub mod model;
 pub mod optimizer;
-pub mod output;
 pub mod params;
-pub mod predict;
-pub mod prepare;
 pub mod progress;
+pub mod quality;
 pub mod registry;
 pub mod resample;
-pub mod response;
-pub mod results;
-pub mod roles;
 pub mod sampled_params;
-pub mod saved_model;
 pub mod schema_messages;
 pub mod search;
-pub mod spec;
-pub mod staging;
 pub mod suggest;
 pub mod transform;
 pub mod tuning;
-pub mod tuning_bootstrap;
 pub mod validation;
+pub mod window;
 
 pub use error::{MmmError, Result};
 pub use params::ParamSpec;

@@ -3,6 +3,11 @@
 //! A [`ResponseCurves`] gives, for each channel, the expected KPI over the planning horizon as a
 //! function of spend per period (steady state, carry-over counted) and its derivative (marginal
 //! ROI). Optimizers see nothing else, so they work the same on any model or causal structure.
+//!
+//! With a planning window (`optimizer.window`, see [`crate::window`]) the curves are the
+//! window's: a channel's spend is its total over the window, its response the incremental KPI
+//! of that spend (carry-over in excluded, carry-over out included) and the horizon 1, so the
+//! optimizers run unchanged and every amount they see or report is a window total.
 
 use crate::error::Result;
 use serde::Serialize;
@@ -23,8 +28,53 @@ pub trait ResponseCurves: Sync {
     fn response(&self, channel: usize, spend: f64) -> f64;
     /// Derivative of [`ResponseCurves::response`] in total horizon spend (marginal ROI).
     fn marginal(&self, channel: usize, spend: f64) -> f64;
-    /// Number of periods in the planning horizon.
+    /// Number of periods in the planning horizon (1 for a planning window, whose spend is a
+    /// total over the window).
     fn horizon(&self) -> usize;
+    /// Money per unit of the KPI (`data.revenue_per_kpi`), when the KPI is not money; the
+    /// ROAS of a plan is then `revenue_per_kpi · Σ response / (H · Σ spend)`.
+    fn revenue_per_kpi(&self) -> Option<f64> {
+        None
+    }
+    /// The unit of spend amounts, for messages: `per period`, or `over the window`.
+    fn spend_unit(&self) -> &str {
+        "per period"
+    }
+}
+
+/// Curves with a revenue per KPI unit attached (everything else delegated).
+pub struct Priced<'a> {
+    /// The curves.
+    pub curves: &'a dyn ResponseCurves,
+    /// Money per unit of the KPI.
+    pub revenue_per_kpi: Option<f64>,
+}
+
+impl ResponseCurves for Priced<'_> {
+    fn n_channels(&self) -> usize {
+        self.curves.n_channels()
+    }
+    fn name(&self, channel: usize) -> &str {
+        self.curves.name(channel)
+    }
+    fn current_spend(&self, channel: usize) -> f64 {
+        self.curves.current_spend(channel)
+    }
+    fn response(&self, channel: usize, spend: f64) -> f64 {
+        self.curves.response(channel, spend)
+    }
+    fn marginal(&self, channel: usize, spend: f64) -> f64 {
+        self.curves.marginal(channel, spend)
+    }
+    fn horizon(&self) -> usize {
+        self.curves.horizon()
+    }
+    fn revenue_per_kpi(&self) -> Option<f64> {
+        self.revenue_per_kpi
+    }
+    fn spend_unit(&self) -> &str {
+        self.curves.spend_unit()
+    }
 }
 
 /// One channel of an optimized plan.
@@ -42,6 +92,10 @@ pub struct ChannelPlan {
     pub expected_contribution: f64,
     /// Marginal ROI at the optimal spend.
     pub mroi: f64,
+    /// With a planning window: the plan's and the reference plan's figures over the window
+    /// (spend, contribution in the window, carry-over in and out, incremental KPI, ROI, mROI).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<crate::window::ChannelWindowPlan>,
 }
 
 /// The result of an optimizer.
@@ -65,6 +119,9 @@ pub struct OptimizationResult {
     pub scenarios: Option<serde_json::Value>,
     /// Extra, optimizer-specific results (budget cut, ROI gain, method…).
     pub details: serde_json::Value,
+    /// With a planning window: its dates, the reference plan, totals and the plan per period.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<crate::window::WindowReport>,
 }
 
 /// A budget optimizer.
@@ -74,6 +131,11 @@ pub trait Optimizer: Send + Sync + Debug + dyn_clone::DynClone {
     fn validate(&self) -> Result<()>;
     /// Optimizes the allocation.
     fn optimize(&self, curves: &dyn ResponseCurves) -> Result<OptimizationResult>;
+    /// The planning window, when the optimizer plans one (the curves it is given are then the
+    /// window's, see [`crate::window::WindowCurves`]).
+    fn window(&self) -> Option<&crate::window::PlanningWindow> {
+        None
+    }
 }
 
 dyn_clone::clone_trait_object!(Optimizer);

@@ -22,9 +22,9 @@
 
 pub use rusqlite;
 
-use mmm_core::experiment::RunOutput;
 use mmm_core::metrics::FitMetrics;
 use mmm_core::{MmmError, Result};
+use mmm_engine::experiment::RunOutput;
 use rusqlite::{params, Connection};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -85,8 +85,8 @@ pub fn write_database(
     fill: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<()>,
 ) -> Result<PathBuf> {
     let target = dir.join(name);
-    // mode 0666 less the umask, as every output (mmm_core::output)
-    let tmp = mmm_core::output::temp_file(dir, name)?;
+    // mode 0666 less the umask, as every output (mmm_engine::output)
+    let tmp = mmm_engine::output::temp_file(dir, name)?;
     {
         let mut conn = Connection::open(tmp.path()).map_err(sql)?;
         // the file is private until renamed and discarded on any failure: no rollback journal,
@@ -356,7 +356,7 @@ fn fill(tx: &rusqlite::Transaction<'_>, out: &RunOutput) -> Result<()> {
 /// and no rows.
 fn tuning_table(
     tx: &rusqlite::Transaction<'_>,
-    t: Option<&mmm_core::tuning::TuningResult>,
+    t: Option<&mmm_engine::tuning::TuningResult>,
 ) -> Result<()> {
     let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
     let mut columns = vec![
@@ -377,7 +377,7 @@ fn tuning_table(
     ))
     .map_err(sql)?;
     let Some(t) = t else { return Ok(()) };
-    let on_front: std::collections::HashSet<usize> = mmm_core::tuning::pareto_front(&t.history)
+    let on_front: std::collections::HashSet<usize> = mmm_engine::tuning::pareto_front(&t.history)
         .into_iter()
         .collect();
     let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();

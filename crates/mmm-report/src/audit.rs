@@ -106,6 +106,26 @@ pub fn section(v: &Value) -> Result<Option<Section>> {
         ],
         &rows,
     ));
+    if let Some(truths) = v["truths"].as_array().filter(|t| !t.is_empty()) {
+        let ranges: Vec<String> = channels
+            .iter()
+            .map(|c| {
+                let t = &c["truth_roi"];
+                format!(
+                    "{} {} – {}",
+                    esc(c["name"].as_str().unwrap_or("")),
+                    fixed(f(&t["min"]), 3),
+                    fixed(f(&t["max"]), 3)
+                )
+            })
+            .collect();
+        body.push_str(&format!(
+            "<p>This is a Bayesian model: {} posterior draws served as alternative truths, replicate r simulated from draw r mod {} and scored against it (true ROI above is the mean of the replicates' truths; bias, spread and coverage are against each replicate's own truth). The truths' own ROIs — the posterior's uncertainty — range: {}.</p>",
+            truths.len(),
+            truths.len(),
+            ranges.join("; ")
+        ));
+    }
     let bias = Bars {
         categories: names.clone(),
         groups: vec![BarGroup {

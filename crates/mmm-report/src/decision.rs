@@ -22,6 +22,10 @@ pub fn decision(input: &RunInput) -> Option<Section> {
     let mut sentences: Vec<String> = Vec::new();
     match &r.optimization {
         Some(o) if !o.channels.is_empty() => {
+            let unit = match &o.window {
+                Some(w) => format!("over {} to {}", esc(&w.start), esc(&w.end)),
+                None => "per period".to_string(),
+            };
             let lift = o
                 .details
                 .as_ref()
@@ -51,7 +55,7 @@ pub fn decision(input: &RunInput) -> Option<Section> {
                     .map(|c| {
                         let up = c.change_pct.unwrap_or(0.0) > 0.0;
                         format!(
-                            "{} <strong>{}</strong> from {} to {} per period ({})",
+                            "{} <strong>{}</strong> from {} to {} {unit} ({})",
                             if up { "raise" } else { "cut" },
                             esc(&c.name),
                             amount(c.current_spend),
@@ -97,8 +101,13 @@ pub fn decision(input: &RunInput) -> Option<Section> {
                         }
                         _ => String::new(),
                     };
+                    let what = if o.window.is_some() {
+                        "Expected KPI from the window's spend (carry-over after the window included)"
+                    } else {
+                        "Expected media-driven KPI over a period as long as the data"
+                    };
                     sentences.push(format!(
-                        "{}. Expected media-driven KPI over a period as long as the data: {} instead of {}, a change of {}{interval}.{roi_text}",
+                        "{}. {what}: {} instead of {}, a change of {}{interval}.{roi_text}",
                         moves.join("; "),
                         amount(o.expected_kpi_optimal),
                         amount(o.expected_kpi_current),
@@ -106,9 +115,25 @@ pub fn decision(input: &RunInput) -> Option<Section> {
                     ));
                 }
             }
-            sentences.push(
-                "The plan compares steady spend per period (the data's mean spend as \"current\"); its expected KPI is the response at that steady spend, which differs from the media contribution measured over the data's actual, uneven spend.".into(),
-            );
+            match &o.window {
+                Some(w) => sentences.push(format!(
+                    "The plan covers {} periods, {} to {}; \"current\" is the spend of the reference window {} to {} ({}), and each channel's total is spread over the periods {}. Carry-over from earlier spend into the window is left out of both plans' figures, and the effect their spend still has after the window is counted.",
+                    w.periods,
+                    esc(&w.start),
+                    esc(&w.end),
+                    esc(w.reference.get("start").and_then(|v| v.as_str()).unwrap_or("?")),
+                    esc(w.reference.get("end").and_then(|v| v.as_str()).unwrap_or("?")),
+                    esc(w.reference.get("source").and_then(|v| v.as_str()).unwrap_or("")),
+                    if w.pattern == "flat" {
+                        "evenly"
+                    } else {
+                        "as the reference window spread it"
+                    }
+                )),
+                None => sentences.push(
+                    "The plan compares steady spend per period (the data's mean spend as \"current\"); its expected KPI is the response at that steady spend, which differs from the media contribution measured over the data's actual, uneven spend.".into(),
+                ),
+            }
         }
         _ => {
             sentences.push(

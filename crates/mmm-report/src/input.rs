@@ -360,6 +360,8 @@ pub struct PlanChannel {
     pub expected_contribution: Option<f64>,
     /// Marginal ROI at the optimal spend.
     pub mroi: Option<f64>,
+    /// With a planning window: the plan's and the reference plan's figures.
+    pub window: Option<ChannelWindowPlan>,
 }
 
 /// One budget level of a sweep.
@@ -400,6 +402,60 @@ pub struct Optimization {
     pub scenarios: Option<Vec<Scenario>>,
     /// Optimizer-specific details (`posterior_lift` for Bayesian models…).
     pub details: Option<Value>,
+    /// With a planning window: its dates, reference window, totals and schedule.
+    pub window: Option<PlanWindow>,
+}
+
+/// `results.json` `optimization.window`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PlanWindow {
+    /// `future` or `history`.
+    pub kind: String,
+    /// First date.
+    pub start: String,
+    /// Last date.
+    pub end: String,
+    /// Number of periods.
+    pub periods: usize,
+    /// Spend pattern (`reference` or `flat`).
+    pub pattern: String,
+    /// The reference window: `start`, `end`, `source`.
+    pub reference: Value,
+    /// Totals of the optimized plan.
+    pub plan: WindowFigures,
+    /// Totals of the reference plan.
+    pub reference_plan: WindowFigures,
+}
+
+/// A plan's figures over a window.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct WindowFigures {
+    /// Spend over the window.
+    pub spend: Option<f64>,
+    /// KPI in the window, carry-over in included.
+    pub contribution: Option<f64>,
+    /// Carry-over in from history.
+    pub carry_in: Option<f64>,
+    /// Carry-over out after the window.
+    pub carry_out: Option<f64>,
+    /// The plan's effect.
+    pub incremental: Option<f64>,
+    /// Incremental over spend.
+    pub roi: Option<f64>,
+    /// Marginal ROI.
+    pub mroi: Option<f64>,
+}
+
+/// `optimization.channels[].window`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ChannelWindowPlan {
+    /// The optimized plan.
+    pub plan: WindowFigures,
+    /// The reference plan.
+    pub reference: WindowFigures,
 }
 
 /// Sampler diagnostics of one parameter.
@@ -544,6 +600,8 @@ pub struct RunInput {
     pub decomposition: Option<Decomposition>,
     /// `draws.csv`, when present.
     pub draws: Option<Draws>,
+    /// `refresh.json` (written by `mmm refresh`), when present.
+    pub refresh: Option<serde_json::Value>,
 }
 
 fn bad(path: &Path, message: impl Into<String>) -> MmmError {
@@ -587,10 +645,20 @@ pub fn read_run(dir: &Path) -> Result<RunInput> {
     } else {
         None
     };
+    let rpath = dir.join("refresh.json");
+    let refresh = if rpath.is_file() {
+        Some(
+            serde_json::from_str(&read(&rpath)?)
+                .map_err(|e| bad(&rpath, format!("not JSON: {e}")))?,
+        )
+    } else {
+        None
+    };
     Ok(RunInput {
         results,
         decomposition,
         draws,
+        refresh,
     })
 }
 

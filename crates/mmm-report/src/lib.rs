@@ -25,8 +25,8 @@ pub use input::{read_comparison, read_run, RunInput};
 pub use run::RUN_SECTIONS;
 pub use study::STUDY_SECTIONS;
 
-use mmm_core::output::{ensure_dir, write_atomic};
 use mmm_core::{MmmError, Result};
+use mmm_engine::output::{ensure_dir, write_atomic};
 use std::path::{Path, PathBuf};
 
 /// File name of the report.
@@ -150,11 +150,11 @@ pub fn build_report(dir: &Path) -> Result<String> {
 }
 
 /// `mmm report DIR`: builds the report of `dir` and moves `dir/report.html` into place
-/// through a staging folder (see [`mmm_core::staging`]: a kill leaves no temporary file);
+/// through a staging folder (see [`mmm_engine::staging`]: a kill leaves no temporary file);
 /// returns its path.
 pub fn rebuild_report(dir: &Path) -> Result<PathBuf> {
     let html = build_report(dir)?;
-    let stage = mmm_core::staging::Staging::begin(dir, &[])?;
+    let stage = mmm_engine::staging::Staging::begin(dir, &[])?;
     write_atomic(stage.dir(), REPORT_FILE, html.as_bytes())?;
     stage.commit()?;
     Ok(dir.join(REPORT_FILE))

@@ -56,6 +56,9 @@ pub fn sections(input: &RunInput) -> Result<Vec<Section>> {
         out.push(s);
     }
     out.push(summary(input));
+    if let Some(s) = refresh(input) {
+        out.push(s);
+    }
     if let Some(s) = fit(input)? {
         out.push(s);
     }
@@ -1212,16 +1215,40 @@ fn budget(input: &RunInput) -> Result<Option<Section>> {
     let Some(o) = &r.optimization else {
         return Ok(None);
     };
-    let mut body = lead(
-        "The optimizer's reallocation of the budget per period across channels, from the response \
-         curves: how much each channel would get, and the media-driven KPI expected over the \
-         data's length before and after. At the optimum the channels' marginal ROIs are equal \
-         (unless a bound holds).",
-    );
+    let window = o.window.as_ref();
+    let per = if window.is_some() { "window" } else { "period" };
+    let mut body =
+        match window {
+            Some(w) => {
+                lead(&format!(
+            "The optimizer's plan for the window {} to {} ({} periods): each channel's total \
+             spend over the window, against the reference window {} to {} as the \"current\" \
+             plan, and the KPI each plan's spend brings — in the window and, through carry-over, \
+             after it (carry-over into the window from earlier spend is the same for both and \
+             left out). At the optimum the channels' marginal ROIs are equal (unless a bound \
+             holds).",
+            esc(&w.start),
+            esc(&w.end),
+            w.periods,
+            esc(w.reference.get("start").and_then(|v| v.as_str()).unwrap_or("?")),
+            esc(w.reference.get("end").and_then(|v| v.as_str()).unwrap_or("?")),
+        ))
+            }
+            None => lead(
+                "The optimizer's reallocation of the budget per period across channels, from the \
+             response curves: how much each channel would get, and the media-driven KPI \
+             expected over the data's length before and after. At the optimum the channels' \
+             marginal ROIs are equal (unless a bound holds).",
+            ),
+        };
     body.push_str(&kpis(&[
         (
             "optimization.total_budget",
-            "budget per period",
+            if window.is_some() {
+                "budget over the window"
+            } else {
+                "budget per period"
+            },
             o.total_budget,
             amount(o.total_budget),
         ),
@@ -1263,14 +1290,14 @@ fn budget(input: &RunInput) -> Result<Option<Section>> {
                     intervals: vec![],
                 },
             ],
-            x_desc: "spend per period".into(),
+            x_desc: format!("spend per {per}"),
             value_text: amount,
             reference: None,
         };
         body.push_str(&figure(
             "chart-budget",
             "Budget before and after",
-            "Spend per period per channel: current plan and the optimizer's plan.",
+            &format!("Spend per {per} per channel: current plan and the optimizer's plan."),
             &charts::bars(&b).map_err(chart_err("chart-budget"))?,
         ));
         let rows: Vec<(String, Vec<Cell>)> = o
@@ -1299,11 +1326,75 @@ fn budget(input: &RunInput) -> Result<Option<Section>> {
             "channel",
             &[
                 "channel",
-                "current / period",
-                "optimized / period",
+                &format!("current / {per}"),
+                &format!("optimized / {per}"),
                 "change",
                 "expected contribution",
                 "marginal ROI at optimum",
+            ],
+            &rows,
+        ));
+    }
+    if window.is_some() {
+        let f = |c: &crate::input::PlanChannel| c.window.clone().unwrap_or_default();
+        let rows: Vec<(String, Vec<Cell>)> = o
+            .channels
+            .iter()
+            .map(|c| {
+                let w = f(c);
+                (
+                    c.name.clone(),
+                    vec![
+                        Cell::text(&c.name),
+                        Cell::num("window.plan.spend", w.plan.spend, amount(w.plan.spend)),
+                        Cell::num(
+                            "window.plan.contribution",
+                            w.plan.contribution,
+                            amount(w.plan.contribution),
+                        ),
+                        Cell::num(
+                            "window.plan.carry_in",
+                            w.plan.carry_in,
+                            amount(w.plan.carry_in),
+                        ),
+                        Cell::num(
+                            "window.plan.carry_out",
+                            w.plan.carry_out,
+                            amount(w.plan.carry_out),
+                        ),
+                        Cell::num(
+                            "window.plan.incremental",
+                            w.plan.incremental,
+                            amount(w.plan.incremental),
+                        ),
+                        Cell::num("window.plan.roi", w.plan.roi, ratio(w.plan.roi)),
+                        Cell::num(
+                            "window.reference.incremental",
+                            w.reference.incremental,
+                            amount(w.reference.incremental),
+                        ),
+                        Cell::num(
+                            "window.reference.roi",
+                            w.reference.roi,
+                            ratio(w.reference.roi),
+                        ),
+                    ],
+                )
+            })
+            .collect();
+        body.push_str(&table(
+            "table-window",
+            "channel",
+            &[
+                "channel",
+                "spend",
+                "KPI in window",
+                "carry-over in",
+                "carry-over out",
+                "incremental KPI",
+                "ROI",
+                "reference: incremental KPI",
+                "reference: ROI",
             ],
             &rows,
         ));
@@ -1698,6 +1789,180 @@ fn review(input: &RunInput) -> Option<Section> {
         &rows,
     ));
     Some(section("section-review", "Model review", body))
+}
+
+/// `mmm refresh`'s section: the previous model's forecast of the new periods against the
+/// actuals, the re-tuned parameters, and per channel how ROI moved, split into the new data and
+/// re-tuning (from `refresh.json`).
+fn refresh(input: &RunInput) -> Option<Section> {
+    let r = input.refresh.as_ref()?;
+    let num = |v: &serde_json::Value| v.as_f64();
+    let fc = &r["forecast_check"];
+    let mut body = lead(&format!(
+        "This run refreshes the model <code>{}</code> (fitted on {} periods, {} to {}) with {} new periods ({} to {}). \
+         First, how well the previous model forecast the new periods; then what the refit moved, per channel: the change due to \
+         the new data (refit with the previous hyperparameters) and the change due to re-tuning. From <code>refresh.json</code>.",
+        esc(r["previous"]["name"].as_str().unwrap_or("")),
+        r["previous"]["periods"],
+        esc(r["previous"]["start"].as_str().unwrap_or("")),
+        esc(r["previous"]["end"].as_str().unwrap_or("")),
+        r["data"]["new_periods"],
+        esc(r["data"]["first_new"].as_str().unwrap_or("")),
+        esc(r["data"]["last_new"].as_str().unwrap_or("")),
+    ));
+    let level = num(&fc["interval"]["level"]);
+    body.push_str(&kpis(&[
+        (
+            "refresh.mape",
+            "Previous model's MAPE on the new periods",
+            num(&fc["mape"]),
+            format!("{}%", format::fixed(num(&fc["mape"]), 2)),
+        ),
+        (
+            "refresh.coverage",
+            &format!(
+                "Actuals inside its {} {} interval",
+                interval_text(level),
+                fc["interval"]["kind"].as_str().unwrap_or("")
+            ),
+            num(&fc["coverage"]),
+            pct_fraction(num(&fc["coverage"])),
+        ),
+    ]));
+    let periods: Vec<(String, Vec<Cell>)> = fc["by_period"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|p| {
+            let d = p["date"].as_str().unwrap_or("").to_string();
+            let covered = p["covered"].as_bool().unwrap_or(false);
+            (
+                d.clone(),
+                vec![
+                    Cell::text(&d),
+                    Cell::num("actual", num(&p["actual"]), amount(num(&p["actual"]))),
+                    Cell::num("expected", num(&p["expected"]), amount(num(&p["expected"]))),
+                    Cell::num("low", num(&p["low"]), amount(num(&p["low"]))),
+                    Cell::num("high", num(&p["high"]), amount(num(&p["high"]))),
+                    Cell::text(if covered { "yes" } else { "no" })
+                        .class((!covered).then_some("warn")),
+                ],
+            )
+        })
+        .collect();
+    body.push_str(&table(
+        "table-refresh-forecast",
+        "date",
+        &["Date", "Actual", "Forecast", "Low", "High", "Inside"],
+        &periods,
+    ));
+    let params: Vec<(String, Vec<Cell>)> = r["parameters"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|p| {
+            let k = p["pointer"].as_str().unwrap_or("").to_string();
+            let range = format!(
+                "[{}, {}]",
+                format::fixed(num(&p["range"][0]), 4),
+                format::fixed(num(&p["range"][1]), 4)
+            );
+            (
+                k.clone(),
+                vec![
+                    Cell::text(&k),
+                    Cell::num(
+                        "previous",
+                        num(&p["previous"]),
+                        format::fixed(num(&p["previous"]), 4),
+                    ),
+                    Cell::text(&range),
+                    Cell::num(
+                        "refreshed",
+                        num(&p["refreshed"]),
+                        format::fixed(num(&p["refreshed"]), 4),
+                    ),
+                ],
+            )
+        })
+        .collect();
+    if !params.is_empty() {
+        body.push_str(&lead(&format!(
+            "Re-tuned within a neighbourhood of the previous values: ± {} of each original range's width, clipped to it.",
+            format::fixed(num(&r["tuning"]["bounds_freedom"]), 2)
+        )));
+        body.push_str(&table(
+            "table-refresh-parameters",
+            "pointer",
+            &["Parameter", "Previous", "Searched", "Refreshed"],
+            &params,
+        ));
+    }
+    let signed = |v: Option<f64>| match v {
+        Some(x) if x >= 0.0 => format!("+{}", ratio(Some(x))),
+        _ => ratio(v),
+    };
+    let channels: Vec<(String, Vec<Cell>)> = r["channels"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|c| {
+            let name = c["name"].as_str().unwrap_or("").to_string();
+            let m = &c["roi"];
+            let with_se = |k: &str, se: Option<f64>| match se {
+                Some(e) => format!("{} ± {}", signed(num(&m[k])), format::fixed(Some(e), 4)),
+                None => signed(num(&m[k])),
+            };
+            (
+                name.clone(),
+                vec![
+                    Cell::text(&name),
+                    Cell::num(
+                        "roi_previous",
+                        num(&m["previous"]),
+                        ratio(num(&m["previous"])),
+                    ),
+                    Cell::num(
+                        "roi_refreshed",
+                        num(&m["refit_retuned"]),
+                        ratio(num(&m["refit_retuned"])),
+                    ),
+                    Cell::num(
+                        "roi_change",
+                        num(&m["change_total"]),
+                        signed(num(&m["change_total"])),
+                    ),
+                    Cell::num(
+                        "roi_change_data",
+                        num(&m["change_from_data"]),
+                        with_se("change_from_data", num(&m["change_from_data_mcse"])),
+                    ),
+                    Cell::num(
+                        "roi_change_tuning",
+                        num(&m["change_from_retuning"]),
+                        with_se("change_from_retuning", num(&m["change_from_retuning_mcse"])),
+                    ),
+                ],
+            )
+        })
+        .collect();
+    body.push_str(&table(
+        "table-refresh-channels",
+        "channel",
+        &[
+            "Channel",
+            "ROI before",
+            "ROI after",
+            "Change",
+            "Due to new data",
+            "Due to re-tuning",
+        ],
+        &channels,
+    ));
+    Some(section("section-refresh", "Refresh", body))
 }
 
 fn warnings(input: &RunInput) -> Option<Section> {

@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 pub mod checks;
+pub mod geo;
 pub mod simulate;
 pub mod spec;
 
@@ -25,7 +26,7 @@ pub use simulate::{simulate, Simulation, Truth};
 pub use spec::{load_simspec, parse_simspec, simspec_schema, SimSpec};
 
 use mmm_core::error::{MmmError, Result};
-use mmm_core::output::{ensure_dir, write_atomic};
+use mmm_engine::output::{ensure_dir, write_atomic};
 use std::path::{Path, PathBuf};
 
 /// Writes `data.csv`, `truth.json` and, when the simulation has lift tests, `calibration.json`
@@ -56,11 +57,11 @@ pub fn run_cli(simspec: &Path, out: &Path, quiet: bool) -> Result<()> {
     let file = simspec.display().to_string();
     let raw = mmm_core::json_text::read_json_file(simspec, &file)?;
     let spec = parse_simspec(&raw, &file)?;
-    mmm_core::staging::check_out(out, &[simspec.to_path_buf()])?;
+    mmm_engine::staging::check_out(out, &[simspec.to_path_buf()])?;
     let sim = simulate(&spec, Some(&raw))?;
     checks::check_finite(&sim, &file)?;
     // all or nothing: both files are built in a staging folder, then moved in together
-    let stage = mmm_core::staging::Staging::begin(out, mmm_core::staging::SIMULATION_OUTPUTS)?;
+    let stage = mmm_engine::staging::Staging::begin(out, mmm_engine::staging::SIMULATION_OUTPUTS)?;
     write_outputs(stage.dir(), &sim)?;
     let written = stage.commit()?;
     if !quiet {
@@ -73,6 +74,15 @@ pub fn run_cli(simspec: &Path, out: &Path, quiet: bool) -> Result<()> {
             t.end,
             t.noise_sd
         );
+        if !t.geos.is_empty() {
+            let pops: Vec<f64> = t.geos.iter().map(|g| g.population).collect();
+            mmm_core::outln!(
+                "{} geos, populations {:.0} to {:.0}; national figures (sums over the geos):",
+                t.geos.len(),
+                pops.iter().copied().fold(f64::INFINITY, f64::min),
+                pops.iter().copied().fold(0.0, f64::max)
+            );
+        }
         mmm_core::outln!(
             "{:<16} {:>14} {:>14} {:>9} {:>9}",
             "channel",

@@ -20,8 +20,8 @@ use crate::spec::{CalendarHoliday, ControlSpec, Pattern, SimFrequency, SimSpec};
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use mmm_core::error::{MmmError, Result};
 use mmm_core::optimizer::ResponseCurves;
-use mmm_core::response::ChannelCurves;
 use mmm_core::transform::{ChainWorkspace, TransformChain};
+use mmm_engine::response::ChannelCurves;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
@@ -35,8 +35,8 @@ const STREAM_LIFT: u64 = 50_000;
 
 /// Decimal places kept in the CSV: spend and the mediator (2), controls and target (4). The
 /// truth is computed from the rounded series, exactly as a fit reads them.
-const SPEND_DECIMALS: i32 = 2;
-const VALUE_DECIMALS: i32 = 4;
+pub(crate) const SPEND_DECIMALS: i32 = 2;
+pub(crate) const VALUE_DECIMALS: i32 = 4;
 
 /// A simulated data set and its truth.
 #[derive(Debug, Clone)]
@@ -47,7 +47,7 @@ pub struct Simulation {
     pub truth: Truth,
     /// The lift tests as an experiment spec's `calibration` list (measured lifts), written to
     /// `calibration.json` when the simulation has lift tests.
-    pub calibration: Vec<mmm_core::calibration::LiftTestSpec>,
+    pub calibration: Vec<mmm_data::calibration::LiftTestSpec>,
 }
 
 /// What `truth.json` holds.
@@ -90,6 +90,10 @@ pub struct Truth {
     pub lift_tests: Vec<LiftTestTruth>,
     /// The simulation spec as read (the true parameters).
     pub parameters: serde_json::Value,
+    /// Per geo, for a panel (see [`crate::geo`]): its population and its own truth; the
+    /// national fields above are then sums over the geos.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub geos: Vec<crate::geo::GeoTruth>,
 }
 
 /// One channel's truth.
@@ -214,7 +218,7 @@ pub struct DriverTruth {
     pub share_mediated: Option<f64>,
 }
 
-fn round(v: f64, decimals: i32) -> f64 {
+pub(crate) fn round(v: f64, decimals: i32) -> f64 {
     let p = 10f64.powi(decimals);
     let r = (v * p).round() / p;
     if r == 0.0 {
@@ -224,13 +228,13 @@ fn round(v: f64, decimals: i32) -> f64 {
     }
 }
 
-fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
+pub(crate) fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
     let mut r = ChaCha8Rng::seed_from_u64(seed);
     r.set_stream(stream);
     r
 }
 
-fn normal(sd: f64) -> Result<Normal<f64>> {
+pub(crate) fn normal(sd: f64) -> Result<Normal<f64>> {
     Normal::new(0.0, sd).map_err(|e| MmmError::Compute(format!("normal distribution: {e}")))
 }
 
@@ -369,13 +373,91 @@ fn apply(chain: &TransformChain, x: &[f64]) -> Vec<f64> {
     out
 }
 
-fn fmt(v: f64) -> String {
+pub(crate) fn fmt(v: f64) -> String {
     format!("{v}")
 }
 
+/// A mediator's drawn series, its learned chain and its transformed series.
+pub(crate) struct Med {
+    pub series: Vec<f64>,
+    pub chain: TransformChain,
+    pub transformed: Vec<f64>,
+}
+
+/// The series of one simulation, per capita for a geo of relative size `scale` (the data
+/// hold `scale` times the spends and the target, rounded to the CSV's decimals; these are
+/// those values divided by `scale`, exactly what a model of per-capita data reads).
+pub(crate) struct Drawn {
+    pub dates: Vec<NaiveDate>,
+    pub y: Vec<f64>,
+    pub noise: Vec<f64>,
+    pub baseline: Vec<f64>,
+    pub spends: Vec<Vec<f64>>,
+    pub chains: Vec<TransformChain>,
+    pub transformed: Vec<Vec<f64>>,
+    pub med: Option<Med>,
+    pub control_cols: Vec<Vec<f64>>,
+    pub control_truth: Vec<ControlTruth>,
+}
+
 /// Simulates the data and computes the truth. `raw` is the spec as read (stored as the true
-/// parameters); pass `None` to store the spec re-serialized.
+/// parameters); pass `None` to store the spec re-serialized. With `geos`, a panel (see
+/// [`crate::geo`]).
 pub fn simulate(spec: &SimSpec, raw: Option<&serde_json::Value>) -> Result<Simulation> {
+    if let Some(g) = &spec.geos {
+        return crate::geo::simulate_geos(spec, g, raw);
+    }
+    let Drawn {
+        dates,
+        y,
+        noise,
+        baseline,
+        spends,
+        chains,
+        transformed,
+        med,
+        control_cols,
+        control_truth,
+    } = draw(spec, 1.0)?;
+
+    // CSV.
+    let csv = match &spec.campaign_rows {
+        Some(c) => campaign_csv(spec, c, &dates, &y, &spends, &transformed)?,
+        None => wide_csv(
+            spec,
+            &dates,
+            &y,
+            &spends,
+            med.as_ref().map(|m| &m.series),
+            &control_cols,
+        ),
+    };
+
+    // Truth.
+    let mut truth = truth(
+        spec,
+        raw,
+        &dates,
+        &y,
+        &noise,
+        &baseline,
+        &spends,
+        &chains,
+        &transformed,
+        med.as_ref().map(|m| (&m.series, &m.chain, &m.transformed)),
+        control_truth,
+    )?;
+    let (lift_tests, calibration) = lift_tests(spec, &dates, &spends, &chains)?;
+    truth.lift_tests = lift_tests;
+    Ok(Simulation {
+        csv,
+        truth,
+        calibration,
+    })
+}
+
+/// Draws every series of `spec` (see [`Drawn`]).
+pub(crate) fn draw(spec: &SimSpec, scale: f64) -> Result<Drawn> {
     let start = spec
         .start_date()
         .ok_or_else(|| MmmError::param("/start", format!("'{}' is not an ISO date", spec.start)))?;
@@ -408,7 +490,12 @@ pub fn simulate(spec: &SimSpec, raw: Option<&serde_json::Value>) -> Result<Simul
     let mut transformed = Vec::with_capacity(spec.channels.len());
     for (i, c) in spec.channels.iter().enumerate() {
         let mut r = rng(spec.seed, 1 + i as u64);
-        let x = draw_pattern(&c.spend, &dates, &mut r, true)?;
+        let mut x = draw_pattern(&c.spend, &dates, &mut r, true)?;
+        if scale != 1.0 {
+            // the data hold round(r·x̃); the model sees them divided by r
+            x.iter_mut()
+                .for_each(|v| *v = round(*v * scale, SPEND_DECIMALS) / scale);
+        }
         let mut chain = c.chain();
         let f = learn(&mut chain, &x);
         spends.push(x);
@@ -417,11 +504,6 @@ pub fn simulate(spec: &SimSpec, raw: Option<&serde_json::Value>) -> Result<Simul
     }
 
     // Mediator.
-    struct Med {
-        series: Vec<f64>,
-        chain: TransformChain,
-        transformed: Vec<f64>,
-    }
     let med = match &spec.mediator {
         Some(m) => {
             let mut r = rng(spec.seed, STREAM_MEDIATOR);
@@ -563,42 +645,19 @@ pub fn simulate(spec: &SimSpec, raw: Option<&serde_json::Value>) -> Result<Simul
         }
     }
     for (yt, e) in y.iter_mut().zip(&noise) {
-        *yt = round(*yt + e, VALUE_DECIMALS);
+        *yt = round((*yt + e) * scale, VALUE_DECIMALS) / scale;
     }
-
-    // CSV.
-    let csv = match &spec.campaign_rows {
-        Some(c) => campaign_csv(spec, c, &dates, &y, &spends, &transformed)?,
-        None => wide_csv(
-            spec,
-            &dates,
-            &y,
-            &spends,
-            med.as_ref().map(|m| &m.series),
-            &control_cols,
-        ),
-    };
-
-    // Truth.
-    let mut truth = truth(
-        spec,
-        raw,
-        &dates,
-        &y,
-        &noise,
-        &baseline,
-        &spends,
-        &chains,
-        &transformed,
-        med.as_ref().map(|m| (&m.series, &m.chain, &m.transformed)),
+    Ok(Drawn {
+        dates,
+        y,
+        noise,
+        baseline,
+        spends,
+        chains,
+        transformed,
+        med,
+        control_cols,
         control_truth,
-    )?;
-    let (lift_tests, calibration) = lift_tests(spec, &dates, &spends, &chains)?;
-    truth.lift_tests = lift_tests;
-    Ok(Simulation {
-        csv,
-        truth,
-        calibration,
     })
 }
 
@@ -627,13 +686,13 @@ fn lift_tests(
     dates: &[NaiveDate],
     spends: &[Vec<f64>],
     chains: &[TransformChain],
-) -> Result<(Vec<LiftTestTruth>, Vec<mmm_core::calibration::LiftTestSpec>)> {
+) -> Result<(Vec<LiftTestTruth>, Vec<mmm_data::calibration::LiftTestSpec>)> {
     if spec.lift_tests.is_empty() {
         return Ok((vec![], vec![]));
     }
     let specs: Vec<_> = spec.lift_tests.iter().map(|t| t.to_spec(1.0)).collect();
     let names: Vec<String> = spec.channels.iter().map(|c| c.name.clone()).collect();
-    let resolved = mmm_core::calibration::resolve(&specs, &names, dates, spends).map_err(|is| {
+    let resolved = mmm_data::calibration::resolve(&specs, &names, dates, spends).map_err(|is| {
         let i = &is[0];
         MmmError::param(
             i.pointer.replacen("/calibration/", "/lift_tests/", 1),
@@ -810,12 +869,30 @@ fn index_of(spec: &SimSpec, name: &str) -> Result<usize> {
         .ok_or_else(|| MmmError::param("/mediator/drivers", format!("no channel named '{name}'")))
 }
 
-fn mean(v: &[f64]) -> f64 {
+/// The population standard deviation `√(Σ(v − v̄)²/n)` (0 for no values).
+pub(crate) fn population_sd(v: &[f64]) -> f64 {
+    let m = mean(v);
+    (v.iter().map(|e| (e - m).powi(2)).sum::<f64>() / v.len().max(1) as f64).sqrt()
+}
+
+/// truth.json's `parameters`: the spec as read, or re-serialized when `raw` is `None`.
+pub(crate) fn spec_parameters(
+    spec: &SimSpec,
+    raw: Option<&serde_json::Value>,
+) -> Result<serde_json::Value> {
+    match raw {
+        Some(r) => Ok(r.clone()),
+        None => serde_json::to_value(spec)
+            .map_err(|e| MmmError::Compute(format!("serializing the spec: {e}"))),
+    }
+}
+
+pub(crate) fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
 #[allow(clippy::too_many_arguments)]
-fn truth(
+pub(crate) fn truth(
     spec: &SimSpec,
     raw: Option<&serde_json::Value>,
     dates: &[NaiveDate],
@@ -929,14 +1006,8 @@ fn truth(
         }
         _ => None,
     };
-    let noise_mean = mean(noise);
-    let noise_realized_sd =
-        (noise.iter().map(|e| (e - noise_mean).powi(2)).sum::<f64>() / n.max(1) as f64).sqrt();
-    let parameters = match raw {
-        Some(r) => r.clone(),
-        None => serde_json::to_value(spec)
-            .map_err(|e| MmmError::Compute(format!("serializing the spec: {e}")))?,
-    };
+    let noise_realized_sd = population_sd(noise);
+    let parameters = spec_parameters(spec, raw)?;
     Ok(Truth {
         name: spec.name.clone(),
         seed: spec.seed,
@@ -959,6 +1030,7 @@ fn truth(
         mediation,
         lift_tests: vec![],
         parameters,
+        geos: vec![],
     })
 }
 

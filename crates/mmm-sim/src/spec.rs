@@ -73,6 +73,83 @@ pub struct SimSpec {
     /// `calibration`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lift_tests: Vec<SimLiftTest>,
+    /// Simulate a geo × time panel: every geo has its own population, spend, intercept and
+    /// channel effects drawn around the national values (see [`GeoSpec`]); `data.csv` is then
+    /// long, one row per geo and period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geos: Option<GeoSpec>,
+}
+
+/// A geo panel (see `crate::geo` for the model).
+///
+/// # Formula
+/// For geo `g` with population `P_g` and relative size `r_g = P_g / mean_h P_h`, the
+/// per-capita series (in "average geo" units) follow the national model of
+/// `crate::simulate` with geo-specific draws, and the data hold `r_g` times them:
+/// ```text
+/// P_g       = round(population_median · e^{σ_P·z})
+/// x_{g,c,t} = r_g · x̃_{g,c,t},   x̃ drawn from channel c's pattern scaled by e^{σ_x·z}
+/// β_{g,c}   = β_c · e^{σ_β·z}            (national β_c is the median across geos)
+/// a_g       = intercept · e^{σ_a·z}
+/// y_{g,t}   = r_g · (a_g + trend·t + S_t + Σ_c β_{g,c}·f_c(x̃_{g,c})_t + Σ_k γ_k·z_{g,k,t} + ε_{g,t})
+/// ```
+/// with every `z ~ N(0, 1)` independent, transforms shared by all geos and applied to
+/// per-capita spend, as Meridian scales media by population.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GeoSpec {
+    /// Number of geos, named `Geo0`, `Geo1`, ….
+    #[schemars(range(min = 1, max = 1000))]
+    pub count: usize,
+    /// Name of the geo column (default `geo`).
+    #[serde(default = "default_geo_column")]
+    pub column: String,
+    /// Name of the population column (default `population`).
+    #[serde(default = "default_population_column")]
+    pub population_column: String,
+    /// Median population of a geo (default 1,000,000).
+    #[serde(default = "default_population_median")]
+    #[schemars(extend("exclusiveMinimum" = 0.0))]
+    pub population_median: f64,
+    /// `σ_P`: log-scale spread of the populations (default 0.5).
+    #[serde(default = "default_population_sd_log")]
+    #[schemars(range(min = 0.0, max = 5.0))]
+    pub population_sd_log: f64,
+    /// `σ_β`: log-scale spread of each channel's coefficient across geos (default 0.2).
+    #[serde(default = "default_effect_sd_log")]
+    #[schemars(range(min = 0.0, max = 5.0))]
+    pub effect_sd_log: f64,
+    /// `σ_x`: log-scale spread of each channel's per-capita spend level across geos
+    /// (default 0.3).
+    #[serde(default = "default_spend_sd_log")]
+    #[schemars(range(min = 0.0, max = 5.0))]
+    pub spend_sd_log: f64,
+    /// `σ_a`: log-scale spread of the per-capita intercept across geos (default 0.1).
+    #[serde(default = "default_intercept_sd_log")]
+    #[schemars(range(min = 0.0, max = 5.0))]
+    pub intercept_sd_log: f64,
+}
+
+fn default_geo_column() -> String {
+    "geo".into()
+}
+fn default_population_column() -> String {
+    "population".into()
+}
+fn default_population_median() -> f64 {
+    1_000_000.0
+}
+fn default_population_sd_log() -> f64 {
+    0.5
+}
+fn default_effect_sd_log() -> f64 {
+    0.2
+}
+fn default_spend_sd_log() -> f64 {
+    0.3
+}
+fn default_intercept_sd_log() -> f64 {
+    0.1
 }
 
 /// A lift test run on the simulated truth (see [`SimSpec::lift_tests`]): the fields of an
@@ -107,8 +184,8 @@ pub struct SimLiftTest {
 
 impl SimLiftTest {
     /// The experiment spec's entry for this test with the measured lift `lift`.
-    pub fn to_spec(&self, lift: f64) -> mmm_core::calibration::LiftTestSpec {
-        mmm_core::calibration::LiftTestSpec {
+    pub fn to_spec(&self, lift: f64) -> mmm_data::calibration::LiftTestSpec {
+        mmm_data::calibration::LiftTestSpec {
             name: self.name.clone(),
             channel: self.channel.clone(),
             start: self.start.clone(),
@@ -400,6 +477,67 @@ pub enum Pattern {
     },
 }
 
+impl Pattern {
+    /// The pattern with every level and spread multiplied by `k > 0` (a random walk's limits
+    /// too; a seasonal cycle's relative amplitude is kept), so its draws are `k` times those of
+    /// the original on the same random stream.
+    pub fn scaled(&self, k: f64) -> Pattern {
+        match self.clone() {
+            Pattern::AlwaysOn { mean, noise_sd } => Pattern::AlwaysOn {
+                mean: mean * k,
+                noise_sd: noise_sd * k,
+            },
+            Pattern::Flighted {
+                mean,
+                on_periods,
+                off_periods,
+                noise,
+                offset,
+            } => Pattern::Flighted {
+                mean: mean * k,
+                on_periods,
+                off_periods,
+                noise: noise * k,
+                offset,
+            },
+            Pattern::Pulses {
+                amount,
+                every_periods,
+                offset,
+                noise_sd,
+            } => Pattern::Pulses {
+                amount: amount * k,
+                every_periods,
+                offset,
+                noise_sd: noise_sd * k,
+            },
+            Pattern::Seasonal {
+                mean,
+                amplitude,
+                noise_sd,
+            } => Pattern::Seasonal {
+                mean: mean * k,
+                amplitude,
+                noise_sd: noise_sd * k,
+            },
+            Pattern::RandomWalk {
+                start,
+                step_sd,
+                min,
+                max,
+            } => Pattern::RandomWalk {
+                start: start * k,
+                step_sd: step_sd * k,
+                min: min.map(|m| m * k),
+                max: max.map(|m| m * k),
+            },
+            Pattern::Values { values } => Pattern::Values {
+                values: values.into_iter().map(|v| v * k).collect(),
+            },
+        }
+    }
+}
+
 /// A control variable and its effect.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -552,7 +690,7 @@ pub fn parse_simspec(raw: &Value, file: &str) -> Result<SimSpec> {
     };
     let spec: SimSpec = serde_path_to_error::deserialize(raw.clone()).map_err(|e| {
         err(vec![issue(
-            mmm_core::spec::path_to_pointer(e.path()),
+            mmm_data::spec::path_to_pointer(e.path()),
             e.inner().to_string(),
         )])
     })?;
@@ -578,7 +716,7 @@ pub fn parse_simspec(raw: &Value, file: &str) -> Result<SimSpec> {
     // was found inside it.
     let pointers: Vec<String> = issues.iter().map(|i| i.pointer.clone()).collect();
     issues.retain(|i| {
-        !(i.message.contains("'oneOf'")
+        !((i.message.contains("'oneOf'") || i.message.contains("'anyOf'"))
             && pointers
                 .iter()
                 .any(|p| p.starts_with(&format!("{}/", i.pointer))))
@@ -841,7 +979,7 @@ impl SimSpec {
             .map(|s| s + chrono::Duration::days(self.frequency.days() * (self.periods as i64 - 1)));
         for (k, t) in self.lift_tests.iter().enumerate() {
             let at = format!("/lift_tests/{k}");
-            issues.extend(mmm_core::calibration::test_issues(
+            issues.extend(mmm_data::calibration::test_issues(
                 &at,
                 &t.to_spec(1.0),
                 &channels,
@@ -944,6 +1082,14 @@ impl SimSpec {
         };
         claim(&mut issues, &self.date_column, "/date_column".into());
         claim(&mut issues, &self.target, "/target".into());
+        if let Some(g) = &self.geos {
+            claim(&mut issues, &g.column, "/geos/column".into());
+            claim(
+                &mut issues,
+                &g.population_column,
+                "/geos/population_column".into(),
+            );
+        }
         let mut names = BTreeSet::new();
         for (i, c) in self.channels.iter().enumerate() {
             let at = format!("/channels/{i}");
@@ -1042,6 +1188,33 @@ impl SimSpec {
             self.campaign_issues(c, &mut issues);
         }
         self.lift_test_issues(&mut issues);
+        if self.geos.is_some() {
+            for (set, at) in [
+                (self.mediator.is_some(), "/mediator"),
+                (self.campaign_rows.is_some(), "/campaign_rows"),
+                (!self.lift_tests.is_empty(), "/lift_tests"),
+            ] {
+                if set {
+                    issues.push(issue(
+                        at,
+                        "is not simulated with geos: remove it or remove `geos`",
+                    ));
+                }
+            }
+            if let Some(g) = &self.geos {
+                if !(1..=1000).contains(&g.count) {
+                    issues.push(issue(
+                        "/geos/count",
+                        format!("must be from 1 to 1000 geos, found {}", g.count),
+                    ));
+                }
+                finite(
+                    &mut issues,
+                    "/geos/population_median".into(),
+                    g.population_median,
+                );
+            }
+        }
         if let Some(m) = &self.mediator {
             claim(&mut issues, &m.name, "/mediator/name".into());
             check_pattern(&mut issues, &m.base, "/mediator/base", true);

@@ -4,7 +4,7 @@
 //! which adstock, which saturation recovers the channels' ROI best. Variants are listed
 //! (`{"name", "set": {pointer: value}}`) or spanned by a grid of JSON-pointer axes (`*` in a
 //! pointer means every array element). Every variant is built and validated before any runs;
-//! they then run in parallel (rayon), each through [`mmm_core::experiment::run`], and the
+//! they then run in parallel (rayon), each through [`mmm_engine::experiment::run`], and the
 //! comparison is written to `comparison.csv` and `comparison.json` (see [`comparison`]). With a
 //! `truth.json` from `mmm simulate`, each channel's ROI error and a ranking by recovery are added.
 //!
@@ -22,9 +22,9 @@ pub use spec::{load_study, parse_study, Study, StudySpec};
 
 use indicatif::ProgressBar;
 use mmm_core::error::{MmmError, Result, SpecIssue};
-use mmm_core::experiment;
-use mmm_core::output::{ensure_dir, write_atomic};
-use mmm_core::staging::{self, Staging};
+use mmm_engine::experiment;
+use mmm_engine::output::{ensure_dir, write_atomic};
+use mmm_engine::staging::{self, Staging};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::io::IsTerminal;
@@ -414,7 +414,7 @@ pub fn input_files(study_file: &Path, study: &Study) -> Vec<PathBuf> {
         files.push(dir.join(t));
     }
     for v in &study.variants {
-        for (p, _) in mmm_core::input::spec_files(&v.loaded) {
+        for (p, _) in mmm_data::input::spec_files(&v.loaded) {
             if !files.contains(&p) {
                 files.push(p);
             }
@@ -424,7 +424,7 @@ pub fn input_files(study_file: &Path, study: &Study) -> Vec<PathBuf> {
 }
 
 /// `mmm study STUDY --out DIR [--shard I/N]`. Everything is built in a staging folder of
-/// `out` (see [`mmm_core::staging`]); `before_commit` adds what the caller writes there too
+/// `out` (see [`mmm_engine::staging`]); `before_commit` adds what the caller writes there too
 /// (the report), then all of it moves into `out` together.
 pub fn run_cli(
     study_file: &Path,

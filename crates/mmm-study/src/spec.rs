@@ -5,7 +5,7 @@
 //! `/media/*/transforms/0` replaces the first transform of every channel.
 
 use mmm_core::error::{MmmError, Result, SpecIssue};
-use mmm_core::spec::{parse_spec_with_search, LoadedSpec};
+use mmm_data::spec::{parse_spec_with_search, LoadedSpec};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

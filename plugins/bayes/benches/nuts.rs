@@ -7,7 +7,8 @@ use mmm_bayes::nuts::LogDensity;
 use mmm_bayes::BayesianMmm;
 use mmm_core::dataset::ModelData;
 use mmm_core::model::{FitProblem, Model};
-use mmm_core::spec::load_spec;
+use mmm_data::dataset::FromSpec;
+use mmm_data::spec::load_spec;
 use std::path::Path;
 use std::time::Instant;
 

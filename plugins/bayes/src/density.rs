@@ -60,13 +60,14 @@ pub enum CoefMode {
     Ratio(f64),
 }
 
-/// One sampled parameter: its name, prior and bijector.
+/// One sampled parameter: its name, what it is (`S`: [`Slot`] in the national model,
+/// `GeoSlot` in the geo model), prior and bijector.
 #[derive(Debug, Clone)]
-pub struct Param {
+pub struct Param<S = Slot> {
     /// Reported name.
     pub name: String,
     /// What it is.
-    pub slot: Slot,
+    pub slot: S,
     /// Its prior.
     pub prior: Box<dyn Prior>,
     /// The map from the real line onto its support (prior support ∩ valid range).

@@ -26,6 +26,7 @@ pub mod checks;
 pub mod density;
 pub mod diagnostics;
 pub mod fit_checks;
+pub mod geo_density;
 pub mod loo;
 pub mod model;
 pub mod nuts;

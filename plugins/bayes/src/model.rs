@@ -581,8 +581,8 @@ impl BayesianMmm {
 
     /// Samples the posterior: `chains` chains in parallel, chain `c` seeded with
     /// `seed ⊕ (c + 1)·0x9E37_79B9_7F4A_7C15`, so draws do not depend on the thread count.
-    pub fn sample(&self, density: &MmmDensity, seed: u64) -> Result<BayesFit> {
-        let dim = density.params.len();
+    pub fn sample<D: SampledDensity>(&self, density: &D, seed: u64) -> Result<BayesFit> {
+        let dim = density.dim();
         let settings = NutsSettings {
             tune: self.tune,
             draws: self.draws,
@@ -607,12 +607,11 @@ impl BayesianMmm {
                 let mut ok = false;
                 for attempt in 0..100 {
                     let width = if attempt < 50 { 1.0 } else { 0.1 };
-                    for (k, p) in f.params.iter().enumerate() {
-                        let b = p.bijector;
-                        let center = initial_value(&f, k);
+                    for k in 0..dim {
+                        let b = f.bijector(k);
+                        let center = f.initial(k);
                         q0[k] = b.inverse(center) + width * (2.0 * rng.random::<f64>() - 1.0);
                     }
-                    use crate::nuts::LogDensity;
                     let l = f.logp_grad(&q0, &mut g);
                     if l.is_finite() && g.iter().all(|v| v.is_finite()) {
                         ok = true;
@@ -633,7 +632,6 @@ impl BayesianMmm {
                         *v += 2.0 * rng.random::<f64>() - 1.0;
                     }
                     let metric = find_start(&mut f, &mut q, 400);
-                    use crate::nuts::LogDensity;
                     let lp = f.logp_grad(&q, &mut g);
                     if lp.is_finite() && best.as_ref().is_none_or(|b| lp > b.0) {
                         best = Some((lp, q, metric));
@@ -675,7 +673,7 @@ impl BayesianMmm {
                     }
                 });
                 bar.finish(div);
-                let evals = chain.density().evaluations;
+                let evals = chain.density().evaluations();
                 Ok((draws, div, depth_hits, energy, chain.step_size(), evals))
             })
             .collect();
@@ -693,7 +691,7 @@ impl BayesianMmm {
             steps.push(eps);
             evals += ev;
         }
-        let names: Vec<String> = density.params.iter().map(|p| p.name.clone()).collect();
+        let names: Vec<String> = (0..dim).map(|k| density.name(k).to_string()).collect();
         let summaries: Vec<Summary> = (0..dim)
             .map(|k| {
                 let chains: Vec<Vec<f64>> = draws
@@ -753,6 +751,58 @@ impl BayesianMmm {
             warnings,
             target_scale: 0.0,
         })
+    }
+}
+
+/// A posterior the NUTS driver [`BayesianMmm::sample`] runs: a log-density on the
+/// unconstrained space that also names its parameters, maps them to their supports and
+/// proposes an initial value for each.
+pub trait SampledDensity: crate::nuts::LogDensity + Clone + Send + Sync {
+    /// Name of parameter `k`.
+    fn name(&self, k: usize) -> &str;
+    /// The map of parameter `k` from the real line onto its support.
+    fn bijector(&self, k: usize) -> crate::prior::Bijector;
+    /// Initial (constrained) value of parameter `k`, the centre of the jittered starts.
+    fn initial(&self, k: usize) -> f64;
+    /// Constrained values `x = T(u)` of every parameter.
+    fn constrain(&self, u: &[f64], out: &mut [f64]);
+    /// Gradient evaluations so far.
+    fn evaluations(&self) -> u64;
+}
+
+impl SampledDensity for MmmDensity {
+    fn name(&self, k: usize) -> &str {
+        &self.params[k].name
+    }
+    fn bijector(&self, k: usize) -> crate::prior::Bijector {
+        self.params[k].bijector
+    }
+    fn initial(&self, k: usize) -> f64 {
+        initial_value(self, k)
+    }
+    fn constrain(&self, u: &[f64], out: &mut [f64]) {
+        MmmDensity::constrain(self, u, out)
+    }
+    fn evaluations(&self) -> u64 {
+        self.evaluations
+    }
+}
+
+impl SampledDensity for crate::geo_density::GeoDensity {
+    fn name(&self, k: usize) -> &str {
+        &self.params[k].name
+    }
+    fn bijector(&self, k: usize) -> crate::prior::Bijector {
+        self.params[k].bijector
+    }
+    fn initial(&self, k: usize) -> f64 {
+        self.params[k].prior.center()
+    }
+    fn constrain(&self, u: &[f64], out: &mut [f64]) {
+        crate::geo_density::GeoDensity::constrain(self, u, out)
+    }
+    fn evaluations(&self) -> u64 {
+        self.evaluations
     }
 }
 

@@ -6,9 +6,10 @@ mod common;
 
 use mmm_bayes::nuts::LogDensity;
 use mmm_bayes::BayesianMmm;
-use mmm_core::calibration::{resolve, LiftBuffers, LiftScope, LiftTest, LiftTestSpec};
+use mmm_core::calibration::{LiftBuffers, LiftScope, LiftTest};
 use mmm_core::model::FitProblem;
 use mmm_core::transform::ChainWorkspace;
+use mmm_data::calibration::{resolve, LiftTestSpec};
 
 /// A holdout of x1 (carry-over to the end of the data) and a cut of x2 (its window only).
 fn tests(example: &common::Example) -> Vec<LiftTest> {

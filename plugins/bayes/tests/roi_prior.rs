@@ -4,7 +4,8 @@
 use mmm_bayes::model::{BayesianMmm, MediaPrior};
 use mmm_core::dataset::ModelData;
 use mmm_core::model::{FitProblem, Model};
-use mmm_core::spec::load_spec;
+use mmm_data::dataset::FromSpec;
+use mmm_data::spec::load_spec;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};

@@ -2,9 +2,10 @@
 //!
 //! This is the structure of Robyn, Meridian, LightweightMMM and PyMC-Marketing's MMM.
 
-use mmm_core::causal::{CausalEstimate, CausalInput, CausalStructure, ChannelEffect, Stage, KIND};
+use mmm_core::causal::{
+    CausalEstimate, CausalInput, CausalStructure, ChannelEffect, ExperimentColumns, Stage, KIND,
+};
 use mmm_core::model::FitProblem;
-use mmm_core::spec::ExperimentSpec;
 use mmm_core::Result;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -25,7 +26,7 @@ pub struct Direct {}
 
 #[typetag::serde(name = "direct")]
 impl CausalStructure for Direct {
-    fn validate(&self, _spec: &ExperimentSpec) -> Result<()> {
+    fn validate(&self, _spec: &dyn ExperimentColumns) -> Result<()> {
         Ok(())
     }
 

@@ -6,11 +6,11 @@
 
 use crate::bootstrap::{block_resample, default_block_length, BootstrapInterval, IntervalMethod};
 use mmm_core::causal::{
-    CausalEstimate, CausalInput, CausalStructure, ChannelEffect, Credit, Stage, KIND,
+    CausalEstimate, CausalInput, CausalStructure, ChannelEffect, Credit, ExperimentColumns, Stage,
+    KIND,
 };
 use mmm_core::dataset::ModelData;
 use mmm_core::model::{Column, Design, FitProblem, Model, Role};
-use mmm_core::spec::ExperimentSpec;
 use mmm_core::transform::{ChainWorkspace, Transform, TransformChain};
 use mmm_core::{MmmError, Result};
 use rayon::prelude::*;
@@ -351,7 +351,7 @@ impl Mediated {
 impl Mediated {
     /// One column, one role: the mediator is not the date, the target, a control, or (unless
     /// it is that channel) a channel's spend.
-    fn check_mediator_role(&self, spec: &ExperimentSpec) -> Result<()> {
+    fn check_mediator_role(&self, spec: &dyn ExperimentColumns) -> Result<()> {
         let m = &self.mediator.column;
         let clash = |other: String| {
             Err(MmmError::param(
@@ -361,17 +361,17 @@ impl Mediated {
                 ),
             ))
         };
-        if *m == spec.data.target {
+        if m.as_str() == spec.target() {
             return clash("the target (/data/target)".into());
         }
-        if *m == spec.data.date {
+        if m.as_str() == spec.date() {
             return clash("the date (/data/date)".into());
         }
-        if let Some(j) = spec.controls.iter().position(|c| c.column() == m) {
+        if let Some(j) = spec.control_columns().iter().position(|c| *c == m.as_str()) {
             return clash(format!("a control (/controls/{j})"));
         }
-        for (i, ch) in spec.media.iter().enumerate() {
-            if ch.spend == *m && self.mediator.channel.as_deref() != Some(ch.name.as_str()) {
+        for (i, ch) in spec.channels().iter().enumerate() {
+            if ch.spend == m.as_str() && self.mediator.channel.as_deref() != Some(ch.name) {
                 return clash(format!(
                     "the spend of channel '{}' (/media/{i}/spend); to mediate through a paid \
                      channel set \"channel\": \"{}\"",
@@ -385,9 +385,9 @@ impl Mediated {
 
 #[typetag::serde(name = "mediated")]
 impl CausalStructure for Mediated {
-    fn validate(&self, spec: &ExperimentSpec) -> Result<()> {
+    fn validate(&self, spec: &dyn ExperimentColumns) -> Result<()> {
         self.check_mediator_role(spec)?;
-        let names: Vec<&str> = spec.media.iter().map(|m| m.name.as_str()).collect();
+        let names: Vec<&str> = spec.channels().iter().map(|c| c.name).collect();
         for (i, d) in self.mediator.drivers.iter().enumerate() {
             if self.mediator.drivers[..i].contains(d) {
                 return Err(MmmError::param(

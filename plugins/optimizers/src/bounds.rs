@@ -1,7 +1,8 @@
 //! Budgets and per-channel bounds shared by the optimizers, and their resolution into
 //! `[lo, hi]` spend intervals per period.
 //!
-//! Every amount is **per period**, in the units of [`ResponseCurves::current_spend`].
+//! Every amount is **per period** (a **total over the window** when the optimizer has a planning
+//! window), in the units of [`ResponseCurves::current_spend`].
 
 use mmm_core::optimizer::ResponseCurves;
 use mmm_core::{MmmError, Result};
@@ -13,9 +14,11 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Budget {
-    /// Total spend per period, in the units of the current spend.
+    /// Total spend per period (over the window with a planning window), in the units of the
+    /// current spend.
     Total(#[schemars(range(min = 0.0))] f64),
-    /// Total spend per period as a multiple of the current total (1.0 = keep the budget).
+    /// Total spend as a multiple of the current total (1.0 = keep the budget; with a window the
+    /// current total is the reference window's spend).
     MultipleOfCurrent(#[schemars(range(min = 0.0))] f64),
 }
 
@@ -55,11 +58,11 @@ impl Budget {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelBounds {
-    /// Least spend per period (absolute).
+    /// Least spend per period (absolute; over the window with a planning window).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.0))]
     pub min: Option<f64>,
-    /// Most spend per period (absolute).
+    /// Most spend per period (absolute; over the window with a planning window).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.0))]
     pub max: Option<f64>,
@@ -277,8 +280,9 @@ pub fn resolve(
         let (lo, lw, hi, hw) = channel_interval(b, curves.current_spend(i), Some(budget), budget);
         if lo > hi * (1.0 + 1e-12) + 1e-12 {
             return Err(MmmError::Infeasible(format!(
-                "channel '{}': its minimum spend {lo} per period ({lw}) is above its maximum {hi} ({hw})",
-                curves.name(i)
+                "channel '{}': its minimum spend {lo} {} ({lw}) is above its maximum {hi} ({hw})",
+                curves.name(i),
+                curves.spend_unit()
             )));
         }
         r.lo.push(lo.min(hi));
@@ -297,13 +301,15 @@ pub fn resolve(
     };
     if sum_lo > budget + tol {
         return Err(MmmError::Infeasible(format!(
-            "the channel minimums sum to {sum_lo} per period, above the total budget {budget}: {}",
+            "the channel minimums sum to {sum_lo} {}, above the total budget {budget}: {}",
+            curves.spend_unit(),
             list(&r.lo, &r.lo_why)
         )));
     }
     if sum_hi < budget - tol {
         return Err(MmmError::Infeasible(format!(
-            "the channel maximums sum to {sum_hi} per period, below the total budget {budget}: {}",
+            "the channel maximums sum to {sum_hi} {}, below the total budget {budget}: {}",
+            curves.spend_unit(),
             list(&r.hi, &r.hi_why)
         )));
     }

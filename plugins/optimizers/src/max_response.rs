@@ -8,6 +8,7 @@
 use crate::bounds::{Bounds, Budget};
 use crate::plan;
 use mmm_core::optimizer::{OptimizationResult, Optimizer, ResponseCurves, KIND};
+use mmm_core::window::PlanningWindow;
 use mmm_core::Result;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -26,19 +27,32 @@ use serde_json::json;
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MaxResponse {
-    /// Total budget per period: {"total": amount} or {"multiple_of_current": m} (default 1.0).
+    /// Total budget per period (over the window with a planning window): {"total": amount} or
+    /// {"multiple_of_current": m} (default 1.0).
     #[serde(default)]
     pub budget: Budget,
     /// Per-channel spend bounds per period (min/max, min_share/max_share, min_change/max_change).
     #[serde(default)]
     pub bounds: Bounds,
+    /// Planning window: {"start": date, "end": date} (future, on the model's grid) or
+    /// {"last": N} (the last N periods of history), optional "reference" and "pattern"; every
+    /// amount is then a total over the window. Default: steady state per period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<PlanningWindow>,
 }
 
 #[typetag::serde(name = "max_response")]
 impl Optimizer for MaxResponse {
     fn validate(&self) -> Result<()> {
         self.budget.validate("/budget")?;
+        if let Some(w) = &self.window {
+            w.validate("/window")?;
+        }
         self.bounds.validate("/bounds")
+    }
+
+    fn window(&self) -> Option<&PlanningWindow> {
+        self.window.as_ref()
     }
 
     fn optimize(&self, curves: &dyn ResponseCurves) -> Result<OptimizationResult> {

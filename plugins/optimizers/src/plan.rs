@@ -15,7 +15,8 @@ pub fn current(curves: &dyn ResponseCurves) -> Vec<f64> {
 }
 
 /// Return on investment of a plan: `Σ response / (horizon · Σ spend)` (same units as the
-/// marginal ROI); `None` when nothing is spent.
+/// marginal ROI; with a planning window, incremental KPI over the window's spend); `None`
+/// when nothing is spent.
 pub fn roi(curves: &dyn ResponseCurves, spend: &[f64]) -> Option<f64> {
     let total: f64 = spend.iter().sum();
     (total > 0.0)
@@ -31,6 +32,12 @@ pub fn pct(from: f64, to: f64) -> Option<f64> {
     } else {
         None
     }
+}
+
+/// Return on ad spend of a plan: `revenue_per_kpi · ROI`, or the ROI itself when the KPI is
+/// money (no `revenue_per_kpi`); `None` when nothing is spent.
+pub fn roas(curves: &dyn ResponseCurves, spend: &[f64]) -> Option<f64> {
+    roi(curves, spend).map(|r| r * curves.revenue_per_kpi().unwrap_or(1.0))
 }
 
 /// `{channel: spend}` as JSON.
@@ -96,6 +103,7 @@ pub fn result(
             change_pct: pct(cur[i], spend[i]).unwrap_or(f64::NAN),
             expected_contribution: curves.response(i, spend[i]),
             mroi: curves.marginal(i, spend[i]),
+            window: None,
         })
         .collect();
     let kc = solver::objective(curves, &cur);
@@ -111,5 +119,6 @@ pub fn result(
         lift_pct: pct(kc, ko).unwrap_or(f64::NAN),
         scenarios,
         details,
+        window: None,
     }
 }

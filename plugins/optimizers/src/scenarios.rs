@@ -6,6 +6,7 @@
 use crate::bounds::Bounds;
 use crate::plan;
 use mmm_core::optimizer::{OptimizationResult, Optimizer, ResponseCurves, KIND};
+use mmm_core::window::PlanningWindow;
 use mmm_core::{MmmError, Result};
 use rayon::prelude::*;
 use schemars::JsonSchema;
@@ -18,7 +19,7 @@ use serde_json::{json, Value};
 pub enum Levels {
     /// Multiples of the current total spend (1.0 = current); at most 1000 levels.
     MultiplesOfCurrent(#[schemars(length(max = 1000))] Vec<f64>),
-    /// Total budgets per period; at most 1000 levels.
+    /// Total budgets per period (over the window with a planning window); at most 1000 levels.
     Totals(#[schemars(length(max = 1000))] Vec<f64>),
 }
 
@@ -42,12 +43,17 @@ impl Default for Levels {
 #[serde(deny_unknown_fields)]
 pub struct Scenarios {
     /// Budgets to sweep: {"multiples_of_current": [...]} (default [0.9, 1, 1.1, 1.2, 1.5]) or
-    /// {"totals": [...]} per period.
+    /// {"totals": [...]} per period (over the window with a planning window).
     #[serde(default)]
     pub levels: Levels,
     /// Per-channel spend bounds per period, applied at every level.
     #[serde(default)]
     pub bounds: Bounds,
+    /// Planning window: {"start": date, "end": date} (future, on the model's grid) or
+    /// {"last": N} (the last N periods of history), optional "reference" and "pattern"; every
+    /// amount is then a total over the window. Default: steady state per period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<PlanningWindow>,
 }
 
 impl Scenarios {
@@ -77,7 +83,14 @@ impl Optimizer for Scenarios {
                 ));
             }
         }
+        if let Some(w) = &self.window {
+            w.validate("/window")?;
+        }
         self.bounds.validate("/bounds")
+    }
+
+    fn window(&self) -> Option<&PlanningWindow> {
+        self.window.as_ref()
     }
 
     fn optimize(&self, curves: &dyn ResponseCurves) -> Result<OptimizationResult> {

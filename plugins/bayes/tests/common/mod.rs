@@ -4,7 +4,8 @@
 use mmm_bayes::BayesianMmm;
 use mmm_core::dataset::ModelData;
 use mmm_core::model::{Design, FitProblem};
-use mmm_core::spec::load_spec;
+use mmm_data::dataset::FromSpec;
+use mmm_data::spec::load_spec;
 use std::path::{Path, PathBuf};
 
 // the built-in transforms and causal structures the example's spec names

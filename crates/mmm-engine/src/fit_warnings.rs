@@ -10,7 +10,7 @@
 //! | media share of the KPI | above 80% | implausible for most businesses; often media absorbing the baseline |
 //! | Bayesian ROI interval | width above 10 × the posterior mean ROI | the data barely inform the channel's ROI |
 
-use crate::search::SearchParam;
+use mmm_core::search::SearchParam;
 
 /// Share of a search range's width within which a tuned value counts as "at the bound".
 pub const BOUND_TOLERANCE: f64 = 0.01;

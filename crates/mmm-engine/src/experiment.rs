@@ -1,19 +1,20 @@
 //! Runs an experiment: spec and data in, results out. Names no plugin; the causal structure,
 //! model, transforms and optimizer all come from the spec through the registry.
 
-use crate::causal::{CausalEstimate, CausalInput, CausalStructure};
-use crate::dataset::ModelData;
-use crate::error::{MmmError, Result};
-use crate::interval::hdi;
-use crate::metrics::fit_metrics;
-use crate::model::{Posterior, Role};
 use crate::output::{ensure_dir, write_atomic};
 use crate::response::{sample_curves, sample_posterior_curves, ChannelCurves, PosteriorCurves};
+use mmm_core::causal::{CausalEstimate, CausalInput, CausalStructure};
+use mmm_core::dataset::ModelData;
+use mmm_core::error::{MmmError, Result};
+use mmm_core::interval::hdi;
+use mmm_core::metrics::fit_metrics;
+use mmm_core::model::{Posterior, Role};
+use mmm_data::dataset::FromSpec;
 
 /// Posterior draws (evenly thinned) behind the optimizer's curves for a Bayesian model.
 pub const POSTERIOR_CURVE_DRAWS: usize = 200;
 use crate::results::{ChannelResult, CoefficientResult, DataSummary, ModelSummary, Results};
-use crate::spec::{LoadedSpec, SCHEMA_VERSION};
+use mmm_data::spec::{LoadedSpec, SCHEMA_VERSION};
 use std::path::{Path, PathBuf};
 
 /// The response curves a run's mROI and optimizer work on: the posterior's for a Bayesian
@@ -61,6 +62,7 @@ fn tune_spec(loaded: &LoadedSpec) -> Result<(LoadedSpec, Option<crate::tuning::T
         return Ok((loaded.clone(), None));
     };
     let data = ModelData::from_spec(loaded)?;
+    check_window(loaded, &data)?;
     let causal = causal_of(loaded)?;
     let seed = t.seed.unwrap_or(loaded.spec.seed);
     let result = crate::tuning::tune(
@@ -73,7 +75,7 @@ fn tune_spec(loaded: &LoadedSpec) -> Result<(LoadedSpec, Option<crate::tuning::T
         seed,
     )
     .map_err(|e| e.at("/tuning"))?;
-    let (mut raw, _, _) = crate::search::extract_ranges(&loaded.raw);
+    let (mut raw, _, _) = mmm_core::search::extract_ranges(&loaded.raw);
     for (pointer, value) in &result.best.parameters {
         if let Some(v) = raw.pointer_mut(pointer) {
             *v = serde_json::json!(value);
@@ -82,7 +84,7 @@ fn tune_spec(loaded: &LoadedSpec) -> Result<(LoadedSpec, Option<crate::tuning::T
     if let Some(o) = raw.as_object_mut() {
         o.remove("tuning");
     }
-    let spec = crate::spec::parse_spec(&raw, &loaded.file)?;
+    let spec = mmm_data::spec::parse_spec(&raw, &loaded.file)?;
     let tuned = LoadedSpec {
         spec,
         raw,
@@ -116,8 +118,10 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
     let (tuned, mut tuning) = tune_spec(loaded)?;
     let search_space = &loaded.search;
     let tuning_spec = loaded.spec.tuning.as_ref();
+    let tuning_raw = loaded.raw.get("tuning").cloned();
     let loaded = &tuned;
     let data = ModelData::from_spec(loaded)?;
+    check_window(loaded, &data)?;
     let causal = causal_of(loaded)?;
     causal.validate(&loaded.spec).map_err(|e| e.at("/causal"))?;
     let input = CausalInput {
@@ -133,7 +137,7 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
     let posterior = fitted.posterior();
     let mut reported_parameters = fitted.parameters.clone();
     if let Some(o) = reported_parameters.as_object_mut() {
-        o.remove(crate::model::POSTERIOR_KEY);
+        o.remove(mmm_core::model::POSTERIOR_KEY);
     }
 
     let fit = fit_metrics(&stage.y, &fitted.fitted, fitted.coefficients.len());
@@ -347,7 +351,9 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         Some(o) => Some(optimize_curves(
             o.as_ref(),
             &curves,
-            estimate.interval_level,
+            &data,
+            &estimate,
+            revenue_per_kpi.as_ref(),
         )?),
         None => None,
     };
@@ -407,7 +413,7 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         }
     }
 
-    let calibration = crate::calibration::results(&data, &estimate, posterior.as_ref());
+    let calibration = mmm_core::calibration::results(&data, &estimate, posterior.as_ref());
     if let Some(c) = &calibration {
         for t in c.tests.iter().filter(|t| t.z.abs() > 3.0) {
             warnings.push(format!(
@@ -449,7 +455,7 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         },
         data_quality: {
             let d = &loaded.spec.data;
-            (d.format != crate::prepare::DataFormat::Wide
+            (d.format != mmm_core::quality::DataFormat::Wide
                 || d.cleaning.is_some()
                 || d.aggregate.is_some())
             .then(|| (*data.quality).clone())
@@ -493,7 +499,13 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         data,
         model_json: String::new(),
     };
-    output.model_json = crate::saved_model::to_json(&crate::saved_model::build(loaded, &output)?)?;
+    let mut saved = crate::saved_model::build(loaded, &output)?;
+    saved.contribution_mcse = crate::refresh::contribution_mcse(&output);
+    if tuning_spec.is_some() {
+        saved.search = search_space.clone();
+        saved.tuning = tuning_raw;
+    }
+    output.model_json = crate::saved_model::to_json(&saved)?;
     Ok(output)
 }
 
@@ -504,7 +516,7 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
 /// ROI in money and the cost per acquisition `spend / contribution`. Returns the summary for
 /// `results.json` → `revenue_per_kpi`.
 fn value_in_money(
-    rpk: &crate::spec::RevenuePerKpi,
+    rpk: &mmm_data::spec::RevenuePerKpi,
     data: &ModelData,
     estimate: &CausalEstimate,
     posterior: Option<&Posterior>,
@@ -512,7 +524,7 @@ fn value_in_money(
 ) -> Result<serde_json::Value> {
     let n = data.n_obs();
     let (r, summary) = match rpk {
-        crate::spec::RevenuePerKpi::Value(v) => {
+        mmm_data::spec::RevenuePerKpi::Value(v) => {
             if !(v.is_finite() && *v > 0.0) {
                 return Err(MmmError::param(
                     "/data/revenue_per_kpi",
@@ -521,7 +533,7 @@ fn value_in_money(
             }
             (vec![*v; n], serde_json::json!({ "value": v }))
         }
-        crate::spec::RevenuePerKpi::Column(c) => {
+        mmm_data::spec::RevenuePerKpi::Column(c) => {
             let v = data.table.numeric(c)?;
             if let Some(row) = v.iter().position(|x| *x < 0.0) {
                 return Err(data.table.cell_error(
@@ -591,8 +603,8 @@ fn value_in_money(
 /// in `details.posterior_lift`, the point estimate's otherwise.
 pub fn optimize(
     output: &RunOutput,
-    optimizer: &dyn crate::optimizer::Optimizer,
-) -> Result<crate::optimizer::OptimizationResult> {
+    optimizer: &dyn mmm_core::optimizer::Optimizer,
+) -> Result<mmm_core::optimizer::OptimizationResult> {
     let (data, estimate) = (&output.data, &output.estimate);
     let posterior = estimate
         .outcome_stage()
@@ -606,31 +618,125 @@ pub fn optimize(
         Some(pc) => FittedCurves::Posterior(pc),
         None => FittedCurves::Point(ChannelCurves::new(data, estimate)),
     };
-    optimize_curves(optimizer, &curves, estimate.interval_level)
+    optimize_curves(
+        optimizer,
+        &curves,
+        data,
+        estimate,
+        output.results.revenue_per_kpi.as_ref(),
+    )
 }
 
-/// The optimizer's plan on fitted curves; errors carry the pointer `/optimizer`.
+/// The optimizer's plan on fitted curves; errors carry the pointer `/optimizer`. With a
+/// planning window (`optimizer.window`) the optimizer runs on the window's curves
+/// ([`crate::window::WindowCurves`], built from the same fit and, for a Bayesian model, the
+/// same draws) and the result gains the window's figures; `revenue_per_kpi` is results.json's
+/// `revenue_per_kpi` (for ROAS).
 fn optimize_curves(
-    o: &dyn crate::optimizer::Optimizer,
+    o: &dyn mmm_core::optimizer::Optimizer,
     curves: &FittedCurves,
-    level: f64,
-) -> Result<crate::optimizer::OptimizationResult> {
+    data: &ModelData,
+    estimate: &CausalEstimate,
+    revenue_per_kpi: Option<&serde_json::Value>,
+) -> Result<mmm_core::optimizer::OptimizationResult> {
+    use mmm_core::optimizer::Priced;
+    let level = estimate.interval_level;
+    let at = |e: MmmError| e.at("/optimizer");
+    let with_lift =
+        |r: &mut mmm_core::optimizer::OptimizationResult, lift: serde_json::Value| match r
+            .details
+            .as_object_mut()
+        {
+            Some(d) => {
+                d.insert("posterior_lift".into(), lift);
+            }
+            None => r.details = serde_json::json!({ "posterior_lift": lift }),
+        };
+    let plans = |r: &mmm_core::optimizer::OptimizationResult| -> (Vec<f64>, Vec<f64>) {
+        (
+            r.channels.iter().map(|c| c.current_spend).collect(),
+            r.channels.iter().map(|c| c.optimal_spend).collect(),
+        )
+    };
+    if let Some(w) = o.window() {
+        let resolved = w
+            .resolve(&data.dates, data.frequency, "/window")
+            .map_err(at)?;
+        let pc = match curves {
+            FittedCurves::Posterior(pc) => Some(pc),
+            FittedCurves::Point(_) => None,
+        };
+        let mut wc =
+            crate::window::WindowCurves::from_fit(data, estimate, pc, resolved).map_err(at)?;
+        wc.set_revenue_per_kpi(planning_revenue_per_kpi(
+            revenue_per_kpi,
+            data,
+            Some(wc.window()),
+        )?);
+        let mut r = o.optimize(&wc).map_err(at)?;
+        wc.report(&mut r);
+        if pc.is_some() {
+            let (current, optimal) = plans(&r);
+            let lift = wc.lift(&current, &optimal, level);
+            with_lift(&mut r, lift);
+        }
+        return Ok(r);
+    }
+    let price = planning_revenue_per_kpi(revenue_per_kpi, data, None)?;
     match curves {
         FittedCurves::Posterior(pc) => {
-            let mut r = o.optimize(pc).map_err(|e| e.at("/optimizer"))?;
-            let current: Vec<f64> = r.channels.iter().map(|c| c.current_spend).collect();
-            let optimal: Vec<f64> = r.channels.iter().map(|c| c.optimal_spend).collect();
+            let priced = Priced {
+                curves: pc,
+                revenue_per_kpi: price,
+            };
+            let mut r = o.optimize(&priced).map_err(at)?;
+            let (current, optimal) = plans(&r);
             let lift = pc.lift(&current, &optimal, level);
-            match r.details.as_object_mut() {
-                Some(d) => {
-                    d.insert("posterior_lift".into(), lift);
-                }
-                None => r.details = serde_json::json!({ "posterior_lift": lift }),
-            }
+            with_lift(&mut r, lift);
             Ok(r)
         }
-        FittedCurves::Point(c) => o.optimize(c).map_err(|e| e.at("/optimizer")),
+        FittedCurves::Point(c) => o
+            .optimize(&Priced {
+                curves: c,
+                revenue_per_kpi: price,
+            })
+            .map_err(at),
     }
+}
+
+/// The money per KPI unit the optimizers value the KPI at (ROAS, `target_roas`), from
+/// results.json's `revenue_per_kpi`: its `value`, or for a column its mean over the planning
+/// window's reference window (over the data without a window). `None` without
+/// `data.revenue_per_kpi` (the KPI is money).
+fn planning_revenue_per_kpi(
+    revenue_per_kpi: Option<&serde_json::Value>,
+    data: &ModelData,
+    window: Option<&mmm_core::window::ResolvedWindow>,
+) -> Result<Option<f64>> {
+    let Some(r) = revenue_per_kpi else {
+        return Ok(None);
+    };
+    if let Some(v) = r.get("value").and_then(|v| v.as_f64()) {
+        return Ok(Some(v));
+    }
+    match (r.get("column").and_then(|c| c.as_str()), window) {
+        (Some(c), Some(w)) => {
+            let v = data.table.numeric(c)?;
+            let part = &v[w.reference_start..w.reference_start + w.periods];
+            Ok(Some(part.iter().sum::<f64>() / part.len().max(1) as f64))
+        }
+        _ => Ok(r.get("mean").and_then(|v| v.as_f64())),
+    }
+}
+
+/// Places the optimizer's planning window (if any) on the data's grid, so that a window off the
+/// grid or past the data fails before the fit, with the pointer of the field.
+pub(crate) fn check_window(loaded: &LoadedSpec, data: &ModelData) -> Result<()> {
+    if let Some(w) = loaded.spec.optimizer.as_ref().and_then(|o| o.window()) {
+        w.resolve(&data.dates, data.frequency, "/window")
+            .map_err(|e| e.at("/optimizer"))?;
+    }
+    Ok(())
 }
 
 /// The per-period decomposition of the outcome stage: date, actual, predicted, and
@@ -687,8 +793,8 @@ pub fn decomposition_csv(data: &ModelData, estimate: &CausalEstimate) -> Result<
 /// coefficients' point estimates), media above 80% of the KPI, and Bayesian ROI intervals wider
 /// than 10 times their mean.
 fn quality_warnings(
-    stage: &crate::causal::Stage,
-    fit: &crate::metrics::FitMetrics,
+    stage: &mmm_core::causal::Stage,
+    fit: &mmm_core::metrics::FitMetrics,
     channels: &[ChannelResult],
     bayesian: bool,
     tuning: Option<&crate::tuning::TuningResult>,
@@ -743,7 +849,7 @@ fn quality_warnings(
 /// spend (see `ChannelCurves::set_exogenous_lever`): its name, the lever, and its current
 /// observed and exogenous spend per period.
 fn note_mediator_lever(
-    r: &mut crate::optimizer::OptimizationResult,
+    r: &mut mmm_core::optimizer::OptimizationResult,
     data: &ModelData,
     estimate: &CausalEstimate,
     curves: &[crate::response::ResponseCurve],
@@ -815,7 +921,7 @@ fn scale(lo: f64, hi: f64, k: f64) -> (f64, f64) {
 }
 
 /// Posterior draws as CSV: `chain`, `draw`, then one column per parameter.
-fn draws_csv(p: &crate::model::Posterior) -> Result<String> {
+fn draws_csv(p: &mmm_core::model::Posterior) -> Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let err = |e: csv::Error| MmmError::Compute(format!("writing draws: {e}"));
     let mut header = vec!["chain".to_string(), "draw".to_string()];
@@ -903,6 +1009,13 @@ pub fn write_outputs(out_dir: &Path, output: &RunOutput) -> Result<Vec<PathBuf>>
     )?);
     if let Some(d) = &output.draws_csv {
         written.push(write_atomic(out_dir, "draws.csv", d.as_bytes())?);
+    }
+    if let Some(o) = &output.results.optimization {
+        if let Some(w) = &o.window {
+            let names: Vec<String> = o.channels.iter().map(|c| c.name.clone()).collect();
+            let csv = crate::window::plan_csv(w, &names)?;
+            written.push(write_atomic(out_dir, "window_plan.csv", csv.as_bytes())?);
+        }
     }
     Ok(written)
 }

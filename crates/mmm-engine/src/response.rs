@@ -1,6 +1,6 @@
 //! Response curves and marginal ROI, from any fitted causal structure.
 //!
-//! A channel's expected KPI is `m_i · f_i(x)` summed over periods (see [`crate::causal`]). At a
+//! A channel's expected KPI is `m_i · f_i(x)` summed over periods (see [`mmm_core::causal`]). At a
 //! constant spend `s` per period, carry-over reaches a steady state, so the per-period effect is
 //! `g_i(s) = m_i · f_i(s·1)_∞` (the chain applied to a long constant series, last value).
 //!
@@ -14,10 +14,10 @@
 //! exact, not a finite difference. The horizon defaults to the data's length; current spend is
 //! the mean spend per period over the data.
 
-use crate::causal::CausalEstimate;
-use crate::dataset::ModelData;
-use crate::optimizer::ResponseCurves;
-use crate::transform::{ChainWorkspace, TransformChain};
+use mmm_core::causal::CausalEstimate;
+use mmm_core::dataset::ModelData;
+use mmm_core::optimizer::ResponseCurves;
+use mmm_core::transform::{ChainWorkspace, TransformChain};
 use serde::Serialize;
 use std::sync::Mutex;
 
@@ -308,7 +308,7 @@ pub struct ResponseCurve {
 pub const ADSTOCK_MAX_LAGS: usize = 52;
 
 /// The combined lag weights of the chain's carry-over transforms (those that are not
-/// elementwise and report [`crate::transform::Transform::lag_weights`]), convolved in chain
+/// elementwise and report [`mmm_core::transform::Transform::lag_weights`]), convolved in chain
 /// order and cut to `n` lags; `None` when there are none.
 pub fn adstock_weights(chain: &TransformChain, n: usize) -> Option<Vec<f64>> {
     let mut w = adstock_weights_uncut(chain, n)?;
@@ -370,7 +370,7 @@ fn posterior_adstock_weights(
             .map(|w| w.get(l).copied().unwrap_or(0.0))
             .collect();
         mean.push(v.iter().sum::<f64>() / v.len().max(1) as f64);
-        let (a, b) = crate::interval::hdi(&v, level);
+        let (a, b) = mmm_core::interval::hdi(&v, level);
         lo.push(a);
         hi.push(b);
     }
@@ -437,9 +437,9 @@ pub struct PosteriorCurves {
     names: Vec<String>,
     current: Vec<f64>,
     horizon: usize,
-    input_scale: Vec<f64>,
+    pub(crate) input_scale: Vec<f64>,
     /// `draws[i][d] = (β, chain with θ^(d))`.
-    draws: Vec<Vec<(f64, TransformChain)>>,
+    pub(crate) draws: Vec<Vec<(f64, TransformChain)>>,
     buffers: Vec<Mutex<Buffers>>,
 }
 
@@ -449,7 +449,7 @@ impl PosteriorCurves {
     pub fn new(
         data: &ModelData,
         estimate: &CausalEstimate,
-        posterior: &crate::model::Posterior,
+        posterior: &mmm_core::model::Posterior,
         max_draws: usize,
     ) -> Option<Self> {
         let n = STEADY_STATE_PERIODS;
@@ -532,35 +532,40 @@ impl PosteriorCurves {
     /// `level` of the absolute lift and of the lift in percent of the current KPI, and the
     /// probability that the lift is positive.
     pub fn lift(&self, current: &[f64], optimal: &[f64], level: f64) -> serde_json::Value {
-        let now = self.kpi_draws(current);
-        let opt = self.kpi_draws(optimal);
-        let abs: Vec<f64> = opt.iter().zip(&now).map(|(o, n)| o - n).collect();
-        let pct: Vec<f64> = opt
-            .iter()
-            .zip(&now)
-            .map(|(o, n)| 100.0 * (o - n) / n)
-            .collect();
-        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-        let (a_lo, a_hi) = crate::interval::hdi(&abs, level);
-        let (p_lo, p_hi) = crate::interval::hdi(&pct, level);
-        let (now_lo, now_hi) = crate::interval::hdi(&now, level);
-        let (opt_lo, opt_hi) = crate::interval::hdi(&opt, level);
-        serde_json::json!({
-            "draws": abs.len(),
-            "level": level,
-            "lift": mean(&abs),
-            "lift_low": a_lo,
-            "lift_high": a_hi,
-            "lift_pct": mean(&pct),
-            "lift_pct_low": p_lo,
-            "lift_pct_high": p_hi,
-            "probability_positive": abs.iter().filter(|v| **v > 0.0).count() as f64 / abs.len().max(1) as f64,
-            "expected_kpi_current_low": now_lo,
-            "expected_kpi_current_high": now_hi,
-            "expected_kpi_optimal_low": opt_lo,
-            "expected_kpi_optimal_high": opt_hi,
-        })
+        lift_summary(&self.kpi_draws(current), &self.kpi_draws(optimal), level)
     }
+}
+
+/// Summary of a plan's lift from per-draw KPIs at current (`now`) and optimal (`opt`) spend:
+/// mean and HDI at `level` of the absolute lift `opt − now` and of the lift in percent of
+/// `now`, the probability that the lift is positive, and the HDIs of both KPIs.
+pub fn lift_summary(now: &[f64], opt: &[f64], level: f64) -> serde_json::Value {
+    let abs: Vec<f64> = opt.iter().zip(now).map(|(o, n)| o - n).collect();
+    let pct: Vec<f64> = opt
+        .iter()
+        .zip(now)
+        .map(|(o, n)| 100.0 * (o - n) / n)
+        .collect();
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let (a_lo, a_hi) = mmm_core::interval::hdi(&abs, level);
+    let (p_lo, p_hi) = mmm_core::interval::hdi(&pct, level);
+    let (now_lo, now_hi) = mmm_core::interval::hdi(now, level);
+    let (opt_lo, opt_hi) = mmm_core::interval::hdi(opt, level);
+    serde_json::json!({
+        "draws": abs.len(),
+        "level": level,
+        "lift": mean(&abs),
+        "lift_low": a_lo,
+        "lift_high": a_hi,
+        "lift_pct": mean(&pct),
+        "lift_pct_low": p_lo,
+        "lift_pct_high": p_hi,
+        "probability_positive": abs.iter().filter(|v| **v > 0.0).count() as f64 / abs.len().max(1) as f64,
+        "expected_kpi_current_low": now_lo,
+        "expected_kpi_current_high": now_hi,
+        "expected_kpi_optimal_low": opt_lo,
+        "expected_kpi_optimal_high": opt_hi,
+    })
 }
 
 /// Samples every channel's posterior curve at `n_points` spends from 0 to 3× current spend:
@@ -579,8 +584,8 @@ pub fn sample_posterior_curves(
             .map(|d| curves.draw_response(i, d, s))
             .unzip();
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-        let (r_lo, r_hi) = crate::interval::hdi(&r, level);
-        let (m_lo, m_hi) = crate::interval::hdi(&m, level);
+        let (r_lo, r_hi) = mmm_core::interval::hdi(&r, level);
+        let (m_lo, m_hi) = mmm_core::interval::hdi(&m, level);
         CurvePoint {
             spend: s,
             response: mean(&r),

@@ -15,12 +15,13 @@
 //! with `z_j(t)` the baseline and control columns at `t`, `h_i` the stored spend history,
 //! `p_i` the plan's spend and `f_i` channel `i`'s chain (see [`crate::predict`]).
 
-use crate::data::{Frequency, Table};
-use crate::error::{MmmError, Result};
 use crate::experiment::RunOutput;
-use crate::model::Role;
-use crate::spec::{ControlSpec, LoadedSpec};
-use crate::transform::{ChainWorkspace, TransformChain};
+use mmm_core::data::{Frequency, Table};
+use mmm_core::error::{MmmError, Result};
+use mmm_core::model::Role;
+use mmm_core::transform::{ChainWorkspace, TransformChain};
+use mmm_data::spec::{ControlSpec, LoadedSpec};
+use mmm_data::table::ReadTable;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -60,7 +61,7 @@ pub fn sha256_file(path: &Path) -> Option<String> {
 
 /// The input files of a spec (data, holiday calendar) with their SHA-256.
 pub fn input_files(loaded: &LoadedSpec) -> Vec<InputFile> {
-    crate::input::spec_files(loaded)
+    mmm_data::input::spec_files(loaded)
         .into_iter()
         .map(|(p, pointer)| InputFile {
             pointer: pointer.to_string(),
@@ -235,11 +236,22 @@ pub struct SavedModel {
     /// Thinned posterior (models with coefficient draws).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub posterior: Option<SavedPosterior>,
+    /// Tuned models: the search ranges of the spec as written (before tuning filled in the
+    /// chosen values), which `mmm refresh` narrows around the chosen values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub search: Vec<mmm_core::search::SearchParam>,
+    /// Bayesian models: per channel, the Monte Carlo standard error of its posterior mean
+    /// contribution over the data (batch means, see [`crate::refresh`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contribution_mcse: Vec<Option<f64>>,
+    /// Tuned models: the spec's `tuning` section as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuning: Option<serde_json::Value>,
 }
 
 /// Number of lags over which a chain's lag weights stay above `1e-10` of their peak (summed
 /// over its filters), capped at `n`; `n` when a filter gives no lag weights.
-fn carry_periods(chain: &TransformChain, n: usize) -> usize {
+pub(crate) fn carry_periods(chain: &TransformChain, n: usize) -> usize {
     let mut total = 0usize;
     for t in &chain.0 {
         if t.is_elementwise() {
@@ -261,7 +273,7 @@ fn carry_periods(chain: &TransformChain, n: usize) -> usize {
 /// make; media columns are matched by channel).
 fn column_sources(
     loaded: &LoadedSpec,
-    data: &crate::dataset::ModelData,
+    data: &mmm_core::dataset::ModelData,
 ) -> Result<BTreeMap<String, ColumnSource>> {
     let spec = &loaded.spec;
     let mut m = BTreeMap::new();
@@ -269,7 +281,7 @@ fn column_sources(
     m.insert("trend".to_string(), ColumnSource::Trend);
     if let Some(s) = &spec.baseline.seasonality {
         for f in s.terms() {
-            let tag = crate::dataset::fmt_period(f.period);
+            let tag = mmm_core::dataset::fmt_period(f.period);
             for k in 1..=f.order {
                 for sine in [true, false] {
                     let name = format!("{}_{tag}_{k}", if sine { "sin" } else { "cos" });
@@ -488,6 +500,9 @@ pub fn build(loaded: &LoadedSpec, output: &RunOutput) -> Result<SavedModel> {
             df,
         },
         posterior: saved_posterior,
+        contribution_mcse: vec![],
+        search: vec![],
+        tuning: None,
     })
 }
 

@@ -9,8 +9,8 @@
 //! `date`, `actual`, `predicted`, …) and of `draws.csv` (after `chain`, `draw`), so they must
 //! differ from each other and from those reserved names.
 
-use crate::error::SpecIssue;
 use crate::spec::{ControlSpec, ExperimentSpec, Seasonality};
+use mmm_core::error::SpecIssue;
 use std::collections::BTreeMap;
 
 /// Headers that `decomposition.csv` and `draws.csv` always have.
@@ -31,14 +31,14 @@ pub fn role_issues(spec: &ExperimentSpec) -> Vec<SpecIssue> {
     name_collisions(spec, &mut issues);
     seasonality(spec, &mut issues);
     if let Some(t) = &spec.tuning {
-        if t.on == Some(crate::tuning::ScoreOn::Validation) && spec.validation.is_none() {
+        if t.on == Some(mmm_core::tuning::ScoreOn::Validation) && spec.validation.is_none() {
             issues.push(SpecIssue {
                 pointer: "/tuning/on".into(),
                 message: "scoring on \"validation\" needs a \"validation\" section in the spec"
                     .into(),
             });
         }
-        if t.on == Some(crate::tuning::ScoreOn::Folds)
+        if t.on == Some(mmm_core::tuning::ScoreOn::Folds)
             && spec.validation.as_ref().and_then(|v| v.folds).is_none()
         {
             issues.push(SpecIssue {
@@ -125,7 +125,7 @@ pub fn baseline_names(spec: &ExperimentSpec) -> Vec<(String, String)> {
                 Seasonality::One(_) => "/baseline/seasonality".to_string(),
                 Seasonality::Many(_) => format!("/baseline/seasonality/{i}"),
             };
-            let tag = crate::dataset::fmt_period(f.period);
+            let tag = mmm_core::dataset::fmt_period(f.period);
             for k in 1..=f.order.min(10_000) {
                 names.push((format!("sin_{tag}_{k}"), pointer.clone()));
                 names.push((format!("cos_{tag}_{k}"), pointer.clone()));

@@ -18,7 +18,7 @@
 //! Outputs get the mode the user's umask gives (`0644` with umask `022`), see
 //! [`crate::output::write_atomic`].
 
-use crate::error::{MmmError, Result};
+use mmm_core::error::{MmmError, Result};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -34,10 +34,12 @@ const TRASH_PREFIX: &str = ".old-";
 /// one family, since a report reads whichever of them it finds.
 pub const RESULT_OUTPUTS: &[&str] = &[
     "results.json",
+    "refresh.json",
     "model.json",
     "run.json",
     "decomposition.csv",
     "draws.csv",
+    "window_plan.csv",
     "results.sqlite",
     "report.html",
     "comparison.csv",

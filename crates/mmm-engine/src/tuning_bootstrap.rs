@@ -19,45 +19,27 @@
 //!                       share*_{b,c} = contribution*_{b,c} / Σ_k contribution*_{b,k},
 //!                       mroi*_{b,c} = the refit's marginal ROI at current spend
 //! interval              = [q(α'/2), q(1 − α'/2)] of the B values (type-7 quantiles), the
-//!                         expanded percentile rule of [`crate::resample::BootstrapInterval`]
+//!                         expanded percentile rule of [`mmm_core::resample::BootstrapInterval`]
 //!                         (α = 1 − level, ν = n − p), L = ⌈n^(1/3)⌉ by default
 //! ```
 //! Resamples run in parallel; each is seeded by its index alone, so the result does not
 //! depend on the thread count. The design (spend, controls) is held fixed, as in any residual
 //! bootstrap of a regression: the intervals are conditional on the media plan that was run.
 
-use crate::causal::{CausalEstimate, CausalInput, CausalStructure};
-use crate::dataset::ModelData;
-use crate::error::{MmmError, Result};
-use crate::model::Model;
-use crate::optimizer::ResponseCurves;
-use crate::resample::{block_resample, default_block_length, BootstrapInterval, IntervalMethod};
 use crate::response::ChannelCurves;
-use crate::search::SearchParam;
-use crate::transform::ChainWorkspace;
-use crate::tuning::{max_param_count, search, set_candidate, TuningSpec};
-use crate::validation::ValidationSpec;
+use crate::tuning::{max_param_count, search, set_candidate};
+use mmm_core::causal::{CausalEstimate, CausalInput, CausalStructure};
+use mmm_core::dataset::ModelData;
+use mmm_core::error::{MmmError, Result};
+use mmm_core::model::Model;
+use mmm_core::optimizer::ResponseCurves;
+use mmm_core::resample::{block_resample, default_block_length, BootstrapInterval, IntervalMethod};
+use mmm_core::search::SearchParam;
+use mmm_core::transform::ChainWorkspace;
+use mmm_core::tuning::TuningSpec;
+use mmm_core::validation::ValidationSpec;
 use rayon::prelude::*;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
-/// Most model fits a bootstrap over the search may ask for (`bootstrap × evaluations`).
-pub const MAX_BOOTSTRAP_EVALUATIONS: u64 = 200_000_000;
-
-/// The spec's `tuning.uncertainty`.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UncertaintySpec {
-    /// Number of bootstrap resamples `B`, each with its own full search (200 or more for
-    /// stable 95% intervals; the cost is `B` searches).
-    #[schemars(range(min = 10, max = 10000))]
-    pub bootstrap: u32,
-    /// Length in periods of the moving blocks of residuals (default `⌈n^(1/3)⌉`): long enough
-    /// to keep the residuals' autocorrelation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
-    pub block_length: Option<usize>,
-}
+use serde::Serialize;
 
 /// A percentile summary `(low, median, high)` of bootstrap values.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -215,7 +197,7 @@ pub fn bootstrap(input: &BootstrapInput<'_>) -> Result<UncertaintyResult> {
         .map(|&c| data.media[c].spend.iter().sum())
         .collect();
 
-    let pb = crate::progress::bar(b_count as u64, "bootstrap");
+    let pb = mmm_core::progress::bar(b_count as u64, "bootstrap");
     let replicates: Vec<Option<Replicate>> = (0..b_count)
         .into_par_iter()
         .map(|b| {
@@ -247,9 +229,9 @@ pub fn bootstrap(input: &BootstrapInput<'_>) -> Result<UncertaintyResult> {
         v.retain(|x| x.is_finite());
         v.sort_by(f64::total_cmp);
         Spread {
-            low: crate::cleaning::quantile(&v, lo_q),
-            median: crate::cleaning::quantile(&v, 0.5),
-            high: crate::cleaning::quantile(&v, hi_q),
+            low: mmm_data::cleaning::quantile(&v, lo_q),
+            median: mmm_data::cleaning::quantile(&v, 0.5),
+            high: mmm_data::cleaning::quantile(&v, hi_q),
         }
     };
     let channel_spreads = channels

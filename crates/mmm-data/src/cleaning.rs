@@ -12,8 +12,9 @@
 //! `$target` (the target column; in long format every campaign's column of the target metric,
 //! which is summed into the target after cleaning).
 
-use crate::data::Table;
-use crate::error::{MmmError, Result, SpecIssue};
+use mmm_core::data::Table;
+use mmm_core::error::{MmmError, Result, SpecIssue};
+use mmm_core::quality::Change;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -108,39 +109,6 @@ pub struct Quantiles {
     /// Upper quantile in [0, 1], above `lower` (values above it are lowered to it).
     #[schemars(range(min = 0.0, max = 1.0))]
     pub upper: f64,
-}
-
-/// One rule applied to one column, as reported in `data_quality.changes`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Change {
-    /// The column (a prepared column name such as `Search.spend`; `<campaign>.*` for the rows
-    /// of a campaign; the date column for dates and weeks).
-    pub column: String,
-    /// The rule: `missing_row`, `missing_date`, `missing_zero`, `missing_forward_fill`,
-    /// `missing_interpolate`, `negative_clip_to_zero`, `winsorize`, `iqr`,
-    /// `partial_week_dropped`, `partial_week_kept`.
-    pub rule: String,
-    /// Number of cells (rows, dates or weeks) it changed.
-    pub count: usize,
-    /// Lower cap of an outlier rule.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lower: Option<f64>,
-    /// Upper cap of an outlier rule.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub upper: Option<f64>,
-}
-
-impl Change {
-    /// A change without caps.
-    pub fn new(column: impl Into<String>, rule: impl Into<String>, count: usize) -> Change {
-        Change {
-            column: column.into(),
-            rule: rule.into(),
-            count,
-            lower: None,
-            upper: None,
-        }
-    }
 }
 
 /// The columns `$media` and `$target` stand for.

@@ -7,11 +7,11 @@
 //! 3. every plugin's `validate()` checks its parameters (schema bounds alone are not enough:
 //!    tuning and code build parameters without JSON).
 
-use crate::causal::CausalStructure;
-use crate::error::{MmmError, Result, SpecIssue};
-use crate::model::Model;
-use crate::optimizer::Optimizer;
-use crate::transform::{Transform, TransformChain};
+use mmm_core::causal::CausalStructure;
+use mmm_core::error::{MmmError, Result, SpecIssue};
+use mmm_core::model::Model;
+use mmm_core::optimizer::Optimizer;
+use mmm_core::transform::{Transform, TransformChain};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -56,10 +56,10 @@ pub struct ExperimentSpec {
     pub optimizer: Option<Box<dyn Optimizer>>,
     /// Out-of-sample validation: chronological split and rolling-origin folds (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub validation: Option<crate::validation::ValidationSpec>,
+    pub validation: Option<mmm_core::validation::ValidationSpec>,
     /// Hyperparameter search over the parameters given as `{"range": [low, high]}` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tuning: Option<crate::tuning::TuningSpec>,
+    pub tuning: Option<mmm_core::tuning::TuningSpec>,
     /// Lift tests (geo or holdout experiments) the model is calibrated with: a Bayesian model
     /// adds each as a likelihood term, tuning can minimize `mape_lift`, and every run reports
     /// the model's lift beside the measured one (see `docs/bayesian.md`, "Calibration").
@@ -91,6 +91,13 @@ pub struct AuditSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub block_length: Option<usize>,
+    /// For a Bayesian model: how many posterior draws are taken as alternative truths
+    /// (default 8; evenly spaced through the draws; replicate `r` is simulated from truth
+    /// `r mod K`). 1 keeps the posterior-mean fit as the only truth; other models have one
+    /// truth and accept only 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub truths: Option<usize>,
 }
 
 /// Where the data is, how it is laid out, which columns are the date and the target, and how
@@ -108,8 +115,11 @@ pub struct DataSpec {
     pub target: String,
     /// Layout of the file: `wide` (one row per period, one column per series; the default) or
     /// `long` (one row per date and campaign, pivoted to `<campaign>.<metric>` columns).
-    #[serde(default, skip_serializing_if = "crate::prepare::DataFormat::is_wide")]
-    pub format: crate::prepare::DataFormat,
+    #[serde(
+        default,
+        skip_serializing_if = "mmm_core::quality::DataFormat::is_wide"
+    )]
+    pub format: mmm_core::quality::DataFormat,
     /// Column names of the long format (defaults: `campaign_name`, `spend`, `impressions`,
     /// `clicks`, `conversions`, `revenue`); the metric names also find the KPI columns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -117,8 +127,8 @@ pub struct DataSpec {
     pub columns: Option<crate::prepare::LongColumns>,
     /// Sum daily rows into periods before modeling: `week` (ISO weeks, Monday to Sunday).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "crate::prepare::Aggregate")]
-    pub aggregate: Option<crate::prepare::Aggregate>,
+    #[schemars(with = "mmm_core::quality::Aggregate")]
+    pub aggregate: Option<mmm_core::quality::Aggregate>,
     /// What to do with a partial first or last week when aggregating: `drop` (default) or
     /// `keep` (summed over the days present).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -307,7 +317,7 @@ pub struct LoadedSpec {
     /// Folder that relative paths in the spec are resolved against.
     pub dir: PathBuf,
     /// Parameters given as search ranges (tuned when the spec has a `tuning` section).
-    pub search: Vec<crate::search::SearchParam>,
+    pub search: Vec<mmm_core::search::SearchParam>,
 }
 
 impl LoadedSpec {
@@ -333,7 +343,7 @@ pub fn experiment_schema() -> Value {
 /// Reads and validates a spec file.
 pub fn load_spec(path: &Path) -> Result<LoadedSpec> {
     let file = path.display().to_string();
-    let raw = crate::json_text::read_json_file(path, &file)?;
+    let raw = mmm_core::json_text::read_json_file(path, &file)?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let (spec, search) = parse_spec_with_search(&raw, &file)?;
     Ok(LoadedSpec {
@@ -346,9 +356,9 @@ pub fn load_spec(path: &Path) -> Result<LoadedSpec> {
 }
 
 /// Validates JSON against the schema and returns every issue found (empty when valid), each at
-/// the field it concerns (see [`crate::schema_messages`]).
+/// the field it concerns (see [`mmm_core::schema_messages`]).
 pub fn schema_issues(raw: &Value) -> Vec<SpecIssue> {
-    crate::schema_messages::schema_issues(&experiment_schema(), raw)
+    mmm_core::schema_messages::schema_issues(&experiment_schema(), raw)
 }
 
 /// Validates and deserializes a spec from JSON; `file` labels errors.
@@ -360,8 +370,8 @@ pub fn parse_spec(raw: &Value, file: &str) -> Result<ExperimentSpec> {
 pub fn parse_spec_with_search(
     raw: &Value,
     file: &str,
-) -> Result<(ExperimentSpec, Vec<crate::search::SearchParam>)> {
-    let filled = crate::sampled_params::fill_sampled_transform_params(raw);
+) -> Result<(ExperimentSpec, Vec<mmm_core::search::SearchParam>)> {
+    let filled = mmm_core::sampled_params::fill_sampled_transform_params(raw);
     let raw = &filled;
     let issues = schema_issues(raw);
     if !issues.is_empty() {
@@ -370,7 +380,7 @@ pub fn parse_spec_with_search(
             issues,
         });
     }
-    let (plain, mut search, issues) = crate::search::extract_ranges(raw);
+    let (plain, mut search, issues) = mmm_core::search::extract_ranges(raw);
     if !issues.is_empty() {
         return Err(MmmError::Spec {
             file: file.to_string(),
@@ -399,7 +409,7 @@ pub fn parse_spec_with_search(
         if let Some(k) = t
             .objectives
             .iter()
-            .position(|o| *o == crate::tuning::Objective::MapeLift)
+            .position(|o| *o == mmm_core::tuning::Objective::MapeLift)
         {
             if spec.calibration.is_empty() {
                 issues.push(SpecIssue {
@@ -419,7 +429,7 @@ pub fn parse_spec_with_search(
         }
         if let Some(u) = &t.uncertainty {
             let work = u64::from(u.bootstrap) * u64::from(t.evaluations);
-            if work > crate::tuning_bootstrap::MAX_BOOTSTRAP_EVALUATIONS {
+            if work > mmm_core::tuning::MAX_BOOTSTRAP_EVALUATIONS {
                 issues.push(SpecIssue {
                     pointer: "/tuning/uncertainty/bootstrap".into(),
                     message: format!(
@@ -427,7 +437,7 @@ pub fn parse_spec_with_search(
                          {}: lower the resamples or the evaluations",
                         u.bootstrap,
                         t.evaluations,
-                        crate::tuning_bootstrap::MAX_BOOTSTRAP_EVALUATIONS
+                        mmm_core::tuning::MAX_BOOTSTRAP_EVALUATIONS
                     ),
                 });
             }
@@ -500,4 +510,28 @@ pub fn plugin_issues(spec: &ExperimentSpec) -> Vec<SpecIssue> {
     issues.extend(crate::roles::role_issues(spec));
     issues.extend(crate::calibration::spec_issues(spec));
     issues
+}
+
+impl mmm_core::causal::ExperimentColumns for ExperimentSpec {
+    fn target(&self) -> &str {
+        &self.data.target
+    }
+
+    fn date(&self) -> &str {
+        &self.data.date
+    }
+
+    fn control_columns(&self) -> Vec<&str> {
+        self.controls.iter().map(|c| c.column()).collect()
+    }
+
+    fn channels(&self) -> Vec<mmm_core::causal::ChannelColumns<'_>> {
+        self.media
+            .iter()
+            .map(|m| mmm_core::causal::ChannelColumns {
+                name: &m.name,
+                spend: &m.spend,
+            })
+            .collect()
+    }
 }

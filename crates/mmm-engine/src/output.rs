@@ -6,7 +6,7 @@
 //! Files are created with mode `0666` less the process's umask (`0644` with umask `022`), as
 //! any other program's outputs: the temporary file's private mode would survive the rename.
 
-use crate::error::{MmmError, Result};
+use mmm_core::error::{MmmError, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

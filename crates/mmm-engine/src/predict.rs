@@ -22,12 +22,13 @@
 //! the fit; coefficient uncertainty is not included), the window total's `Σŷ_t ±
 //! t·σ̂·√T`; channel figures have no interval.
 
-use crate::data::{parse_date, Table};
-use crate::error::{MmmError, Result};
-use crate::interval::hdi;
 use crate::saved_model::{ColumnSource, SavedModel};
-use crate::transform::{ChainWorkspace, TransformChain};
 use chrono::{Datelike, NaiveDate};
+use mmm_core::data::{parse_date, Table};
+use mmm_core::error::{MmmError, Result};
+use mmm_core::interval::hdi;
+use mmm_core::transform::{ChainWorkspace, TransformChain};
+use mmm_data::table::ReadTable;
 use serde::Serialize;
 use std::path::Path;
 
@@ -169,6 +170,114 @@ struct DrawOutput {
     contrib: Vec<Vec<f64>>,
     from_history: Vec<f64>,
     carry_out: Vec<f64>,
+}
+
+/// Where a channel's chain runs for a window: `history` periods of past spend, `gap` periods
+/// without spend, the window's `periods`, and `after` periods past it over which carry-over out
+/// is counted. The input series is `[c·h, 0, c·p, 0]` (`c` the model's spend scaling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowLayout {
+    /// Periods of history before the gap.
+    pub history: usize,
+    /// Periods without spend between history and the window.
+    pub gap: usize,
+    /// Periods in the window.
+    pub periods: usize,
+    /// Periods after the window over which carry-over out is counted.
+    pub after: usize,
+}
+
+impl WindowLayout {
+    /// Length of the whole series.
+    pub fn len(&self) -> usize {
+        self.history + self.gap + self.periods + self.after
+    }
+
+    /// Whether the series is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Index of the window's first period in the series.
+    pub fn offset(&self) -> usize {
+        self.history + self.gap
+    }
+
+    /// Fills `x` (of [`WindowLayout::len`]) with `[scale·history, 0, scale·plan, 0]`; without a
+    /// plan the window is 0 too.
+    pub fn fill(&self, scale: f64, history: &[f64], plan: Option<&[f64]>, x: &mut [f64]) {
+        x.iter_mut().for_each(|v| *v = 0.0);
+        for (k, v) in history.iter().take(self.history).enumerate() {
+            x[k] = scale * v;
+        }
+        if let Some(p) = plan {
+            let off = self.offset();
+            for (k, v) in p.iter().take(self.periods).enumerate() {
+                x[off + k] = scale * v;
+            }
+        }
+    }
+}
+
+/// One channel's figures over a window (one draw, or the point estimate); see the module doc.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelWindow {
+    /// `m·f([h, 0, p, 0])_t` per window period (carry-over of history included).
+    pub contribution: Vec<f64>,
+    /// `Σ_{t∈W} m·f([h, 0, 0, 0])_t`: what past spend alone gives in the window (carry-over in).
+    pub from_history: f64,
+    /// `Σ_{t after W} m·(f([h, 0, p, 0])_t − f([h, 0, 0, 0])_t)`: the plan's carry-over out.
+    pub carry_out: f64,
+}
+
+impl ChannelWindow {
+    /// The figures from the chain's outputs with the plan (`f`) and with history alone (`f0`),
+    /// both over the whole layout, and the coefficient `m`.
+    pub fn from_series(layout: &WindowLayout, m: f64, f: &[f64], f0: &[f64]) -> Self {
+        let off = layout.offset();
+        let end = off + layout.periods;
+        ChannelWindow {
+            contribution: f[off..end].iter().map(|v| m * v).collect(),
+            from_history: f0[off..end].iter().map(|v| m * v).sum(),
+            carry_out: f[end..]
+                .iter()
+                .zip(&f0[end..])
+                .map(|(a, b)| m * (a - b))
+                .sum(),
+        }
+    }
+
+    /// Σ of the contribution over the window.
+    pub fn contribution_total(&self) -> f64 {
+        self.contribution.iter().sum()
+    }
+
+    /// The plan's effect: `contribution − from_history + carry_out`.
+    pub fn incremental(&self) -> f64 {
+        self.contribution_total() - self.from_history + self.carry_out
+    }
+}
+
+/// Runs `chain` (coefficient `m`, spend scaling `scale`) over `[h, 0, p, 0]` and `[h, 0, 0, 0]`
+/// laid out by `layout`, and returns the channel's figures over the window.
+pub fn channel_window(
+    layout: &WindowLayout,
+    chain: &TransformChain,
+    m: f64,
+    scale: f64,
+    history: &[f64],
+    plan: &[f64],
+) -> ChannelWindow {
+    let len = layout.len();
+    let mut x = vec![0.0; len];
+    let mut f = vec![0.0; len];
+    let mut f0 = vec![0.0; len];
+    let mut ws = ChainWorkspace::new(chain, len);
+    layout.fill(scale, history, None, &mut x);
+    chain.apply(&x, &mut f0, &mut ws);
+    layout.fill(scale, history, Some(plan), &mut x);
+    chain.apply(&x, &mut f, &mut ws);
+    ChannelWindow::from_series(layout, m, &f, &f0)
 }
 
 /// Forecasts `plan` with `model`; `model_sha256` identifies model.json in the output.
@@ -379,34 +488,20 @@ pub fn predict(model: &SavedModel, plan: &Plan, model_sha256: Option<String>) ->
                     let i = *channel;
                     let c = &model.channels[i];
                     let chain = p.chains[i].as_ref().unwrap_or(&c.chain);
-                    let scale = p.input_scale[i];
-                    let h = c.history.len();
-                    let after = c.carry_out_periods;
-                    let len = h + gap + big_t + after;
-                    let mut x = vec![0.0; len];
-                    for (k, v) in c.history.iter().enumerate() {
-                        x[k] = scale * v;
-                    }
-                    let mut x0 = x.clone();
-                    let off = h + gap;
-                    for k in 0..big_t {
-                        x[off + k] = scale * spend[i][k];
-                    }
-                    let mut ws = ChainWorkspace::new(chain, len);
-                    let mut f = vec![0.0; len];
-                    let mut f0 = vec![0.0; len];
-                    chain.apply(&x, &mut f, &mut ws);
-                    chain.apply(&x0, &mut f0, &mut ws);
-                    x0.clear();
-                    for k in 0..big_t {
-                        let v = b * f[off + k];
+                    let layout = WindowLayout {
+                        history: c.history.len(),
+                        gap,
+                        periods: big_t,
+                        after: c.carry_out_periods,
+                    };
+                    let w =
+                        channel_window(&layout, chain, b, p.input_scale[i], &c.history, &spend[i]);
+                    for (k, v) in w.contribution.iter().enumerate() {
                         contrib[i][k] += v;
                         mu[k] += v;
-                        from_history[i] += b * f0[off + k];
                     }
-                    for k in off + big_t..len {
-                        carry_out[i] += b * (f[k] - f0[k]);
-                    }
+                    from_history[i] += w.from_history;
+                    carry_out[i] += w.carry_out;
                 }
                 (_, Some(zj)) => {
                     for k in 0..big_t {

@@ -1,9 +1,9 @@
 //! The results of a run, as written to `results.json` (every field is documented in
 //! `docs/results.md`).
 
-use crate::metrics::FitMetrics;
-use crate::model::Role;
-use crate::optimizer::OptimizationResult;
+use mmm_core::metrics::FitMetrics;
+use mmm_core::model::Role;
+use mmm_core::optimizer::OptimizationResult;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -25,7 +25,7 @@ pub struct Results {
     /// column and rule (when the spec reads long data, cleans or aggregates; absent for wide
     /// data taken as is).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub data_quality: Option<crate::prepare::DataQuality>,
+    pub data_quality: Option<mmm_core::quality::DataQuality>,
     /// The model and what it reports about itself.
     pub model: ModelSummary,
     /// In-sample fit.
@@ -46,9 +46,9 @@ pub struct Results {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub validation: Option<crate::validation::ValidationResult>,
     /// Lift tests of the spec's `calibration`: per test the measured lift beside the model's,
-    /// and MAPE.LIFT (see [`crate::calibration`]).
+    /// and MAPE.LIFT (see [`mmm_core::calibration`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub calibration: Option<crate::calibration::CalibrationResult>,
+    pub calibration: Option<mmm_core::calibration::CalibrationResult>,
     /// Budget optimization, when the spec asks for it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub optimization: Option<OptimizationResult>,
@@ -99,7 +99,7 @@ pub struct DataSummary {
     /// Number of periods.
     pub n_obs: usize,
     /// Detected frequency.
-    pub frequency: crate::data::Frequency,
+    pub frequency: mmm_core::data::Frequency,
     /// First date.
     pub start: String,
     /// Last date.
@@ -270,7 +270,7 @@ pub struct ChannelResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpa_ci_high: Option<f64>,
     /// Reported KPIs over the data (CTR, CVR, CPA, ROAS and their totals), when the data has
-    /// the channel's impressions, clicks, conversions or revenue (see [`crate::kpi`]).
+    /// the channel's impressions, clicks, conversions or revenue (see [`mmm_core::kpi`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub kpis: Option<crate::kpi::Kpis>,
+    pub kpis: Option<mmm_core::kpi::Kpis>,
 }

@@ -7,9 +7,11 @@
 //! problem per column instead of stopping at the first. When the spec and every column are
 //! valid, the data is assembled exactly as `mmm run` does (design checks, memory estimate…).
 
-use crate::data::Table;
-use crate::error::{MmmError, Result};
-use crate::spec::LoadedSpec;
+use mmm_core::data::Table;
+use mmm_core::error::{MmmError, Result};
+use mmm_data::dataset::FromSpec;
+use mmm_data::spec::LoadedSpec;
+use mmm_data::table::ReadTable;
 use serde_json::Value;
 use std::path::Path;
 
@@ -25,10 +27,10 @@ enum Use {
 /// Checks the spec file and its data; `Ok` when `mmm run` would get past loading.
 pub fn validate_spec_file(path: &Path) -> Result<()> {
     let file = path.display().to_string();
-    let raw = crate::json_text::read_json_file(path, &file)?;
+    let raw = mmm_core::json_text::read_json_file(path, &file)?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut errors = Vec::new();
-    match crate::spec::parse_spec_with_search(&raw, &file) {
+    match mmm_data::spec::parse_spec_with_search(&raw, &file) {
         Ok((spec, search)) => {
             let loaded = LoadedSpec {
                 spec,
@@ -37,13 +39,18 @@ pub fn validate_spec_file(path: &Path) -> Result<()> {
                 dir,
                 search,
             };
-            match crate::prepare::prepare(&loaded) {
+            match mmm_data::prepare::prepare(&loaded) {
                 Err(e) => errors.push(e),
                 Ok((table, _)) => {
                     errors.extend(column_errors(&table, &uses(&loaded.raw)));
                     if errors.is_empty() {
-                        if let Err(e) = crate::dataset::ModelData::from_spec(&loaded) {
-                            errors.push(e);
+                        match mmm_core::dataset::ModelData::from_spec(&loaded) {
+                            Err(e) => errors.push(e),
+                            Ok(data) => {
+                                if let Err(e) = crate::experiment::check_window(&loaded, &data) {
+                                    errors.push(e);
+                                }
+                            }
                         }
                     }
                 }
@@ -170,7 +177,7 @@ fn raw_data_errors(raw: &Value, dir: &Path, spec_file: &str) -> Vec<MmmError> {
         dir.join(path)
     };
     // the data root (--data-root) and the regular-file rule hold here as in a run
-    if let Err(e) = crate::input::check_spec_file(&path, spec_file, "/data/path") {
+    if let Err(e) = mmm_core::input::check_spec_file(&path, spec_file, "/data/path") {
         return vec![e];
     }
     match Table::read(&path, date) {

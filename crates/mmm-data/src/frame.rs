@@ -5,7 +5,7 @@
 //! - [`spec_from_value`] runs the same schema, deserialization and plugin checks as
 //!   [`crate::spec::load_spec`] does after reading the file;
 //! - [`Frame::attach`] makes the data readable under the spec's data path: every read of that
-//!   path by the data layer ([`crate::data::Table::read`]) takes the frame's cells instead of
+//!   path by the data layer ([`crate::table::ReadTable::read`]) takes the frame's cells instead of
 //!   the file, so cleaning, pivoting, aggregation and every check of the data layer run
 //!   unchanged. A number is handed over as the shortest decimal text that parses back to the
 //!   same `f64` (Rust's `{}` formatting), so the layer parses exactly the value given: a frame
@@ -16,8 +16,8 @@
 //! names another) and the line a CSV file of these columns would have: data row `r`
 //! (0-based) is line `r + 2`.
 
-use crate::error::{MmmError, Result, SpecIssue};
 use crate::spec::{parse_spec_with_search, LoadedSpec};
+use mmm_core::error::{MmmError, Result, SpecIssue};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -21,41 +21,17 @@
 //! of the week's first day; a week with an empty cell stays empty (an error if the column is
 //! used, naming the line of the first empty day).
 
-use crate::cleaning::{Change, Roles};
-use crate::data::{Frequency, Origin, Table};
-use crate::error::{MmmError, Result, SpecIssue};
+use crate::cleaning::Roles;
 use crate::spec::{DataSpec, LoadedSpec};
+use crate::table::ReadTable;
 use chrono::{Datelike, Duration, NaiveDate};
+use mmm_core::data::{Frequency, Origin, Table};
+use mmm_core::error::{MmmError, Result, SpecIssue};
+use mmm_core::quality::{Aggregate, AggregateSummary, Change, DataFormat, DataQuality};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-
-/// Layout of the data file.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DataFormat {
-    /// One row per period, one column per series.
-    #[default]
-    Wide,
-    /// One row per date and campaign.
-    Long,
-}
-
-impl DataFormat {
-    /// Whether this is the default wide format (not written back when serializing a spec).
-    pub fn is_wide(&self) -> bool {
-        *self == DataFormat::Wide
-    }
-}
-
-/// Periods to sum daily rows into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Aggregate {
-    /// ISO weeks, Monday to Sunday, dated by their Monday.
-    Week,
-}
 
 /// What to do with a partial first or last week.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -122,42 +98,6 @@ impl Default for LongColumns {
             revenue: d_revenue(),
         }
     }
-}
-
-/// What preparing the data did, as reported in `results.json` `data_quality`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DataQuality {
-    /// Layout of the file.
-    pub format: DataFormat,
-    /// Data rows of the file.
-    pub rows_read: usize,
-    /// Campaigns of a long file, sorted (their columns are `<campaign>.<metric>`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub campaigns: Vec<String>,
-    /// Frequency of the file's dates (before aggregation).
-    pub source_frequency: Frequency,
-    /// Periods as modeled (after aggregation).
-    pub periods: usize,
-    /// Aggregation, when the spec asks for it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub aggregate: Option<AggregateSummary>,
-    /// Every rule applied, per column, with the number of cells it changed.
-    pub changes: Vec<Change>,
-}
-
-/// What aggregation did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AggregateSummary {
-    /// The periods summed into (`week`).
-    pub to: Aggregate,
-    /// Days summed into the modeled periods.
-    pub days_used: usize,
-    /// Days of dropped partial weeks.
-    pub days_dropped: usize,
-    /// Partial first or last weeks dropped.
-    pub partial_weeks_dropped: usize,
-    /// Partial first or last weeks kept.
-    pub partial_weeks_kept: usize,
 }
 
 /// Spec checks of the data section that need no data, by JSON pointer.
@@ -337,7 +277,7 @@ pub fn pivot_long(
     let first = distinct[0];
     let last = distinct[distinct.len() - 1];
     let n = ((last - first).num_days() / step + 1) as usize;
-    crate::input::check_pivot_size(path, n, campaigns.len(), metrics.len(), n_rows)?;
+    mmm_core::input::check_pivot_size(path, n, campaigns.len(), metrics.len(), n_rows)?;
     // (date index, campaign index) → source row
     let cidx: BTreeMap<&str, usize> = campaigns
         .iter()

@@ -12,10 +12,10 @@
 //!   Cholesky pivot test) marks `x̃_j` as dependent; the columns of the dependency are those
 //!   with a coefficient above `1e-6` of the largest in `x̃_j ≈ Σ_k b_k x̃_k`.
 
-use crate::dataset::ModelData;
-use crate::error::{MmmError, Result, SpecIssue};
-use crate::model::Role;
 use crate::spec::{ExperimentSpec, LoadedSpec};
+use mmm_core::dataset::ModelData;
+use mmm_core::error::{MmmError, Result, SpecIssue};
+use mmm_core::model::Role;
 
 /// Values below this are numerically zero: their squares underflow.
 const TINY: f64 = 1.4916681462400413e-154;
@@ -41,7 +41,7 @@ pub fn check(data: &ModelData, loaded: &LoadedSpec) -> Result<()> {
         spec,
         data.n_obs(),
         n_cols,
-        crate::budget::available_memory(),
+        mmm_core::budget::available_memory(),
     );
     for r in &data.regressors {
         if r.column.role == Role::Baseline && degenerate(&r.values) {
@@ -226,7 +226,7 @@ fn dependency(data: &ModelData, spec: &ExperimentSpec) -> Option<SpecIssue> {
 
 /// The split and every fold must leave more training periods than the model has columns.
 fn validation_issues(
-    v: &crate::validation::ValidationSpec,
+    v: &mmm_core::validation::ValidationSpec,
     n: usize,
     n_cols: usize,
 ) -> Vec<SpecIssue> {
