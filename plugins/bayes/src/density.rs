@@ -211,6 +211,12 @@ pub struct MmmDensity {
     pub beta: Vec<f64>,
     /// Lift tests fitted with the data (calibration).
     pub lifts: Vec<LiftTerm>,
+    /// Per column of `z`, the centre `c_j` subtracted from the design column before sampling
+    /// (`z_tj = (x_tj − c_j)/s_j`; 0 where the column is used as given).
+    pub z_center: Vec<f64>,
+    /// Per column of `z`, the scale `s_j` the design column was divided by (1 where the
+    /// column is used as given).
+    pub z_scale: Vec<f64>,
     x: Vec<f64>,
     dx_du: Vec<f64>,
     dlj: Vec<f64>,
@@ -236,6 +242,7 @@ impl MmmDensity {
     ) -> Self {
         let n = y.len();
         let d = params.len();
+        let nz = z.len();
         let mut media_coef = vec![0; media.len()];
         let mut media_theta: Vec<Vec<usize>> = media.iter().map(|m| vec![0; m.n_params]).collect();
         let mut coef = vec![0; z.len()];
@@ -257,6 +264,8 @@ impl MmmDensity {
             evaluations: 0,
             beta: vec![0.0; media_coef.len()],
             lifts: Vec::new(),
+            z_center: vec![0.0; nz],
+            z_scale: vec![1.0; nz],
             x: vec![0.0; d],
             dx_du: vec![0.0; d],
             dlj: vec![0.0; d],

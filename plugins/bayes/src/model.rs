@@ -359,6 +359,41 @@ pub struct BayesFit {
     pub target_scale: f64,
 }
 
+/// The centre and scale of each non-media regressor under the `robust` preset: every column
+/// but the intercept is standardized inside the density, so one prior scale fits controls of
+/// any unit (a price in dollars, a temperature, a 0/1 holiday) and the intercept is not
+/// traded off against a control's level.
+///
+/// # Formula
+/// ```text
+/// with an intercept:     c_j = mean_t x_tj,   s_j = sd_t x_tj          (population sd)
+/// without an intercept:  c_j = 0,             s_j = sqrt(mean_t x_tj²)
+/// z_tj = (x_tj − c_j)/s_j;   columns with s_j = 0 (or the intercept) keep c_j = 0, s_j = 1
+/// γ_j = γ'_j/s_j,   γ_intercept = γ'_intercept − Σ_j γ'_j·c_j/s_j     (back to raw units)
+/// ```
+pub fn standardization(z: &[Vec<f64>], roles: &[Role]) -> (Vec<f64>, Vec<f64>) {
+    let has_intercept = roles.contains(&Role::Intercept);
+    let mut center = vec![0.0; z.len()];
+    let mut scale = vec![1.0; z.len()];
+    for (j, col) in z.iter().enumerate() {
+        if roles[j] == Role::Intercept || col.is_empty() {
+            continue;
+        }
+        let n = col.len() as f64;
+        let c = if has_intercept {
+            col.iter().sum::<f64>() / n
+        } else {
+            0.0
+        };
+        let s = (col.iter().map(|v| (v - c) * (v - c)).sum::<f64>() / n).sqrt();
+        if s.is_finite() && s > 1e-12 * (1.0 + c.abs()) {
+            center[j] = c;
+            scale[j] = s;
+        }
+    }
+    (center, scale)
+}
+
 impl BayesianMmm {
     fn lookup(&self, name: &str, group: &str, support: Support) -> Result<Box<dyn Prior>> {
         if let Some(p) = self.priors.get(name) {
@@ -574,7 +609,23 @@ impl BayesianMmm {
                 test.standard_error / s_y,
             ));
         }
+        let (z_center, z_scale) = if self.defaults == Defaults::Robust {
+            let roles: Vec<Role> = design
+                .columns
+                .iter()
+                .filter(|c| !(c.role == Role::Media && c.channel.is_some()))
+                .map(|c| c.role)
+                .collect();
+            standardization(&z, &roles)
+        } else {
+            (vec![0.0; z.len()], vec![1.0; z.len()])
+        };
+        for ((col, &c), &s) in z.iter_mut().zip(&z_center).zip(&z_scale) {
+            col.iter_mut().for_each(|v| *v = (*v - c) / s);
+        }
         let mut density = MmmDensity::new(y, z, media, params, family);
+        density.z_center = z_center;
+        density.z_scale = z_scale;
         density.lifts = lifts;
         Ok((density, media_cols, media_channels, scales, s_y))
     }
@@ -934,6 +985,21 @@ impl Model for BayesianMmm {
     }
 }
 
+/// The non-media coefficients of draw `d` in raw design units (over the target scale): the
+/// sampled coefficients of standardized columns mapped back (see [`standardization`]), the
+/// intercept taking up the centres; written to `out` (one per column of `density.z`).
+fn raw_z_coefficients(density: &MmmDensity, d: &[f64], intercept: Option<usize>, out: &mut [f64]) {
+    let mut shift = 0.0;
+    for (zi, o) in out.iter_mut().enumerate() {
+        let g = d[density.coef_index(zi)];
+        *o = g / density.z_scale[zi];
+        shift += g * density.z_center[zi] / density.z_scale[zi];
+    }
+    if let Some(k) = intercept {
+        out[k] -= shift;
+    }
+}
+
 impl BayesianMmm {
     /// Turns the draws into the core's `FittedModel` (original units) with a [`Posterior`].
     pub fn assemble(
@@ -998,6 +1064,10 @@ impl BayesianMmm {
         let z_cols: Vec<usize> = (0..design.n_cols())
             .filter(|j| !media_cols.contains(j))
             .collect();
+        let intercept_z = z_cols
+            .iter()
+            .position(|&j| design.columns[j].role == Role::Intercept);
+        let mut z_coef = vec![0.0; z_cols.len()];
         let mut yrep = vec![0.0; n];
         let mut log_lik: Vec<Vec<f64>> = vec![Vec::with_capacity(n_draws); n];
         let mut post_stats = Vec::with_capacity(n_draws);
@@ -1009,8 +1079,12 @@ impl BayesianMmm {
                 v.push(l * s_y);
             }
             density.mean(d, &mut mu, &mut contrib);
+            raw_z_coefficients(density, d, intercept_z, &mut z_coef);
             for j in 0..design.n_cols() {
                 coef_draws[(r, j)] = d[col_param[j]] * s_y;
+            }
+            for (zi, &j) in z_cols.iter().enumerate() {
+                coef_draws[(r, j)] = z_coef[zi] * s_y;
             }
             for (i, &j) in media_cols.iter().enumerate() {
                 coef_draws[(r, j)] = density.beta[i] * s_y;
@@ -1043,9 +1117,10 @@ impl BayesianMmm {
                 }
             }
             for (zi, &j) in z_cols.iter().enumerate() {
-                let c = d[density.coef_index(zi)] * s_y;
+                let c = z_coef[zi] * s_y;
+                let (center, scale) = (density.z_center[zi], density.z_scale[zi]);
                 for t in 0..n {
-                    col_contrib[j][t] += c * density.z[zi][t];
+                    col_contrib[j][t] += c * (density.z[zi][t] * scale + center);
                 }
             }
         }
@@ -1241,5 +1316,70 @@ mod tests {
         )
         .unwrap();
         assert!((u.log_density(1.0) + 2f64.ln()).abs() < 1e-12);
+    }
+
+    /// Standardized columns are centred and of unit sd, and the coefficients mapped back give
+    /// the same mean in raw units: `Σ_j γ'_j·z_tj = Σ_j γ_j·x_tj` for every `t`.
+    #[test]
+    fn standardized_controls_map_back_to_the_same_mean_in_raw_units() {
+        let n = 40;
+        let raw: Vec<Vec<f64>> = vec![
+            vec![1.0; n],
+            (0..n)
+                .map(|t| 120.0 + 7.0 * (t as f64 * 0.7).sin())
+                .collect(),
+            (0..n).map(|t| if t % 9 == 0 { 1.0 } else { 0.0 }).collect(),
+            vec![3.0; n],
+        ];
+        let roles = [
+            Role::Intercept,
+            Role::Control,
+            Role::Baseline,
+            Role::Control,
+        ];
+        let (center, scale) = standardization(&raw, &roles);
+        assert_eq!((center[0], scale[0]), (0.0, 1.0), "the intercept is kept");
+        assert_eq!(
+            (center[3], scale[3]),
+            (0.0, 1.0),
+            "a constant column is kept"
+        );
+        let z: Vec<Vec<f64>> = raw
+            .iter()
+            .zip(center.iter().zip(&scale))
+            .map(|(c, (m, s))| c.iter().map(|v| (v - m) / s).collect())
+            .collect();
+        for col in &z[1..3] {
+            let mean = col.iter().sum::<f64>() / n as f64;
+            let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+            assert!(mean.abs() < 1e-12 && (var - 1.0).abs() < 1e-12);
+        }
+        let param = |k: usize| Param {
+            name: format!("z{k}"),
+            slot: Slot::Coef(k),
+            prior: default_prior(Defaults::Robust, "control", Support::REAL).unwrap(),
+            bijector: Support::REAL.bijector(),
+        };
+        let mut params: Vec<Param> = (0..4).map(param).collect();
+        params.push(Param {
+            name: "sigma".into(),
+            slot: Slot::Sigma,
+            prior: default_prior(Defaults::Robust, "sigma", Support::POSITIVE).unwrap(),
+            bijector: Support::POSITIVE.bijector(),
+        });
+        let mut density = MmmDensity::new(vec![0.0; n], z.clone(), vec![], params, Family::Normal);
+        density.z_center = center;
+        density.z_scale = scale;
+        let draw = [0.9, -0.3, 0.25, 0.1, 0.5];
+        let mut raw_coef = vec![0.0; 4];
+        raw_z_coefficients(&density, &draw, Some(0), &mut raw_coef);
+        for t in 0..n {
+            let sampled: f64 = (0..4).map(|j| draw[j] * z[j][t]).sum();
+            let mapped: f64 = (0..4).map(|j| raw_coef[j] * raw[j][t]).sum();
+            assert!(
+                (sampled - mapped).abs() < 1e-12,
+                "t = {t}: {sampled} vs {mapped}"
+            );
+        }
     }
 }
