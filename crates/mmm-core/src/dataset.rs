@@ -46,6 +46,10 @@ pub struct ModelData {
     pub kpis: Arc<Vec<Option<crate::kpi::KpiSeries>>>,
     /// The spec's lift tests resolved against the dates and spend (spec order).
     pub calibration: Arc<Vec<crate::calibration::LiftTest>>,
+    /// The geos of a panel (`data.geo`), in order of first appearance in the file; empty for
+    /// national data. The national series above are their sums (KPI, spend) and
+    /// population-weighted means (controls).
+    pub geos: Arc<Vec<crate::geo::GeoSeries>>,
 }
 
 impl ModelData {
@@ -125,6 +129,18 @@ impl ModelData {
             } else {
                 vec![]
             }),
+            geos: Arc::new(
+                self.geos
+                    .iter()
+                    .map(|g| crate::geo::GeoSeries {
+                        name: g.name.clone(),
+                        population: g.population,
+                        y: pick(&g.y),
+                        spend: g.spend.iter().map(|v| pick(v)).collect(),
+                        regressors: g.regressors.iter().map(|v| pick(v)).collect(),
+                    })
+                    .collect(),
+            ),
         }
     }
 

@@ -22,6 +22,7 @@ pub mod csv_hints;
 pub mod data;
 pub mod dataset;
 pub mod error;
+pub mod geo;
 pub mod gram;
 pub mod input;
 pub mod interval;

@@ -50,6 +50,9 @@ pub struct DataQuality {
     pub aggregate: Option<AggregateSummary>,
     /// Every rule applied, per column, with the number of cells it changed.
     pub changes: Vec<Change>,
+    /// The geos of a panel (`data.geo`), in order of first appearance; empty for national data.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub geos: Vec<String>,
 }
 
 /// What aggregation did.

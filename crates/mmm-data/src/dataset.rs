@@ -6,6 +6,7 @@ use crate::table::ReadTable;
 use mmm_core::data::{Frequency, Table};
 use mmm_core::dataset::{fmt_period, ModelData, Regressor};
 use mmm_core::error::{MmmError, Result};
+use mmm_core::geo::GeoSeries;
 use mmm_core::model::{Column, MediaInput, Role};
 use mmm_core::transform::ChainWorkspace;
 use std::collections::BTreeSet;
@@ -23,7 +24,7 @@ impl FromSpec for ModelData {
     fn from_spec(loaded: &LoadedSpec) -> Result<ModelData> {
         let spec = &loaded.spec;
         let path = loaded.data_path();
-        let (table, quality) = crate::prepare::prepare(loaded)?;
+        let (table, quality, panel) = crate::prepare::prepare_panel(loaded)?;
         let n = table.n_rows();
         let y = table.numeric(&spec.data.target)?;
 
@@ -210,6 +211,10 @@ impl FromSpec for ModelData {
                 format!("{n} rows but the model has {n_params} parameters; more rows than parameters are needed"),
             ));
         }
+        let geos = match &panel {
+            Some(p) => geo_series(p, loaded, &regressors)?,
+            None => vec![],
+        };
         let data = ModelData {
             source: path,
             dates: table.dates.clone(),
@@ -223,10 +228,89 @@ impl FromSpec for ModelData {
             quality: Arc::new(quality),
             kpis: Arc::new(kpis),
             calibration: Arc::new(calibration),
+            geos: Arc::new(geos),
         };
         crate::design_check::check(&data, loaded)?;
         Ok(data)
     }
+}
+
+/// Each geo's series on the national design (see [`mmm_core::geo::GeoSeries`]): its target,
+/// its spend per channel (≥ 0 and not constant within the geo: a channel that never varies in
+/// a geo tells nothing about its effect there), and its own values of every control; calendar
+/// regressors are the national ones.
+fn geo_series(
+    panel: &crate::panel::Panel,
+    loaded: &LoadedSpec,
+    regressors: &[Regressor],
+) -> Result<Vec<GeoSeries>> {
+    let spec = &loaded.spec;
+    let mut out = Vec::with_capacity(panel.geos.len());
+    for ((name, population), table) in panel.geos.iter().zip(&panel.population).zip(&panel.tables) {
+        let y = table.numeric(&spec.data.target)?;
+        let mut spend = Vec::with_capacity(spec.media.len());
+        for m in &spec.media {
+            let v = table.numeric(&m.spend)?;
+            table.check_non_negative(&m.spend, &v)?;
+            if v.iter().all(|x| *x == v[0]) {
+                return Err(table.cell_error(
+                    &m.spend,
+                    0,
+                    format!(
+                        "channel '{}' has constant spend ({}) in geo '{name}': a channel must vary within every geo of a panel (drop the geo, or model it nationally without data.geo)",
+                        m.name, v[0]
+                    ),
+                ));
+            }
+            spend.push(v);
+        }
+        let mut values = Vec::with_capacity(regressors.len());
+        for r in regressors {
+            values.push(match r.column.role {
+                Role::Control => control_values(table, spec, &r.column.name)?,
+                _ => r.values.clone(),
+            });
+        }
+        out.push(GeoSeries {
+            name: name.clone(),
+            population: *population,
+            y,
+            spend,
+            regressors: values,
+        });
+    }
+    Ok(out)
+}
+
+/// A geo's values of control regressor `name`: a numeric control's column, or a categorical
+/// control's indicator `column[level]`.
+fn control_values(
+    table: &Table,
+    spec: &crate::spec::ExperimentSpec,
+    name: &str,
+) -> Result<Vec<f64>> {
+    for c in &spec.controls {
+        match c {
+            ControlSpec::Detailed(o) if o.categorical => {
+                if let Some(level) = name
+                    .strip_prefix(o.column.as_str())
+                    .and_then(|r| r.strip_prefix('['))
+                    .and_then(|r| r.strip_suffix(']'))
+                {
+                    let raw = table.raw(&o.column)?;
+                    return Ok(raw
+                        .iter()
+                        .map(|s| if s.trim() == level { 1.0 } else { 0.0 })
+                        .collect());
+                }
+            }
+            _ if c.column() == name => return table.numeric(name),
+            _ => {}
+        }
+    }
+    Err(MmmError::Compute(format!(
+        "control regressor '{name}' matches no control of the spec"
+    )))
 }
 
 /// Holiday indicator columns: a period (`[date, date + period length)`) is 1 when a holiday of

@@ -24,6 +24,7 @@ pub mod design_check;
 pub mod frame;
 pub mod input;
 pub mod kpi;
+pub mod panel;
 pub mod prepare;
 pub mod roles;
 pub mod search;

@@ -22,6 +22,7 @@
 //! used, naming the line of the first empty day).
 
 use crate::cleaning::Roles;
+use crate::panel::Panel;
 use crate::spec::{DataSpec, LoadedSpec};
 use crate::table::ReadTable;
 use chrono::{Datelike, Duration, NaiveDate};
@@ -147,10 +148,26 @@ pub fn data_spec_issues(d: &DataSpec) -> Vec<SpecIssue> {
 /// Reads, pivots, cleans and aggregates the spec's data; returns the table to model and what
 /// was done to it.
 pub fn prepare(loaded: &LoadedSpec) -> Result<(Table, DataQuality)> {
+    prepare_panel(loaded).map(|(t, q, _)| (t, q))
+}
+
+/// [`prepare`], also returning the geo panel when the spec names a geo column (`data.geo`):
+/// each geo's table is cleaned and aggregated like national data, and the national table is
+/// built from them (see [`crate::panel`]).
+pub fn prepare_panel(loaded: &LoadedSpec) -> Result<(Table, DataQuality, Option<Panel>)> {
     let spec = &loaded.spec;
     let d = &spec.data;
     // regular files inside --data-root, before anything is read
     crate::input::check_spec_files(loaded)?;
+    if d.population.is_some() && d.geo.is_none() {
+        return Err(MmmError::param(
+            "/data/population",
+            "a population column needs a geo column (data.geo)",
+        ));
+    }
+    if let Some(geo) = &d.geo {
+        return prepare_geo_panel(loaded, geo);
+    }
     let path = loaded.data_path();
     let cols = d.long_columns();
     let (mut table, rows_read, campaigns, mut changes) = match d.format {
@@ -205,8 +222,89 @@ pub fn prepare(loaded: &LoadedSpec) -> Result<(Table, DataQuality)> {
         periods: table.n_rows(),
         aggregate,
         changes,
+        geos: vec![],
     };
-    Ok((table, quality))
+    Ok((table, quality, None))
+}
+
+/// The geo branch of [`prepare_panel`].
+fn prepare_geo_panel(
+    loaded: &LoadedSpec,
+    geo: &str,
+) -> Result<(Table, DataQuality, Option<Panel>)> {
+    let spec = &loaded.spec;
+    let d = &spec.data;
+    if d.format == DataFormat::Long {
+        return Err(MmmError::param(
+            "/data/format",
+            "a geo panel (data.geo) is read in wide format: one row per geo and period, one column per series; pivot campaign rows to columns per geo first",
+        ));
+    }
+    let path = loaded.data_path();
+    let mut panel = crate::panel::read_panel(&path, &d.date, geo, d.population.as_deref())?;
+    let source_frequency = panel.tables[0].frequency;
+    let roles = Roles {
+        media: spec.media.iter().map(|m| m.spend.clone()).collect(),
+        target: vec![d.target.clone()],
+    };
+    let mut changes = Vec::new();
+    if d.cleaning.is_some() || d.aggregate.is_some() {
+        let default = crate::cleaning::CleaningSpec::default();
+        let rules = d.cleaning.as_ref().unwrap_or(&default);
+        for t in panel.tables.iter_mut() {
+            merge_changes(
+                &mut changes,
+                crate::cleaning::clean(t, rules, &roles, &loaded.file)?,
+            );
+        }
+    }
+    let mut aggregate = None;
+    if let Some(a) = d.aggregate {
+        for t in panel.tables.iter_mut() {
+            let (weekly, summary, c) = aggregate_weeks(t, d.partial_weeks.unwrap_or_default())?;
+            *t = weekly;
+            aggregate = Some(AggregateSummary { to: a, ..summary });
+            merge_changes(&mut changes, c);
+        }
+    }
+    let columns = crate::panel::NationalColumns {
+        summed: std::iter::once(d.target.clone())
+            .chain(spec.media.iter().map(|m| m.spend.clone()))
+            .collect(),
+        categorical: spec
+            .controls
+            .iter()
+            .filter_map(|c| match c {
+                crate::spec::ControlSpec::Detailed(o) if o.categorical => Some(o.column.clone()),
+                _ => None,
+            })
+            .collect(),
+    };
+    let table = panel.national(&columns)?;
+    let quality = DataQuality {
+        format: d.format,
+        rows_read: panel.rows_read,
+        campaigns: vec![],
+        source_frequency,
+        periods: table.n_rows(),
+        aggregate,
+        changes,
+        geos: panel.geos.clone(),
+    };
+    Ok((table, quality, Some(panel)))
+}
+
+/// Adds a geo's cleaning or aggregation counts to the panel's (one entry per column and rule).
+fn merge_changes(into: &mut Vec<Change>, from: Vec<Change>) {
+    for c in from {
+        match into
+            .iter_mut()
+            .find(|e| e.column == c.column && e.rule == c.rule)
+        {
+            Some(e) => e.count += c.count,
+            None => into.push(c),
+        }
+    }
 }
 
 /// Pivots a long file to one column per campaign and metric (`<campaign>.<metric>`); returns

@@ -145,6 +145,17 @@ pub struct DataSpec {
     /// reported (Meridian's `revenue_per_kpi`). Default: none (the target is money).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revenue_per_kpi: Option<RevenuePerKpi>,
+    /// Name of the geo column of a panel: one row per geo and period, every geo on the same
+    /// regular dates (see docs/geo.md). The national series are the geos' sums (target, spend)
+    /// and population-weighted means (other columns); geo-aware models fit the geos jointly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub geo: Option<String>,
+    /// Name of a population column (> 0; constant per geo, or per row, in which case its mean
+    /// over the geo's rows is the geo's population). Only with `geo`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub population: Option<String>,
 }
 
 /// The money one unit of a conversion KPI is worth (see [`DataSpec::revenue_per_kpi`]).

@@ -457,7 +457,8 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
             let d = &loaded.spec.data;
             (d.format != mmm_core::quality::DataFormat::Wide
                 || d.cleaning.is_some()
-                || d.aggregate.is_some())
+                || d.aggregate.is_some()
+                || d.geo.is_some())
             .then(|| (*data.quality).clone())
         },
         model: ModelSummary {
