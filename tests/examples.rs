@@ -677,3 +677,71 @@ fn mape_lift_tuning_moves_a_confounded_roi_toward_the_truth() {
     assert!(best["mape_lift"].as_f64().unwrap() < 0.25, "{best}");
     assert!(without["calibration"]["mape_lift"].as_f64().unwrap() > 0.4);
 }
+
+/// Runs the example spec at `rel` with its sampler shortened to 2 chains × (300 + 300) (the
+/// examples' full settings are for their READMEs' figures) and its data path made absolute.
+fn run_example_short(rel: &str) -> (Value, f64) {
+    let path = root().join(rel);
+    let mut spec: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let data = path
+        .parent()
+        .unwrap()
+        .join(spec["data"]["path"].as_str().unwrap());
+    spec["data"]["path"] = json!(data.to_str().unwrap());
+    spec.as_object_mut().unwrap().remove("$schema");
+    for (k, v) in [("chains", 2), ("tune", 300), ("draws", 300)] {
+        spec["model"][k] = json!(v);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("spec.json");
+    std::fs::write(&p, serde_json::to_string(&spec).unwrap()).unwrap();
+    let out = dir.path().join("out");
+    let o = mmm(&[
+        "run",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{rel}: {}", stderr(&o));
+    let actual: f64 = std::fs::read_to_string(out.join("decomposition.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse::<f64>().unwrap())
+        .sum();
+    let results =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    (results, actual)
+}
+
+#[test]
+fn meridian_examples_fit_national_and_geo_panel_data() {
+    let (national, _) = run_example_short("examples/meridian-national/spec.json");
+    assert_eq!(national["data"]["n_obs"], 156);
+    // the geo panel: 20 geos read, their conversions summed per week
+    let (geo, modeled_total) = run_example_short("examples/geo/meridian/spec.json");
+    assert_eq!(geo["data"]["n_obs"], 156);
+    let geos = geo["data_quality"]["geos"].as_array().unwrap();
+    assert_eq!(geos.len(), 20);
+    assert_eq!(geos[0], "Geo0");
+    let csv = std::fs::read_to_string(root().join("examples/geo/meridian/geo_media.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let k = header.iter().position(|h| *h == "conversions").unwrap();
+    let total: f64 = lines
+        .map(|l| l.split(',').nth(k).unwrap().parse::<f64>().unwrap())
+        .sum();
+    assert!(
+        (modeled_total - total).abs() <= 1e-9 * total,
+        "{modeled_total} vs {total}"
+    );
+    for r in [&national, &geo] {
+        let r2 = r["fit"]["r2"].as_f64().unwrap();
+        assert!(r2 > 0.8, "r2 {r2}");
+        for c in r["channels"].as_array().unwrap() {
+            let roi = c["roi"].as_f64().unwrap();
+            assert!(roi.is_finite() && roi > 0.0, "{c}");
+        }
+    }
+}
