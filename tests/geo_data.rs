@@ -241,3 +241,70 @@ fn a_geo_column_that_is_missing_is_named() {
     spec["data"]["geo"] = json!("region");
     rejects(&panel_csv(&geo_major(30)), &spec, &["region"]);
 }
+
+/// Long rows with a geo column: each geo's campaign rows are pivoted on the whole file's
+/// campaigns and dates, a (geo, campaign, date) without a row is 0 there and counted, and the
+/// national metrics are the sums over geos.
+#[test]
+fn long_rows_with_a_geo_column_pivot_per_geo_and_sum_over_geos() {
+    let days = 42;
+    let base = long_csv(days);
+    let mut csv =
+        String::from("geo,date,campaign_name,spend,impressions,clicks,conversions,revenue\n");
+    // per (date, campaign): the summed spend and revenue over geos, as the national model sees
+    let mut spend_a = 0.0;
+    let mut revenue: std::collections::BTreeMap<String, f64> = Default::default();
+    let skipped = (add_days((2024, 1, 1), 5), "B");
+    for (geo, k) in [("east", 1.0), ("west", 2.0)] {
+        for line in base.lines().skip(1) {
+            let c: Vec<&str> = line.split(',').collect();
+            if geo == "west" && (c[0].to_string(), c[1]) == (skipped.0.clone(), skipped.1) {
+                continue;
+            }
+            let v: Vec<f64> = c[2..]
+                .iter()
+                .map(|x| x.parse::<f64>().unwrap() * k)
+                .collect();
+            if c[1] == "A" {
+                spend_a += v[0];
+            }
+            *revenue.entry(c[0].to_string()).or_default() += v[4];
+            csv.push_str(&format!(
+                "{geo},{},{},{},{},{},{},{}\n",
+                c[0], c[1], v[0], v[1], v[2], v[3], v[4]
+            ));
+        }
+    }
+    let mut spec = long_spec();
+    spec["data"]["geo"] = json!("geo");
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_case(dir.path(), &csv, &spec);
+    let out = dir.path().join("out");
+    let r = run_ok(&p, &out);
+    let q = &r["data_quality"];
+    assert_eq!(q["geos"], json!(["east", "west"]));
+    assert_eq!(q["campaigns"], json!(["A", "B"]));
+    assert_eq!(q["rows_read"], json!(4 * days - 1));
+    assert_eq!(
+        q["changes"],
+        json!([{"column": "B.*", "rule": "missing_row", "count": 1}])
+    );
+    let a = r["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "A")
+        .unwrap();
+    assert!(close(a["spend"].as_f64().unwrap(), spend_a));
+    let decomposition = std::fs::read_to_string(out.join("decomposition.csv")).unwrap();
+    for line in decomposition.lines().skip(1) {
+        let c: Vec<&str> = line.split(',').collect();
+        let actual: f64 = c[1].parse().unwrap();
+        assert!(
+            close(actual, revenue[c[0]]),
+            "{}: {actual} vs {}",
+            c[0],
+            revenue[c[0]]
+        );
+    }
+}

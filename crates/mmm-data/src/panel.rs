@@ -6,15 +6,17 @@
 //!   or weekly); a missing or repeated (geo, date) is an error naming the file, line and column.
 //! - `data.population` (optional) is a number > 0 on every row; a geo's population is the mean
 //!   over its rows.
-//! - National series: `Σ_g x_gt` for the target and the media spend columns, the
-//!   population-weighted mean `Σ_g w_g·x_gt` (`w_g = p_g/Σ_h p_h`, equal weights without a
-//!   population column) for every other numeric column (controls, prices, rates); a text column
-//!   (a categorical control) must be the same in every geo. A cell missing in any geo is missing
-//!   nationally (cleaning rules then apply).
+//! - National series: `Σ_g x_gt` for every numeric column (target, spend, impressions, clicks:
+//!   counts add up over geos), except the controls and a `revenue_per_kpi` column, which are
+//!   levels and take the population-weighted mean `Σ_g w_g·x_gt` (`w_g = p_g/Σ_h p_h`, equal
+//!   weights without a population column); a text column (a categorical control) must be the
+//!   same in every geo. A cell missing in any geo is missing nationally (cleaning rules then
+//!   apply).
 
 use crate::table::ReadTable;
 use mmm_core::data::{Origin, Table};
 use mmm_core::error::{MmmError, Result};
+use mmm_core::quality::Change;
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
@@ -32,14 +34,9 @@ pub struct Panel {
     pub rows_read: usize,
 }
 
-/// Reads a panel file and splits it by `geo_column` (see the module rules).
-pub fn read_panel(
-    path: &Path,
-    date_column: &str,
-    geo_column: &str,
-    population_column: Option<&str>,
-) -> Result<Panel> {
-    let raw = Table::read_unchecked(path, date_column)?;
+/// Groups the rows of `raw` by their geo, in order of first appearance.
+fn group_rows(raw: &Table, geo_column: &str) -> Result<(Vec<String>, Vec<Vec<usize>>)> {
+    let path = raw.path.as_path();
     let geo_cells = raw.raw(geo_column)?;
     if raw.n_rows() == 0 {
         return Err(MmmError::data(path, None, None, "no data rows"));
@@ -64,43 +61,64 @@ pub fn read_panel(
         });
         rows[k].push(r);
     }
-    let population = match population_column {
-        None => vec![None; geos.len()],
-        Some(p) => {
-            if p == geo_column || p == date_column {
-                return Err(MmmError::data(
-                    path,
-                    Some(1),
-                    Some(p),
-                    "the population column cannot be the geo or the date column",
-                ));
-            }
-            let cells = raw.raw(p)?;
-            let mut out = Vec::with_capacity(geos.len());
-            for geo_rows in &rows {
-                let mut sum = 0.0;
-                for &r in geo_rows {
-                    let s = cells[r].trim();
-                    match s.parse::<f64>() {
-                        Ok(v) if v.is_finite() && v > 0.0 => sum += v,
-                        _ => {
-                            return Err(MmmError::data(
-                                path,
-                                Some(r + 2),
-                                Some(p),
-                                format!(
-                                    "population '{}' is not a number > 0",
-                                    mmm_core::input::shown(s)
-                                ),
-                            ))
-                        }
-                    }
-                }
-                out.push(Some(sum / geo_rows.len() as f64));
-            }
-            out
-        }
+    Ok((geos, rows))
+}
+
+/// Each geo's population: the mean of `population_column` over its rows, every value > 0.
+fn populations(
+    raw: &Table,
+    population_column: Option<&str>,
+    reserved: &[&str],
+    rows: &[Vec<usize>],
+) -> Result<Vec<Option<f64>>> {
+    let path = raw.path.as_path();
+    let Some(p) = population_column else {
+        return Ok(vec![None; rows.len()]);
     };
+    if reserved.contains(&p) {
+        return Err(MmmError::data(
+            path,
+            Some(1),
+            Some(p),
+            "the population column cannot be the geo, date or campaign column",
+        ));
+    }
+    let cells = raw.raw(p)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for geo_rows in rows {
+        let mut sum = 0.0;
+        for &r in geo_rows {
+            let s = cells[r].trim();
+            match s.parse::<f64>() {
+                Ok(v) if v.is_finite() && v > 0.0 => sum += v,
+                _ => {
+                    return Err(MmmError::data(
+                        path,
+                        Some(r + 2),
+                        Some(p),
+                        format!(
+                            "population '{}' is not a number > 0",
+                            mmm_core::input::shown(s)
+                        ),
+                    ))
+                }
+            }
+        }
+        out.push(Some(sum / geo_rows.len() as f64));
+    }
+    Ok(out)
+}
+
+/// Reads a panel file and splits it by `geo_column` (see the module rules).
+pub fn read_panel(
+    path: &Path,
+    date_column: &str,
+    geo_column: &str,
+    population_column: Option<&str>,
+) -> Result<Panel> {
+    let raw = Table::read_unchecked(path, date_column)?;
+    let (geos, mut rows) = group_rows(&raw, geo_column)?;
+    let population = populations(&raw, population_column, &[geo_column, date_column], &rows)?;
     // every geo on the same dates, one row each
     let all_dates: BTreeSet<_> = raw.dates.iter().copied().collect();
     for (k, geo_rows) in rows.iter_mut().enumerate() {
@@ -172,11 +190,56 @@ pub fn read_panel(
     })
 }
 
+/// Reads a long panel (one row per date, campaign and geo) and pivots each geo's rows onto the
+/// file's campaigns and date grid (a campaign or date a geo has no row for is 0 there, counted
+/// as `missing_row`, as in the national long format). Returns the panel, the campaigns
+/// (sorted) and each geo's fills.
+pub fn read_long_panel(
+    path: &Path,
+    date_column: &str,
+    geo_column: &str,
+    population_column: Option<&str>,
+    campaign_column: &str,
+) -> Result<(Panel, Vec<String>, Vec<Change>)> {
+    let raw = Table::read_unchecked(path, date_column)?;
+    let (geos, rows) = group_rows(&raw, geo_column)?;
+    let population = populations(
+        &raw,
+        population_column,
+        &[geo_column, date_column, campaign_column],
+        &rows,
+    )?;
+    let mut exclude = vec![geo_column];
+    exclude.extend(population_column);
+    let long = crate::prepare::LongRows::new(&raw, date_column, campaign_column, &exclude)?;
+    let mut tables = Vec::with_capacity(geos.len());
+    let mut changes = Vec::new();
+    for (g, geo_rows) in geos.iter().zip(&rows) {
+        let (t, c) = long.pivot(geo_rows, &format!("geo '{g}'"))?;
+        tables.push(t);
+        changes.extend(c);
+    }
+    let campaigns = long.campaigns.clone();
+    Ok((
+        Panel {
+            geos,
+            population,
+            tables,
+            rows_read: raw.n_rows(),
+        },
+        campaigns,
+        changes,
+    ))
+}
+
 /// What the national table needs to know about the spec's columns.
 #[derive(Debug, Clone, Default)]
 pub struct NationalColumns {
-    /// Columns summed over geos (the target, media spend).
-    pub summed: BTreeSet<String>,
+    /// Numeric columns the spec uses (target, spend, controls): a bad cell is an error.
+    pub required: BTreeSet<String>,
+    /// Columns averaged over geos with population weights (controls, a revenue per KPI
+    /// column): levels, prices and scores, where a sum would mean nothing.
+    pub averaged: BTreeSet<String>,
     /// Text columns the spec uses (categorical controls): the same in every geo.
     pub categorical: BTreeSet<String>,
 }
@@ -194,8 +257,8 @@ impl Panel {
         }
     }
 
-    /// The national table (see the module rules): summed columns, weighted means of the other
-    /// numeric columns, text columns kept where every geo agrees (an error for a categorical
+    /// The national table (see the module rules): numeric columns summed, the `averaged` ones
+    /// as population-weighted means, text columns kept where every geo agrees (an error for a categorical
     /// column that differs, dropped otherwise).
     pub fn national(&self, columns: &NationalColumns) -> Result<Table> {
         let first = &self.tables[0];
@@ -240,7 +303,7 @@ impl Panel {
             let values = match parsed {
                 Ok(v) => v,
                 // a column the spec uses as a number: its error names the cell
-                Err(e) if columns.summed.contains(h) => return Err(e),
+                Err(e) if columns.required.contains(h) => return Err(e),
                 // other text columns: kept when every geo agrees, else dropped
                 Err(_) => {
                     let base = first.raw(h)?;
@@ -256,7 +319,7 @@ impl Panel {
                     continue;
                 }
             };
-            let sum = columns.summed.contains(h);
+            let sum = !columns.averaged.contains(h);
             let col: Vec<String> = (0..n)
                 .map(|t| {
                     let mut acc = 0.0;
@@ -280,10 +343,10 @@ impl Panel {
                 .map(|h| {
                     if *h == first.date_column {
                         String::new()
-                    } else if columns.summed.contains(h) {
-                        "national sum over geos".to_string()
-                    } else {
+                    } else if columns.averaged.contains(h) {
                         "national mean over geos".to_string()
+                    } else {
+                        "national sum over geos".to_string()
                     }
                 })
                 .collect(),

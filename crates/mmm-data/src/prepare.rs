@@ -234,21 +234,37 @@ fn prepare_geo_panel(
 ) -> Result<(Table, DataQuality, Option<Panel>)> {
     let spec = &loaded.spec;
     let d = &spec.data;
-    if d.format == DataFormat::Long {
-        return Err(MmmError::param(
-            "/data/format",
-            "a geo panel (data.geo) is read in wide format: one row per geo and period, one column per series; pivot campaign rows to columns per geo first",
-        ));
-    }
     let path = loaded.data_path();
-    let mut panel = crate::panel::read_panel(&path, &d.date, geo, d.population.as_deref())?;
+    let mut changes = Vec::new();
+    let (mut panel, campaigns) = match d.format {
+        DataFormat::Wide => (
+            crate::panel::read_panel(&path, &d.date, geo, d.population.as_deref())?,
+            vec![],
+        ),
+        DataFormat::Long => {
+            let (panel, campaigns, filled) = crate::panel::read_long_panel(
+                &path,
+                &d.date,
+                geo,
+                d.population.as_deref(),
+                &d.long_columns().campaign,
+            )?;
+            merge_changes(&mut changes, filled);
+            (panel, campaigns)
+        }
+    };
     let source_frequency = panel.tables[0].frequency;
     let roles = Roles {
         media: spec.media.iter().map(|m| m.spend.clone()).collect(),
-        target: vec![d.target.clone()],
+        target: match d.format {
+            DataFormat::Wide => vec![d.target.clone()],
+            DataFormat::Long => campaigns
+                .iter()
+                .map(|c| format!("{c}.{}", d.target))
+                .collect(),
+        },
     };
-    let mut changes = Vec::new();
-    if d.cleaning.is_some() || d.aggregate.is_some() {
+    if d.cleaning.is_some() || d.aggregate.is_some() || d.format == DataFormat::Long {
         let default = crate::cleaning::CleaningSpec::default();
         let rules = d.cleaning.as_ref().unwrap_or(&default);
         for t in panel.tables.iter_mut() {
@@ -257,6 +273,12 @@ fn prepare_geo_panel(
                 crate::cleaning::clean(t, rules, &roles, &loaded.file)?,
             );
         }
+    }
+    if d.format == DataFormat::Long {
+        panel.tables = std::mem::take(&mut panel.tables)
+            .into_iter()
+            .map(|t| add_total(t, &d.target, &roles.target))
+            .collect::<Result<Vec<_>>>()?;
     }
     let mut aggregate = None;
     if let Some(a) = d.aggregate {
@@ -267,9 +289,23 @@ fn prepare_geo_panel(
             merge_changes(&mut changes, c);
         }
     }
+    let controls: Vec<String> = spec
+        .controls
+        .iter()
+        .map(|c| c.column().to_string())
+        .collect();
     let columns = crate::panel::NationalColumns {
-        summed: std::iter::once(d.target.clone())
+        required: std::iter::once(d.target.clone())
             .chain(spec.media.iter().map(|m| m.spend.clone()))
+            .chain(controls.iter().cloned())
+            .collect(),
+        averaged: controls
+            .iter()
+            .cloned()
+            .chain(match &d.revenue_per_kpi {
+                Some(crate::spec::RevenuePerKpi::Column(c)) => Some(c.clone()),
+                _ => None,
+            })
             .collect(),
         categorical: spec
             .controls
@@ -284,7 +320,7 @@ fn prepare_geo_panel(
     let quality = DataQuality {
         format: d.format,
         rows_read: panel.rows_read,
-        campaigns: vec![],
+        campaigns,
         source_frequency,
         periods: table.n_rows(),
         aggregate,
@@ -315,141 +351,210 @@ pub fn pivot_long(
     campaign_column: &str,
 ) -> Result<(Table, usize, Vec<String>, Vec<Change>)> {
     let raw = Table::read_unchecked(path, date_column)?;
-    let camp = raw.raw(campaign_column)?;
-    let n_rows = raw.n_rows();
-    if n_rows == 0 {
-        return Err(MmmError::data(path, None, None, "no data rows"));
-    }
-    let metrics: Vec<(usize, String)> = raw
-        .headers
-        .iter()
-        .enumerate()
-        .filter(|(_, h)| *h != date_column && *h != campaign_column)
-        .map(|(i, h)| (i, h.clone()))
-        .collect();
-    if metrics.is_empty() {
-        return Err(MmmError::data(
-            path,
-            Some(1),
-            None,
-            format!("no metric columns besides '{date_column}' and '{campaign_column}'"),
-        ));
-    }
-    let mut campaigns = BTreeSet::new();
-    for (r, c) in camp.iter().enumerate() {
-        let c = c.trim();
-        if c.is_empty() {
+    let rows: Vec<usize> = (0..raw.n_rows()).collect();
+    let long = LongRows::new(&raw, date_column, campaign_column, &[])?;
+    let (table, changes) = long.pivot(&rows, "")?;
+    Ok((table, raw.n_rows(), long.campaigns, changes))
+}
+
+/// The campaigns, metrics and date grid of a long file, for pivoting all of its rows or one
+/// geo's (see [`LongRows::pivot`]).
+pub struct LongRows<'a> {
+    raw: &'a Table,
+    date_column: String,
+    campaign_column: String,
+    /// Campaign names, sorted.
+    pub campaigns: Vec<String>,
+    metrics: Vec<(usize, String)>,
+    first: NaiveDate,
+    step: i64,
+    periods: usize,
+}
+
+impl<'a> LongRows<'a> {
+    /// Reads the campaigns, the metric columns (every column but the date, the campaign and
+    /// `exclude`) and the regular date grid of all rows of `raw`.
+    pub fn new(
+        raw: &'a Table,
+        date_column: &str,
+        campaign_column: &str,
+        exclude: &[&str],
+    ) -> Result<Self> {
+        let path = raw.path.as_path();
+        let camp = raw.raw(campaign_column)?;
+        if raw.n_rows() == 0 {
+            return Err(MmmError::data(path, None, None, "no data rows"));
+        }
+        let metrics: Vec<(usize, String)> = raw
+            .headers
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| {
+                *h != date_column && *h != campaign_column && !exclude.contains(&h.as_str())
+            })
+            .map(|(i, h)| (i, h.clone()))
+            .collect();
+        if metrics.is_empty() {
             return Err(MmmError::data(
                 path,
-                Some(r + 2),
-                Some(campaign_column),
-                "empty campaign name",
+                Some(1),
+                None,
+                format!("no metric columns besides '{date_column}' and '{campaign_column}'"),
             ));
         }
-        campaigns.insert(c.to_string());
-    }
-    let campaigns: Vec<String> = campaigns.into_iter().collect();
-    let distinct: BTreeSet<NaiveDate> = raw.dates.iter().copied().collect();
-    let distinct: Vec<NaiveDate> = distinct.into_iter().collect();
-    if distinct.len() < 2 {
-        return Err(MmmError::data(
-            path,
-            None,
-            Some(date_column),
-            format!("{} distinct dates; at least 2 are needed", distinct.len()),
-        ));
-    }
-    let step = distinct
-        .windows(2)
-        .map(|w| (w[1] - w[0]).num_days())
-        .min()
-        .unwrap_or(1);
-    if step != 1 && step != 7 {
-        return Err(MmmError::data(
-            path,
-            None,
-            Some(date_column),
-            format!("dates at least {step} days apart; expected daily (1) or weekly (7) data"),
-        ));
-    }
-    let first = distinct[0];
-    let last = distinct[distinct.len() - 1];
-    let n = ((last - first).num_days() / step + 1) as usize;
-    mmm_core::input::check_pivot_size(path, n, campaigns.len(), metrics.len(), n_rows)?;
-    // (date index, campaign index) → source row
-    let cidx: BTreeMap<&str, usize> = campaigns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.as_str(), i))
-        .collect();
-    let mut at: Vec<Vec<Option<usize>>> = vec![vec![None; campaigns.len()]; n];
-    for (r, date) in raw.dates.iter().enumerate() {
-        let offset = (*date - first).num_days();
-        if offset % step != 0 {
+        let mut campaigns = BTreeSet::new();
+        for (r, c) in camp.iter().enumerate() {
+            let c = c.trim();
+            if c.is_empty() {
+                return Err(MmmError::data(
+                    path,
+                    Some(r + 2),
+                    Some(campaign_column),
+                    "empty campaign name",
+                ));
+            }
+            campaigns.insert(c.to_string());
+        }
+        let campaigns: Vec<String> = campaigns.into_iter().collect();
+        let distinct: BTreeSet<NaiveDate> = raw.dates.iter().copied().collect();
+        let distinct: Vec<NaiveDate> = distinct.into_iter().collect();
+        if distinct.len() < 2 {
             return Err(MmmError::data(
                 path,
-                Some(r + 2),
+                None,
                 Some(date_column),
-                format!("{date} is off the {step}-day grid that starts on {first}"),
+                format!("{} distinct dates; at least 2 are needed", distinct.len()),
             ));
         }
-        let t = (offset / step) as usize;
-        let c = cidx[camp[r].trim()];
-        if let Some(prev) = at[t][c] {
+        let step = distinct
+            .windows(2)
+            .map(|w| (w[1] - w[0]).num_days())
+            .min()
+            .unwrap_or(1);
+        if step != 1 && step != 7 {
             return Err(MmmError::data(
                 path,
-                Some(r + 2),
-                Some(campaign_column),
-                format!(
-                    "a second row for date {date} and campaign '{}' (the first is line {})",
-                    campaigns[c],
-                    prev + 2
-                ),
+                None,
+                Some(date_column),
+                format!("dates at least {step} days apart; expected daily (1) or weekly (7) data"),
             ));
         }
-        at[t][c] = Some(r);
+        let first = distinct[0];
+        let last = distinct[distinct.len() - 1];
+        let periods = ((last - first).num_days() / step + 1) as usize;
+        mmm_core::input::check_pivot_size(
+            path,
+            periods,
+            campaigns.len(),
+            metrics.len(),
+            raw.n_rows(),
+        )?;
+        Ok(LongRows {
+            raw,
+            date_column: date_column.to_string(),
+            campaign_column: campaign_column.to_string(),
+            campaigns,
+            metrics,
+            first,
+            step,
+            periods,
+        })
     }
-    let mut headers = vec![date_column.to_string()];
-    let mut cells = vec![(0..n)
-        .map(|t| (first + Duration::days(step * t as i64)).to_string())
-        .collect::<Vec<_>>()];
-    let mut origin = Origin {
-        columns: vec![date_column.to_string()],
-        notes: vec![String::new()],
-        lines: vec![vec![None; n]],
-    };
-    let mut changes = Vec::new();
-    let missing_dates = at
-        .iter()
-        .filter(|row| row.iter().all(Option::is_none))
-        .count();
-    if missing_dates > 0 {
-        changes.push(Change::new(date_column, "missing_date", missing_dates));
-    }
-    for (c, name) in campaigns.iter().enumerate() {
-        let missing = at.iter().filter(|row| row[c].is_none()).count();
-        if missing > 0 {
-            changes.push(Change::new(format!("{name}.*"), "missing_row", missing));
+
+    /// Pivots `rows` of the file (all of them, or one geo's) onto the whole file's campaigns and
+    /// date grid; `note` (e.g. `geo 'north'`) is added to error messages of its cells.
+    pub fn pivot(&self, rows: &[usize], note: &str) -> Result<(Table, Vec<Change>)> {
+        let raw = self.raw;
+        let path = raw.path.as_path();
+        let (date_column, campaign_column) = (&self.date_column, &self.campaign_column);
+        let camp = raw.raw(campaign_column)?;
+        let (first, step, n) = (self.first, self.step, self.periods);
+        let campaigns = &self.campaigns;
+        // (date index, campaign index) → source row
+        let cidx: BTreeMap<&str, usize> = campaigns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.as_str(), i))
+            .collect();
+        let mut at: Vec<Vec<Option<usize>>> = vec![vec![None; campaigns.len()]; n];
+        let within = if note.is_empty() {
+            String::new()
+        } else {
+            format!(" in {note}")
+        };
+        for &r in rows {
+            let date = raw.dates[r];
+            let offset = (date - first).num_days();
+            if offset % step != 0 {
+                return Err(MmmError::data(
+                    path,
+                    Some(r + 2),
+                    Some(date_column),
+                    format!("{date} is off the {step}-day grid that starts on {first}"),
+                ));
+            }
+            let t = (offset / step) as usize;
+            let c = cidx[camp[r].trim()];
+            if let Some(prev) = at[t][c] {
+                return Err(MmmError::data(
+                    path,
+                    Some(r + 2),
+                    Some(campaign_column),
+                    format!(
+                        "a second row for date {date} and campaign '{}'{within} (the first is line {})",
+                        campaigns[c],
+                        prev + 2
+                    ),
+                ));
+            }
+            at[t][c] = Some(r);
         }
-        for (i, m) in &metrics {
-            headers.push(format!("{name}.{m}"));
-            cells.push(
-                at.iter()
-                    .map(|row| match row[c] {
-                        Some(r) => raw.cells[*i][r].clone(),
-                        None => "0".to_string(),
-                    })
-                    .collect(),
-            );
-            origin.columns.push(m.clone());
-            origin.notes.push(format!("campaign '{name}'"));
-            origin
-                .lines
-                .push(at.iter().map(|row| row[c].map(|r| r + 2)).collect());
+        let mut headers = vec![date_column.to_string()];
+        let mut cells = vec![(0..n)
+            .map(|t| (first + Duration::days(step * t as i64)).to_string())
+            .collect::<Vec<_>>()];
+        let mut origin = Origin {
+            columns: vec![date_column.to_string()],
+            notes: vec![note.to_string()],
+            lines: vec![vec![None; n]],
+        };
+        let mut changes = Vec::new();
+        let missing_dates = at
+            .iter()
+            .filter(|row| row.iter().all(Option::is_none))
+            .count();
+        if missing_dates > 0 {
+            changes.push(Change::new(date_column, "missing_date", missing_dates));
         }
+        for (c, name) in campaigns.iter().enumerate() {
+            let missing = at.iter().filter(|row| row[c].is_none()).count();
+            if missing > 0 {
+                changes.push(Change::new(format!("{name}.*"), "missing_row", missing));
+            }
+            for (i, m) in &self.metrics {
+                headers.push(format!("{name}.{m}"));
+                cells.push(
+                    at.iter()
+                        .map(|row| match row[c] {
+                            Some(r) => raw.cells[*i][r].clone(),
+                            None => "0".to_string(),
+                        })
+                        .collect(),
+                );
+                origin.columns.push(m.clone());
+                origin.notes.push(if note.is_empty() {
+                    format!("campaign '{name}'")
+                } else {
+                    format!("{note}, campaign '{name}'")
+                });
+                origin
+                    .lines
+                    .push(at.iter().map(|row| row[c].map(|r| r + 2)).collect());
+            }
+        }
+        let table = Table::from_parts(path, headers, cells, date_column, Some(origin))?;
+        Ok((table, changes))
     }
-    let table = Table::from_parts(path, headers, cells, date_column, Some(origin))?;
-    Ok((table, n_rows, campaigns, changes))
 }
 
 /// Appends the target as the sum of its campaign columns.

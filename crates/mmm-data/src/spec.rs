@@ -147,7 +147,7 @@ pub struct DataSpec {
     pub revenue_per_kpi: Option<RevenuePerKpi>,
     /// Name of the geo column of a panel: one row per geo and period, every geo on the same
     /// regular dates (see docs/geo.md). The national series are the geos' sums (target, spend)
-    /// and population-weighted means (other columns); geo-aware models fit the geos jointly.
+    /// and population-weighted means (controls, a revenue per KPI column); see docs/data.md.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1))]
     pub geo: Option<String>,
