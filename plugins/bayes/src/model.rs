@@ -405,14 +405,16 @@ impl BayesianMmm {
         default_prior(self.defaults, group, support)
     }
 
-    fn make_param(
+    /// A sampled parameter: its prior by name, then group, then the preset's default, checked
+    /// and restricted to the parameter's valid range.
+    pub(crate) fn make_param<S>(
         &self,
         name: String,
         group: &str,
-        slot: Slot,
+        slot: S,
         valid: Support,
         keys: &mut PriorKeys,
-    ) -> Result<Param> {
+    ) -> Result<Param<S>> {
         keys.add(&name, group);
         let prior = self.lookup(&name, group, valid)?;
         prior
