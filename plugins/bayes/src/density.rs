@@ -217,10 +217,7 @@ pub struct MmmDensity {
     /// Per column of `z`, the scale `s_j` the design column was divided by (1 where the
     /// column is used as given).
     pub z_scale: Vec<f64>,
-    x: Vec<f64>,
-    dx_du: Vec<f64>,
-    dlj: Vec<f64>,
-    gx: Vec<f64>,
+    pt: PriorTerms,
     mu: Vec<f64>,
     g: Vec<f64>,
     // index maps
@@ -266,10 +263,7 @@ impl MmmDensity {
             lifts: Vec::new(),
             z_center: vec![0.0; nz],
             z_scale: vec![1.0; nz],
-            x: vec![0.0; d],
-            dx_du: vec![0.0; d],
-            dlj: vec![0.0; d],
-            gx: vec![0.0; d],
+            pt: PriorTerms::new(d),
             mu: vec![0.0; n],
             g: vec![0.0; n],
             media_coef,
@@ -365,6 +359,66 @@ impl MmmDensity {
     }
 }
 
+/// The prior and change-of-variables part of a log density on the unconstrained space, shared
+/// by the national and the geo model: per parameter `k` the constrained value `x_k = T_k(u_k)`,
+/// `dx_k/du_k`, `d log|dx_k/du_k| / du_k` and the running `∂ log π/∂x_k` (prior term first;
+/// the likelihood adds its own).
+///
+/// # Formula
+/// ```text
+/// log π(u) = ℓ(x) + Σ_k [log p_k(x_k) + log|dx_k/du_k|]
+/// ∂/∂u_k   = (∂ℓ/∂x_k + p_k'(x_k)/p_k(x_k))·dx_k/du_k + d log|dx_k/du_k|/du_k
+/// ```
+#[derive(Debug, Clone)]
+pub struct PriorTerms {
+    /// Constrained values.
+    pub x: Vec<f64>,
+    /// `dx/du`.
+    pub dx_du: Vec<f64>,
+    /// `d log|dx/du| / du`.
+    pub dlj: Vec<f64>,
+    /// `∂ log π / ∂x`, accumulated.
+    pub gx: Vec<f64>,
+}
+
+impl PriorTerms {
+    /// Buffers for `d` parameters.
+    pub fn new(d: usize) -> Self {
+        PriorTerms {
+            x: vec![0.0; d],
+            dx_du: vec![0.0; d],
+            dlj: vec![0.0; d],
+            gx: vec![0.0; d],
+        }
+    }
+
+    /// Constrains `u` and sums the log priors and log Jacobians; `None` when any is not finite
+    /// (the point is outside the posterior's support).
+    pub fn evaluate<S>(&mut self, params: &[Param<S>], u: &[f64]) -> Option<f64> {
+        let mut lp = 0.0;
+        for (k, p) in params.iter().enumerate() {
+            let m = p.bijector.forward(u[k]);
+            let l = p.prior.log_density(m.x);
+            if !l.is_finite() || !m.x.is_finite() {
+                return None;
+            }
+            lp += l + m.log_jac;
+            self.x[k] = m.x;
+            self.dx_du[k] = m.dx_du;
+            self.dlj[k] = m.d_log_jac;
+            self.gx[k] = p.prior.d_log_density(m.x);
+        }
+        Some(lp)
+    }
+
+    /// The gradient in `u` from the accumulated `∂ log π/∂x`.
+    pub fn gradient(&self, grad: &mut [f64]) {
+        for (k, g) in grad.iter_mut().enumerate() {
+            *g = self.gx[k] * self.dx_du[k] + self.dlj[k];
+        }
+    }
+}
+
 impl LogDensity for MmmDensity {
     fn dim(&self) -> usize {
         self.params.len()
@@ -373,36 +427,26 @@ impl LogDensity for MmmDensity {
     fn logp_grad(&mut self, u: &[f64], grad: &mut [f64]) -> f64 {
         self.evaluations += 1;
         let n = self.y.len();
-        let mut lp = 0.0;
-        for (k, p) in self.params.iter().enumerate() {
-            let m = p.bijector.forward(u[k]);
-            let l = p.prior.log_density(m.x);
-            if !l.is_finite() || !m.x.is_finite() {
-                grad.iter_mut().for_each(|g| *g = 0.0);
-                return f64::NEG_INFINITY;
-            }
-            lp += l + m.log_jac;
-            self.x[k] = m.x;
-            self.dx_du[k] = m.dx_du;
-            self.dlj[k] = m.d_log_jac;
-            self.gx[k] = p.prior.d_log_density(m.x);
-        }
+        let Some(lp) = self.pt.evaluate(&self.params, u) else {
+            grad.iter_mut().for_each(|g| *g = 0.0);
+            return f64::NEG_INFINITY;
+        };
         // mean
         let mu = &mut self.mu;
         mu.iter_mut().for_each(|v| *v = 0.0);
         for (j, zj) in self.z.iter().enumerate() {
-            let c = self.x[self.coef[j]];
+            let c = self.pt.x[self.coef[j]];
             for (o, v) in mu.iter_mut().zip(zj) {
                 *o += c * v;
             }
         }
         for (i, m) in self.media.iter_mut().enumerate() {
             for (p, &k) in self.media_theta[i].iter().enumerate() {
-                m.theta[p] = self.x[k];
+                m.theta[p] = self.pt.x[k];
             }
             m.chain.set_params(&m.theta);
             m.chain.apply_d_params(&m.x, &mut m.f, &mut m.df, &mut m.ws);
-            let b = m.beta(self.x[self.media_coef[i]]);
+            let b = m.beta(self.pt.x[self.media_coef[i]]);
             if !b.is_finite() {
                 grad.iter_mut().for_each(|g| *g = 0.0);
                 return f64::NEG_INFINITY;
@@ -413,7 +457,7 @@ impl LogDensity for MmmDensity {
             }
         }
         // likelihood
-        let sigma = self.x[self.sigma];
+        let sigma = self.pt.x[self.sigma];
         let mut ll = 0.0;
         let mut dsigma = 0.0;
         match self.family {
@@ -457,23 +501,23 @@ impl LogDensity for MmmDensity {
             let kb = self.media_coef[i];
             match m.mode {
                 CoefMode::Coefficient => {
-                    self.gx[kb] += g * d;
+                    self.pt.gx[kb] += g * d;
                     for (p, &k) in self.media_theta[i].iter().enumerate() {
                         let (a, c) = (&l.df[p * n..(p + 1) * n], &m.df[p * n..(p + 1) * n]);
                         let dd: f64 = (l.from..l.until).map(|t| a[t] - c[t]).sum();
-                        self.gx[k] += g * b * dd;
+                        self.pt.gx[k] += g * b * dd;
                     }
                 }
                 CoefMode::Ratio(_) => {
                     // β = c·q/F: ∂λ/∂q = β/q·D, ∂λ/∂θ_p = β·(∂D/∂θ_p − D·Σ_t ∂f_t/∂θ_p / F)
                     let total: f64 = m.f.iter().sum();
-                    let q = self.x[kb];
-                    self.gx[kb] += g * b / q * d;
+                    let q = self.pt.x[kb];
+                    self.pt.gx[kb] += g * b / q * d;
                     for (p, &k) in self.media_theta[i].iter().enumerate() {
                         let (a, c) = (&l.df[p * n..(p + 1) * n], &m.df[p * n..(p + 1) * n]);
                         let dd: f64 = (l.from..l.until).map(|t| a[t] - c[t]).sum();
                         let dsum: f64 = c.iter().sum();
-                        self.gx[k] += g * b * (dd - d * dsum / total);
+                        self.pt.gx[k] += g * b * (dd - d * dsum / total);
                     }
                 }
             }
@@ -483,10 +527,10 @@ impl LogDensity for MmmDensity {
             return f64::NEG_INFINITY;
         }
         // gradients in the constrained space
-        self.gx[self.sigma] += dsigma;
+        self.pt.gx[self.sigma] += dsigma;
         for (j, zj) in self.z.iter().enumerate() {
             let s: f64 = zj.iter().zip(&self.g).map(|(a, b)| a * b).sum();
-            self.gx[self.coef[j]] += s;
+            self.pt.gx[self.coef[j]] += s;
         }
         for (i, m) in self.media.iter().enumerate() {
             let kb = self.media_coef[i];
@@ -494,30 +538,28 @@ impl LogDensity for MmmDensity {
             let gf: f64 = m.f.iter().zip(&self.g).map(|(a, b)| a * b).sum();
             match m.mode {
                 CoefMode::Coefficient => {
-                    self.gx[kb] += gf;
+                    self.pt.gx[kb] += gf;
                     for (p, &k) in self.media_theta[i].iter().enumerate() {
                         let d = &m.df[p * n..(p + 1) * n];
                         let s: f64 = d.iter().zip(&self.g).map(|(a, b)| a * b).sum();
-                        self.gx[k] += b * s;
+                        self.pt.gx[k] += b * s;
                     }
                 }
                 CoefMode::Ratio(_) => {
                     // β = c·q/F: ∂/∂q = β/q·G_f, ∂/∂θ_p = β·(G_p − D_p·G_f/F)
                     let total: f64 = m.f.iter().sum();
-                    let q = self.x[kb];
-                    self.gx[kb] += b / q * gf;
+                    let q = self.pt.x[kb];
+                    self.pt.gx[kb] += b / q * gf;
                     for (p, &k) in self.media_theta[i].iter().enumerate() {
                         let d = &m.df[p * n..(p + 1) * n];
                         let s: f64 = d.iter().zip(&self.g).map(|(a, b)| a * b).sum();
                         let dsum: f64 = d.iter().sum();
-                        self.gx[k] += b * (s - dsum * gf / total);
+                        self.pt.gx[k] += b * (s - dsum * gf / total);
                     }
                 }
             }
         }
-        for k in 0..grad.len() {
-            grad[k] = self.gx[k] * self.dx_du[k] + self.dlj[k];
-        }
+        self.pt.gradient(grad);
         lp + ll
     }
 }

@@ -27,6 +27,7 @@
 //! funnel between `s_c` and the `ε_{g,c}` out of the sampler's way when geos carry little
 //! information each (Betancourt & Girolami 2015), as Meridian does.
 
+use crate::density::PriorTerms;
 use crate::nuts::LogDensity;
 use mmm_core::transform::{ChainWorkspace, TransformChain};
 
@@ -125,10 +126,7 @@ pub struct GeoDensity {
     pub params: Vec<GeoParam>,
     /// Gradient evaluations so far.
     pub evaluations: u64,
-    x: Vec<f64>,
-    dx_du: Vec<f64>,
-    dlj: Vec<f64>,
-    gx: Vec<f64>,
+    pt: PriorTerms,
     mu: Vec<f64>,
     g: Vec<f64>,
     beta: Vec<f64>,
@@ -181,10 +179,7 @@ impl GeoDensity {
             media,
             params,
             evaluations: 0,
-            x: vec![0.0; d],
-            dx_du: vec![0.0; d],
-            dlj: vec![0.0; d],
-            gx: vec![0.0; d],
+            pt: PriorTerms::new(d),
             mu: vec![0.0; n],
             g: vec![0.0; n],
             beta: vec![0.0; c * geos],
@@ -232,36 +227,26 @@ impl LogDensity for GeoDensity {
         self.evaluations += 1;
         let (geos, periods) = (self.geos, self.periods);
         let n = geos * periods;
-        let mut lp = 0.0;
-        for (k, p) in self.params.iter().enumerate() {
-            let m = p.bijector.forward(u[k]);
-            let l = p.prior.log_density(m.x);
-            if !l.is_finite() || !m.x.is_finite() {
-                grad.iter_mut().for_each(|g| *g = 0.0);
-                return f64::NEG_INFINITY;
-            }
-            lp += l + m.log_jac;
-            self.x[k] = m.x;
-            self.dx_du[k] = m.dx_du;
-            self.dlj[k] = m.d_log_jac;
-            self.gx[k] = p.prior.d_log_density(m.x);
-        }
+        let Some(lp) = self.pt.evaluate(&self.params, u) else {
+            grad.iter_mut().for_each(|g| *g = 0.0);
+            return f64::NEG_INFINITY;
+        };
         // mean: intercepts, controls, then media (β per geo)
         for g in 0..geos {
-            let tau = self.x[self.intercept[g]];
+            let tau = self.pt.x[self.intercept[g]];
             self.mu[g * periods..(g + 1) * periods]
                 .iter_mut()
                 .for_each(|v| *v = tau);
         }
         for (j, zj) in self.z.iter().enumerate() {
-            let c = self.x[self.coef[j]];
+            let c = self.pt.x[self.coef[j]];
             for (o, v) in self.mu.iter_mut().zip(zj) {
                 *o += c * v;
             }
         }
         for c in 0..self.media.len() {
             for g in 0..geos {
-                let b = self.coefficient(&self.x, c, g);
+                let b = self.coefficient(&self.pt.x, c, g);
                 if !b.is_finite() {
                     grad.iter_mut().for_each(|g| *g = 0.0);
                     return f64::NEG_INFINITY;
@@ -270,7 +255,7 @@ impl LogDensity for GeoDensity {
             }
             let m = &mut self.media[c];
             for (p, &k) in self.theta_idx[c].iter().enumerate() {
-                m.theta[p] = self.x[k];
+                m.theta[p] = self.pt.x[k];
             }
             m.chain.set_params(&m.theta);
             let np = m.n_params;
@@ -290,7 +275,7 @@ impl LogDensity for GeoDensity {
             }
         }
         // likelihood
-        let sigma = self.x[self.sigma];
+        let sigma = self.pt.x[self.sigma];
         let inv2 = 1.0 / (sigma * sigma);
         let mut ss = 0.0;
         for t in 0..n {
@@ -303,18 +288,18 @@ impl LogDensity for GeoDensity {
             grad.iter_mut().for_each(|g| *g = 0.0);
             return f64::NEG_INFINITY;
         }
-        self.gx[self.sigma] += -(n as f64) / sigma + ss * inv2 / sigma;
+        self.pt.gx[self.sigma] += -(n as f64) / sigma + ss * inv2 / sigma;
         for g in 0..geos {
             let s: f64 = self.g[g * periods..(g + 1) * periods].iter().sum();
-            self.gx[self.intercept[g]] += s;
+            self.pt.gx[self.intercept[g]] += s;
         }
         for (j, zj) in self.z.iter().enumerate() {
             let s: f64 = zj.iter().zip(&self.g).map(|(a, b)| a * b).sum();
-            self.gx[self.coef[j]] += s;
+            self.pt.gx[self.coef[j]] += s;
         }
         for c in 0..self.media.len() {
             let (km, ks) = (self.log_median[c], self.spread[c]);
-            let s_c = self.x[ks];
+            let s_c = self.pt.x[ks];
             let m = &mut self.media[c];
             let np = m.n_params;
             for g in 0..geos {
@@ -323,22 +308,20 @@ impl LogDensity for GeoDensity {
                 let ko = self.offset[c * geos + g];
                 let gg = &self.g[span.clone()];
                 let bsum: f64 = m.f[span.clone()].iter().zip(gg).map(|(a, b)| a * b).sum();
-                self.gx[km] += b * bsum;
-                self.gx[ks] += b * self.x[ko] * bsum;
-                self.gx[ko] += b * s_c * bsum;
+                self.pt.gx[km] += b * bsum;
+                self.pt.gx[ks] += b * self.pt.x[ko] * bsum;
+                self.pt.gx[ko] += b * s_c * bsum;
                 if np > 0 {
                     let dfg = &m.df[g * np * periods..(g + 1) * np * periods];
                     for (p, &k) in self.theta_idx[c].iter().enumerate() {
                         let d = &dfg[p * periods..(p + 1) * periods];
                         let s: f64 = d.iter().zip(gg).map(|(a, b)| a * b).sum();
-                        self.gx[k] += b * s;
+                        self.pt.gx[k] += b * s;
                     }
                 }
             }
         }
-        for k in 0..grad.len() {
-            grad[k] = self.gx[k] * self.dx_du[k] + self.dlj[k];
-        }
+        self.pt.gradient(grad);
         lp + ll
     }
 }
