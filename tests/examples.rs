@@ -271,16 +271,17 @@ fn seed002_elastic_net_with_time_series_cv() {
     }
 }
 
-/// examples/refresh: the tuned model fitted on 143 weeks is refreshed with all 156 weeks; the
-/// previous model's forecast of the 13 new weeks has a MAPE below 1% and its 95% interval
-/// covers every one of them; every channel's ROI moves by less than 0.15 (the truth is
-/// unchanged), and the move's split into new data and re-tuning adds up; re-tuned decays lie
-/// within the neighbourhood.
-#[test]
-fn refresh_example_checks_the_forecast_and_splits_the_moves() {
-    let dir = tempfile::tempdir().unwrap();
-    let (fit, out) = (dir.path().join("fit"), dir.path().join("out"));
-    let ex = root().join("examples/refresh");
+/// Runs `mmm run` on the example folder's `spec.json` into `dir/fit`, then
+/// `mmm COMMAND dir/fit FLAG <folder>/FILE --out dir/out`; returns `dir/out`.
+fn fit_then(
+    dir: &std::path::Path,
+    folder: &str,
+    command: &str,
+    flag: &str,
+    file: &str,
+) -> std::path::PathBuf {
+    let ex = root().join(folder);
+    let (fit, out) = (dir.join("fit"), dir.join("out"));
     for args in [
         vec![
             "-q",
@@ -291,10 +292,10 @@ fn refresh_example_checks_the_forecast_and_splits_the_moves() {
         ],
         vec![
             "-q",
-            "refresh",
+            command,
             fit.to_str().unwrap(),
-            "--data",
-            ex.join("new.csv").to_str().unwrap(),
+            flag,
+            ex.join(file).to_str().unwrap(),
             "--out",
             out.to_str().unwrap(),
         ],
@@ -302,6 +303,24 @@ fn refresh_example_checks_the_forecast_and_splits_the_moves() {
         let o = mmm(&args);
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
     }
+    out
+}
+
+/// examples/refresh: the tuned model fitted on 143 weeks is refreshed with all 156 weeks; the
+/// previous model's forecast of the 13 new weeks has a MAPE below 1% and its 95% interval
+/// covers every one of them; every channel's ROI moves by less than 0.15 (the truth is
+/// unchanged), and the move's split into new data and re-tuning adds up; re-tuned decays lie
+/// within the neighbourhood.
+#[test]
+fn refresh_example_checks_the_forecast_and_splits_the_moves() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = fit_then(
+        dir.path(),
+        "examples/refresh",
+        "refresh",
+        "--data",
+        "new.csv",
+    );
     let r: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("refresh.json")).unwrap()).unwrap();
     let fc = &r["forecast_check"];
@@ -327,29 +346,14 @@ fn refresh_example_checks_the_forecast_and_splits_the_moves() {
 #[test]
 fn planning_example_forecasts_the_held_out_quarter() {
     let dir = tempfile::tempdir().unwrap();
-    let (fit, fc) = (dir.path().join("fit"), dir.path().join("fc"));
     let ex = root().join("examples/planning");
-    for args in [
-        vec![
-            "-q",
-            "run",
-            ex.join("spec.json").to_str().unwrap(),
-            "--out",
-            fit.to_str().unwrap(),
-        ],
-        vec![
-            "-q",
-            "predict",
-            fit.to_str().unwrap(),
-            "--plan",
-            ex.join("plan.csv").to_str().unwrap(),
-            "--out",
-            fc.to_str().unwrap(),
-        ],
-    ] {
-        let o = mmm(&args);
-        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
-    }
+    let fc = fit_then(
+        dir.path(),
+        "examples/planning",
+        "predict",
+        "--plan",
+        "plan.csv",
+    );
     let expected = std::fs::read_to_string(ex.join("expected.csv")).unwrap();
     let forecast = std::fs::read_to_string(fc.join("forecast.csv")).unwrap();
     let mut rel = 0.0;
