@@ -76,6 +76,9 @@ fn the_national_series_are_sums_and_population_weighted_means_in_any_row_order()
     assert_eq!(r["data_quality"]["geos"], json!(["north", "south", "west"]));
     assert_eq!(r["data_quality"]["rows_read"], json!(3 * n));
     assert_eq!(r["data"]["n_obs"], json!(n));
+    // the report says what was modeled
+    let html = std::fs::read_to_string(dir.path().join("out/report.html")).unwrap();
+    assert!(html.contains("a panel of 3 geos, modeled as their national sums"));
 
     // the same model on the national CSV computed here
     let total_pop: f64 = GEOS.iter().map(|g| g.1).sum();

@@ -1728,6 +1728,12 @@ fn data_quality(input: &RunInput) -> Option<Section> {
         if let Some(c) = v.get("campaigns").and_then(Value::as_array) {
             facts.push(format!("{} campaigns", c.len()));
         }
+        if let Some(g) = v.get("geos").and_then(Value::as_array) {
+            facts.push(format!(
+                "a panel of {} geos, modeled as their national sums (controls: population-weighted means)",
+                g.len()
+            ));
+        }
         if let Some(a) = v.get("aggregate") {
             let g = |k: &str| a.get(k).map(|x| x.to_string()).unwrap_or_default();
             facts.push(format!(
