@@ -654,7 +654,7 @@ mod recovery {
             chains: 2,
             tune: 500,
             draws: 500,
-            target_accept: 0.9,
+            target_accept: Some(0.9),
             progress: false,
             ..Default::default()
         };

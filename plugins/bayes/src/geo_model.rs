@@ -466,7 +466,7 @@ mod tests {
             chains: 2,
             tune: 500,
             draws: 500,
-            target_accept: 0.95,
+            target_accept: Some(0.95),
             progress: false,
             ..Default::default()
         };
