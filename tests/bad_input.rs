@@ -5,32 +5,6 @@ mod common;
 use common::*;
 use serde_json::json;
 
-/// Runs `mmm run` on the case and asserts exit code 2, every expected fragment in stderr, and
-/// an output folder that was never created.
-fn expect_rejected(csv: &str, spec: &serde_json::Value, fragments: &[&str]) {
-    let dir = tempfile::tempdir().unwrap();
-    let spec_path = write_case(dir.path(), csv, spec);
-    let out = dir.path().join("out");
-    let o = mmm(&[
-        "run",
-        spec_path.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
-    for f in fragments {
-        assert!(err.contains(f), "expected '{f}' in: {err}");
-    }
-    assert!(!err.contains("panicked"), "{err}");
-    assert!(
-        !out.exists(),
-        "output folder was created for a rejected input"
-    );
-    let v = mmm(&["validate", spec_path.to_str().unwrap()]);
-    assert_eq!(v.status.code(), Some(2), "validate: {}", stderr(&v));
-}
-
 /// The date cell of 1-based `line` of a CSV text.
 fn date_on_line(csv: &str, line: usize) -> String {
     csv.lines()

@@ -130,26 +130,6 @@ fn the_national_series_are_sums_and_population_weighted_means_in_any_row_order()
     }
 }
 
-/// Runs a malformed panel; asserts exit 2 and that stderr holds every `needle`.
-fn rejects(csv: &str, spec: &Value, needles: &[&str]) {
-    let dir = tempfile::tempdir().unwrap();
-    let p = write_case(dir.path(), csv, spec);
-    let out = dir.path().join("out");
-    let o = mmm(&[
-        "run",
-        p.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    for n in needles {
-        assert!(err.contains(n), "'{n}' not in: {err}");
-    }
-    assert!(!out.exists(), "a failed run writes nothing");
-}
-
 #[test]
 fn a_geo_missing_a_period_is_an_error_naming_the_geo_and_date() {
     let n = 30;
@@ -158,7 +138,7 @@ fn a_geo_missing_a_period_is_an_error_naming_the_geo_and_date() {
         .filter(|&(g, t)| !(g == 1 && t == 7))
         .collect();
     let missing = add_days((2021, 1, 4), 49);
-    rejects(
+    expect_rejected(
         &panel_csv(&order),
         &panel_spec(),
         &[
@@ -176,7 +156,7 @@ fn a_duplicate_geo_and_date_is_an_error_naming_both_lines() {
     let n = 30;
     let mut order = geo_major(n);
     order.push((2, 4)); // line 92: a second row for west, week 4 (first at line 66)
-    rejects(
+    expect_rejected(
         &panel_csv(&order),
         &panel_spec(),
         &[
@@ -201,7 +181,7 @@ fn constant_spend_within_a_geo_is_an_error_naming_geo_and_column() {
             c.join(",") + "\n"
         })
         .collect();
-    rejects(
+    expect_rejected(
         &csv,
         &panel_spec(),
         &["radio", "constant spend (25) in geo 'west'"],
@@ -224,7 +204,7 @@ fn a_population_that_is_not_positive_is_an_error_naming_line_and_column() {
             }
         })
         .collect();
-    rejects(
+    expect_rejected(
         &csv,
         &panel_spec(),
         &["line 36", "population", "not a number > 0"],
@@ -235,14 +215,14 @@ fn a_population_that_is_not_positive_is_an_error_naming_line_and_column() {
 fn a_population_without_a_geo_column_is_a_spec_error() {
     let mut spec = panel_spec();
     spec["data"].as_object_mut().unwrap().remove("geo").unwrap();
-    rejects(&panel_csv(&geo_major(30)), &spec, &["/data/population"]);
+    expect_rejected(&panel_csv(&geo_major(30)), &spec, &["/data/population"]);
 }
 
 #[test]
 fn a_geo_column_that_is_missing_is_named() {
     let mut spec = panel_spec();
     spec["data"]["geo"] = json!("region");
-    rejects(&panel_csv(&geo_major(30)), &spec, &["region"]);
+    expect_rejected(&panel_csv(&geo_major(30)), &spec, &["region"]);
 }
 
 /// Long rows with a geo column: each geo's campaign rows are pivoted on the whole file's

@@ -106,6 +106,32 @@ pub fn run_ok(spec: &Path, out: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
 }
 
+/// Runs `mmm run` on the case and asserts exit code 2, every expected fragment in stderr, and
+/// an output folder that was never created.
+pub fn expect_rejected(csv: &str, spec: &serde_json::Value, fragments: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let spec_path = write_case(dir.path(), csv, spec);
+    let out = dir.path().join("out");
+    let o = mmm(&[
+        "run",
+        spec_path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    for f in fragments {
+        assert!(err.contains(f), "expected '{f}' in: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        !out.exists(),
+        "output folder was created for a rejected input"
+    );
+    let v = mmm(&["validate", spec_path.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(2), "validate: {}", stderr(&v));
+}
+
 /// Writes `data.csv` and `spec.json` into `dir`; returns the spec path.
 pub fn write_case(dir: &Path, csv: &str, spec: &serde_json::Value) -> PathBuf {
     std::fs::write(dir.join("data.csv"), csv).unwrap();
