@@ -29,16 +29,16 @@ impl GeoSeries {
     }
 }
 
-/// The weights of the geos in national means of controls: `w_g = p_g / Σ_h p_h` with populations
-/// `p_g`, or `1/G` when any population is unknown.
-pub fn population_weights(geos: &[GeoSeries]) -> Vec<f64> {
-    let pops: Option<Vec<f64>> = geos.iter().map(|g| g.population).collect();
+/// The weights of the geos in national means of controls, from their populations (see
+/// [`GeoSeries::population`]): `w_g = p_g / Σ_h p_h`, or `1/G` when any population is unknown.
+pub fn population_weights(populations: &[Option<f64>]) -> Vec<f64> {
+    let pops: Option<Vec<f64>> = populations.iter().copied().collect();
     match pops {
         Some(p) if p.iter().sum::<f64>() > 0.0 => {
             let total: f64 = p.iter().sum();
             p.iter().map(|v| v / total).collect()
         }
-        _ => vec![1.0 / geos.len().max(1) as f64; geos.len()],
+        _ => vec![1.0 / populations.len().max(1) as f64; populations.len()],
     }
 }
 
@@ -46,21 +46,12 @@ pub fn population_weights(geos: &[GeoSeries]) -> Vec<f64> {
 mod tests {
     use super::*;
 
-    fn geo(pop: Option<f64>) -> GeoSeries {
-        GeoSeries {
-            name: "g".into(),
-            population: pop,
-            y: vec![1.0],
-            spend: vec![],
-            regressors: vec![],
-        }
-    }
-
     #[test]
     fn weights_follow_population_or_are_equal() {
-        let w = population_weights(&[geo(Some(1.0)), geo(Some(3.0))]);
-        assert_eq!(w, vec![0.25, 0.75]);
-        let w = population_weights(&[geo(Some(1.0)), geo(None)]);
-        assert_eq!(w, vec![0.5, 0.5]);
+        assert_eq!(
+            population_weights(&[Some(1.0), Some(3.0)]),
+            vec![0.25, 0.75]
+        );
+        assert_eq!(population_weights(&[Some(1.0), None]), vec![0.5, 0.5]);
     }
 }

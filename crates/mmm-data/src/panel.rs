@@ -193,14 +193,14 @@ pub fn read_panel(
 /// Reads a long panel (one row per date, campaign and geo) and pivots each geo's rows onto the
 /// file's campaigns and date grid (a campaign or date a geo has no row for is 0 there, counted
 /// as `missing_row`, as in the national long format). Returns the panel, the campaigns
-/// (sorted) and each geo's fills.
+/// (sorted) and each geo's fills (panel order).
 pub fn read_long_panel(
     path: &Path,
     date_column: &str,
     geo_column: &str,
     population_column: Option<&str>,
     campaign_column: &str,
-) -> Result<(Panel, Vec<String>, Vec<Change>)> {
+) -> Result<(Panel, Vec<String>, Vec<Vec<Change>>)> {
     let raw = Table::read_unchecked(path, date_column)?;
     let (geos, rows) = group_rows(&raw, geo_column)?;
     let population = populations(
@@ -213,11 +213,11 @@ pub fn read_long_panel(
     exclude.extend(population_column);
     let long = crate::prepare::LongRows::new(&raw, date_column, campaign_column, &exclude)?;
     let mut tables = Vec::with_capacity(geos.len());
-    let mut changes = Vec::new();
+    let mut changes = Vec::with_capacity(geos.len());
     for (g, geo_rows) in geos.iter().zip(&rows) {
         let (t, c) = long.pivot(geo_rows, &format!("geo '{g}'"))?;
         tables.push(t);
-        changes.extend(c);
+        changes.push(c);
     }
     let campaigns = long.campaigns.clone();
     Ok((
@@ -245,18 +245,6 @@ pub struct NationalColumns {
 }
 
 impl Panel {
-    /// The geos' weights in national means: population shares, or equal.
-    pub fn weights(&self) -> Vec<f64> {
-        let pops: Option<Vec<f64>> = self.population.iter().copied().collect();
-        match pops {
-            Some(p) => {
-                let total: f64 = p.iter().sum();
-                p.iter().map(|v| v / total).collect()
-            }
-            None => vec![1.0 / self.geos.len() as f64; self.geos.len()],
-        }
-    }
-
     /// The national table (see the module rules): numeric columns summed, the `averaged` ones
     /// as population-weighted means, text columns kept where every geo agrees (an error for a categorical
     /// column that differs, dropped otherwise).
@@ -264,7 +252,7 @@ impl Panel {
         let first = &self.tables[0];
         let path = first.path.clone();
         let n = first.n_rows();
-        let w = self.weights();
+        let w = mmm_core::geo::population_weights(&self.population);
         let mut headers = Vec::new();
         let mut cells = Vec::new();
         for h in &first.headers {

@@ -165,23 +165,43 @@ pub fn prepare_panel(loaded: &LoadedSpec) -> Result<(Table, DataQuality, Option<
             "a population column needs a geo column (data.geo)",
         ));
     }
-    if let Some(geo) = &d.geo {
-        return prepare_geo_panel(loaded, geo);
-    }
     let path = loaded.data_path();
     let cols = d.long_columns();
-    let (mut table, rows_read, campaigns, mut changes) = match d.format {
-        DataFormat::Wide => {
+    // One table per geo, each with its own changes; national data is the one-table case.
+    let (mut tables, mut changes, rows_read, campaigns, geos) = match (&d.geo, d.format) {
+        (None, DataFormat::Wide) => {
             let t = Table::read(&path, &d.date)?;
             let n = t.n_rows();
-            (t, n, vec![], vec![])
+            (vec![t], vec![vec![]], n, vec![], None)
         }
-        DataFormat::Long => {
+        (None, DataFormat::Long) => {
             let (t, n, campaigns, changes) = pivot_long(&path, &d.date, &cols.campaign)?;
-            (t, n, campaigns, changes)
+            (vec![t], vec![changes], n, campaigns, None)
+        }
+        (Some(geo), DataFormat::Wide) => {
+            let p = crate::panel::read_panel(&path, &d.date, geo, d.population.as_deref())?;
+            let changes = vec![vec![]; p.tables.len()];
+            (
+                p.tables,
+                changes,
+                p.rows_read,
+                vec![],
+                Some((p.geos, p.population)),
+            )
+        }
+        (Some(geo), DataFormat::Long) => {
+            let (p, campaigns, changes) = crate::panel::read_long_panel(
+                &path,
+                &d.date,
+                geo,
+                d.population.as_deref(),
+                &cols.campaign,
+            )?;
+            let geos = Some((p.geos, p.population));
+            (p.tables, changes, p.rows_read, campaigns, geos)
         }
     };
-    let source_frequency = table.frequency;
+    let source_frequency = tables[0].frequency;
     let roles = Roles {
         media: spec.media.iter().map(|m| m.spend.clone()).collect(),
         target: match d.format {
@@ -192,28 +212,49 @@ pub fn prepare_panel(loaded: &LoadedSpec) -> Result<(Table, DataQuality, Option<
                 .collect(),
         },
     };
-    // Long data and aggregated data are cleaned at their own granularity; wide data without a
-    // cleaning section keeps its checks in the modeling step, exactly as before.
+    // Long data and aggregated data are cleaned at their own granularity (each geo's series on
+    // its own); wide data without a cleaning section keeps its checks in the modeling step,
+    // exactly as before.
     if d.cleaning.is_some() || d.format == DataFormat::Long || d.aggregate.is_some() {
         let default = crate::cleaning::CleaningSpec::default();
         let rules = d.cleaning.as_ref().unwrap_or(&default);
-        changes.extend(crate::cleaning::clean(
-            &mut table,
-            rules,
-            &roles,
-            &loaded.file,
-        )?);
+        for (t, c) in tables.iter_mut().zip(&mut changes) {
+            c.extend(crate::cleaning::clean(t, rules, &roles, &loaded.file)?);
+        }
     }
     if d.format == DataFormat::Long {
-        table = add_total(table, &d.target, &roles.target)?;
+        tables = tables
+            .into_iter()
+            .map(|t| add_total(t, &d.target, &roles.target))
+            .collect::<Result<Vec<_>>>()?;
     }
     let mut aggregate = None;
     if let Some(a) = d.aggregate {
-        let (t, summary, c) = aggregate_weeks(&table, d.partial_weeks.unwrap_or_default())?;
-        table = t;
-        aggregate = Some(AggregateSummary { to: a, ..summary });
-        changes.extend(c);
+        for (t, c) in tables.iter_mut().zip(&mut changes) {
+            let (weekly, summary, ch) = aggregate_weeks(t, d.partial_weeks.unwrap_or_default())?;
+            *t = weekly;
+            aggregate = Some(AggregateSummary { to: a, ..summary });
+            c.extend(ch);
+        }
     }
+    // one entry per column and rule, summed over geos
+    let mut per_table = changes.into_iter();
+    let mut changes = per_table.next().unwrap_or_default();
+    for c in per_table {
+        merge_changes(&mut changes, c);
+    }
+    let (table, panel) = match geos {
+        None => (tables.remove(0), None),
+        Some((geos, population)) => {
+            let panel = Panel {
+                geos,
+                population,
+                tables,
+                rows_read,
+            };
+            (panel.national(&national_columns(spec))?, Some(panel))
+        }
+    };
     let quality = DataQuality {
         format: d.format,
         rows_read,
@@ -222,79 +263,20 @@ pub fn prepare_panel(loaded: &LoadedSpec) -> Result<(Table, DataQuality, Option<
         periods: table.n_rows(),
         aggregate,
         changes,
-        geos: vec![],
+        geos: panel.as_ref().map(|p| p.geos.clone()).unwrap_or_default(),
     };
-    Ok((table, quality, None))
+    Ok((table, quality, panel))
 }
 
-/// The geo branch of [`prepare_panel`].
-fn prepare_geo_panel(
-    loaded: &LoadedSpec,
-    geo: &str,
-) -> Result<(Table, DataQuality, Option<Panel>)> {
-    let spec = &loaded.spec;
+/// How the spec's columns combine over the geos of a panel (see [`crate::panel`]).
+fn national_columns(spec: &crate::spec::ExperimentSpec) -> crate::panel::NationalColumns {
     let d = &spec.data;
-    let path = loaded.data_path();
-    let mut changes = Vec::new();
-    let (mut panel, campaigns) = match d.format {
-        DataFormat::Wide => (
-            crate::panel::read_panel(&path, &d.date, geo, d.population.as_deref())?,
-            vec![],
-        ),
-        DataFormat::Long => {
-            let (panel, campaigns, filled) = crate::panel::read_long_panel(
-                &path,
-                &d.date,
-                geo,
-                d.population.as_deref(),
-                &d.long_columns().campaign,
-            )?;
-            merge_changes(&mut changes, filled);
-            (panel, campaigns)
-        }
-    };
-    let source_frequency = panel.tables[0].frequency;
-    let roles = Roles {
-        media: spec.media.iter().map(|m| m.spend.clone()).collect(),
-        target: match d.format {
-            DataFormat::Wide => vec![d.target.clone()],
-            DataFormat::Long => campaigns
-                .iter()
-                .map(|c| format!("{c}.{}", d.target))
-                .collect(),
-        },
-    };
-    if d.cleaning.is_some() || d.aggregate.is_some() || d.format == DataFormat::Long {
-        let default = crate::cleaning::CleaningSpec::default();
-        let rules = d.cleaning.as_ref().unwrap_or(&default);
-        for t in panel.tables.iter_mut() {
-            merge_changes(
-                &mut changes,
-                crate::cleaning::clean(t, rules, &roles, &loaded.file)?,
-            );
-        }
-    }
-    if d.format == DataFormat::Long {
-        panel.tables = std::mem::take(&mut panel.tables)
-            .into_iter()
-            .map(|t| add_total(t, &d.target, &roles.target))
-            .collect::<Result<Vec<_>>>()?;
-    }
-    let mut aggregate = None;
-    if let Some(a) = d.aggregate {
-        for t in panel.tables.iter_mut() {
-            let (weekly, summary, c) = aggregate_weeks(t, d.partial_weeks.unwrap_or_default())?;
-            *t = weekly;
-            aggregate = Some(AggregateSummary { to: a, ..summary });
-            merge_changes(&mut changes, c);
-        }
-    }
     let controls: Vec<String> = spec
         .controls
         .iter()
         .map(|c| c.column().to_string())
         .collect();
-    let columns = crate::panel::NationalColumns {
+    crate::panel::NationalColumns {
         required: std::iter::once(d.target.clone())
             .chain(spec.media.iter().map(|m| m.spend.clone()))
             .chain(controls.iter().cloned())
@@ -315,22 +297,11 @@ fn prepare_geo_panel(
                 _ => None,
             })
             .collect(),
-    };
-    let table = panel.national(&columns)?;
-    let quality = DataQuality {
-        format: d.format,
-        rows_read: panel.rows_read,
-        campaigns,
-        source_frequency,
-        periods: table.n_rows(),
-        aggregate,
-        changes,
-        geos: panel.geos.clone(),
-    };
-    Ok((table, quality, Some(panel)))
+    }
 }
 
-/// Adds a geo's cleaning or aggregation counts to the panel's (one entry per column and rule).
+/// Adds a geo's fills, cleaning and aggregation counts to the panel's (one entry per column and
+/// rule).
 fn merge_changes(into: &mut Vec<Change>, from: Vec<Change>) {
     for c in from {
         match into
