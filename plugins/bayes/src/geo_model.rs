@@ -21,19 +21,17 @@
 //! per posterior draw, summarized by the posterior mean and the 94% HDI.
 //!
 //! # Default priors
-//! Transform parameters, intercepts, controls and the noise scale take the `robust` preset's
-//! priors on these scales (by parameter name, then group, as for the national model). The
-//! hierarchy's own parameters: `<channel>.log_median_beta` (group `log_median_beta`,
+//! Every parameter's prior is looked up as for the national model (by parameter name, then
+//! group, then [`crate::model::default_prior`]): transforms, intercepts, controls and the noise
+//! scale take the preset's; the hierarchy's own parameters: `<channel>.log_median_beta` (group `log_median_beta`,
 //! Normal(−1.5, 1), the log of the `robust` channel coefficient's median), `<channel>.beta_spread`
 //! (group `beta_spread`, HalfNormal(0.5): geos' effects within a factor e^{±1} of the median
 //! at two spreads) and the standardized offsets `<channel>.<geo>.beta_offset` (N(0, 1)).
 
-use crate::density::Param;
 use crate::geo_density::{GeoDensity, GeoMediaTerm, GeoParam, GeoSlot};
-use crate::model::{BayesFit, BayesianMmm, Scaling, HDI_PROB};
-use crate::prior::{Prior, Support};
+use crate::model::{column_scale, BayesFit, BayesianMmm, Scaling, HDI_PROB};
+use crate::prior::Support;
 use crate::prior_keys::PriorKeys;
-use crate::priors::{half_normal::HalfNormal, normal::Normal};
 use mmm_core::geo::GeoSeries;
 use mmm_core::interval::hdi;
 use mmm_core::model::{MediaInput, Role};
@@ -173,42 +171,31 @@ impl BayesianMmm {
                     pi += 1;
                 }
             }
-            params.push(self.hyper(
+            params.push(self.make_param(
                 format!("{}.log_median_beta", m.name),
                 "log_median_beta",
                 GeoSlot::EffectLogMedian(c),
                 Support::REAL,
-                Box::new(Normal {
-                    mu: -1.5,
-                    sigma: 1.0,
-                }),
                 &mut keys,
             )?);
-            params.push(self.hyper(
+            params.push(self.make_param(
                 format!("{}.beta_spread", m.name),
                 "beta_spread",
                 GeoSlot::EffectSpread(c),
                 Support::POSITIVE,
-                Box::new(HalfNormal { sigma: 0.5 }),
                 &mut keys,
             )?);
             for (gi, g) in geos.iter().enumerate() {
-                params.push(self.hyper(
+                params.push(self.make_param(
                     format!("{}.{}.beta_offset", m.name, g.name),
                     "beta_offset",
                     GeoSlot::EffectOffset { media: c, geo: gi },
                     Support::REAL,
-                    Box::new(Normal {
-                        mu: 0.0,
-                        sigma: 1.0,
-                    }),
                     &mut keys,
                 )?);
             }
-            terms.push(GeoMediaTerm::new(per_capita, chain, t_len));
-            // per-capita spend over its scale
-            let term = terms.last_mut().expect("just pushed");
-            term.x.iter_mut().for_each(|v| *v /= s_c);
+            let scaled = per_capita.iter().map(|v| v / s_c).collect();
+            terms.push(GeoMediaTerm::new(scaled, chain, t_len));
         }
         for (gi, g) in geos.iter().enumerate() {
             params.push(self.make_param(
@@ -228,12 +215,10 @@ impl BayesianMmm {
                 .iter()
                 .flat_map(|g| g.regressors[j].iter().copied())
                 .collect();
-            let n = col.len() as f64;
-            let mean = col.iter().sum::<f64>() / n;
-            let sd = (col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
-            if !(sd.is_finite() && sd > 0.0) {
+            // centred: every geo has its own intercept
+            let Some((mean, sd)) = column_scale(&col, true) else {
                 continue;
-            }
+            };
             let group = if *role == Role::Baseline {
                 "baseline"
             } else {
@@ -269,35 +254,6 @@ impl BayesianMmm {
                 spend_totals,
             },
         ))
-    }
-
-    /// A parameter of the hierarchy: the spec's prior by name or group, else `default`.
-    fn hyper(
-        &self,
-        name: String,
-        group: &str,
-        slot: GeoSlot,
-        valid: Support,
-        default: Box<dyn Prior>,
-        keys: &mut PriorKeys,
-    ) -> Result<GeoParam> {
-        keys.add(&name, group);
-        let prior = self
-            .priors
-            .get(&name)
-            .or_else(|| self.priors.get(group))
-            .cloned()
-            .unwrap_or(default);
-        prior
-            .validate()
-            .map_err(|e| e.at(&format!("/priors/{name}")))?;
-        let support = prior.support().intersect(&valid);
-        Ok(Param {
-            name,
-            slot,
-            prior,
-            bijector: support.bijector(),
-        })
     }
 
     /// Every channel's contribution and ROI per draw, nationally and per geo (module formula),

@@ -291,6 +291,10 @@ pub fn default_prior(defaults: Defaults, group: &str, support: Support) -> Resul
         }
         "hill.shape" if robust => json!({"type":"log_normal","mu":0.7,"sigma":0.4}),
         "roi" => json!({"type":"log_normal","mu":0.2,"sigma":0.9}),
+        // the geo hierarchy (crate::geo_model): log of the median coefficient, spread, offsets
+        "log_median_beta" => json!({"type":"normal","mu":-1.5,"sigma":1.0}),
+        "beta_spread" => json!({"type":"half_normal","sigma":0.5}),
+        "beta_offset" => json!({"type":"normal","mu":0.0,"sigma":1.0}),
         "contribution_share" => json!({"type":"beta","alpha":1.0,"beta":4.0}),
         "intercept" if pm => json!({"type":"normal","mu":0.0,"sigma":2.0}),
         "intercept" => json!({"type":"half_normal","sigma":2.0}),
@@ -376,22 +380,32 @@ pub fn standardization(z: &[Vec<f64>], roles: &[Role]) -> (Vec<f64>, Vec<f64>) {
     let mut center = vec![0.0; z.len()];
     let mut scale = vec![1.0; z.len()];
     for (j, col) in z.iter().enumerate() {
-        if roles[j] == Role::Intercept || col.is_empty() {
+        if roles[j] == Role::Intercept {
             continue;
         }
-        let n = col.len() as f64;
-        let c = if has_intercept {
-            col.iter().sum::<f64>() / n
-        } else {
-            0.0
-        };
-        let s = (col.iter().map(|v| (v - c) * (v - c)).sum::<f64>() / n).sqrt();
-        if s.is_finite() && s > 1e-12 * (1.0 + c.abs()) {
+        if let Some((c, s)) = column_scale(col, has_intercept) {
             center[j] = c;
             scale[j] = s;
         }
     }
     (center, scale)
+}
+
+/// A column's centre and scale for [`standardization`]: `(mean, sd)` when `center`, else
+/// `(0, rms)` (population moments); `None` for an empty or (numerically) constant column,
+/// `s ≤ 1e-12·(1 + |c|)`.
+pub(crate) fn column_scale(col: &[f64], center: bool) -> Option<(f64, f64)> {
+    if col.is_empty() {
+        return None;
+    }
+    let n = col.len() as f64;
+    let c = if center {
+        col.iter().sum::<f64>() / n
+    } else {
+        0.0
+    };
+    let s = (col.iter().map(|v| (v - c) * (v - c)).sum::<f64>() / n).sqrt();
+    (s.is_finite() && s > 1e-12 * (1.0 + c.abs())).then_some((c, s))
 }
 
 impl BayesianMmm {
@@ -1287,6 +1301,9 @@ mod tests {
             "power.exponent",
             "weibull_adstock.shape",
             "michaelis_menten.vmax",
+            "log_median_beta",
+            "beta_spread",
+            "beta_offset",
             "other",
         ];
         for d in [
