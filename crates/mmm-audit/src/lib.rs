@@ -180,6 +180,14 @@ pub fn fit_truth_with(loaded: &LoadedSpec, truths: Option<usize>) -> Result<Trut
             "the audit needs at least 1 truth (--truths or /audit/truths)",
         ));
     }
+    if loaded.spec.data.geo.is_some() && loaded.spec.model.fits_geos() {
+        return Err(MmmError::param(
+            "/model/geo",
+            "mmm audit simulates replicates of the national series; a geo-hierarchical fit \
+             would need per-geo replicates, which it does not make yet: set model.geo to \
+             \"national\" to audit the model of the geos' national sums",
+        ));
+    }
     let output = experiment::run(loaded)?;
     let est = &output.estimate;
     if est.stages.len() != 1 || est.effects.iter().any(|e| e.credit.is_some()) {

@@ -75,6 +75,15 @@ fn single_draw(post: &Posterior, d: usize) -> Posterior {
                 coefficient: vec![m.coefficient[d]],
                 chain_params: vec![m.chain_params[d].clone()],
                 contribution: vec![m.contribution[d]],
+                geos: m
+                    .geos
+                    .iter()
+                    .map(|g| mmm_core::model::PosteriorMediaGeo {
+                        input_scale: g.input_scale,
+                        coefficient: vec![g.coefficient[d]],
+                        contribution: vec![g.contribution[d]],
+                    })
+                    .collect(),
             })
             .collect(),
         ..Default::default()

@@ -92,6 +92,11 @@ pub struct FitProblem<'a> {
     /// Lift tests of channels of this problem's `media` (`LiftTest::channel` indexes it), for
     /// models that fit them ([`Model::fits_calibration`]); empty otherwise.
     pub calibration: &'a [crate::calibration::LiftTest],
+    /// The geos of a panel (`data.geo`): per geo its target, its spend per channel of `media`
+    /// and its values of every non-media column of `design`, in design order; empty for
+    /// national data. Models that fit the geos jointly ([`Model::fits_geos`]) use them; every
+    /// other model fits the national series (`design`, `y`), their sums.
+    pub geos: &'a [crate::geo::GeoSeries],
 }
 
 /// One estimated coefficient.
@@ -210,6 +215,44 @@ pub struct Posterior {
     /// draw in target units (see [`crate::calibration`]); empty when the model has none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lifts: Vec<Vec<f64>>,
+    /// Per geo of a jointly fitted panel ([`Model::fits_geos`]), in panel order: its fitted
+    /// values and column contributions; empty for a national fit. The national
+    /// `column_contributions` are their sums.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub geos: Vec<PosteriorGeo>,
+}
+
+impl Posterior {
+    /// Whether the posterior is of a jointly fitted geo panel (see [`Posterior::geos`]).
+    pub fn is_geo(&self) -> bool {
+        !self.geos.is_empty()
+    }
+}
+
+/// One geo of a jointly fitted panel.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct PosteriorGeo {
+    /// The geo's name as the data spell it.
+    pub name: String,
+    /// Posterior mean of the geo's expected KPI per period (target units).
+    pub fitted: Vec<f64>,
+    /// Posterior mean of every design column's per-period contribution in this geo
+    /// (`columns × periods`, target units).
+    pub column_contributions: Vec<Vec<f64>>,
+}
+
+/// One geo's share of a media column in a jointly fitted panel: the national response to a
+/// national spend path `x` is the sum over geos of `coefficient · f(input_scale · x; θ)`, i.e.
+/// every geo receives its current share of the channel's spend.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct PosteriorMediaGeo {
+    /// `w_g / (p_g·s_c)`: the geo's share `w_g` of the channel's spend, over its population
+    /// and the channel's per-capita spend scale (see the model's docs).
+    pub input_scale: f64,
+    /// Per draw, the geo's coefficient in target units (`p_g·s_y·β_{g,c}`).
+    pub coefficient: Vec<f64>,
+    /// Per draw, the geo's contribution over the data (target units).
+    pub contribution: Vec<f64>,
 }
 
 /// The posterior of one media column.
@@ -225,8 +268,15 @@ pub struct PosteriorMedia {
     pub coefficient: Vec<f64>,
     /// Chain parameters per draw (chain order, see `TransformChain::get_params`).
     pub chain_params: Vec<Vec<f64>>,
-    /// Contribution over the data per draw: `coefficient · Σ_t f(input_scale·x; θ)_t`.
+    /// Contribution over the data per draw: `coefficient · Σ_t f(input_scale·x; θ)_t`
+    /// (nationally; for a geo panel the sum of the geos' contributions).
     pub contribution: Vec<f64>,
+    /// Per geo of a jointly fitted panel (the order of [`Posterior::geos`]); empty for a
+    /// national fit. When present, the channel's response is the sum over geos (see
+    /// [`PosteriorMediaGeo`]) and `coefficient`/`input_scale` only describe the national
+    /// median effect.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub geos: Vec<PosteriorMediaGeo>,
 }
 
 /// A statistical model that fits a design matrix to a target.
@@ -260,6 +310,12 @@ pub trait Model: Send + Sync + Debug + dyn_clone::DynClone {
     /// its likelihood (a Bayesian model); other models are only compared with them. `false`
     /// by default.
     fn fits_calibration(&self) -> bool {
+        false
+    }
+    /// Whether the model fits a panel's geos jointly ([`FitProblem::geos`]) when the problem
+    /// has them, reporting national figures as sums over geos and per-geo figures in
+    /// [`Posterior::geos`]; `false` by default (the model fits the national series).
+    fn fits_geos(&self) -> bool {
         false
     }
     /// Fits the model.

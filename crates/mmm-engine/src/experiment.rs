@@ -64,6 +64,7 @@ fn tune_spec(loaded: &LoadedSpec) -> Result<(LoadedSpec, Option<crate::tuning::T
     let data = ModelData::from_spec(loaded)?;
     check_window(loaded, &data)?;
     let causal = causal_of(loaded)?;
+    check_geo(loaded, &data, causal.as_ref())?;
     let seed = t.seed.unwrap_or(loaded.spec.seed);
     let result = crate::tuning::tune(
         t,
@@ -124,6 +125,7 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
     check_window(loaded, &data)?;
     let causal = causal_of(loaded)?;
     causal.validate(&loaded.spec).map_err(|e| e.at("/causal"))?;
+    check_geo(loaded, &data, causal.as_ref())?;
     let input = CausalInput {
         data: &data,
         model: loaded.spec.model.as_ref(),
@@ -433,6 +435,10 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         }
     }
 
+    let geos = posterior
+        .as_ref()
+        .filter(|p| p.is_geo())
+        .map(|p| geo_results(&data, p, estimate.interval_level));
     let decomposition_csv = decomposition_csv(&data, &estimate)?;
     let draws_csv = posterior.as_ref().map(draws_csv).transpose()?;
     let results = Results {
@@ -491,6 +497,7 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
             model_format_version: crate::saved_model::MODEL_FORMAT_VERSION,
         }),
         revenue_per_kpi,
+        geos,
     };
     let mut output = RunOutput {
         results,
@@ -740,12 +747,64 @@ pub(crate) fn check_window(loaded: &LoadedSpec, data: &ModelData) -> Result<()> 
     Ok(())
 }
 
+/// Whether the run fits a panel's geos jointly: the data have several geos, the model fits geos
+/// ([`mmm_core::model::Model::fits_geos`]) and the causal structure is single-stage (a
+/// mediated structure fits the national series).
+pub fn fits_geos_jointly(
+    loaded: &LoadedSpec,
+    data: &ModelData,
+    causal: &dyn CausalStructure,
+) -> bool {
+    data.geos.len() > 1 && loaded.spec.model.fits_geos() && causal.is_single_stage()
+}
+
+/// Refuses, before any fitting, what a joint geo fit does not offer yet: tuning, out-of-sample
+/// validation and planning windows (each needs per-geo predictions it does not make yet). The
+/// error names the spec path and the way out (`model.geo: "national"`).
+pub(crate) fn check_geo(
+    loaded: &LoadedSpec,
+    data: &ModelData,
+    causal: &dyn CausalStructure,
+) -> Result<()> {
+    if !fits_geos_jointly(loaded, data, causal) {
+        return Ok(());
+    }
+    let refuse = |path: &str, what: &str| {
+        Err(MmmError::param(
+            path,
+            format!(
+                "{what} is not available for a geo-hierarchical fit yet; remove it, or set \
+                 model.geo to \"national\" to fit the geos' national sums"
+            ),
+        ))
+    };
+    if loaded.spec.tuning.is_some() {
+        return refuse("/tuning", "tuning");
+    }
+    if loaded.spec.validation.is_some() {
+        return refuse("/validation", "out-of-sample validation");
+    }
+    if loaded
+        .spec
+        .optimizer
+        .as_ref()
+        .and_then(|o| o.window())
+        .is_some()
+    {
+        return refuse("/optimizer/window", "a planning window");
+    }
+    Ok(())
+}
+
 /// The per-period decomposition of the outcome stage: date, actual, predicted, and
 /// `β_j·x_tj` for every design column (the parts sum to the prediction for linear models).
 pub fn decomposition_csv(data: &ModelData, estimate: &CausalEstimate) -> Result<String> {
     let stage = estimate
         .outcome_stage()
         .ok_or_else(|| MmmError::Compute("the causal structure fitted no stage".into()))?;
+    if let Some(p) = stage.fitted.posterior().filter(|p| p.is_geo()) {
+        return geo_decomposition_csv(data, stage, &p);
+    }
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["date".to_string(), "actual".into(), "predicted".into()];
     let interval = stage.fitted.fitted_interval.as_ref();
@@ -787,6 +846,91 @@ pub fn decomposition_csv(data: &ModelData, estimate: &CausalEstimate) -> Result<
         .into_inner()
         .map_err(|e| MmmError::Compute(format!("writing decomposition: {e}")))?;
     String::from_utf8(bytes).map_err(|e| MmmError::Compute(e.to_string()))
+}
+
+/// The decomposition of a joint geo fit: one row per geo × period (geos in panel order), with
+/// the geo's actual KPI, its posterior-mean prediction and every design column's posterior-mean
+/// contribution in that geo; summed over the geos of a date they give the national figures.
+fn geo_decomposition_csv(
+    data: &ModelData,
+    stage: &mmm_core::causal::Stage,
+    posterior: &Posterior,
+) -> Result<String> {
+    let csv_err = |e: csv::Error| MmmError::Compute(format!("writing decomposition: {e}"));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec![
+        "date".to_string(),
+        "geo".into(),
+        "actual".into(),
+        "predicted".into(),
+    ];
+    header.extend(stage.design.columns.iter().map(|c| c.name.clone()));
+    w.write_record(&header).map_err(csv_err)?;
+    for (series, geo) in data.geos.iter().zip(&posterior.geos) {
+        for t in 0..data.n_obs() {
+            let mut row = vec![
+                data.dates[t].to_string(),
+                geo.name.clone(),
+                fmt(series.y[t]),
+                fmt(geo.fitted[t]),
+            ];
+            row.extend(
+                geo.column_contributions
+                    .iter()
+                    .map(|c| fmt(c.get(t).copied().unwrap_or(f64::NAN))),
+            );
+            w.write_record(&row).map_err(csv_err)?;
+        }
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| MmmError::Compute(format!("writing decomposition: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| MmmError::Compute(e.to_string()))
+}
+
+/// Per geo of a joint geo fit: its in-sample fit and per channel its spend, contribution and
+/// ROI with their intervals at `level` (HDIs over the posterior draws; the geo's share of the
+/// national spend is what its ROI divides by).
+fn geo_results(
+    data: &ModelData,
+    posterior: &Posterior,
+    level: f64,
+) -> Vec<crate::results::GeoResult> {
+    data.geos
+        .iter()
+        .zip(&posterior.geos)
+        .enumerate()
+        .map(|(g, (series, geo))| {
+            let channels = posterior
+                .media
+                .iter()
+                .filter_map(|m| {
+                    let draws = &m.geos.get(g)?.contribution;
+                    let spend: f64 = series.spend.get(m.channel)?.iter().sum();
+                    let mean = draws.iter().sum::<f64>() / draws.len().max(1) as f64;
+                    let (lo, hi) = hdi(draws, level);
+                    let per_spend = |v: f64| (spend > 0.0).then(|| v / spend);
+                    Some(crate::results::GeoChannelResult {
+                        name: data.media[m.channel].name.clone(),
+                        spend,
+                        contribution: mean,
+                        contribution_ci_low: lo,
+                        contribution_ci_high: hi,
+                        roi: per_spend(mean),
+                        roi_ci_low: per_spend(lo),
+                        roi_ci_high: per_spend(hi),
+                    })
+                })
+                .collect();
+            crate::results::GeoResult {
+                name: series.name.clone(),
+                population: series.population,
+                kpi: series.y.iter().sum(),
+                fit: fit_metrics(&series.y, &geo.fitted, 0),
+                channels,
+            }
+        })
+        .collect()
 }
 
 /// The fit-quality warnings of [`crate::fit_warnings`]: tuned values at a search bound,

@@ -284,6 +284,14 @@ pub fn channel_window(
 pub fn predict(model: &SavedModel, plan: &Plan, model_sha256: Option<String>) -> Result<Forecast> {
     let path = &plan.path;
     let table = &plan.table;
+    if !model.geos.is_empty() {
+        return Err(MmmError::Usage(format!(
+            "the model is a geo-hierarchical fit of {} geos; mmm predict forecasts national \
+             models only for now: refit with model.geo set to \"national\" to forecast the \
+             geos' national sums",
+            model.geos.len()
+        )));
+    }
     if let Some(c) = model
         .columns
         .iter()

@@ -427,19 +427,24 @@ pub fn sample_curves(curves: &ChannelCurves, n_points: usize) -> Vec<ResponseCur
 ///
 /// # Formula
 /// ```text
-/// r_i^(d)(s) = H·β_i^(d)·f_i(c_i·s·1; θ_i^(d))_∞,    response_i(s) = (1/D)·Σ_d r_i^(d)(s)
-/// mROI_i(s)  = (1/D)·Σ_d β_i^(d)·c_i·f_i'(c_i·s; θ_i^(d))_∞
+/// r_i^(d)(s) = H·Σ_k β_ik^(d)·f_i(c_ik·s·1; θ_i^(d))_∞,    response_i(s) = (1/D)·Σ_d r_i^(d)(s)
+/// mROI_i(s)  = (1/D)·Σ_d Σ_k β_ik^(d)·c_ik·f_i'(c_ik·s; θ_i^(d))_∞
 /// lift^(d)   = Σ_i r_i^(d)(s_i*) − Σ_i r_i^(d)(s_i⁰)
 /// ```
-/// with `c_i` the model's spend scaling and `D` at most `max_draws` draws, evenly thinned.
+/// with one component `k` for a national fit (`c_i` the model's spend scaling) and one per geo
+/// for a jointly fitted panel (`c_ik = w_k/(p_k·s_i)`: national spend reaches geo `k` in its
+/// current share `w_k`, per capita, over the channel's scale; `β_ik` in national KPI units), so
+/// that a geo model's national curve is the sum of its geos' curves. `D` is at most
+/// `max_draws` draws, evenly thinned.
 #[derive(Debug)]
 pub struct PosteriorCurves {
     names: Vec<String>,
     current: Vec<f64>,
     horizon: usize,
-    pub(crate) input_scale: Vec<f64>,
-    /// `draws[i][d] = (β, chain with θ^(d))`.
-    pub(crate) draws: Vec<Vec<(f64, TransformChain)>>,
+    /// Per channel, the spend scale `c_ik` of each component.
+    pub(crate) input_scale: Vec<Vec<f64>>,
+    /// `draws[i][d] = (β_ik^(d) per component, chain with θ^(d))`.
+    pub(crate) draws: Vec<Vec<(Vec<f64>, TransformChain)>>,
     buffers: Vec<Mutex<Buffers>>,
 }
 
@@ -461,20 +466,32 @@ impl PosteriorCurves {
             if total == 0 || m.chain_params.len() != total {
                 return None;
             }
+            if m.geos.iter().any(|g| g.coefficient.len() != total) {
+                return None;
+            }
             let keep = total.min(max_draws.max(1));
             let base = &data.media[e.channel].chain;
-            let per: Vec<(f64, TransformChain)> = (0..keep)
+            let per: Vec<(Vec<f64>, TransformChain)> = (0..keep)
                 .map(|k| {
                     let d = k * total / keep;
                     let mut chain = base.clone();
                     chain.set_params(&m.chain_params[d]);
-                    (m.coefficient[d], chain)
+                    let betas = if m.geos.is_empty() {
+                        vec![m.coefficient[d]]
+                    } else {
+                        m.geos.iter().map(|g| g.coefficient[d]).collect()
+                    };
+                    (betas, chain)
                 })
                 .collect();
             let spend = &data.media[e.channel].spend;
             names.push(data.media[e.channel].name.clone());
             current.push(spend.iter().sum::<f64>() / spend.len() as f64);
-            input_scale.push(m.input_scale);
+            input_scale.push(if m.geos.is_empty() {
+                vec![m.input_scale]
+            } else {
+                m.geos.iter().map(|g| g.input_scale).collect()
+            });
             buffers.push(Mutex::new(Buffers {
                 x: vec![0.0; n],
                 ones: vec![1.0; n],
@@ -499,22 +516,29 @@ impl PosteriorCurves {
         self.draws.first().map_or(0, |d| d.len())
     }
 
-    /// Draw `d`'s response over the horizon and marginal ROI of `channel` at `spend` per period.
+    /// Whether the curves are of a jointly fitted geo panel (several components per channel).
+    pub fn is_geo(&self) -> bool {
+        self.input_scale.iter().any(|c| c.len() > 1)
+    }
+
+    /// Draw `d`'s response over the horizon and marginal ROI of `channel` at `spend` per period
+    /// (summed over the channel's components, see the type's formula).
     pub fn draw_response(&self, channel: usize, draw: usize, spend: f64) -> (f64, f64) {
         let mut guard = match self.buffers[channel].lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
         let b = &mut *guard;
-        let c = self.input_scale[channel];
-        b.x.iter_mut().for_each(|v| *v = c * spend);
-        let (beta, chain) = &self.draws[channel][draw];
-        chain.apply_jvp(&b.x, &b.ones, &mut b.y, &mut b.dy, &mut b.ws);
+        let (betas, chain) = &self.draws[channel][draw];
         let last = b.y.len() - 1;
-        (
-            self.horizon as f64 * beta * b.y[last],
-            beta * c * b.dy[last],
-        )
+        let (mut response, mut marginal) = (0.0, 0.0);
+        for (beta, &c) in betas.iter().zip(&self.input_scale[channel]) {
+            b.x.iter_mut().for_each(|v| *v = c * spend);
+            chain.apply_jvp(&b.x, &b.ones, &mut b.y, &mut b.dy, &mut b.ws);
+            response += self.horizon as f64 * beta * b.y[last];
+            marginal += beta * c * b.dy[last];
+        }
+        (response, marginal)
     }
 
     /// Per draw, the media-driven KPI over the horizon at `spend` (one value per channel).

@@ -66,6 +66,48 @@ pub struct Results {
     /// "mean": m}`) and the totals in money (`media_revenue`, `media_revenue_roi`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revenue_per_kpi: Option<serde_json::Value>,
+    /// Per geo of a panel fitted jointly (`bayesian_mmm` with `geo: "hierarchical"`): its fit
+    /// and its channels' contributions and ROIs with intervals; absent otherwise. The national
+    /// `channels` are their sums.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub geos: Option<Vec<GeoResult>>,
+}
+
+/// One geo of a joint geo fit.
+#[derive(Debug, Clone, Serialize)]
+pub struct GeoResult {
+    /// The geo's name as the data spell it.
+    pub name: String,
+    /// Its population, when the data give one.
+    pub population: Option<f64>,
+    /// Its KPI summed over the periods.
+    pub kpi: f64,
+    /// In-sample fit of the geo's posterior-mean prediction to its KPI (`n_params` 0: the
+    /// adjusted R² is not defined per geo and equals R²).
+    pub fit: FitMetrics,
+    /// Per channel: the geo's spend, contribution and ROI with their intervals.
+    pub channels: Vec<GeoChannelResult>,
+}
+
+/// One channel in one geo (posterior mean and HDI at the run's `interval_level`).
+#[derive(Debug, Clone, Serialize)]
+pub struct GeoChannelResult {
+    /// Channel name.
+    pub name: String,
+    /// The geo's spend on the channel over the periods.
+    pub spend: f64,
+    /// The channel's contribution in the geo (KPI units).
+    pub contribution: f64,
+    /// Lower end of its interval.
+    pub contribution_ci_low: f64,
+    /// Upper end of its interval.
+    pub contribution_ci_high: f64,
+    /// Contribution over spend (`null` without spend).
+    pub roi: Option<f64>,
+    /// Lower end of its interval.
+    pub roi_ci_low: Option<f64>,
+    /// Upper end of its interval.
+    pub roi_ci_high: Option<f64>,
 }
 
 /// Where a run's results came from (`results.json` → `provenance`).

@@ -236,6 +236,10 @@ pub struct SavedModel {
     /// Thinned posterior (models with coefficient draws).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub posterior: Option<SavedPosterior>,
+    /// The geos of a panel fitted jointly (geo-hierarchical `bayesian_mmm`), in panel order;
+    /// empty for a national fit. `mmm predict` forecasts national fits only, for now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub geos: Vec<String>,
     /// Tuned models: the search ranges of the spec as written (before tuning filled in the
     /// chosen values), which `mmm refresh` narrows around the chosen values.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -500,6 +504,10 @@ pub fn build(loaded: &LoadedSpec, output: &RunOutput) -> Result<SavedModel> {
             df,
         },
         posterior: saved_posterior,
+        geos: posterior
+            .as_ref()
+            .map(|p| p.geos.iter().map(|g| g.name.clone()).collect())
+            .unwrap_or_default(),
         contribution_mcse: vec![],
         search: vec![],
         tuning: None,

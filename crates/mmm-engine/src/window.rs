@@ -180,6 +180,14 @@ impl WindowCurves {
                  steady-state spend",
             ));
         }
+        if posterior.is_some_and(|pc| pc.is_geo()) {
+            return Err(MmmError::param(
+                "/window",
+                "planning windows are not available yet for a geo-hierarchical fit (its \
+                 channels respond as the sum of their geos); drop the window to optimize \
+                 steady-state national spend, or set model.geo to \"national\"",
+            ));
+        }
         let parts = estimate
             .effects
             .iter()
@@ -189,7 +197,7 @@ impl WindowCurves {
                 let draws = match posterior {
                     Some(pc) => pc.draws[k]
                         .iter()
-                        .map(|(b, c)| (*b, c.clone(), pc.input_scale[k]))
+                        .map(|(b, c)| (b[0], c.clone(), pc.input_scale[k][0]))
                         .collect(),
                     None => vec![(e.total_coefficient, media.chain.clone(), 1.0)],
                 };

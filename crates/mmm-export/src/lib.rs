@@ -31,9 +31,11 @@ use std::path::{Path, PathBuf};
 
 const SCHEMA: &str = "
 CREATE TABLE run (name TEXT, model_type TEXT, causal TEXT, parameters_json TEXT, n_obs INTEGER, frequency TEXT, start TEXT, end TEXT);
-CREATE TABLE input_data (date TEXT, column TEXT, value REAL);
-CREATE TABLE decomposition (date TEXT, term TEXT, value REAL);
-CREATE TABLE predictions (date TEXT, actual REAL, predicted REAL, error REAL, split TEXT);
+CREATE TABLE input_data (date TEXT, column TEXT, value REAL, geo TEXT);
+CREATE TABLE decomposition (date TEXT, term TEXT, value REAL, geo TEXT);
+CREATE TABLE predictions (date TEXT, actual REAL, predicted REAL, error REAL, split TEXT, geo TEXT);
+CREATE TABLE geos (geo TEXT, population REAL, kpi REAL, r2 REAL, mape REAL, nrmse REAL);
+CREATE TABLE geo_channels (geo TEXT, channel TEXT, spend REAL, contribution REAL, contribution_ci_low REAL, contribution_ci_high REAL, roi REAL, roi_ci_low REAL, roi_ci_high REAL);
 CREATE TABLE channels (name TEXT, spend REAL, contribution REAL, contribution_ci_low REAL, contribution_ci_high REAL, share REAL, roi REAL, roi_ci_low REAL, roi_ci_high REAL, mroi REAL, breakeven_spend REAL, mroi_ci_low REAL, mroi_ci_high REAL, share_ci_low REAL, share_ci_high REAL);
 CREATE TABLE coefficients (name TEXT, role TEXT, estimate REAL, std_error REAL, t_value REAL, p_value REAL, ci_low REAL, ci_high REAL, vif REAL);
 CREATE TABLE model_performance (split TEXT, metric TEXT, value REAL);
@@ -124,43 +126,69 @@ fn fill(tx: &rusqlite::Transaction<'_>, out: &RunOutput) -> Result<()> {
     )
     .map_err(sql)?;
 
-    // input data as used
+    // input data as used: the national series (geo NULL) and, for a panel, each geo's
     {
         let mut st = tx
-            .prepare("INSERT INTO input_data VALUES (?1, ?2, ?3)")
+            .prepare("INSERT INTO input_data VALUES (?1, ?2, ?3, ?4)")
             .map_err(sql)?;
+        let none: Option<&str> = None;
         for (t, date) in d.dates.iter().enumerate() {
             let date = date.to_string();
-            st.execute(params![date, d.target_name, d.y[t]])
+            st.execute(params![date, d.target_name, d.y[t], none])
                 .map_err(sql)?;
             for m in &d.media {
-                st.execute(params![date, m.name, m.spend[t]]).map_err(sql)?;
+                st.execute(params![date, m.name, m.spend[t], none])
+                    .map_err(sql)?;
             }
             for reg in &d.regressors {
-                st.execute(params![date, reg.column.name, reg.values[t]])
+                st.execute(params![date, reg.column.name, reg.values[t], none])
                     .map_err(sql)?;
+            }
+        }
+        for g in d.geos.iter() {
+            for (t, date) in d.dates.iter().enumerate() {
+                let date = date.to_string();
+                st.execute(params![date, d.target_name, g.y[t], g.name])
+                    .map_err(sql)?;
+                for (m, spend) in d.media.iter().zip(&g.spend) {
+                    st.execute(params![date, m.name, spend[t], g.name])
+                        .map_err(sql)?;
+                }
+                for (reg, values) in d.regressors.iter().zip(&g.regressors) {
+                    st.execute(params![date, reg.column.name, values[t], g.name])
+                        .map_err(sql)?;
+                }
             }
         }
     }
 
-    // decomposition (long) and predictions, from decomposition.csv
+    // decomposition (long) and predictions, from decomposition.csv (with a geo column for a
+    // joint geo fit: one row per geo × period)
     let n_train = r.validation.as_ref().map(|v| v.split.n_train);
     {
         let mut rdr = csv_rows(&out.decomposition_csv);
         let header = rdr.remove(0);
         let mut dec = tx
-            .prepare("INSERT INTO decomposition VALUES (?1, ?2, ?3)")
+            .prepare("INSERT INTO decomposition VALUES (?1, ?2, ?3, ?4)")
             .map_err(sql)?;
         let mut pred = tx
-            .prepare("INSERT INTO predictions VALUES (?1, ?2, ?3, ?4, ?5)")
+            .prepare("INSERT INTO predictions VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
             .map_err(sql)?;
+        let col = |name: &str| header.iter().position(|h| h == name);
+        let (geo, actual_col, predicted_col) = (col("geo"), col("actual"), col("predicted"));
         let first_term = header
             .iter()
-            .position(|h| h != "date" && h != "actual" && !h.starts_with("predicted"))
+            .position(|h| h != "date" && h != "geo" && h != "actual" && !h.starts_with("predicted"))
             .unwrap_or(header.len());
+        let cell = |row: &[String], j: Option<usize>| -> f64 {
+            j.and_then(|j| row.get(j))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(f64::NAN)
+        };
         for (t, row) in rdr.iter().enumerate() {
-            let actual: f64 = row[1].parse().unwrap_or(f64::NAN);
-            let predicted: f64 = row[2].parse().unwrap_or(f64::NAN);
+            let actual = cell(row, actual_col);
+            let predicted = cell(row, predicted_col);
+            let geo_name = geo.map(|j| row[j].clone());
             let split = match n_train {
                 Some(n) if t < n => "train",
                 Some(_) => "test",
@@ -171,12 +199,53 @@ fn fill(tx: &rusqlite::Transaction<'_>, out: &RunOutput) -> Result<()> {
                 num(actual),
                 num(predicted),
                 num(actual - predicted),
-                split
+                split,
+                geo_name
             ])
             .map_err(sql)?;
             for (h, v) in header.iter().zip(row).skip(first_term) {
-                dec.execute(params![row[0], h, num(v.parse().unwrap_or(f64::NAN))])
-                    .map_err(sql)?;
+                dec.execute(params![
+                    row[0],
+                    h,
+                    num(v.parse().unwrap_or(f64::NAN)),
+                    geo_name
+                ])
+                .map_err(sql)?;
+            }
+        }
+    }
+
+    // per geo of a joint geo fit
+    if let Some(geos) = &r.geos {
+        let mut st = tx
+            .prepare("INSERT INTO geos VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .map_err(sql)?;
+        let mut ch = tx
+            .prepare("INSERT INTO geo_channels VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
+            .map_err(sql)?;
+        for g in geos {
+            st.execute(params![
+                g.name,
+                g.population,
+                num(g.kpi),
+                num(g.fit.r2),
+                g.fit.mape,
+                num(g.fit.nrmse)
+            ])
+            .map_err(sql)?;
+            for c in &g.channels {
+                ch.execute(params![
+                    g.name,
+                    c.name,
+                    num(c.spend),
+                    num(c.contribution),
+                    num(c.contribution_ci_low),
+                    num(c.contribution_ci_high),
+                    c.roi,
+                    c.roi_ci_low,
+                    c.roi_ci_high
+                ])
+                .map_err(sql)?;
             }
         }
     }

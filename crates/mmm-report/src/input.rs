@@ -66,6 +66,43 @@ pub struct Results {
     /// Where the results came from (tool version, seed, input hashes, resolved spec).
     #[serde(default)]
     pub provenance: Option<Value>,
+    /// Per geo of a panel fitted jointly.
+    #[serde(default)]
+    pub geos: Option<Vec<Geo>>,
+}
+
+/// One geo of `results.json` `geos`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Geo {
+    /// The geo's name.
+    pub name: String,
+    /// Its population.
+    pub population: Option<f64>,
+    /// Its KPI over the periods.
+    pub kpi: Option<f64>,
+    /// Its in-sample fit.
+    pub fit: Option<Fit>,
+    /// Its channels.
+    pub channels: Vec<GeoChannel>,
+}
+
+/// One channel of a geo.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct GeoChannel {
+    /// Channel name.
+    pub name: String,
+    /// Spend in the geo.
+    pub spend: Option<f64>,
+    /// Contribution in the geo.
+    pub contribution: Option<f64>,
+    /// ROI in the geo.
+    pub roi: Option<f64>,
+    /// Low end of its interval.
+    pub roi_ci_low: Option<f64>,
+    /// High end of its interval.
+    pub roi_ci_high: Option<f64>,
 }
 
 /// `results.json` `calibration`.
@@ -712,7 +749,8 @@ pub fn parse_decomposition(text: &str, path: &Path) -> Result<Decomposition> {
     };
     let lo = col("predicted_low");
     let hi = col("predicted_high");
-    let fixed = [Some(d), Some(a), Some(p), lo, hi];
+    let geo = col("geo");
+    let fixed = [Some(d), Some(a), Some(p), lo, hi, geo];
     let term_cols: Vec<usize> = (0..header.len())
         .filter(|j| !fixed.contains(&Some(*j)))
         .collect();
@@ -739,7 +777,41 @@ pub fn parse_decomposition(text: &str, path: &Path) -> Result<Decomposition> {
     if lo.is_some() && hi.is_some() {
         out.interval = Some(band);
     }
+    if geo.is_some() {
+        out = national_sums(out);
+    }
     Ok(out)
+}
+
+/// A geo fit's decomposition (one row per geo × period, see `docs/results.md`) summed over the
+/// geos of each date, in order of first appearance of the dates.
+fn national_sums(rows: Decomposition) -> Decomposition {
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out = Decomposition {
+        terms: rows
+            .terms
+            .iter()
+            .map(|(n, _)| (n.clone(), vec![]))
+            .collect(),
+        ..Default::default()
+    };
+    for (i, date) in rows.dates.iter().enumerate() {
+        let k = *index.entry(date.clone()).or_insert_with(|| {
+            out.dates.push(date.clone());
+            out.actual.push(0.0);
+            out.predicted.push(0.0);
+            for (_, v) in out.terms.iter_mut() {
+                v.push(0.0);
+            }
+            out.dates.len() - 1
+        });
+        out.actual[k] += rows.actual[i];
+        out.predicted[k] += rows.predicted[i];
+        for (t, (_, v)) in out.terms.iter_mut().enumerate() {
+            v[k] += rows.terms[t].1[i];
+        }
+    }
+    out
 }
 
 /// Parses the text of a `draws.csv`; `path` names it in errors.

@@ -16,6 +16,7 @@ pub const RUN_SECTIONS: &[&str] = &[
     "section-fit",
     "section-decomposition",
     "section-channels",
+    "section-geos",
     "section-calibration",
     "section-response",
     "section-adstock",
@@ -66,6 +67,9 @@ pub fn sections(input: &RunInput) -> Result<Vec<Section>> {
         out.push(s);
     }
     if let Some(s) = channels(input)? {
+        out.push(s);
+    }
+    if let Some(s) = geos(input) {
         out.push(s);
     }
     if let Some(s) = calibration(input) {
@@ -373,6 +377,58 @@ fn decomposition(input: &RunInput) -> Result<Option<Section>> {
         "Decomposition over time",
         body,
     )))
+}
+
+/// Per geo of a joint geo fit: its KPI, fit and every channel's ROI with its interval.
+fn geos(input: &RunInput) -> Option<Section> {
+    let r = &input.results;
+    let geos = r.geos.as_ref().filter(|g| !g.is_empty())?;
+    let level = interval_text(r.interval_level);
+    let channels: Vec<String> = r.channels.iter().map(|c| c.name.clone()).collect();
+    let rows: Vec<(String, Vec<Cell>)> = geos
+        .iter()
+        .map(|g| {
+            let mut cells = vec![
+                Cell::text(&g.name),
+                Cell::num("population", g.population, amount(g.population)),
+                Cell::num("kpi", g.kpi, amount(g.kpi)),
+                Cell::num(
+                    "r2",
+                    g.fit.as_ref().and_then(|f| f.r2),
+                    fixed(g.fit.as_ref().and_then(|f| f.r2), 3),
+                ),
+            ];
+            for name in &channels {
+                let c = g.channels.iter().find(|c| &c.name == name);
+                let roi = c.and_then(|c| c.roi);
+                let interval = match c.map(|c| (c.roi_ci_low, c.roi_ci_high)) {
+                    Some((Some(a), Some(b))) => {
+                        format!(" [{}, {}]", ratio(Some(a)), ratio(Some(b)))
+                    }
+                    _ => String::new(),
+                };
+                cells.push(Cell::num(
+                    &format!("roi_{name}"),
+                    roi,
+                    format!("{}{interval}", ratio(roi)),
+                ));
+            }
+            (g.name.clone(), cells)
+        })
+        .collect();
+    let roi_headers: Vec<String> = channels.iter().map(|c| format!("ROI {c}")).collect();
+    let mut headers = vec!["geo", "population", "KPI", "R²"];
+    headers.extend(roi_headers.iter().map(String::as_str));
+    let mut body = lead(&format!(
+        "The panel was fitted jointly: each geo has its own intercept and its own effect of \
+         every channel, drawn around a national effect (a hierarchy that pulls noisy geos toward \
+         the national figure), with the transforms shared. The national figures above are the \
+         sums over these {} geos. Each cell is the geo's ROI (its contribution over its spend, \
+         posterior mean) with its {level} interval.",
+        geos.len()
+    ));
+    body.push_str(&table("table-geos", "geo", &headers, &rows));
+    Some(section("section-geos", "Geos", body))
 }
 
 fn channels(input: &RunInput) -> Result<Option<Section>> {
@@ -1729,10 +1785,17 @@ fn data_quality(input: &RunInput) -> Option<Section> {
             facts.push(format!("{} campaigns", c.len()));
         }
         if let Some(g) = v.get("geos").and_then(Value::as_array) {
-            facts.push(format!(
-                "a panel of {} geos, modeled as their national sums (controls: population-weighted means)",
-                g.len()
-            ));
+            facts.push(if input.results.geos.is_some() {
+                format!(
+                    "a panel of {} geos, fitted jointly (geo hierarchy; national figures are sums over geos)",
+                    g.len()
+                )
+            } else {
+                format!(
+                    "a panel of {} geos, modeled as their national sums (controls: population-weighted means)",
+                    g.len()
+                )
+            });
         }
         if let Some(a) = v.get("aggregate") {
             let g = |k: &str| a.get(k).map(|x| x.to_string()).unwrap_or_default();

@@ -30,6 +30,7 @@ fn main() {
         media: &data.media,
         seed: loaded.spec.seed,
         calibration: &[],
+        geos: &[],
     };
 
     // 1. one log-density + gradient evaluation

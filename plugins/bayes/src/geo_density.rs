@@ -216,6 +216,21 @@ impl GeoDensity {
     pub fn sigma_index(&self) -> usize {
         self.sigma
     }
+
+    /// Index of geo `g`'s intercept `τ_g`.
+    pub fn intercept_index(&self, g: usize) -> usize {
+        self.intercept[g]
+    }
+
+    /// Index of control column `j`'s coefficient `γ_j`.
+    pub fn coef_index(&self, j: usize) -> usize {
+        self.coef[j]
+    }
+
+    /// Index of channel `c`'s `m_c`, the log of its median coefficient across geos.
+    pub fn log_median_index(&self, c: usize) -> usize {
+        self.log_median[c]
+    }
 }
 
 impl LogDensity for GeoDensity {

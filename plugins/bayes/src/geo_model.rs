@@ -49,6 +49,20 @@ pub struct GeoScales {
     pub spend: Vec<f64>,
     /// Per geo and channel, `Σ_t x_{g,c,t}` (raw spend).
     pub spend_totals: Vec<Vec<f64>>,
+    /// Per control column of the density (`GeoDensity::z` order): the index of its regressor
+    /// (in `roles` order) and the centre and scale it was standardized with.
+    pub controls: Vec<ControlScale>,
+}
+
+/// How a regressor entered the geo density: `z = (v − center)/scale`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ControlScale {
+    /// Index of the regressor (in the `roles`/`names` order given to the builder).
+    pub regressor: usize,
+    /// Mean over all geos and periods.
+    pub center: f64,
+    /// Standard deviation over all geos and periods.
+    pub scale: f64,
 }
 
 /// A posterior summary: mean and HDI bounds.
@@ -100,13 +114,18 @@ pub struct GeoPosterior {
     pub geos: Vec<(String, Vec<GeoChannelSummary>)>,
 }
 
-fn check_panel(geos: &[GeoSeries], media: &[MediaInput]) -> Result<usize> {
+fn check_panel(geos: &[GeoSeries], media: &[MediaInput], regressors: usize) -> Result<usize> {
     let first = geos
         .first()
         .ok_or_else(|| MmmError::Compute("bayesian_mmm: a geo model needs geos".into()))?;
     let t = first.n_obs();
     for g in geos {
-        if g.n_obs() != t || g.spend.len() != media.len() || g.spend.iter().any(|s| s.len() != t) {
+        if g.n_obs() != t
+            || g.spend.len() != media.len()
+            || g.spend.iter().any(|s| s.len() != t)
+            || g.regressors.len() != regressors
+            || g.regressors.iter().any(|r| r.len() != t)
+        {
             return Err(MmmError::Compute(format!(
                 "bayesian_mmm: geo '{}' is not aligned with the panel ({t} periods, {} channels)",
                 g.name,
@@ -129,7 +148,7 @@ impl BayesianMmm {
         names: &[String],
         media: &[MediaInput],
     ) -> Result<(GeoDensity, GeoScales)> {
-        let t_len = check_panel(geos, media)?;
+        let t_len = check_panel(geos, media, roles.len())?;
         let g_len = geos.len();
         let population: Vec<f64> = geos.iter().map(|g| g.population.unwrap_or(1.0)).collect();
         let per_capita_y: Vec<f64> = geos
@@ -207,6 +226,7 @@ impl BayesianMmm {
             )?);
         }
         let mut z = Vec::new();
+        let mut controls = Vec::new();
         for (j, (role, name)) in roles.iter().zip(names).enumerate() {
             if *role == Role::Intercept {
                 continue;
@@ -232,6 +252,11 @@ impl BayesianMmm {
                 &mut keys,
             )?);
             z.push(col.iter().map(|v| (v - mean) / sd).collect());
+            controls.push(ControlScale {
+                regressor: j,
+                center: mean,
+                scale: sd,
+            });
         }
         params.push(self.make_param(
             "sigma".into(),
@@ -252,6 +277,7 @@ impl BayesianMmm {
                 target: s_y,
                 spend: spend_scales,
                 spend_totals,
+                controls,
             },
         ))
     }

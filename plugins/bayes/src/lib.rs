@@ -27,6 +27,7 @@ pub mod density;
 pub mod diagnostics;
 pub mod fit_checks;
 pub mod geo_density;
+pub mod geo_fit;
 pub mod geo_model;
 pub mod loo;
 pub mod model;

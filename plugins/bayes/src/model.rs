@@ -116,6 +116,20 @@ pub enum MediaPrior {
     ContributionShare,
 }
 
+/// How a panel's geos (`data.geo`) are modeled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GeoLevel {
+    /// The national series only (the sums of the geos): the classical national MMM (default
+    /// while the joint fit's sampling is slower than its targets; see `docs/geo.md`).
+    #[default]
+    National,
+    /// Jointly, with Meridian's geo hierarchy (see `docs/geo.md`): per-geo intercepts, per-geo
+    /// media effects drawn around national ones, transforms shared, KPI and spend per capita.
+    /// National data (one geo) fit the national model.
+    Hierarchical,
+}
+
 /// Which preset of default priors (and scalings) to use for parameters the spec gives no
 /// prior (see `docs/bayesian.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
@@ -238,6 +252,10 @@ pub struct BayesianMmm {
     /// channel's transformed mass).
     #[serde(default)]
     pub media_prior: MediaPrior,
+    /// How a panel's geos are modeled: `national` (default: their sums) or `hierarchical`
+    /// (jointly, Meridian's geo hierarchy). Ignored for national data.
+    #[serde(default)]
+    pub geo: GeoLevel,
     /// Priors by parameter name or group. Parameter names: `<channel>.beta` (or
     /// `<channel>.roi`, `<channel>.contribution_share` per `media_prior`),
     /// `<channel>.<transform type>.<param>` (e.g. `tv.hill.shape`), each control, baseline and
@@ -267,6 +285,7 @@ impl Default for BayesianMmm {
             spend_scaling: None,
             defaults: Defaults::Robust,
             media_prior: MediaPrior::Coefficient,
+            geo: GeoLevel::National,
             priors: BTreeMap::new(),
             progress: true,
         }
@@ -902,7 +921,7 @@ fn initial_value(f: &MmmDensity, k: usize) -> f64 {
     }
 }
 
-fn coef_from(name: &str, role: Role, v: &[f64]) -> Coefficient {
+pub(crate) fn coef_from(name: &str, role: Role, v: &[f64]) -> Coefficient {
     let m = v.iter().sum::<f64>() / v.len() as f64;
     let sd =
         (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() as f64 - 1.0).max(1.0)).sqrt();
@@ -996,7 +1015,14 @@ impl Model for BayesianMmm {
         true
     }
 
+    fn fits_geos(&self) -> bool {
+        self.geo == GeoLevel::Hierarchical
+    }
+
     fn fit(&self, problem: &FitProblem<'_>) -> Result<FittedModel> {
+        if self.fits_geos() && problem.geos.len() > 1 {
+            return self.fit_geo(problem);
+        }
         let (mut density, media_cols, media_channels, scales, s_y) = self.density(problem)?;
         let mut fit = self.sample(&density, problem.seed)?;
         fit.target_scale = s_y;
@@ -1079,6 +1105,7 @@ impl BayesianMmm {
                 coefficient: Vec::with_capacity(n_draws),
                 chain_params: Vec::with_capacity(n_draws),
                 contribution: Vec::with_capacity(n_draws),
+                geos: vec![],
             })
             .collect();
         let mut col_contrib = vec![vec![0.0; n]; design.n_cols()];
@@ -1188,7 +1215,32 @@ impl BayesianMmm {
             media: media_post,
             column_contributions: col_contrib,
             lifts: lift_draws,
+            geos: vec![],
         };
+        let mut statistics = self.sampler_statistics(fit);
+        statistics.insert("sigma".into(), fit.summaries[sigma_k].mean * s_y);
+        statistics.insert("target_scale".into(), s_y);
+        let mut parameters = serde_json::to_value(self).unwrap_or_default();
+        if let Some(obj) = parameters.as_object_mut() {
+            obj.insert("type".into(), json!("bayesian_mmm"));
+        }
+        let mut fm = FittedModel {
+            coefficients,
+            fitted,
+            fitted_interval: Some((lo, hi)),
+            interval_level: HDI_PROB,
+            coefficient_draws: Some(coef_draws),
+            statistics,
+            column_statistics: BTreeMap::new(),
+            parameters,
+        };
+        fm.set_posterior(&posterior);
+        fm
+    }
+
+    /// The sampler's statistics of a fit: divergences, max R-hat, min bulk and tail ESS, min
+    /// E-BFMI, sampling seconds and gradient evaluations.
+    pub fn sampler_statistics(&self, fit: &BayesFit) -> BTreeMap<String, f64> {
         let mut statistics = BTreeMap::new();
         statistics.insert(
             "divergences".into(),
@@ -1224,24 +1276,7 @@ impl BayesianMmm {
             "gradient_evaluations".into(),
             fit.gradient_evaluations as f64,
         );
-        statistics.insert("sigma".into(), fit.summaries[sigma_k].mean * s_y);
-        statistics.insert("target_scale".into(), s_y);
-        let mut parameters = serde_json::to_value(self).unwrap_or_default();
-        if let Some(obj) = parameters.as_object_mut() {
-            obj.insert("type".into(), json!("bayesian_mmm"));
-        }
-        let mut fm = FittedModel {
-            coefficients,
-            fitted,
-            fitted_interval: Some((lo, hi)),
-            interval_level: HDI_PROB,
-            coefficient_draws: Some(coef_draws),
-            statistics,
-            column_statistics: BTreeMap::new(),
-            parameters,
-        };
-        fm.set_posterior(&posterior);
-        fm
+        statistics
     }
 
     /// The diagnostics as JSON: per parameter summary, divergences, tree-depth hits, E-BFMI.

@@ -47,6 +47,7 @@ fn tests(example: &common::Example) -> Vec<LiftTest> {
 fn problem<'a>(example: &'a common::Example, tests: &'a [LiftTest]) -> FitProblem<'a> {
     FitProblem {
         calibration: tests,
+        geos: &[],
         ..example.problem(1)
     }
 }

@@ -54,6 +54,7 @@ fn roi_draws(level: f64, roi: f64, noise: f64, prior: serde_json::Value) -> Vec<
             media: &data.media,
             seed: 3,
             calibration: &[],
+            geos: &[],
         })
         .unwrap();
     let post = fit.posterior().unwrap();

@@ -43,6 +43,7 @@ impl CausalStructure for Direct {
             media: &data.media,
             seed: input.seed,
             calibration: &data.calibration,
+            geos: &data.geos,
         })?;
         let effects = design
             .columns

@@ -223,6 +223,7 @@ impl Mediated {
             media: &data.media,
             seed: input.seed,
             calibration: &[],
+            geos: &[],
         })?;
         let a: Vec<(usize, f64)> = d1
             .columns
@@ -272,6 +273,7 @@ impl Mediated {
             media: &data.media,
             seed: input.seed,
             calibration: &[],
+            geos: &[],
         })?;
         let b = fit2.coefficients[k].estimate;
 

@@ -55,6 +55,7 @@ fn bench(c: &mut Criterion) {
         media: &[],
         seed: 1,
         calibration: &[],
+        geos: &[],
     };
     let models: [(&str, serde_json::Value); 5] = [
         ("ols_full_statistics", serde_json::json!({"type": "ols"})),

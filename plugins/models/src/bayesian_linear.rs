@@ -614,6 +614,7 @@ mod tests {
             media: &[],
             seed: 42,
             calibration: &[],
+            geos: &[],
         };
         let a = m.fit(&pr).unwrap();
         let b = m.fit(&pr).unwrap();
@@ -652,6 +653,7 @@ mod tests {
                 media: &[],
                 seed: 1,
                 calibration: &[],
+                geos: &[],
             })
             .unwrap_err();
         assert!(e.to_string().contains("/priors/columns/radio"), "{e}");

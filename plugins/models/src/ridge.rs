@@ -220,6 +220,7 @@ mod tests {
             media: &[],
             seed: 0,
             calibration: &[],
+            geos: &[],
         };
         let m = Ridge {
             alpha: 1.0,
@@ -269,6 +270,7 @@ mod tests {
             media: &[],
             seed: 0,
             calibration: &[],
+            geos: &[],
         };
         let n = y.len();
         let cols = [1usize, 2];
@@ -341,6 +343,7 @@ mod tests {
                 media: &[],
                 seed: 0,
                 calibration: &[],
+                geos: &[],
             })
             .unwrap()
         };
@@ -358,6 +361,7 @@ mod tests {
                 media: &[],
                 seed: 0,
                 calibration: &[],
+                geos: &[],
             })
             .unwrap()
             .coefficients[1]

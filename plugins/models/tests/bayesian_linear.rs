@@ -70,6 +70,7 @@ fn truncation_keeps_media_non_negative() {
         media: &[],
         seed: 3,
         calibration: &[],
+        geos: &[],
     }) {
         Ok(f) => {
             let d = f.coefficient_draws.unwrap();

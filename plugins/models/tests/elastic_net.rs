@@ -50,6 +50,7 @@ fn non_convergence_is_a_clear_error() {
             media: &[],
             seed: 0,
             calibration: &[],
+            geos: &[],
         })
         .unwrap_err();
     let s = e.to_string();

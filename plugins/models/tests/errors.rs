@@ -31,6 +31,7 @@ fn singular_design_is_a_compute_error_naming_columns() {
         media: &[],
         seed: 0,
         calibration: &[],
+        geos: &[],
     };
     for spec in [
         json!({"type": "ols"}),
@@ -115,6 +116,7 @@ fn every_model_is_registered_with_a_valid_example() {
                 media: &[],
                 seed: 1,
                 calibration: &[],
+                geos: &[],
             })
             .unwrap();
         assert_eq!(f.coefficients.len(), d.n_cols());

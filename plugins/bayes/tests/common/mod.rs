@@ -52,6 +52,7 @@ impl Example {
             media: &self.data.media,
             seed,
             calibration: &[],
+            geos: &[],
         }
     }
 }

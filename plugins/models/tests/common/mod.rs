@@ -75,6 +75,7 @@ pub fn fit(params: &Value, design: &Design, y: &[f64], seed: u64) -> FittedModel
             media: &[],
             seed,
             calibration: &[],
+            geos: &[],
         })
         .unwrap()
 }
