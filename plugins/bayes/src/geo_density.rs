@@ -52,6 +52,15 @@ pub enum GeoSlot {
         /// Geo index.
         geo: usize,
     },
+    /// `b_{g,c} = log β_{g,c}` itself (the centred form, see the module docs): geo `geo`'s log
+    /// coefficient of channel `media`, with the hierarchical prior `N(m_c, s_c)` added by the
+    /// density (its own prior must be flat, [`crate::priors::flat::Flat`]).
+    EffectLog {
+        /// Channel index.
+        media: usize,
+        /// Geo index.
+        geo: usize,
+    },
     /// `τ_g`: geo `g`'s intercept.
     Intercept(usize),
     /// `γ_j`: national coefficient of control column `j`.
@@ -137,6 +146,8 @@ pub struct GeoDensity {
     intercept: Vec<usize>,
     coef: Vec<usize>,
     sigma: usize,
+    /// Whether the geo effects are sampled centred (`EffectLog`) rather than as offsets.
+    centered: bool,
 }
 
 impl GeoDensity {
@@ -158,12 +169,17 @@ impl GeoDensity {
         let mut intercept = vec![0; geos];
         let mut coef = vec![0; z.len()];
         let mut sigma = 0;
+        let mut centered = false;
         for (k, p) in params.iter().enumerate() {
             match p.slot {
                 GeoSlot::Transform { media, param } => theta_idx[media][param] = k,
                 GeoSlot::EffectLogMedian(m) => log_median[m] = k,
                 GeoSlot::EffectSpread(m) => spread[m] = k,
                 GeoSlot::EffectOffset { media, geo } => offset[media * geos + geo] = k,
+                GeoSlot::EffectLog { media, geo } => {
+                    offset[media * geos + geo] = k;
+                    centered = true;
+                }
                 GeoSlot::Intercept(g) => intercept[g] = k,
                 GeoSlot::Coef(j) => coef[j] = k,
                 GeoSlot::Sigma => sigma = k,
@@ -190,6 +206,7 @@ impl GeoDensity {
             intercept,
             coef,
             sigma,
+            centered,
         }
     }
 
@@ -202,9 +219,12 @@ impl GeoDensity {
 
     /// `β_{g,c} = exp(m_c + s_c·ε_{g,c})` for constrained parameters `x`.
     pub fn coefficient(&self, x: &[f64], media: usize, geo: usize) -> f64 {
-        (x[self.log_median[media]]
-            + x[self.spread[media]] * x[self.offset[media * self.geos + geo]])
-            .exp()
+        let k = self.offset[media * self.geos + geo];
+        if self.centered {
+            x[k].exp()
+        } else {
+            (x[self.log_median[media]] + x[self.spread[media]] * x[k]).exp()
+        }
     }
 
     /// Index of channel `c`'s chain parameters.
@@ -242,10 +262,29 @@ impl LogDensity for GeoDensity {
         self.evaluations += 1;
         let (geos, periods) = (self.geos, self.periods);
         let n = geos * periods;
-        let Some(lp) = self.pt.evaluate(&self.params, u) else {
+        let Some(mut lp) = self.pt.evaluate(&self.params, u) else {
             grad.iter_mut().for_each(|g| *g = 0.0);
             return f64::NEG_INFINITY;
         };
+        if self.centered {
+            // the hierarchy's prior b_{g,c} ~ N(m_c, s_c)
+            for c in 0..self.media.len() {
+                let (km, ks) = (self.log_median[c], self.spread[c]);
+                let (m, s) = (self.pt.x[km], self.pt.x[ks]);
+                for g in 0..geos {
+                    let kb = self.offset[c * geos + g];
+                    let z = (self.pt.x[kb] - m) / s;
+                    lp += -0.5 * z * z - s.ln() - crate::prior::HALF_LN_2PI;
+                    self.pt.gx[kb] -= z / s;
+                    self.pt.gx[km] += z / s;
+                    self.pt.gx[ks] += (z * z - 1.0) / s;
+                }
+            }
+            if !lp.is_finite() {
+                grad.iter_mut().for_each(|g| *g = 0.0);
+                return f64::NEG_INFINITY;
+            }
+        }
         // mean: intercepts, controls, then media (β per geo)
         for g in 0..geos {
             let tau = self.pt.x[self.intercept[g]];
@@ -323,9 +362,13 @@ impl LogDensity for GeoDensity {
                 let ko = self.offset[c * geos + g];
                 let gg = &self.g[span.clone()];
                 let bsum: f64 = m.f[span.clone()].iter().zip(gg).map(|(a, b)| a * b).sum();
-                self.pt.gx[km] += b * bsum;
-                self.pt.gx[ks] += b * self.pt.x[ko] * bsum;
-                self.pt.gx[ko] += b * s_c * bsum;
+                if self.centered {
+                    self.pt.gx[ko] += b * bsum;
+                } else {
+                    self.pt.gx[km] += b * bsum;
+                    self.pt.gx[ks] += b * self.pt.x[ko] * bsum;
+                    self.pt.gx[ko] += b * s_c * bsum;
+                }
                 if np > 0 {
                     let dfg = &m.df[g * np * periods..(g + 1) * np * periods];
                     for (p, &k) in self.theta_idx[c].iter().enumerate() {
@@ -352,9 +395,14 @@ mod tests {
         Box::new(Normal { mu, sigma })
     }
 
-    /// A small panel: 3 geos × 20 periods, one channel with geometric adstock + Hill, one
-    /// control; every kind of parameter present.
+    /// [`density_in`] with the offsets (non-centred form).
     fn density() -> GeoDensity {
+        density_in(false)
+    }
+
+    /// A small panel: 3 geos × 20 periods, one channel with geometric adstock + Hill, one
+    /// control; every kind of parameter present; the geo effects centred or as offsets.
+    fn density_in(centered: bool) -> GeoDensity {
         let (geos, periods) = (3, 20);
         let x: Vec<f64> = (0..geos * periods)
             .map(|i| 0.5 + ((i * 7919) % 13) as f64 / 10.0)
@@ -397,11 +445,20 @@ mod tests {
         });
         params.push(positive("s", GeoSlot::EffectSpread(0)));
         for g in 0..geos {
-            params.push(GeoParam {
-                name: format!("eps{g}"),
-                slot: GeoSlot::EffectOffset { media: 0, geo: g },
-                prior: normal(0.0, 1.0),
-                bijector: Bijector::Identity,
+            params.push(if centered {
+                GeoParam {
+                    name: format!("logbeta{g}"),
+                    slot: GeoSlot::EffectLog { media: 0, geo: g },
+                    prior: Box::new(crate::priors::flat::Flat { center: 0.0 }),
+                    bijector: Bijector::Identity,
+                }
+            } else {
+                GeoParam {
+                    name: format!("eps{g}"),
+                    slot: GeoSlot::EffectOffset { media: 0, geo: g },
+                    prior: normal(0.0, 1.0),
+                    bijector: Bijector::Identity,
+                }
             });
             params.push(GeoParam {
                 name: format!("tau{g}"),
@@ -422,7 +479,54 @@ mod tests {
 
     #[test]
     fn gradient_matches_central_differences() {
-        let mut d = density();
+        check_gradient(density());
+        check_gradient(density_in(true));
+    }
+
+    /// The centred form is the same model: at `b_g = m + s·ε_g` its log density equals the
+    /// non-centred one plus the log Jacobian `Σ_g log s` of `ε ↦ b` (the offsets' N(0, 1)
+    /// prior becomes the N(m, s) prior of the `b_g`, with `log s` per geo from the change of
+    /// variables).
+    #[test]
+    fn centred_form_is_the_same_model() {
+        let mut nc = density_in(false);
+        let mut c = density_in(true);
+        let dim = nc.dim();
+        let u: Vec<f64> = (0..dim).map(|k| 0.3 * ((k as f64) * 0.7).sin()).collect();
+        let mut x = vec![0.0; dim];
+        nc.constrain(&u, &mut x);
+        let (km, ks) = (
+            nc.log_median_index(0),
+            nc.params.iter().position(|p| p.name == "s").unwrap(),
+        );
+        let mut uc = u.clone();
+        for g in 0..nc.geos {
+            let k = nc
+                .params
+                .iter()
+                .position(|p| p.name == format!("eps{g}"))
+                .unwrap();
+            uc[k] = x[km] + x[ks] * x[k];
+        }
+        let mut grad = vec![0.0; dim];
+        let a = nc.logp_grad(&u, &mut grad);
+        let b = c.logp_grad(&uc, &mut grad);
+        let jacobian = nc.geos as f64 * x[ks].ln();
+        assert!(
+            (b + jacobian - a).abs() < 1e-9 * a.abs(),
+            "{a} vs {b} + {jacobian}"
+        );
+        for g in 0..nc.geos {
+            let k = nc
+                .params
+                .iter()
+                .position(|p| p.name == format!("eps{g}"))
+                .unwrap();
+            assert!((nc.coefficient(&x, 0, g) - uc[k].exp()).abs() < 1e-12);
+        }
+    }
+
+    fn check_gradient(mut d: GeoDensity) {
         let dim = d.dim();
         let u: Vec<f64> = (0..dim).map(|k| 0.3 * ((k as f64) * 0.7).sin()).collect();
         let mut grad = vec![0.0; dim];

@@ -29,9 +29,10 @@
 //! at two spreads) and the standardized offsets `<channel>.<geo>.beta_offset` (N(0, 1)).
 
 use crate::geo_density::{GeoDensity, GeoMediaTerm, GeoParam, GeoSlot};
-use crate::model::{column_scale, BayesFit, BayesianMmm, Scaling, HDI_PROB};
+use crate::model::{column_scale, BayesFit, BayesianMmm, GeoEffects, Scaling, HDI_PROB};
 use crate::prior::Support;
 use crate::prior_keys::PriorKeys;
+use crate::priors::flat::Flat;
 use mmm_core::geo::GeoSeries;
 use mmm_core::interval::hdi;
 use mmm_core::model::{MediaInput, Role};
@@ -197,6 +198,8 @@ impl BayesianMmm {
                 Support::REAL,
                 &mut keys,
             )?);
+            // where centred chains start: the log median's prior centre
+            let start = params.last().map_or(0.0, |p| p.prior.center());
             params.push(self.make_param(
                 format!("{}.beta_spread", m.name),
                 "beta_spread",
@@ -205,13 +208,22 @@ impl BayesianMmm {
                 &mut keys,
             )?);
             for (gi, g) in geos.iter().enumerate() {
-                params.push(self.make_param(
-                    format!("{}.{}.beta_offset", m.name, g.name),
-                    "beta_offset",
-                    GeoSlot::EffectOffset { media: c, geo: gi },
-                    Support::REAL,
-                    &mut keys,
-                )?);
+                if self.geo_effects == GeoEffects::Centered {
+                    params.push(GeoParam {
+                        name: format!("{}.{}.log_beta", m.name, g.name),
+                        slot: GeoSlot::EffectLog { media: c, geo: gi },
+                        prior: Box::new(Flat { center: start }),
+                        bijector: Support::REAL.bijector(),
+                    });
+                } else {
+                    params.push(self.make_param(
+                        format!("{}.{}.beta_offset", m.name, g.name),
+                        "beta_offset",
+                        GeoSlot::EffectOffset { media: c, geo: gi },
+                        Support::REAL,
+                        &mut keys,
+                    )?);
+                }
             }
             let scaled = per_capita.iter().map(|v| v / s_c).collect();
             terms.push(GeoMediaTerm::new(scaled, chain, t_len));

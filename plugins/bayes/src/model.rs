@@ -130,6 +130,19 @@ pub enum GeoLevel {
     Hierarchical,
 }
 
+/// How the geo hierarchy's per-geo effects are sampled (the same model either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GeoEffects {
+    /// `log β_{g,c}` sampled directly with prior `N(m_c, s_c)` (default): well conditioned when
+    /// each geo's data pin its effect (weekly panels of a year or more).
+    #[default]
+    Centered,
+    /// `β_{g,c} = exp(m_c + s_c·ε_{g,c})`, `ε ~ N(0, 1)` (Meridian's form): better when geos
+    /// carry little information each (short or very noisy panels).
+    NonCentered,
+}
+
 /// Which preset of default priors (and scalings) to use for parameters the spec gives no
 /// prior (see `docs/bayesian.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
@@ -256,6 +269,10 @@ pub struct BayesianMmm {
     /// (jointly, Meridian's geo hierarchy). Ignored for national data.
     #[serde(default)]
     pub geo: GeoLevel,
+    /// How a geo fit samples its per-geo effects: `centered` (default) or `non_centered`
+    /// (see `docs/geo.md`).
+    #[serde(default)]
+    pub geo_effects: GeoEffects,
     /// Priors by parameter name or group. Parameter names: `<channel>.beta` (or
     /// `<channel>.roi`, `<channel>.contribution_share` per `media_prior`),
     /// `<channel>.<transform type>.<param>` (e.g. `tv.hill.shape`), each control, baseline and
@@ -286,6 +303,7 @@ impl Default for BayesianMmm {
             defaults: Defaults::Robust,
             media_prior: MediaPrior::Coefficient,
             geo: GeoLevel::National,
+            geo_effects: GeoEffects::Centered,
             priors: BTreeMap::new(),
             progress: true,
         }

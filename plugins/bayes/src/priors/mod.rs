@@ -2,6 +2,7 @@
 
 pub mod beta;
 pub mod exponential;
+pub mod flat;
 pub mod gamma;
 pub mod half_cauchy;
 pub mod half_normal;

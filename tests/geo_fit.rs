@@ -1,0 +1,261 @@
+//! A panel fitted jointly (`bayesian_mmm` with `geo: "hierarchical"`), end to end through the
+//! CLI on a simulated panel with a known truth (`examples/geo/simspec.json`, made smaller for
+//! CI): national figures are the sums of the geos', the decomposition has one row per geo ×
+//! period and adds up, SQLite and the report carry the geos, the optimizer works on the sum
+//! of the geos' curves, the truth is recovered, and what a geo fit does not offer yet is a
+//! clear error (exit 2).
+
+mod common;
+use common::*;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+const GEOS: usize = 5;
+const PERIODS: usize = 78;
+
+/// Simulates the example panel with `GEOS` geos × `PERIODS` weeks into `dir/sim` and returns
+/// the example spec pointed at it with short chains.
+fn simulate_and_spec(dir: &Path) -> (Value, Value) {
+    let mut simspec: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("examples/geo/simspec.json")).unwrap(),
+    )
+    .unwrap();
+    simspec["periods"] = json!(PERIODS);
+    simspec["geos"]["count"] = json!(GEOS);
+    let simspec_path = dir.join("simspec.json");
+    std::fs::write(&simspec_path, simspec.to_string()).unwrap();
+    let sim = dir.join("sim");
+    let o = mmm(&[
+        "-q",
+        "simulate",
+        simspec_path.to_str().unwrap(),
+        "--out",
+        sim.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(sim.join("truth.json")).unwrap()).unwrap();
+    let mut spec: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("examples/geo/simulated/spec.json")).unwrap(),
+    )
+    .unwrap();
+    spec["data"]["path"] = json!(sim.join("data.csv").to_str().unwrap());
+    spec["model"]["chains"] = json!(2);
+    spec["model"]["tune"] = json!(400);
+    spec["model"]["draws"] = json!(300);
+    (spec, truth)
+}
+
+fn write_spec(dir: &Path, name: &str, spec: &Value) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, serde_json::to_string_pretty(spec).unwrap()).unwrap();
+    p
+}
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * a.abs().max(b.abs()).max(1e-300)
+}
+
+#[test]
+fn a_panel_fitted_jointly_adds_up_and_recovers_the_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let (spec, truth) = simulate_and_spec(dir.path());
+    let spec_path = write_spec(dir.path(), "spec.json", &spec);
+    let out = dir.path().join("out");
+    let r = run_ok(&spec_path, &out);
+
+    // national channels are the sums of the geos'
+    let geos = r["geos"].as_array().expect("results.json geos");
+    assert_eq!(geos.len(), GEOS);
+    let channels = r["channels"].as_array().unwrap();
+    for (c, ch) in channels.iter().enumerate() {
+        let name = ch["name"].as_str().unwrap();
+        let (mut contribution, mut spend) = (0.0, 0.0);
+        for g in geos {
+            let gc = &g["channels"][c];
+            assert_eq!(gc["name"], name);
+            contribution += gc["contribution"].as_f64().unwrap();
+            spend += gc["spend"].as_f64().unwrap();
+            let roi = gc["roi"].as_f64().unwrap();
+            assert!(gc["roi_ci_low"].as_f64().unwrap() <= roi);
+            assert!(roi <= gc["roi_ci_high"].as_f64().unwrap());
+        }
+        assert!(
+            close(contribution, ch["contribution"].as_f64().unwrap(), 1e-9),
+            "{name}: geos sum to {contribution}, national {}",
+            ch["contribution"]
+        );
+        assert!(close(spend, ch["spend"].as_f64().unwrap(), 1e-9));
+    }
+
+    // decomposition: one row per geo × period, a channel's column sums to its contribution,
+    // and each row's parts sum to its prediction
+    let text = std::fs::read_to_string(out.join("decomposition.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(&header[..4], ["date", "geo", "actual", "predicted"]);
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    assert_eq!(rows.len(), GEOS * PERIODS);
+    let num = |s: &str| s.parse::<f64>().unwrap();
+    for row in &rows {
+        let parts: f64 = row[4..].iter().map(|v| num(v)).sum();
+        assert!(close(parts, num(&row[3]), 1e-9), "{row:?}");
+    }
+    for ch in channels {
+        let name = ch["name"].as_str().unwrap();
+        let j = header.iter().position(|h| *h == name).unwrap();
+        let total: f64 = rows.iter().map(|r| num(&r[j])).sum();
+        assert!(
+            close(total, ch["contribution"].as_f64().unwrap(), 1e-6),
+            "{name}: decomposition {total} vs {}",
+            ch["contribution"]
+        );
+    }
+
+    // the optimizer plans on the sum of the geos' curves: its current KPI is the curves' sum
+    let opt = &r["optimization"];
+    let current: f64 = r["response_curves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["current_response"].as_f64().unwrap())
+        .sum();
+    assert!(
+        close(opt["expected_kpi_current"].as_f64().unwrap(), current, 1e-6),
+        "{} vs {current}",
+        opt["expected_kpi_current"]
+    );
+    assert!(opt["expected_kpi_optimal"].as_f64().unwrap() >= current * (1.0 - 1e-9));
+
+    // SQLite and the report carry the geos
+    let db = rusqlite::Connection::open(out.join("results.sqlite")).unwrap();
+    let n: i64 = db
+        .query_row("SELECT COUNT(*) FROM geo_channels", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n as usize, GEOS * channels.len());
+    let n: i64 = db
+        .query_row(
+            "SELECT COUNT(DISTINCT geo) FROM decomposition WHERE geo IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n as usize, GEOS);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("id=\"section-geos\""));
+    assert_eq!(html.matches("data-geo=\"").count(), GEOS);
+
+    // the truth: every national ROI inside its 94% interval, and most per-geo ones
+    let true_roi = |list: &Value, name: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap()["roi"]
+            .as_f64()
+            .unwrap()
+    };
+    for ch in channels {
+        let name = ch["name"].as_str().unwrap();
+        let t = true_roi(&truth["channels"], name);
+        let (lo, hi) = (
+            ch["roi_ci_low"].as_f64().unwrap(),
+            ch["roi_ci_high"].as_f64().unwrap(),
+        );
+        assert!(
+            lo <= t && t <= hi,
+            "{name}: true ROI {t} outside [{lo}, {hi}]"
+        );
+    }
+    let mut inside = 0;
+    for g in geos {
+        let tg = truth["geos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == g["name"])
+            .unwrap();
+        for c in g["channels"].as_array().unwrap() {
+            let t = true_roi(&tg["channels"], c["name"].as_str().unwrap());
+            inside += (c["roi_ci_low"].as_f64().unwrap() <= t
+                && t <= c["roi_ci_high"].as_f64().unwrap()) as usize;
+        }
+    }
+    let pairs = GEOS * channels.len();
+    assert!(
+        inside as f64 >= 0.8 * pairs as f64,
+        "{inside} of {pairs} per-geo ROI intervals hold the truth"
+    );
+
+    // the saved model is a geo fit, which mmm predict refuses clearly
+    let plan = dir.path().join("plan.csv");
+    std::fs::write(&plan, "date,tv,search,social\n2024-07-01,1,1,1\n").unwrap();
+    let o = mmm(&[
+        "predict",
+        out.to_str().unwrap(),
+        "--plan",
+        plan.to_str().unwrap(),
+        "--out",
+        dir.path().join("pred").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("geo-hierarchical"), "{}", stderr(&o));
+}
+
+/// What a joint geo fit does not offer yet is refused before any fitting, naming the spec path
+/// and the way out.
+#[test]
+fn unsupported_options_of_a_geo_fit_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (spec, _) = simulate_and_spec(dir.path());
+    let cases = [
+        (
+            "validation",
+            json!({"validation": {"test_fraction": 0.2}}),
+            "/validation",
+        ),
+        (
+            "media_prior",
+            json!({"model": {"media_prior": "roi"}}),
+            "/model/media_prior",
+        ),
+        (
+            "likelihood",
+            json!({"model": {"likelihood": "student_t"}}),
+            "/model/likelihood",
+        ),
+    ];
+    for (name, patch, path) in cases {
+        let mut s = spec.clone();
+        for (k, v) in patch.as_object().unwrap() {
+            match (s.get_mut(k), v) {
+                (Some(Value::Object(o)), Value::Object(p)) => {
+                    for (pk, pv) in p {
+                        o.insert(pk.clone(), pv.clone());
+                    }
+                }
+                _ => {
+                    s[k] = v.clone();
+                }
+            }
+        }
+        let p = write_spec(dir.path(), &format!("{name}.json"), &s);
+        let out = dir.path().join(format!("out-{name}"));
+        let o = mmm(&[
+            "run",
+            p.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains(path) && e.contains("\"national\""),
+            "{name}: {e}"
+        );
+        assert!(!out.exists(), "{name}: output written");
+    }
+}
