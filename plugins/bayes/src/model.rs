@@ -134,13 +134,12 @@ pub enum GeoLevel {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum GeoEffects {
-    /// `log β_{g,c}` sampled directly with prior `N(m_c, s_c)` (default): well conditioned when
-    /// each geo's data pin its effect (weekly panels of a year or more).
+    /// `β_{g,c} = exp(m_c + s_c·ε_{g,c})`, `ε ~ N(0, 1)` (default, Meridian's form).
     #[default]
-    Centered,
-    /// `β_{g,c} = exp(m_c + s_c·ε_{g,c})`, `ε ~ N(0, 1)` (Meridian's form): better when geos
-    /// carry little information each (short or very noisy panels).
     NonCentered,
+    /// `log β_{g,c}` sampled directly with prior `N(m_c, s_c)`: larger steps when each geo's
+    /// data pin its effect, a funnel when they do not (see `docs/geo.md` for measurements).
+    Centered,
 }
 
 /// Which preset of default priors (and scalings) to use for parameters the spec gives no
@@ -269,7 +268,7 @@ pub struct BayesianMmm {
     /// (jointly, Meridian's geo hierarchy). Ignored for national data.
     #[serde(default)]
     pub geo: GeoLevel,
-    /// How a geo fit samples its per-geo effects: `centered` (default) or `non_centered`
+    /// How a geo fit samples its per-geo effects: `non_centered` (default) or `centered`
     /// (see `docs/geo.md`).
     #[serde(default)]
     pub geo_effects: GeoEffects,
@@ -303,7 +302,7 @@ impl Default for BayesianMmm {
             defaults: Defaults::Robust,
             media_prior: MediaPrior::Coefficient,
             geo: GeoLevel::National,
-            geo_effects: GeoEffects::Centered,
+            geo_effects: GeoEffects::NonCentered,
             priors: BTreeMap::new(),
             progress: true,
         }
