@@ -9,6 +9,14 @@
 //! β_{g,c}  = exp(m_c + s_c·ε_{g,c}),    ε_{g,c} ~ N(0, 1)       (non-centred log-normal)
 //! ỹ_{g,t}  ~ N(μ_{g,t}, σ²)
 //! ```
+//! The sampled intercept parameter is the geo's level at its media's mean contributions,
+//! `τ'_g = τ_g + Σ_c β_{g,c}·f̄_{g,c}` (`f̄` the mean over the periods), with the media centred
+//! in the mean, `μ_{g,t} = τ'_g + Σ_j γ_j·z + Σ_c β_{g,c}·(f_{g,c,t} − f̄_{g,c})`, and the
+//! intercept's prior evaluated at the derived `τ_g` (a shear: unit Jacobian, the same model):
+//! the level is pinned by the geo's mean KPI whatever the media effects, where `τ_g` and `β_{g,c}`
+//! trade off. With `A_g = Σ_t g_{g,t} + π'(τ_g)`, the media terms below use
+//! `B_{g,c} = Σ_t g_{g,t}·f_{g,c,t} − f̄_{g,c}·A_g` and `∂f/∂θ` centred the same way.
+//!
 //! `f_c` is channel `c`'s transform chain with parameters `θ_c` shared by all geos and applied to
 //! each geo's series separately (carry-over never crosses from one geo into another); `m_c` is
 //! the log of the median coefficient across geos and `s_c ≥ 0` its spread (Meridian's
@@ -87,6 +95,8 @@ pub struct GeoMediaTerm {
     f: Vec<f64>,
     /// `∂f/∂θ_p` per geo, geo-major then `p`-major (`df[(g·P + p)·T + t]`).
     df: Vec<f64>,
+    /// `f̄_g`, the mean of `f` over the periods, per geo.
+    f_mean: Vec<f64>,
     theta: Vec<f64>,
 }
 
@@ -98,6 +108,7 @@ impl GeoMediaTerm {
         let mut theta = vec![0.0; np];
         chain.get_params(&mut theta);
         GeoMediaTerm {
+            f_mean: vec![0.0; x.len() / periods.max(1)],
             f: vec![0.0; x.len()],
             df: vec![0.0; np * x.len()],
             x,
@@ -139,6 +150,10 @@ pub struct GeoDensity {
     mu: Vec<f64>,
     g: Vec<f64>,
     beta: Vec<f64>,
+    /// Per geo: the derived intercept `τ_g`, `π'(τ_g)` and `A_g` (see `logp_grad`).
+    tau: Vec<f64>,
+    d_tau: Vec<f64>,
+    a: Vec<f64>,
     theta_idx: Vec<Vec<usize>>,
     log_median: Vec<usize>,
     spread: Vec<usize>,
@@ -199,6 +214,9 @@ impl GeoDensity {
             mu: vec![0.0; n],
             g: vec![0.0; n],
             beta: vec![0.0; c * geos],
+            tau: vec![0.0; geos],
+            d_tau: vec![0.0; geos],
+            a: vec![0.0; geos],
             theta_idx,
             log_median,
             spread,
@@ -237,9 +255,26 @@ impl GeoDensity {
         self.sigma
     }
 
-    /// Index of geo `g`'s intercept `τ_g`.
+    /// Index of geo `g`'s level `τ'_g` (the sampled parameter `intercept.<geo>`; the
+    /// intercept itself is [`GeoDensity::intercepts`]).
     pub fn intercept_index(&self, g: usize) -> usize {
         self.intercept[g]
+    }
+
+    /// The intercepts `τ_g = τ'_g − Σ_c β_{g,c}·f̄_{g,c}(θ_c)` of constrained parameters `x`.
+    pub fn intercepts(&mut self, x: &[f64]) -> Vec<f64> {
+        let (geos, periods) = (self.geos, self.periods);
+        let mut tau: Vec<f64> = (0..geos).map(|g| x[self.intercept[g]]).collect();
+        for c in 0..self.media.len() {
+            let theta: Vec<f64> = self.theta_idx[c].iter().map(|&k| x[k]).collect();
+            let betas: Vec<f64> = (0..geos).map(|g| self.coefficient(x, c, g)).collect();
+            let f = self.media[c].transformed(&theta, periods);
+            for (g, t) in tau.iter_mut().enumerate() {
+                let mean = f[g * periods..(g + 1) * periods].iter().sum::<f64>() / periods as f64;
+                *t -= betas[g] * mean;
+            }
+        }
+        tau
     }
 
     /// Index of control column `j`'s coefficient `γ_j`.
@@ -285,12 +320,14 @@ impl LogDensity for GeoDensity {
                 return f64::NEG_INFINITY;
             }
         }
-        // mean: intercepts, controls, then media (β per geo)
+        // mean: levels τ'_g, controls, then media centred within each geo (β per geo); the
+        // intercept τ_g = τ'_g − Σ_c β_{g,c}·f̄_{g,c} is derived (see the module docs)
         for g in 0..geos {
-            let tau = self.pt.x[self.intercept[g]];
+            let level = self.pt.x[self.intercept[g]];
+            self.tau[g] = level;
             self.mu[g * periods..(g + 1) * periods]
                 .iter_mut()
-                .for_each(|v| *v = tau);
+                .for_each(|v| *v = level);
         }
         for (j, zj) in self.z.iter().enumerate() {
             let c = self.pt.x[self.coef[j]];
@@ -298,6 +335,7 @@ impl LogDensity for GeoDensity {
                 *o += c * v;
             }
         }
+        let inv_t = 1.0 / periods as f64;
         for c in 0..self.media.len() {
             for g in 0..geos {
                 let b = self.coefficient(&self.pt.x, c, g);
@@ -322,11 +360,29 @@ impl LogDensity for GeoDensity {
                     &mut m.df[g * np * periods..(g + 1) * np * periods],
                     &mut m.ws,
                 );
+                let mean = m.f[span.clone()].iter().sum::<f64>() * inv_t;
+                m.f_mean[g] = mean;
                 let b = self.beta[c * geos + g];
+                self.tau[g] -= b * mean;
                 for (o, f) in self.mu[span.clone()].iter_mut().zip(&m.f[span]) {
-                    *o += b * f;
+                    *o += b * (f - mean);
                 }
             }
+        }
+        // the intercepts' prior at the derived τ_g instead of the level (unit Jacobian)
+        let mut lp = lp;
+        for g in 0..geos {
+            let k = self.intercept[g];
+            let prior = &self.params[k].prior;
+            let (level, tau) = (self.pt.x[k], self.tau[g]);
+            lp += prior.log_density(tau) - prior.log_density(level);
+            let d_tau = prior.d_log_density(tau);
+            self.pt.gx[k] += d_tau - prior.d_log_density(level);
+            self.d_tau[g] = d_tau;
+        }
+        if !lp.is_finite() {
+            grad.iter_mut().for_each(|g| *g = 0.0);
+            return f64::NEG_INFINITY;
         }
         // likelihood
         let sigma = self.pt.x[self.sigma];
@@ -346,6 +402,8 @@ impl LogDensity for GeoDensity {
         for g in 0..geos {
             let s: f64 = self.g[g * periods..(g + 1) * periods].iter().sum();
             self.pt.gx[self.intercept[g]] += s;
+            // A_g = Σ_t g_{g,t} + π'(τ_g): what a change of f̄_{g,c} costs through τ_g
+            self.a[g] = s + self.d_tau[g];
         }
         for (j, zj) in self.z.iter().enumerate() {
             let s: f64 = zj.iter().zip(&self.g).map(|(a, b)| a * b).sum();
@@ -361,7 +419,13 @@ impl LogDensity for GeoDensity {
                 let b = self.beta[c * geos + g];
                 let ko = self.offset[c * geos + g];
                 let gg = &self.g[span.clone()];
-                let bsum: f64 = m.f[span.clone()].iter().zip(gg).map(|(a, b)| a * b).sum();
+                // D_{g,c} = Σ_t g·(f − f̄) − f̄·π'(τ_g) = Σ_t g·f − f̄·A_g
+                let bsum: f64 = m.f[span.clone()]
+                    .iter()
+                    .zip(gg)
+                    .map(|(a, b)| a * b)
+                    .sum::<f64>()
+                    - m.f_mean[g] * self.a[g];
                 if self.centered {
                     self.pt.gx[ko] += b * bsum;
                 } else {
@@ -374,7 +438,8 @@ impl LogDensity for GeoDensity {
                     for (p, &k) in self.theta_idx[c].iter().enumerate() {
                         let d = &dfg[p * periods..(p + 1) * periods];
                         let s: f64 = d.iter().zip(gg).map(|(a, b)| a * b).sum();
-                        self.pt.gx[k] += b * s;
+                        let mean_d = d.iter().sum::<f64>() * inv_t;
+                        self.pt.gx[k] += b * (s - mean_d * self.a[g]);
                     }
                 }
             }
@@ -561,13 +626,20 @@ mod tests {
         let mut x = vec![0.0; dim];
         d.constrain(&u, &mut x);
         let periods = d.periods;
+        // the sampled intercepts are levels; the prior is on the derived intercepts
+        let taus = d.intercepts(&x);
         let prior: f64 = d
             .params
             .iter()
+            .enumerate()
             .zip(&u)
-            .map(|(p, &uk)| {
+            .map(|((k, p), &uk)| {
                 let m = p.bijector.forward(uk);
-                p.prior.log_density(m.x) + m.log_jac
+                let at = match d.intercept.iter().position(|&i| i == k) {
+                    Some(g) => taus[g],
+                    None => m.x,
+                };
+                p.prior.log_density(at) + m.log_jac
             })
             .sum();
         let sigma = x[d.sigma_index()];
@@ -581,7 +653,7 @@ mod tests {
             let mut ws = ChainWorkspace::new(&chain, periods);
             chain.apply(xs, &mut f, &mut ws);
             let b = d.coefficient(&x, 0, g);
-            let tau = x[d.intercept[g]];
+            let tau = taus[g];
             let gamma = x[d.coef[0]];
             for t in 0..periods {
                 let i = g * periods + t;

@@ -194,8 +194,9 @@ impl BayesianMmm {
                 coef_draws[(r, control_col[j])] = total_population * s_y * gamma / c.scale;
             }
             let mut national_intercept = 0.0;
+            let taus = density.intercepts(x);
             for g in 0..g_len {
-                let tau = x[density.intercept_index(g)];
+                let tau = taus[g];
                 national_intercept += k[g] * (tau - shift);
                 let row = &mut mu[g * t_len..(g + 1) * t_len];
                 row.iter_mut().for_each(|v| *v = tau);
