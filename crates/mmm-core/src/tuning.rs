@@ -122,4 +122,30 @@ pub struct UncertaintySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub block_length: Option<usize>,
+    /// What is resampled (default `periods`): moving blocks of whole periods (target and
+    /// regressors together, the pairs bootstrap), or moving blocks of the tuned fit's residuals
+    /// added back to it (`residuals`).
+    #[serde(default)]
+    pub resample: ResampleScheme,
+}
+
+/// What the bootstrap over the search resamples.
+///
+/// # Formula
+/// ```text
+/// periods:    r*_b = moving blocks of 0 … n − 1 (sorted);  the search fits and scores
+///             (y_t, x_t(θ)) on the rows t ∈ r*_b, x(θ) transformed on the whole series
+/// residuals:  y*_b = ŷ + moving blocks of the tuned fit's centred residuals; the search on
+///             (y*_b, x(θ)) over all periods
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResampleScheme {
+    /// Moving blocks of whole periods (pairs bootstrap): the resamples keep the data's own
+    /// relation between target and spend, not the tuned fit's.
+    #[default]
+    Periods,
+    /// Moving blocks of the tuned fit's residuals around its fitted values: every resample's
+    /// world is the tuned fit's.
+    Residuals,
 }

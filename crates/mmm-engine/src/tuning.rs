@@ -97,6 +97,10 @@ struct Problem<'a> {
     objectives: &'a [Objective],
     split: Option<(usize, usize)>,
     seed: u64,
+    /// The periods fitted and scored, when not all of them (a bootstrap resample of periods,
+    /// sorted; repeats count twice): each candidate transforms the whole series, then keeps
+    /// these rows.
+    rows: Option<&'a [usize]>,
 }
 
 /// Per-thread scratch: a copy of the data whose tuned channels are re-transformed in place.
@@ -132,10 +136,18 @@ impl Problem<'_> {
             &mut s.values,
             &mut s.ws,
         );
+        let subset;
+        let data: &ModelData = match self.rows {
+            Some(rows) => {
+                subset = s.data.subset(rows);
+                &subset
+            }
+            None => &s.data,
+        };
         let metrics = match self.split {
             Some((n_train, n_test)) => {
                 let (m, est) = fit_split(
-                    &s.data,
+                    data,
                     self.causal,
                     s.model.as_ref(),
                     self.seed,
@@ -145,12 +157,12 @@ impl Problem<'_> {
                 (
                     m.test,
                     m.decomp_rssd,
-                    lifts_mape(&s.data, &est, self.objectives),
+                    lifts_mape(data, &est, self.objectives),
                 )
             }
             None => {
                 let est = self.causal.estimate(&CausalInput {
-                    data: &s.data,
+                    data,
                     model: s.model.as_ref(),
                     seed: self.seed,
                 })?;
@@ -165,17 +177,17 @@ impl Problem<'_> {
                 let contributions: Vec<f64> = est
                     .effects
                     .iter()
-                    .map(|e| e.contribution(&s.data.transformed[e.channel]))
+                    .map(|e| e.contribution(&data.transformed[e.channel]))
                     .collect();
                 let spends: Vec<f64> = est
                     .effects
                     .iter()
-                    .map(|e| s.data.media[e.channel].spend.iter().sum())
+                    .map(|e| data.media[e.channel].spend.iter().sum())
                     .collect();
                 (
                     fm,
                     decomp_rssd(&contributions, &spends),
-                    lifts_mape(&s.data, &est, self.objectives),
+                    lifts_mape(data, &est, self.objectives),
                 )
             }
         };
@@ -273,7 +285,7 @@ struct FastScratch {
 
 impl<'a> Fast<'a> {
     fn new(problem: &'a Problem<'a>) -> Option<Self> {
-        if !problem.causal.is_single_stage() {
+        if !problem.causal.is_single_stage() || problem.rows.is_some() {
             return None;
         }
         let data = problem.data;
@@ -583,6 +595,7 @@ pub fn fast_path_probe(
         objectives: &spec.objectives,
         split: None,
         seed: 0,
+        rows: None,
     };
     let fast = Fast::new(&problem)?;
     let mut s = fast.scratch();
@@ -746,6 +759,7 @@ pub fn tune_with(
         seed,
         allow_fast_path,
         true,
+        None,
     )
 }
 
@@ -791,7 +805,9 @@ fn score_windows(
 }
 
 /// The search itself; `show_progress: false` keeps its bar hidden (the bootstrap over the
-/// search shows one bar for all its resamples).
+/// search shows one bar for all its resamples). With `rows`, every candidate is fitted and
+/// scored on those periods only (a bootstrap resample of periods, see
+/// [`crate::tuning_bootstrap`]), on the general path.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn search(
     spec: &TuningSpec,
@@ -803,13 +819,14 @@ pub(crate) fn search(
     seed: u64,
     allow_fast_path: bool,
     show_progress: bool,
+    rows: Option<&[usize]>,
 ) -> Result<TuningResult> {
     let on = spec.on.unwrap_or(if validation.is_some() {
         ScoreOn::Validation
     } else {
         ScoreOn::InSample
     });
-    let windows = score_windows(on, validation, data.n_obs())?;
+    let windows = score_windows(on, validation, rows.map_or(data.n_obs(), <[usize]>::len))?;
     if params.is_empty() {
         return Err(MmmError::param("", "tuning needs at least one parameter given as a search range, e.g. \"decay\": {\"range\": [0.0, 0.8]}"));
     }
@@ -823,6 +840,7 @@ pub(crate) fn search(
             objectives: &spec.objectives,
             split,
             seed,
+            rows,
         })
         .collect();
     let fast: Option<Vec<Fast<'_>>> = if allow_fast_path {

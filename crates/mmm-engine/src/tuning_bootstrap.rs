@@ -36,7 +36,7 @@ use mmm_core::optimizer::ResponseCurves;
 use mmm_core::resample::{block_resample, default_block_length, BootstrapInterval, IntervalMethod};
 use mmm_core::search::SearchParam;
 use mmm_core::transform::ChainWorkspace;
-use mmm_core::tuning::TuningSpec;
+use mmm_core::tuning::{ResampleScheme, TuningSpec};
 use mmm_core::validation::ValidationSpec;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -201,15 +201,24 @@ pub fn bootstrap(input: &BootstrapInput<'_>) -> Result<UncertaintyResult> {
     let replicates: Vec<Option<Replicate>> = (0..b_count)
         .into_par_iter()
         .map(|b| {
-            let rows = block_resample(n, block_length, input.seed, b as u64);
+            let mut rows = block_resample(n, block_length, input.seed, b as u64);
             let mut d = data.clone();
-            d.y = fitted
-                .iter()
-                .zip(&rows)
-                .map(|(f, &r)| f + centred[r])
-                .collect();
+            let periods = match spec.resample {
+                ResampleScheme::Periods => {
+                    rows.sort_unstable();
+                    Some(rows.as_slice())
+                }
+                ResampleScheme::Residuals => {
+                    d.y = fitted
+                        .iter()
+                        .zip(&rows)
+                        .map(|(f, &r)| f + centred[r])
+                        .collect();
+                    None
+                }
+            };
             let seed = resample_seed(input.seed, b as u64);
-            let r = one_resample(input, &mut d, &channels, seed).ok();
+            let r = one_resample(input, &mut d, &channels, seed, periods).ok();
             pb.inc(1);
             r
         })
@@ -266,7 +275,10 @@ pub fn bootstrap(input: &BootstrapInput<'_>) -> Result<UncertaintyResult> {
         })
         .collect();
     Ok(UncertaintyResult {
-        method: "moving_block_residual_bootstrap",
+        method: match spec.resample {
+            ResampleScheme::Periods => "moving_block_bootstrap_of_periods",
+            ResampleScheme::Residuals => "moving_block_residual_bootstrap",
+        },
         interval: "expanded_percentile",
         level: estimate.interval_level,
         resamples: b_count,
@@ -277,13 +289,15 @@ pub fn bootstrap(input: &BootstrapInput<'_>) -> Result<UncertaintyResult> {
     })
 }
 
-/// Searches resample `d` (its target already replaced), refits at the chosen candidate and
-/// returns its figures.
+/// Searches resample `d` (its target already replaced for a residual resample; the periods
+/// `rows` for a resample of periods), refits at the chosen candidate (on `rows`) and returns
+/// its figures, contributions summed over every period of the data.
 fn one_resample(
     input: &BootstrapInput<'_>,
     d: &mut ModelData,
     channels: &[usize],
     seed: u64,
+    rows: Option<&[usize]>,
 ) -> Result<Replicate> {
     let r = search(
         input.tuning,
@@ -295,6 +309,7 @@ fn one_resample(
         seed,
         true,
         false,
+        rows,
     )?;
     let mut model = dyn_clone::clone_box(input.model);
     let mut values = vec![0.0; max_param_count(&d.media, input.model)];
@@ -308,11 +323,18 @@ fn one_resample(
         &mut values,
         &mut ws,
     );
-    let est = input.causal.estimate(&CausalInput {
-        data: d,
-        model: model.as_ref(),
-        seed,
-    })?;
+    let est = match rows {
+        Some(rows) => input.causal.estimate(&CausalInput {
+            data: &d.subset(rows),
+            model: model.as_ref(),
+            seed,
+        })?,
+        None => input.causal.estimate(&CausalInput {
+            data: d,
+            model: model.as_ref(),
+            seed,
+        })?,
+    };
     let contribution: Vec<f64> = est
         .effects
         .iter()
