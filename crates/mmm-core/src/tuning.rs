@@ -69,7 +69,7 @@ pub struct TuningSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     /// Uncertainty that includes the search: `{"bootstrap": B}` re-runs the whole search on `B`
-    /// moving-block residual bootstrap resamples and reports ROI, contribution, share and mROI
+    /// moving-block bootstrap resamples of the periods and reports ROI, contribution, share and mROI
     /// intervals from them (see [`crate::tuning_bootstrap`]). Without it, intervals after
     /// tuning are conditional on the tuned values, and results.json says so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -117,8 +117,8 @@ pub struct UncertaintySpec {
     /// stable 95% intervals; the cost is `B` searches).
     #[schemars(range(min = 10, max = 10000))]
     pub bootstrap: u32,
-    /// Length in periods of the moving blocks of residuals (default `⌈n^(1/3)⌉`): long enough
-    /// to keep the residuals' autocorrelation.
+    /// Length in periods of the moving blocks (default `⌈n^(1/3)⌉`): long enough to keep the
+    /// residuals' autocorrelation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub block_length: Option<usize>,

@@ -264,6 +264,10 @@ struct Fast<'a> {
     inv_y_score: Vec<f64>,
     /// Periods of the scored window with y ≠ 0.
     nape_score: usize,
+    /// Frequency weights `w_t` (how often period `t` is in a bootstrap resample of periods, in
+    /// sample only): every sum over the fit and scored rows is `Σ_t w_t·(…)`; then
+    /// `z_centered` and `y_centered` hold `w_t·(z_t − z̄_w)` and `w_t·(y_t − ȳ_w)`.
+    weights: Option<Vec<f64>>,
 }
 
 struct FastScratch {
@@ -277,6 +281,8 @@ struct FastScratch {
     beta: Vec<f64>,
     m_mean: Vec<f64>,
     m_sum: Vec<f64>,
+    /// `w_t·m_t` of one media column (weighted fits only).
+    wm: Vec<f64>,
     yh: Vec<f64>,
     values: Vec<f64>,
     out: Vec<f64>,
@@ -285,11 +291,25 @@ struct FastScratch {
 
 impl<'a> Fast<'a> {
     fn new(problem: &'a Problem<'a>) -> Option<Self> {
-        if !problem.causal.is_single_stage() || problem.rows.is_some() {
+        if !problem.causal.is_single_stage() {
             return None;
         }
         let data = problem.data;
         let n = data.n_obs();
+        // a resample of periods: in sample only, as frequency weights (MAPE.LIFT needs the
+        // whole series, which a resample does not have: the general path scores it)
+        let weights = match problem.rows {
+            Some(_) if problem.split.is_some() => return None,
+            Some(_) if problem.objectives.contains(&Objective::MapeLift) => return None,
+            Some(rows) => {
+                let mut w = vec![0.0; n];
+                for &r in rows {
+                    w[r] += 1.0;
+                }
+                Some(w)
+            }
+            None => None,
+        };
         let (n_fit, score) = match problem.split {
             Some((n_train, n_test)) => (n_train, (n_train, n_train + n_test)),
             None => (n, (0, n)),
@@ -304,29 +324,45 @@ impl<'a> Fast<'a> {
             .filter(|r| r.column.role != mmm_core::model::Role::Intercept)
             .map(|r| r.values.as_slice())
             .collect();
-        let mean = |v: &[f64]| {
-            if has_intercept {
-                v[..n_fit].iter().sum::<f64>() / n_fit as f64
-            } else {
-                0.0
-            }
+        let mean = |v: &[f64]| match (&weights, has_intercept) {
+            (_, false) => 0.0,
+            (None, true) => v[..n_fit].iter().sum::<f64>() / n_fit as f64,
+            (Some(w), true) => dot(w, &v[..n_fit]) / n_fit as f64,
         };
         let z_mean: Vec<f64> = z.iter().map(|c| mean(c)).collect();
-        let z_centered: Vec<Vec<f64>> = z
+        let mut z_centered: Vec<Vec<f64>> = z
             .iter()
             .zip(&z_mean)
             .map(|(c, m)| c[..n_fit].iter().map(|v| v - m).collect())
             .collect();
         let y_mean = mean(&data.y);
-        let y_centered: Vec<f64> = data.y[..n_fit].iter().map(|v| v - y_mean).collect();
+        let mut y_centered: Vec<f64> = data.y[..n_fit].iter().map(|v| v - y_mean).collect();
         let q = z.len();
         let mut zz = vec![0.0; q * q];
-        for i in 0..q {
-            for j in 0..q {
-                zz[i + j * q] = dot(&z_centered[i], &z_centered[j]);
+        let zy: Vec<f64> = match &weights {
+            None => {
+                for i in 0..q {
+                    for j in 0..q {
+                        zz[i + j * q] = dot(&z_centered[i], &z_centered[j]);
+                    }
+                }
+                z_centered.iter().map(|c| dot(c, &y_centered)).collect()
             }
-        }
-        let zy: Vec<f64> = z_centered.iter().map(|c| dot(c, &y_centered)).collect();
+            Some(w) => {
+                let times_w =
+                    |v: &[f64]| -> Vec<f64> { v.iter().zip(w).map(|(a, b)| a * b).collect() };
+                let wz: Vec<Vec<f64>> = z_centered.iter().map(|c| times_w(c)).collect();
+                for i in 0..q {
+                    for j in 0..q {
+                        zz[i + j * q] = dot(&wz[i], &z_centered[j]);
+                    }
+                }
+                let zy = wz.iter().map(|c| dot(c, &y_centered)).collect();
+                z_centered = wz;
+                y_centered = times_w(&y_centered);
+                zy
+            }
+        };
         let mut roles: Vec<mmm_core::model::Role> = data
             .regressors
             .iter()
@@ -340,14 +376,21 @@ impl<'a> Fast<'a> {
         let spend_fit = data
             .media
             .iter()
-            .map(|m| m.spend[..n_fit].iter().sum())
+            .map(|m| match &weights {
+                None => m.spend[..n_fit].iter().sum(),
+                Some(w) => dot(w, &m.spend[..n_fit]),
+            })
             .collect();
         let ys = &data.y[score.0..score.1];
+        let present = |t: usize| weights.as_ref().is_none_or(|w| w[score.0 + t] > 0.0);
         let (lo, hi) = ys
             .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            .enumerate()
+            .filter(|(t, _)| present(*t))
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), (_, v)| {
                 (l.min(*v), h.max(*v))
             });
+        let weight = |t: usize| weights.as_ref().map_or(1.0, |w| w[score.0 + t]);
         let fast = Fast {
             problem,
             n_fit,
@@ -363,15 +406,35 @@ impl<'a> Fast<'a> {
             roles,
             spend_fit,
             y_range_score: hi - lo,
-            sst_score: {
-                let m = ys.iter().sum::<f64>() / ys.len() as f64;
-                ys.iter().map(|v| (v - m).powi(2)).sum()
+            sst_score: match &weights {
+                None => {
+                    let m = ys.iter().sum::<f64>() / ys.len() as f64;
+                    ys.iter().map(|v| (v - m).powi(2)).sum()
+                }
+                Some(_) => {
+                    let m = ys
+                        .iter()
+                        .enumerate()
+                        .map(|(t, v)| weight(t) * v)
+                        .sum::<f64>()
+                        / ys.len() as f64;
+                    ys.iter()
+                        .enumerate()
+                        .map(|(t, v)| weight(t) * (v - m).powi(2))
+                        .sum()
+                }
             },
             inv_y_score: ys
                 .iter()
                 .map(|v| if *v != 0.0 { 1.0 / v } else { 0.0 })
                 .collect(),
-            nape_score: ys.iter().filter(|v| **v != 0.0).count(),
+            nape_score: ys
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| **v != 0.0)
+                .map(|(t, _)| weight(t) as usize)
+                .sum(),
+            weights: weights.clone(),
         };
         // the model must support the fast path
         let mut s = fast.scratch();
@@ -415,6 +478,14 @@ impl<'a> Fast<'a> {
             beta: vec![0.0; k],
             m_mean: vec![0.0; data.media.len()],
             m_sum: vec![0.0; data.media.len()],
+            wm: vec![
+                0.0;
+                if self.weights.is_some() {
+                    self.n_fit
+                } else {
+                    0
+                }
+            ],
             yh: vec![0.0; self.score.1 - self.score.0],
             values: vec![0.0; max_param_count(&data.media, self.problem.model)],
             out: vec![0.0; self.problem.objectives.len()],
@@ -439,7 +510,10 @@ impl<'a> Fast<'a> {
         let pm = s.media.len();
         let k = q + pm;
         for (j, t) in s.transformed.iter().enumerate() {
-            s.m_sum[j] = sum(&t[..n_fit]);
+            s.m_sum[j] = match &self.weights {
+                None => sum(&t[..n_fit]),
+                Some(w) => dot(w, &t[..n_fit]),
+            };
             s.m_mean[j] = if self.has_intercept {
                 s.m_sum[j] / n_fit as f64
             } else {
@@ -459,9 +533,18 @@ impl<'a> Fast<'a> {
                 s.h[(q + j) + i * k] = v;
                 s.h[i + (q + j) * k] = v;
             }
+            let wm: &[f64] = match &self.weights {
+                None => m,
+                Some(w) => {
+                    for ((o, a), b) in s.wm.iter_mut().zip(m).zip(w) {
+                        *o = a * b;
+                    }
+                    &s.wm
+                }
+            };
             for l in 0..=j {
                 let ml = &s.transformed[l][..n_fit];
-                let v = dot(m, ml) - n_fit as f64 * s.m_mean[j] * s.m_mean[l];
+                let v = dot(wm, ml) - n_fit as f64 * s.m_mean[j] * s.m_mean[l];
                 s.h[(q + j) + (q + l) * k] = v;
                 s.h[(q + l) + (q + j) * k] = v;
             }
@@ -508,14 +591,33 @@ impl<'a> Fast<'a> {
         let (mut ssr, mut sae, mut sape) = (0.0, 0.0, 0.0);
         let y = &p.data.y[start..end];
         let needs_ape = p.objectives.contains(&Objective::Mape);
-        for (yt, yht) in y.iter().zip(yh.iter()) {
-            let e = yt - yht;
-            ssr += e * e;
-            sae += e.abs();
-        }
-        if needs_ape {
-            for ((yt, yht), inv) in y.iter().zip(yh.iter()).zip(&self.inv_y_score) {
-                sape += ((yt - yht) * inv).abs();
+        match &self.weights {
+            None => {
+                for (yt, yht) in y.iter().zip(yh.iter()) {
+                    let e = yt - yht;
+                    ssr += e * e;
+                    sae += e.abs();
+                }
+                if needs_ape {
+                    for ((yt, yht), inv) in y.iter().zip(yh.iter()).zip(&self.inv_y_score) {
+                        sape += ((yt - yht) * inv).abs();
+                    }
+                }
+            }
+            Some(w) => {
+                let w = &w[start..end];
+                for ((yt, yht), wt) in y.iter().zip(yh.iter()).zip(w) {
+                    let e = yt - yht;
+                    ssr += wt * e * e;
+                    sae += wt * e.abs();
+                }
+                if needs_ape {
+                    for (((yt, yht), inv), wt) in
+                        y.iter().zip(yh.iter()).zip(&self.inv_y_score).zip(w)
+                    {
+                        sape += wt * ((yt - yht) * inv).abs();
+                    }
+                }
             }
         }
         let (sst, nape) = (self.sst_score, self.nape_score);
@@ -760,6 +862,42 @@ pub fn tune_with(
         allow_fast_path,
         true,
         None,
+    )
+}
+
+/// [`tune_with`] on a resample of periods: every candidate transforms the whole series, then is
+/// fitted and scored on the periods `rows` only (a period listed twice counts twice), as the
+/// bootstrap over the search does (`tuning.uncertainty`, `resample: "periods"`):
+///
+/// ```text
+/// objective(θ) = score of the fit of y_r on x_r(θ), r ∈ rows,  x(θ) = the chain on all periods
+/// ```
+///
+/// In sample, the fast path uses frequency weights `w_t = #{r ∈ rows : r = t}`; tests compare
+/// it with the general path, which fits the selected rows.
+#[allow(clippy::too_many_arguments)]
+pub fn tune_on_rows(
+    spec: &TuningSpec,
+    validation: Option<&ValidationSpec>,
+    data: &ModelData,
+    causal: &dyn CausalStructure,
+    model: &(dyn Model + 'static),
+    params: &[SearchParam],
+    seed: u64,
+    allow_fast_path: bool,
+    rows: &[usize],
+) -> Result<TuningResult> {
+    search(
+        spec,
+        validation,
+        data,
+        causal,
+        model,
+        params,
+        seed,
+        allow_fast_path,
+        false,
+        Some(rows),
     )
 }
 

@@ -1,6 +1,6 @@
 //! Uncertainty that includes the search (`tuning.uncertainty`): the whole search re-run on
-//! moving-block residual bootstrap resamples, so that the intervals of ROI, contribution, share
-//! and mROI account for the hyperparameters having been chosen on the same data.
+//! moving-block bootstrap resamples, so that the intervals of ROI, contribution, share and mROI
+//! account for the hyperparameters having been chosen on the same data.
 //!
 //! Intervals computed at tuned values treat them as known; the search picked them because they
 //! fit this sample best, so they are too narrow and centred on an overfitted answer. Robyn
@@ -8,13 +8,17 @@
 //!
 //! # Formula
 //! ```text
-//! ŷ, e = y − ŷ          the tuned fit and its residuals; ẽ_t = e_t − mean(e)
-//! for b = 1 … B:        ẽ*_b = moving blocks of ẽ of length L, starts uniform on 0 … n − L
-//!                              (ChaCha8 stream b of the tuning seed), cut at n
-//!                       y*_b = ŷ + ẽ*_b
-//!                       θ*_b = the search on (X, y*_b), seed splitmix(seed, b), same strategy,
+//! r*_b                  = moving blocks of the periods 0 … n − 1 of length L, starts uniform on
+//!                         0 … n − L (ChaCha8 stream b of the tuning seed), cut at n, sorted
+//! resample: periods     (default, the pairs bootstrap) the search fits and scores
+//!                         (y_t, x_t(θ)), t ∈ r*_b, x(θ) transformed on the whole series
+//!                         (the fast path: frequency weights w_t = #{t in r*_b})
+//! resample: residuals   y*_b = ŷ + ẽ_{r*_b}, ŷ and ẽ = y − ŷ − mean(y − ŷ) of the tuned fit;
+//!                         the search on (y*_b, x(θ)) over all periods
+//! for b = 1 … B:        θ*_b = the search on resample b, seed splitmix(seed, b), same strategy,
 //!                              evaluations, objectives and scoring window
-//!                       refit at θ*_b:  contribution*_{b,c} = β*_{b,c}·Σ_t x_{tc}(θ*_b)
+//!                       refit at θ*_b on the resample: β*_b
+//!                       contribution*_{b,c} = β*_{b,c}·Σ_{t=1…n} x_{tc}(θ*_b)   (all periods)
 //!                       roi*_{b,c} = contribution*_{b,c} / spend_c,
 //!                       share*_{b,c} = contribution*_{b,c} / Σ_k contribution*_{b,k},
 //!                       mroi*_{b,c} = the refit's marginal ROI at current spend
@@ -23,8 +27,18 @@
 //!                         (α = 1 − level, ν = n − p), L = ⌈n^(1/3)⌉ by default
 //! ```
 //! Resamples run in parallel; each is seeded by its index alone, so the result does not
-//! depend on the thread count. The design (spend, controls) is held fixed, as in any residual
-//! bootstrap of a regression: the intervals are conditional on the media plan that was run.
+//! depend on the thread count.
+//!
+//! Why periods by default: a residual resample's world is the tuned fit's, so its searches
+//! scatter around the tuned values. For a weakly identified channel the search's error depends
+//! on where the truth is (seed 000's print, true decay 0.8: the tuned decay is pulled down to
+//! about 0.6, but a world whose decay is 0.6 does not pull it further), and the residual
+//! resamples cannot show the spread that matters. A resample of periods keeps the data's own
+//! relation between target and spend, so its searches meet the same flat objective the search
+//! on the data met. The transforms run on the whole series (carry-over is never cut at a
+//! block's edge); the resample chooses which periods the fit sees, as the mediated structure's
+//! bootstrap does. With `on: validation` or `folds`, a resample's sorted rows are split by
+//! position as the data's periods are.
 
 use crate::response::ChannelCurves;
 use crate::tuning::{max_param_count, search, set_candidate};
@@ -87,7 +101,7 @@ pub struct ParameterSpread {
 /// The results.json `tuning.uncertainty` section.
 #[derive(Debug, Clone, Serialize)]
 pub struct UncertaintyResult {
-    /// `moving_block_residual_bootstrap`.
+    /// `moving_block_bootstrap_of_periods` (default) or `moving_block_residual_bootstrap`.
     pub method: &'static str,
     /// `expanded_percentile`.
     pub interval: &'static str,
