@@ -98,7 +98,11 @@ fn coverage(reps: u64, resamples: u32, intervals: &[&str]) -> Vec<Vec<f64>> {
 }
 
 /// Small enough for CI: 24 replicates, 200 resamples; the expanded intervals of all five
-/// effects together hold the truth at least 93% of the time.
+/// effects together hold the truth at least 93% of the time. Per channel the guarantee is not
+/// met for tiktok (0.915 over 200 replicates, the others 0.935–0.965): its indirect effect is
+/// estimated through a linear stage 1 on the saturated mediator and is biased low by 0.3
+/// bootstrap sd, which no interval rule or block length measured removed (docs/methods.md,
+/// "Bootstrap intervals").
 #[test]
 fn mediated_expanded_intervals_cover_the_truth() {
     let c = coverage(24, 200, &["expanded"]);

@@ -84,6 +84,53 @@ fn fast_path_matches_generic_path() {
     }
 }
 
+/// On a bootstrap resample of periods (repeats count twice), the fast path's frequency
+/// weights give the objectives of the general path's fit of the selected rows.
+#[test]
+fn fast_path_matches_generic_path_on_a_resample_of_periods() {
+    let dir = tempfile::tempdir().unwrap();
+    for positive in ["none", "media"] {
+        let mut spec = tuning_spec("in_sample", positive);
+        spec["tuning"]["objectives"] = json!(["nrmse", "decomp_rssd", "mape", "r2", "mae"]);
+        let p = write_case(dir.path(), &weekly_csv(80), &spec);
+        let loaded = load_spec(&p).unwrap();
+        let data = mmm_core::dataset::ModelData::from_spec(&loaded).unwrap();
+        let causal = causal_of(&loaded).unwrap();
+        let t = loaded.spec.tuning.as_ref().unwrap();
+        let mut rows = mmm_core::resample::block_resample(data.n_obs(), 5, 11, 2);
+        rows.sort_unstable();
+        assert!(rows.windows(2).any(|w| w[0] == w[1]), "no period repeated");
+        let run = |fast: bool| {
+            mmm_engine::tuning::tune_on_rows(
+                t,
+                loaded.spec.validation.as_ref(),
+                &data,
+                causal.as_ref(),
+                loaded.spec.model.as_ref(),
+                &loaded.search,
+                5,
+                fast,
+                &rows,
+            )
+            .unwrap()
+            .history
+        };
+        let (fast, slow) = (run(true), run(false));
+        let (all, _) = histories("in_sample", positive);
+        assert_eq!(fast.len(), 200);
+        for ((a, b), c) in fast.iter().zip(&slow).zip(&all) {
+            for (x, y) in a.iter().zip(b) {
+                assert!(
+                    (x - y).abs() <= 1e-6 * y.abs().max(1e-3),
+                    "{positive}: fast {a:?} vs generic {b:?}"
+                );
+            }
+            // the resample is scored, not the data
+            assert_ne!(a[0], c[0]);
+        }
+    }
+}
+
 /// Scoring on folds is its own objective: the mean over the rolling-origin folds, not the
 /// single hold-out's score.
 #[test]

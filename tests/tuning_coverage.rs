@@ -1,10 +1,11 @@
 //! Coverage of the ROI intervals after tuning, over replicate data sets with a known truth:
 //! seed 000's simulation (four channels, geometric adstock + Hill, OLS) redrawn with other
 //! seeds, each channel's decay and half-saturation tuned by differential evolution on in-sample
-//! NRMSE. Per replicate and channel: does the reported interval hold the true ROI, with
-//! `tuning.uncertainty` (the bootstrap over the search) and without it (conditional on the
-//! tuned values)? The CI test is small; `tuning_coverage_study` (ignored) runs the full study
-//! whose figures docs/methods.md quotes.
+//! NRMSE. Per replicate and channel: does the reported interval hold the true ROI, and how wide
+//! is it relative to the truth, with `tuning.uncertainty` (the bootstrap over the search,
+//! resampling periods by default or residuals) and without it (conditional on the tuned
+//! values)? The CI test is small; `tuning_coverage_study` (ignored) runs the full study whose
+//! figures docs/methods.md quotes.
 
 mod common;
 use common::*;
@@ -13,9 +14,16 @@ use std::path::Path;
 
 const CHANNELS: [&str; 4] = ["tv", "digital", "print", "radio"];
 
-/// Simulates replicate `seed` into `dir`, fits it with the search (and the bootstrap over it
-/// when `resamples > 0`); per channel whether the ROI interval holds the true ROI.
-fn replicate(dir: &Path, seed: u64, evaluations: u32, resamples: u32) -> Vec<bool> {
+/// Simulates replicate `seed` into `dir`, fits it with the search (and the bootstrap over it,
+/// resampling `scheme`, when `resamples > 0`); per channel whether the ROI interval holds the
+/// true ROI, and the interval's width over the true ROI.
+fn replicate(
+    dir: &Path,
+    seed: u64,
+    evaluations: u32,
+    resamples: u32,
+    scheme: &str,
+) -> Vec<(bool, f64)> {
     let folder = root().join("examples/simulations/seed000");
     let mut simspec: Value =
         serde_json::from_str(&std::fs::read_to_string(folder.join("simspec.json")).unwrap())
@@ -51,11 +59,19 @@ fn replicate(dir: &Path, seed: u64, evaluations: u32, resamples: u32) -> Vec<boo
         "on": "in_sample"
     });
     if resamples > 0 {
-        spec["tuning"]["uncertainty"] = json!({"bootstrap": resamples});
+        spec["tuning"]["uncertainty"] = json!({"bootstrap": resamples, "resample": scheme});
     }
     let p = sim.join("spec.json");
     std::fs::write(&p, spec.to_string()).unwrap();
     let r = run_ok(&p, &sim.join("out"));
+    if resamples > 0 {
+        let method = if scheme == "periods" {
+            "moving_block_bootstrap_of_periods"
+        } else {
+            "moving_block_residual_bootstrap"
+        };
+        assert_eq!(r["tuning"]["uncertainty"]["method"], method);
+    }
     let want = if resamples > 0 {
         "bootstrap_over_search"
     } else {
@@ -83,64 +99,90 @@ fn replicate(dir: &Path, seed: u64, evaluations: u32, resamples: u32) -> Vec<boo
                     .clone()
             };
             let (c, t) = (find(&r), find(&truth)["roi"].as_f64().unwrap());
-            c["roi_ci_low"].as_f64().unwrap() <= t && t <= c["roi_ci_high"].as_f64().unwrap()
+            let (lo, hi) = (
+                c["roi_ci_low"].as_f64().unwrap(),
+                c["roi_ci_high"].as_f64().unwrap(),
+            );
+            (lo <= t && t <= hi, (hi - lo) / t)
         })
         .collect()
 }
 
-/// Per channel, the share of `reps` replicates whose interval holds the truth.
-fn coverage(reps: u64, evaluations: u32, resamples: u32) -> Vec<f64> {
+/// Per channel over `reps` replicates: the share whose interval holds the truth, and the mean
+/// width of the interval over the true ROI.
+fn coverage(reps: u64, evaluations: u32, resamples: u32, scheme: &str) -> (Vec<f64>, Vec<f64>) {
     let dir = tempfile::tempdir().unwrap();
     let mut hits = [0usize; 4];
+    let mut widths = [0.0; 4];
     for seed in 0..reps {
-        for (h, hit) in
-            hits.iter_mut()
-                .zip(replicate(dir.path(), 500 + seed, evaluations, resamples))
-        {
+        let per = replicate(dir.path(), 500 + seed, evaluations, resamples, scheme);
+        for ((h, w), (hit, width)) in hits.iter_mut().zip(widths.iter_mut()).zip(per) {
             *h += hit as usize;
+            *w += width;
         }
     }
-    hits.iter().map(|h| *h as f64 / reps as f64).collect()
+    (
+        hits.iter().map(|h| *h as f64 / reps as f64).collect(),
+        widths.iter().map(|w| w / reps as f64).collect(),
+    )
 }
 
-/// Small enough for CI (16 replicates, 300 evaluations, 30 resamples): pooled over channels the
-/// bootstrap's 95% intervals cover the true ROIs at least 85% of the time, every channel's in
-/// at least 12 of 16 replicates, and far more often than the conditional intervals of the
-/// same fits (measured: bootstrap 0.875 / 1.0 / 0.75 / 1.0, conditional 0.125 / 0.125 /
-/// 0.19 / 0.44 for tv / digital / print / radio).
+/// Small enough for CI (16 replicates, 300 evaluations, 30 resamples of periods): every
+/// channel's bootstrap 95% interval holds its true ROI in at least 14 of 16 replicates (≥ 85%,
+/// the issue's guarantee), far more often than the conditional intervals of the same fits, and
+/// no interval is uselessly wide (mean width under 6 times the true ROI). Measured: bootstrap
+/// 16/16 for every channel, mean widths 0.40 / 2.02 / 1.87 / 3.73 times the truth; conditional
+/// 0.125 / 0.125 / 0.19 / 0.44 (tv / digital / print / radio).
 #[test]
 fn bootstrap_over_the_search_covers_the_true_rois() {
-    let boot = coverage(16, 300, 30);
-    let cond = coverage(16, 300, 0);
-    eprintln!("coverage per channel {CHANNELS:?}: bootstrap {boot:?}, conditional {cond:?}");
-    for (name, c) in CHANNELS.iter().zip(&boot) {
+    let (boot, width) = coverage(16, 300, 30, "periods");
+    let (cond, _) = coverage(16, 300, 0, "periods");
+    eprintln!(
+        "coverage per channel {CHANNELS:?}: bootstrap {boot:?} (widths {width:?}), \
+         conditional {cond:?}"
+    );
+    for ((name, c), w) in CHANNELS.iter().zip(&boot).zip(&width) {
         assert!(
-            *c >= 12.0 / 16.0,
+            *c >= 14.0 / 16.0,
             "{name}: bootstrap coverage {c} ({boot:?})"
         );
+        assert!(*w < 6.0, "{name}: mean interval width {w} times the truth");
     }
     let pooled = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-    assert!(pooled(&boot) >= 0.85, "pooled bootstrap coverage {boot:?}");
     assert!(
         pooled(&boot) >= pooled(&cond) + 0.2,
         "bootstrap {boot:?} vs conditional {cond:?}"
     );
 }
 
-/// The full study (`cargo test --release --test tuning_coverage -- --ignored --nocapture`;
-/// `MMM_COVERAGE_REPS` replicates, default 100; 1000 evaluations, 100 resamples).
+/// The full study (`cargo test --release --test tuning_coverage -- --ignored --nocapture`):
+/// `MMM_COVERAGE_REPS` replicates (default 100), `MMM_COVERAGE_EVALUATIONS` evaluations
+/// (default 1000), `MMM_COVERAGE_RESAMPLES` resamples (default 100); coverage and mean width
+/// over the truth per channel, for the bootstrap of periods (the default), the residual
+/// bootstrap and the conditional intervals.
 #[test]
 #[ignore]
 fn tuning_coverage_study() {
-    let reps = std::env::var("MMM_COVERAGE_REPS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100);
-    let boot = coverage(reps, 1000, 100);
-    let cond = coverage(reps, 1000, 0);
-    println!("replicates {reps}; channels {CHANNELS:?}");
-    println!("bootstrap over the search: {boot:?}");
-    println!("conditional on the tuned values: {cond:?}");
+    let var = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let reps = var("MMM_COVERAGE_REPS", 100);
+    let evaluations = var("MMM_COVERAGE_EVALUATIONS", 1000) as u32;
+    let resamples = var("MMM_COVERAGE_RESAMPLES", 100) as u32;
+    println!(
+        "replicates {reps}, evaluations {evaluations}, resamples {resamples}; channels {CHANNELS:?}"
+    );
+    for (label, scheme, b) in [
+        ("bootstrap of periods", "periods", resamples),
+        ("residual bootstrap", "residuals", resamples),
+        ("conditional on the tuned values", "periods", 0),
+    ] {
+        let (c, w) = coverage(reps, evaluations, b, scheme);
+        println!("{label}: coverage {c:?}, mean width / truth {w:?}");
+    }
 }
 
 /// The bootstrap over the search gives the same bytes with one thread as with four.

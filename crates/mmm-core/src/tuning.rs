@@ -69,7 +69,7 @@ pub struct TuningSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     /// Uncertainty that includes the search: `{"bootstrap": B}` re-runs the whole search on `B`
-    /// moving-block residual bootstrap resamples and reports ROI, contribution, share and mROI
+    /// moving-block bootstrap resamples of the periods and reports ROI, contribution, share and mROI
     /// intervals from them (see [`crate::tuning_bootstrap`]). Without it, intervals after
     /// tuning are conditional on the tuned values, and results.json says so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -117,9 +117,35 @@ pub struct UncertaintySpec {
     /// stable 95% intervals; the cost is `B` searches).
     #[schemars(range(min = 10, max = 10000))]
     pub bootstrap: u32,
-    /// Length in periods of the moving blocks of residuals (default `⌈n^(1/3)⌉`): long enough
-    /// to keep the residuals' autocorrelation.
+    /// Length in periods of the moving blocks (default `⌈n^(1/3)⌉`): long enough to keep the
+    /// residuals' autocorrelation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub block_length: Option<usize>,
+    /// What is resampled (default `periods`): moving blocks of whole periods (target and
+    /// regressors together, the pairs bootstrap), or moving blocks of the tuned fit's residuals
+    /// added back to it (`residuals`).
+    #[serde(default)]
+    pub resample: ResampleScheme,
+}
+
+/// What the bootstrap over the search resamples.
+///
+/// # Formula
+/// ```text
+/// periods:    r*_b = moving blocks of 0 … n − 1 (sorted);  the search fits and scores
+///             (y_t, x_t(θ)) on the rows t ∈ r*_b, x(θ) transformed on the whole series
+/// residuals:  y*_b = ŷ + moving blocks of the tuned fit's centred residuals; the search on
+///             (y*_b, x(θ)) over all periods
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResampleScheme {
+    /// Moving blocks of whole periods (pairs bootstrap): the resamples keep the data's own
+    /// relation between target and spend, not the tuned fit's.
+    #[default]
+    Periods,
+    /// Moving blocks of the tuned fit's residuals around its fitted values: every resample's
+    /// world is the tuned fit's.
+    Residuals,
 }

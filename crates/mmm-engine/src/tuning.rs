@@ -97,6 +97,10 @@ struct Problem<'a> {
     objectives: &'a [Objective],
     split: Option<(usize, usize)>,
     seed: u64,
+    /// The periods fitted and scored, when not all of them (a bootstrap resample of periods,
+    /// sorted; repeats count twice): each candidate transforms the whole series, then keeps
+    /// these rows.
+    rows: Option<&'a [usize]>,
 }
 
 /// Per-thread scratch: a copy of the data whose tuned channels are re-transformed in place.
@@ -132,10 +136,18 @@ impl Problem<'_> {
             &mut s.values,
             &mut s.ws,
         );
+        let subset;
+        let data: &ModelData = match self.rows {
+            Some(rows) => {
+                subset = s.data.subset(rows);
+                &subset
+            }
+            None => &s.data,
+        };
         let metrics = match self.split {
             Some((n_train, n_test)) => {
                 let (m, est) = fit_split(
-                    &s.data,
+                    data,
                     self.causal,
                     s.model.as_ref(),
                     self.seed,
@@ -145,12 +157,12 @@ impl Problem<'_> {
                 (
                     m.test,
                     m.decomp_rssd,
-                    lifts_mape(&s.data, &est, self.objectives),
+                    lifts_mape(data, &est, self.objectives),
                 )
             }
             None => {
                 let est = self.causal.estimate(&CausalInput {
-                    data: &s.data,
+                    data,
                     model: s.model.as_ref(),
                     seed: self.seed,
                 })?;
@@ -165,17 +177,17 @@ impl Problem<'_> {
                 let contributions: Vec<f64> = est
                     .effects
                     .iter()
-                    .map(|e| e.contribution(&s.data.transformed[e.channel]))
+                    .map(|e| e.contribution(&data.transformed[e.channel]))
                     .collect();
                 let spends: Vec<f64> = est
                     .effects
                     .iter()
-                    .map(|e| s.data.media[e.channel].spend.iter().sum())
+                    .map(|e| data.media[e.channel].spend.iter().sum())
                     .collect();
                 (
                     fm,
                     decomp_rssd(&contributions, &spends),
-                    lifts_mape(&s.data, &est, self.objectives),
+                    lifts_mape(data, &est, self.objectives),
                 )
             }
         };
@@ -252,6 +264,10 @@ struct Fast<'a> {
     inv_y_score: Vec<f64>,
     /// Periods of the scored window with y ≠ 0.
     nape_score: usize,
+    /// Frequency weights `w_t` (how often period `t` is in a bootstrap resample of periods, in
+    /// sample only): every sum over the fit and scored rows is `Σ_t w_t·(…)`; then
+    /// `z_centered` and `y_centered` hold `w_t·(z_t − z̄_w)` and `w_t·(y_t − ȳ_w)`.
+    weights: Option<Vec<f64>>,
 }
 
 struct FastScratch {
@@ -265,6 +281,8 @@ struct FastScratch {
     beta: Vec<f64>,
     m_mean: Vec<f64>,
     m_sum: Vec<f64>,
+    /// `w_t·m_t` of one media column (weighted fits only).
+    wm: Vec<f64>,
     yh: Vec<f64>,
     values: Vec<f64>,
     out: Vec<f64>,
@@ -278,6 +296,20 @@ impl<'a> Fast<'a> {
         }
         let data = problem.data;
         let n = data.n_obs();
+        // a resample of periods: in sample only, as frequency weights (MAPE.LIFT needs the
+        // whole series, which a resample does not have: the general path scores it)
+        let weights = match problem.rows {
+            Some(_) if problem.split.is_some() => return None,
+            Some(_) if problem.objectives.contains(&Objective::MapeLift) => return None,
+            Some(rows) => {
+                let mut w = vec![0.0; n];
+                for &r in rows {
+                    w[r] += 1.0;
+                }
+                Some(w)
+            }
+            None => None,
+        };
         let (n_fit, score) = match problem.split {
             Some((n_train, n_test)) => (n_train, (n_train, n_train + n_test)),
             None => (n, (0, n)),
@@ -292,29 +324,45 @@ impl<'a> Fast<'a> {
             .filter(|r| r.column.role != mmm_core::model::Role::Intercept)
             .map(|r| r.values.as_slice())
             .collect();
-        let mean = |v: &[f64]| {
-            if has_intercept {
-                v[..n_fit].iter().sum::<f64>() / n_fit as f64
-            } else {
-                0.0
-            }
+        let mean = |v: &[f64]| match (&weights, has_intercept) {
+            (_, false) => 0.0,
+            (None, true) => v[..n_fit].iter().sum::<f64>() / n_fit as f64,
+            (Some(w), true) => dot(w, &v[..n_fit]) / n_fit as f64,
         };
         let z_mean: Vec<f64> = z.iter().map(|c| mean(c)).collect();
-        let z_centered: Vec<Vec<f64>> = z
+        let mut z_centered: Vec<Vec<f64>> = z
             .iter()
             .zip(&z_mean)
             .map(|(c, m)| c[..n_fit].iter().map(|v| v - m).collect())
             .collect();
         let y_mean = mean(&data.y);
-        let y_centered: Vec<f64> = data.y[..n_fit].iter().map(|v| v - y_mean).collect();
+        let mut y_centered: Vec<f64> = data.y[..n_fit].iter().map(|v| v - y_mean).collect();
         let q = z.len();
         let mut zz = vec![0.0; q * q];
-        for i in 0..q {
-            for j in 0..q {
-                zz[i + j * q] = dot(&z_centered[i], &z_centered[j]);
+        let zy: Vec<f64> = match &weights {
+            None => {
+                for i in 0..q {
+                    for j in 0..q {
+                        zz[i + j * q] = dot(&z_centered[i], &z_centered[j]);
+                    }
+                }
+                z_centered.iter().map(|c| dot(c, &y_centered)).collect()
             }
-        }
-        let zy: Vec<f64> = z_centered.iter().map(|c| dot(c, &y_centered)).collect();
+            Some(w) => {
+                let times_w =
+                    |v: &[f64]| -> Vec<f64> { v.iter().zip(w).map(|(a, b)| a * b).collect() };
+                let wz: Vec<Vec<f64>> = z_centered.iter().map(|c| times_w(c)).collect();
+                for i in 0..q {
+                    for j in 0..q {
+                        zz[i + j * q] = dot(&wz[i], &z_centered[j]);
+                    }
+                }
+                let zy = wz.iter().map(|c| dot(c, &y_centered)).collect();
+                z_centered = wz;
+                y_centered = times_w(&y_centered);
+                zy
+            }
+        };
         let mut roles: Vec<mmm_core::model::Role> = data
             .regressors
             .iter()
@@ -328,14 +376,21 @@ impl<'a> Fast<'a> {
         let spend_fit = data
             .media
             .iter()
-            .map(|m| m.spend[..n_fit].iter().sum())
+            .map(|m| match &weights {
+                None => m.spend[..n_fit].iter().sum(),
+                Some(w) => dot(w, &m.spend[..n_fit]),
+            })
             .collect();
         let ys = &data.y[score.0..score.1];
+        let present = |t: usize| weights.as_ref().is_none_or(|w| w[score.0 + t] > 0.0);
         let (lo, hi) = ys
             .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            .enumerate()
+            .filter(|(t, _)| present(*t))
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), (_, v)| {
                 (l.min(*v), h.max(*v))
             });
+        let weight = |t: usize| weights.as_ref().map_or(1.0, |w| w[score.0 + t]);
         let fast = Fast {
             problem,
             n_fit,
@@ -351,15 +406,35 @@ impl<'a> Fast<'a> {
             roles,
             spend_fit,
             y_range_score: hi - lo,
-            sst_score: {
-                let m = ys.iter().sum::<f64>() / ys.len() as f64;
-                ys.iter().map(|v| (v - m).powi(2)).sum()
+            sst_score: match &weights {
+                None => {
+                    let m = ys.iter().sum::<f64>() / ys.len() as f64;
+                    ys.iter().map(|v| (v - m).powi(2)).sum()
+                }
+                Some(_) => {
+                    let m = ys
+                        .iter()
+                        .enumerate()
+                        .map(|(t, v)| weight(t) * v)
+                        .sum::<f64>()
+                        / ys.len() as f64;
+                    ys.iter()
+                        .enumerate()
+                        .map(|(t, v)| weight(t) * (v - m).powi(2))
+                        .sum()
+                }
             },
             inv_y_score: ys
                 .iter()
                 .map(|v| if *v != 0.0 { 1.0 / v } else { 0.0 })
                 .collect(),
-            nape_score: ys.iter().filter(|v| **v != 0.0).count(),
+            nape_score: ys
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| **v != 0.0)
+                .map(|(t, _)| weight(t) as usize)
+                .sum(),
+            weights: weights.clone(),
         };
         // the model must support the fast path
         let mut s = fast.scratch();
@@ -403,6 +478,14 @@ impl<'a> Fast<'a> {
             beta: vec![0.0; k],
             m_mean: vec![0.0; data.media.len()],
             m_sum: vec![0.0; data.media.len()],
+            wm: vec![
+                0.0;
+                if self.weights.is_some() {
+                    self.n_fit
+                } else {
+                    0
+                }
+            ],
             yh: vec![0.0; self.score.1 - self.score.0],
             values: vec![0.0; max_param_count(&data.media, self.problem.model)],
             out: vec![0.0; self.problem.objectives.len()],
@@ -427,7 +510,10 @@ impl<'a> Fast<'a> {
         let pm = s.media.len();
         let k = q + pm;
         for (j, t) in s.transformed.iter().enumerate() {
-            s.m_sum[j] = sum(&t[..n_fit]);
+            s.m_sum[j] = match &self.weights {
+                None => sum(&t[..n_fit]),
+                Some(w) => dot(w, &t[..n_fit]),
+            };
             s.m_mean[j] = if self.has_intercept {
                 s.m_sum[j] / n_fit as f64
             } else {
@@ -447,9 +533,18 @@ impl<'a> Fast<'a> {
                 s.h[(q + j) + i * k] = v;
                 s.h[i + (q + j) * k] = v;
             }
+            let wm: &[f64] = match &self.weights {
+                None => m,
+                Some(w) => {
+                    for ((o, a), b) in s.wm.iter_mut().zip(m).zip(w) {
+                        *o = a * b;
+                    }
+                    &s.wm
+                }
+            };
             for l in 0..=j {
                 let ml = &s.transformed[l][..n_fit];
-                let v = dot(m, ml) - n_fit as f64 * s.m_mean[j] * s.m_mean[l];
+                let v = dot(wm, ml) - n_fit as f64 * s.m_mean[j] * s.m_mean[l];
                 s.h[(q + j) + (q + l) * k] = v;
                 s.h[(q + l) + (q + j) * k] = v;
             }
@@ -496,14 +591,33 @@ impl<'a> Fast<'a> {
         let (mut ssr, mut sae, mut sape) = (0.0, 0.0, 0.0);
         let y = &p.data.y[start..end];
         let needs_ape = p.objectives.contains(&Objective::Mape);
-        for (yt, yht) in y.iter().zip(yh.iter()) {
-            let e = yt - yht;
-            ssr += e * e;
-            sae += e.abs();
-        }
-        if needs_ape {
-            for ((yt, yht), inv) in y.iter().zip(yh.iter()).zip(&self.inv_y_score) {
-                sape += ((yt - yht) * inv).abs();
+        match &self.weights {
+            None => {
+                for (yt, yht) in y.iter().zip(yh.iter()) {
+                    let e = yt - yht;
+                    ssr += e * e;
+                    sae += e.abs();
+                }
+                if needs_ape {
+                    for ((yt, yht), inv) in y.iter().zip(yh.iter()).zip(&self.inv_y_score) {
+                        sape += ((yt - yht) * inv).abs();
+                    }
+                }
+            }
+            Some(w) => {
+                let w = &w[start..end];
+                for ((yt, yht), wt) in y.iter().zip(yh.iter()).zip(w) {
+                    let e = yt - yht;
+                    ssr += wt * e * e;
+                    sae += wt * e.abs();
+                }
+                if needs_ape {
+                    for (((yt, yht), inv), wt) in
+                        y.iter().zip(yh.iter()).zip(&self.inv_y_score).zip(w)
+                    {
+                        sape += wt * ((yt - yht) * inv).abs();
+                    }
+                }
             }
         }
         let (sst, nape) = (self.sst_score, self.nape_score);
@@ -583,6 +697,7 @@ pub fn fast_path_probe(
         objectives: &spec.objectives,
         split: None,
         seed: 0,
+        rows: None,
     };
     let fast = Fast::new(&problem)?;
     let mut s = fast.scratch();
@@ -746,6 +861,43 @@ pub fn tune_with(
         seed,
         allow_fast_path,
         true,
+        None,
+    )
+}
+
+/// [`tune_with`] on a resample of periods: every candidate transforms the whole series, then is
+/// fitted and scored on the periods `rows` only (a period listed twice counts twice), as the
+/// bootstrap over the search does (`tuning.uncertainty`, `resample: "periods"`):
+///
+/// ```text
+/// objective(θ) = score of the fit of y_r on x_r(θ), r ∈ rows,  x(θ) = the chain on all periods
+/// ```
+///
+/// In sample, the fast path uses frequency weights `w_t = #{r ∈ rows : r = t}`; tests compare
+/// it with the general path, which fits the selected rows.
+#[allow(clippy::too_many_arguments)]
+pub fn tune_on_rows(
+    spec: &TuningSpec,
+    validation: Option<&ValidationSpec>,
+    data: &ModelData,
+    causal: &dyn CausalStructure,
+    model: &(dyn Model + 'static),
+    params: &[SearchParam],
+    seed: u64,
+    allow_fast_path: bool,
+    rows: &[usize],
+) -> Result<TuningResult> {
+    search(
+        spec,
+        validation,
+        data,
+        causal,
+        model,
+        params,
+        seed,
+        allow_fast_path,
+        false,
+        Some(rows),
     )
 }
 
@@ -791,7 +943,9 @@ fn score_windows(
 }
 
 /// The search itself; `show_progress: false` keeps its bar hidden (the bootstrap over the
-/// search shows one bar for all its resamples).
+/// search shows one bar for all its resamples). With `rows`, every candidate is fitted and
+/// scored on those periods only (a bootstrap resample of periods, see
+/// [`crate::tuning_bootstrap`]), on the general path.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn search(
     spec: &TuningSpec,
@@ -803,13 +957,14 @@ pub(crate) fn search(
     seed: u64,
     allow_fast_path: bool,
     show_progress: bool,
+    rows: Option<&[usize]>,
 ) -> Result<TuningResult> {
     let on = spec.on.unwrap_or(if validation.is_some() {
         ScoreOn::Validation
     } else {
         ScoreOn::InSample
     });
-    let windows = score_windows(on, validation, data.n_obs())?;
+    let windows = score_windows(on, validation, rows.map_or(data.n_obs(), <[usize]>::len))?;
     if params.is_empty() {
         return Err(MmmError::param("", "tuning needs at least one parameter given as a search range, e.g. \"decay\": {\"range\": [0.0, 0.8]}"));
     }
@@ -823,6 +978,7 @@ pub(crate) fn search(
             objectives: &spec.objectives,
             split,
             seed,
+            rows,
         })
         .collect();
     let fast: Option<Vec<Fast<'_>>> = if allow_fast_path {

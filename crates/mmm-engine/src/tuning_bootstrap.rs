@@ -1,6 +1,6 @@
 //! Uncertainty that includes the search (`tuning.uncertainty`): the whole search re-run on
-//! moving-block residual bootstrap resamples, so that the intervals of ROI, contribution, share
-//! and mROI account for the hyperparameters having been chosen on the same data.
+//! moving-block bootstrap resamples, so that the intervals of ROI, contribution, share and mROI
+//! account for the hyperparameters having been chosen on the same data.
 //!
 //! Intervals computed at tuned values treat them as known; the search picked them because they
 //! fit this sample best, so they are too narrow and centred on an overfitted answer. Robyn
@@ -8,13 +8,17 @@
 //!
 //! # Formula
 //! ```text
-//! ŷ, e = y − ŷ          the tuned fit and its residuals; ẽ_t = e_t − mean(e)
-//! for b = 1 … B:        ẽ*_b = moving blocks of ẽ of length L, starts uniform on 0 … n − L
-//!                              (ChaCha8 stream b of the tuning seed), cut at n
-//!                       y*_b = ŷ + ẽ*_b
-//!                       θ*_b = the search on (X, y*_b), seed splitmix(seed, b), same strategy,
+//! r*_b                  = moving blocks of the periods 0 … n − 1 of length L, starts uniform on
+//!                         0 … n − L (ChaCha8 stream b of the tuning seed), cut at n, sorted
+//! resample: periods     (default, the pairs bootstrap) the search fits and scores
+//!                         (y_t, x_t(θ)), t ∈ r*_b, x(θ) transformed on the whole series
+//!                         (the fast path: frequency weights w_t = #{t in r*_b})
+//! resample: residuals   y*_b = ŷ + ẽ_{r*_b}, ŷ and ẽ = y − ŷ − mean(y − ŷ) of the tuned fit;
+//!                         the search on (y*_b, x(θ)) over all periods
+//! for b = 1 … B:        θ*_b = the search on resample b, seed splitmix(seed, b), same strategy,
 //!                              evaluations, objectives and scoring window
-//!                       refit at θ*_b:  contribution*_{b,c} = β*_{b,c}·Σ_t x_{tc}(θ*_b)
+//!                       refit at θ*_b on the resample: β*_b
+//!                       contribution*_{b,c} = β*_{b,c}·Σ_{t=1…n} x_{tc}(θ*_b)   (all periods)
 //!                       roi*_{b,c} = contribution*_{b,c} / spend_c,
 //!                       share*_{b,c} = contribution*_{b,c} / Σ_k contribution*_{b,k},
 //!                       mroi*_{b,c} = the refit's marginal ROI at current spend
@@ -23,8 +27,18 @@
 //!                         (α = 1 − level, ν = n − p), L = ⌈n^(1/3)⌉ by default
 //! ```
 //! Resamples run in parallel; each is seeded by its index alone, so the result does not
-//! depend on the thread count. The design (spend, controls) is held fixed, as in any residual
-//! bootstrap of a regression: the intervals are conditional on the media plan that was run.
+//! depend on the thread count.
+//!
+//! Why periods by default: a residual resample's world is the tuned fit's, so its searches
+//! scatter around the tuned values. For a weakly identified channel the search's error depends
+//! on where the truth is (seed 000's print, true decay 0.8: the tuned decay is pulled down to
+//! about 0.6, but a world whose decay is 0.6 does not pull it further), and the residual
+//! resamples cannot show the spread that matters. A resample of periods keeps the data's own
+//! relation between target and spend, so its searches meet the same flat objective the search
+//! on the data met. The transforms run on the whole series (carry-over is never cut at a
+//! block's edge); the resample chooses which periods the fit sees, as the mediated structure's
+//! bootstrap does. With `on: validation` or `folds`, a resample's sorted rows are split by
+//! position as the data's periods are.
 
 use crate::response::ChannelCurves;
 use crate::tuning::{max_param_count, search, set_candidate};
@@ -36,7 +50,7 @@ use mmm_core::optimizer::ResponseCurves;
 use mmm_core::resample::{block_resample, default_block_length, BootstrapInterval, IntervalMethod};
 use mmm_core::search::SearchParam;
 use mmm_core::transform::ChainWorkspace;
-use mmm_core::tuning::TuningSpec;
+use mmm_core::tuning::{ResampleScheme, TuningSpec};
 use mmm_core::validation::ValidationSpec;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -87,7 +101,7 @@ pub struct ParameterSpread {
 /// The results.json `tuning.uncertainty` section.
 #[derive(Debug, Clone, Serialize)]
 pub struct UncertaintyResult {
-    /// `moving_block_residual_bootstrap`.
+    /// `moving_block_bootstrap_of_periods` (default) or `moving_block_residual_bootstrap`.
     pub method: &'static str,
     /// `expanded_percentile`.
     pub interval: &'static str,
@@ -201,15 +215,24 @@ pub fn bootstrap(input: &BootstrapInput<'_>) -> Result<UncertaintyResult> {
     let replicates: Vec<Option<Replicate>> = (0..b_count)
         .into_par_iter()
         .map(|b| {
-            let rows = block_resample(n, block_length, input.seed, b as u64);
+            let mut rows = block_resample(n, block_length, input.seed, b as u64);
             let mut d = data.clone();
-            d.y = fitted
-                .iter()
-                .zip(&rows)
-                .map(|(f, &r)| f + centred[r])
-                .collect();
+            let periods = match spec.resample {
+                ResampleScheme::Periods => {
+                    rows.sort_unstable();
+                    Some(rows.as_slice())
+                }
+                ResampleScheme::Residuals => {
+                    d.y = fitted
+                        .iter()
+                        .zip(&rows)
+                        .map(|(f, &r)| f + centred[r])
+                        .collect();
+                    None
+                }
+            };
             let seed = resample_seed(input.seed, b as u64);
-            let r = one_resample(input, &mut d, &channels, seed).ok();
+            let r = one_resample(input, &mut d, &channels, seed, periods).ok();
             pb.inc(1);
             r
         })
@@ -266,7 +289,10 @@ pub fn bootstrap(input: &BootstrapInput<'_>) -> Result<UncertaintyResult> {
         })
         .collect();
     Ok(UncertaintyResult {
-        method: "moving_block_residual_bootstrap",
+        method: match spec.resample {
+            ResampleScheme::Periods => "moving_block_bootstrap_of_periods",
+            ResampleScheme::Residuals => "moving_block_residual_bootstrap",
+        },
         interval: "expanded_percentile",
         level: estimate.interval_level,
         resamples: b_count,
@@ -277,13 +303,15 @@ pub fn bootstrap(input: &BootstrapInput<'_>) -> Result<UncertaintyResult> {
     })
 }
 
-/// Searches resample `d` (its target already replaced), refits at the chosen candidate and
-/// returns its figures.
+/// Searches resample `d` (its target already replaced for a residual resample; the periods
+/// `rows` for a resample of periods), refits at the chosen candidate (on `rows`) and returns
+/// its figures, contributions summed over every period of the data.
 fn one_resample(
     input: &BootstrapInput<'_>,
     d: &mut ModelData,
     channels: &[usize],
     seed: u64,
+    rows: Option<&[usize]>,
 ) -> Result<Replicate> {
     let r = search(
         input.tuning,
@@ -295,6 +323,7 @@ fn one_resample(
         seed,
         true,
         false,
+        rows,
     )?;
     let mut model = dyn_clone::clone_box(input.model);
     let mut values = vec![0.0; max_param_count(&d.media, input.model)];
@@ -308,11 +337,18 @@ fn one_resample(
         &mut values,
         &mut ws,
     );
-    let est = input.causal.estimate(&CausalInput {
-        data: d,
-        model: model.as_ref(),
-        seed,
-    })?;
+    let est = match rows {
+        Some(rows) => input.causal.estimate(&CausalInput {
+            data: &d.subset(rows),
+            model: model.as_ref(),
+            seed,
+        })?,
+        None => input.causal.estimate(&CausalInput {
+            data: d,
+            model: model.as_ref(),
+            seed,
+        })?,
+    };
     let contribution: Vec<f64> = est
         .effects
         .iter()
