@@ -217,6 +217,9 @@ pub struct MmmDensity {
     /// Per column of `z`, the scale `s_j` the design column was divided by (1 where the
     /// column is used as given).
     pub z_scale: Vec<f64>,
+    /// The column of `z` that is the intercept, when the sampled intercept parameter is the
+    /// KPI level at the media's mean contributions (see [`MmmDensity::center_media_on`]).
+    pub level: Option<usize>,
     pt: PriorTerms,
     mu: Vec<f64>,
     g: Vec<f64>,
@@ -263,6 +266,7 @@ impl MmmDensity {
             lifts: Vec::new(),
             z_center: vec![0.0; nz],
             z_scale: vec![1.0; nz],
+            level: None,
             pt: PriorTerms::new(d),
             mu: vec![0.0; n],
             g: vec![0.0; n],
@@ -273,10 +277,49 @@ impl MmmDensity {
         }
     }
 
-    /// Constrained values `x = T(u)` of every parameter.
+    /// Samples the intercept (column `j` of `z`, a column of ones with an unbounded prior) as
+    /// the KPI level at every media term's mean contribution, which the media terms no longer
+    /// shift: a reparameterization of the same posterior (unit Jacobian), whose media terms enter
+    /// the likelihood centred.
+    ///
+    /// # Formula
+    /// ```text
+    /// sampled ℓ' (the level),  intercept a = ℓ' − Σ_i β_i·f̄_i,   f̄_i = mean_t f_i(x̃_i; θ_i)_t
+    /// μ_t = ℓ' + Σ_{j≠intercept} γ_j·z_tj + Σ_i β_i·(f_it − f̄_i)
+    /// log π = ℓ(μ) + log p_a(a) + Σ_{k≠intercept} [log p_k(x_k) + log|dx_k/du_k|]
+    /// ∂/∂c_it = g_t − (G + h)/n    (c_it = β_i·f_it,  G = Σ_t g_t,  h = p_a'(a)/p_a(a))
+    /// ∂/∂ℓ' = G + h
+    /// ```
+    /// `(ℓ', β, θ) ↦ (a, β, θ)` is triangular with a unit diagonal, so no Jacobian term enters.
+    /// Returns whether it applies (the intercept's bijector is the identity); the compatibility
+    /// presets do not call it, so their log density is unchanged.
+    pub fn center_media_on(&mut self, j: usize) -> bool {
+        let ok = j < self.z.len()
+            && self.z[j].iter().all(|v| *v == 1.0)
+            && self.params[self.coef[j]].bijector == Bijector::Identity;
+        self.level = ok.then_some(j);
+        ok
+    }
+
+    /// Constrained values `x = T(u)` of every parameter (the intercept, not the level, when
+    /// [`MmmDensity::center_media_on`] applies).
     pub fn constrain(&self, u: &[f64], out: &mut [f64]) {
         for (k, p) in self.params.iter().enumerate() {
             out[k] = p.bijector.forward(u[k]).x;
+        }
+        if let Some(j) = self.level {
+            let mut shift = 0.0;
+            for (i, m) in self.media.iter().enumerate() {
+                let mut m = m.clone();
+                for (p, &k) in self.media_theta[i].iter().enumerate() {
+                    m.theta[p] = out[k];
+                }
+                m.chain.set_params(&m.theta);
+                m.chain.apply(&m.x, &mut m.f, &mut m.ws);
+                let b = m.beta(out[self.media_coef[i]]);
+                shift += b * m.f.iter().sum::<f64>() / m.f.len().max(1) as f64;
+            }
+            out[self.coef[j]] -= shift;
         }
     }
 
@@ -432,6 +475,7 @@ impl LogDensity for MmmDensity {
             return f64::NEG_INFINITY;
         };
         // mean
+        let mut shift = 0.0;
         let mu = &mut self.mu;
         mu.iter_mut().for_each(|v| *v = 0.0);
         for (j, zj) in self.z.iter().enumerate() {
@@ -452,9 +496,30 @@ impl LogDensity for MmmDensity {
                 return f64::NEG_INFINITY;
             }
             self.beta[i] = b;
+            let fbar = if self.level.is_some() {
+                m.f.iter().sum::<f64>() / n as f64
+            } else {
+                0.0
+            };
+            shift += b * fbar;
             for (o, f) in mu.iter_mut().zip(&m.f) {
-                *o += b * f;
+                *o += b * (f - fbar);
             }
+        }
+        // the intercept's prior at a = ℓ' − Σ β_i·f̄_i instead of at the level ℓ'
+        let mut lp = lp;
+        if let Some(j) = self.level {
+            let k = self.coef[j];
+            let level = self.pt.x[k];
+            let prior = &self.params[k].prior;
+            let a = level - shift;
+            let la = prior.log_density(a);
+            if !la.is_finite() {
+                grad.iter_mut().for_each(|g| *g = 0.0);
+                return f64::NEG_INFINITY;
+            }
+            lp += la - prior.log_density(level);
+            self.pt.gx[k] = prior.d_log_density(a);
         }
         // likelihood
         let sigma = self.pt.x[self.sigma];
@@ -531,6 +596,12 @@ impl LogDensity for MmmDensity {
         for (j, zj) in self.z.iter().enumerate() {
             let s: f64 = zj.iter().zip(&self.g).map(|(a, b)| a * b).sum();
             self.pt.gx[self.coef[j]] += s;
+        }
+        if let Some(j) = self.level {
+            // ∂/∂c_t = g_t − (G + h)/n for the centred media terms (see `center_media_on`)
+            // the level's gradient is already G + h (prior at a, plus the column of ones)
+            let c = self.pt.gx[self.coef[j]] / n as f64;
+            self.g.iter_mut().for_each(|v| *v -= c);
         }
         for (i, m) in self.media.iter().enumerate() {
             let kb = self.media_coef[i];
