@@ -85,6 +85,10 @@ pub struct MediaTerm {
     pub n_params: usize,
     /// What the sampled coefficient parameter is.
     pub mode: CoefMode,
+    /// Whether the sampled coefficient parameter is the mean contribution `q = β·f̄` while the
+    /// prior is on `β` (see [`MmmDensity::sample_mean_contributions`]); the constrained value
+    /// (draws, [`MmmDensity::mean`]) is then `β` itself.
+    pub sampled_mean: bool,
     /// The chain's parameter values as the spec gives them (chain order): the chains' initial
     /// point where they lie inside the parameter's prior support.
     pub initial: Vec<f64>,
@@ -107,6 +111,7 @@ impl MediaTerm {
             chain,
             n_params: np,
             mode: CoefMode::Coefficient,
+            sampled_mean: false,
             initial: theta.clone(),
             ws,
             f: vec![0.0; n],
@@ -128,6 +133,16 @@ impl MediaTerm {
                     f64::NAN
                 }
             }
+        }
+    }
+
+    /// The coefficient `β` for the constrained value `x` of its parameter (`x` itself when
+    /// `sampled_mean`, whose constrained value is `β`).
+    fn beta_of_constrained(&self, x: f64) -> f64 {
+        if self.sampled_mean {
+            x
+        } else {
+            self.beta(x)
         }
     }
 
@@ -301,24 +316,63 @@ impl MmmDensity {
         ok
     }
 
-    /// Constrained values `x = T(u)` of every parameter (the intercept, not the level, when
-    /// [`MmmDensity::center_media_on`] applies).
+    /// Samples each coefficient-mode media term's coefficient as its mean contribution
+    /// `q_i = β_i·f̄_i` while its prior stays on `β_i` (positive, log bijector): a
+    /// reparameterization of the same posterior that removes the curved ridge along which `β`
+    /// and the saturation parameters trade off (the data fix the contribution, not `β`).
+    ///
+    /// # Formula
+    /// ```text
+    /// u = log q,  β = q/f̄(θ) = n·q/F(θ)  (F = Σ_t f_t),  log β = u − log f̄(θ)
+    /// log π(u, θ) = … + log p_β(β) + log β           ((u, θ) ↦ (log β, θ) has a unit Jacobian)
+    /// ∂/∂u  (prior part) = β·p_β'(β)/p_β(β) + 1
+    /// ∂/∂θ_p (prior part) = −(β·p_β'(β)/p_β(β) + 1)·Σ_t ∂f_t/∂θ_p / F
+    /// ```
+    /// The likelihood's gradient is the ratio mode's (`CoefMode::Ratio(n)`). Returns how many
+    /// terms it applies to (coefficient mode with a log bijector on `(0, ∞)`).
+    pub fn sample_mean_contributions(&mut self) -> usize {
+        let n = self.y.len() as f64;
+        let mut count = 0;
+        for (i, m) in self.media.iter_mut().enumerate() {
+            let k = self.media_coef[i];
+            if m.mode == CoefMode::Coefficient
+                && self.params[k].bijector == Bijector::Lower(0.0)
+                && n > 0.0
+            {
+                m.mode = CoefMode::Ratio(n);
+                m.sampled_mean = true;
+                count += 1;
+            }
+        }
+        count
+    }
+
+    /// Constrained values `x = T(u)` of every parameter: the intercept, not the level, when
+    /// [`MmmDensity::center_media_on`] applies, and `β`, not the mean contribution, under
+    /// [`MmmDensity::sample_mean_contributions`].
     pub fn constrain(&self, u: &[f64], out: &mut [f64]) {
         for (k, p) in self.params.iter().enumerate() {
             out[k] = p.bijector.forward(u[k]).x;
         }
-        if let Some(j) = self.level {
-            let mut shift = 0.0;
-            for (i, m) in self.media.iter().enumerate() {
-                let mut m = m.clone();
-                for (p, &k) in self.media_theta[i].iter().enumerate() {
-                    m.theta[p] = out[k];
-                }
-                m.chain.set_params(&m.theta);
-                m.chain.apply(&m.x, &mut m.f, &mut m.ws);
-                let b = m.beta(out[self.media_coef[i]]);
-                shift += b * m.f.iter().sum::<f64>() / m.f.len().max(1) as f64;
+        if self.level.is_none() && !self.media.iter().any(|m| m.sampled_mean) {
+            return;
+        }
+        let mut shift = 0.0;
+        for (i, m) in self.media.iter().enumerate() {
+            let mut m = m.clone();
+            for (p, &k) in self.media_theta[i].iter().enumerate() {
+                m.theta[p] = out[k];
             }
+            m.chain.set_params(&m.theta);
+            m.chain.apply(&m.x, &mut m.f, &mut m.ws);
+            let kb = self.media_coef[i];
+            let b = m.beta(out[kb]);
+            if m.sampled_mean {
+                out[kb] = b;
+            }
+            shift += b * m.f.iter().sum::<f64>() / m.f.len().max(1) as f64;
+        }
+        if let Some(j) = self.level {
             out[self.coef[j]] -= shift;
         }
     }
@@ -339,7 +393,7 @@ impl MmmDensity {
             }
             m.chain.set_params(&m.theta);
             m.chain.apply(&m.x, &mut m.f, &mut m.ws);
-            let b = m.beta(x[self.media_coef[i]]);
+            let b = m.beta_of_constrained(x[self.media_coef[i]]);
             self.beta[i] = b;
             for t in 0..out.len() {
                 contrib[i][t] = b * m.f[t];
@@ -374,7 +428,7 @@ impl MmmDensity {
             }
             m.chain.set_params(&m.theta);
             m.chain.apply(&m.x, &mut m.f, &mut m.ws);
-            self.beta[i] = m.beta(x[self.media_coef[i]]);
+            self.beta[i] = m.beta_of_constrained(x[self.media_coef[i]]);
         }
         for (o, l) in out.iter_mut().zip(self.lifts.iter_mut()) {
             let m = &mut self.media[l.media];
@@ -470,7 +524,7 @@ impl LogDensity for MmmDensity {
     fn logp_grad(&mut self, u: &[f64], grad: &mut [f64]) -> f64 {
         self.evaluations += 1;
         let n = self.y.len();
-        let Some(lp) = self.pt.evaluate(&self.params, u) else {
+        let Some(mut lp) = self.pt.evaluate(&self.params, u) else {
             grad.iter_mut().for_each(|g| *g = 0.0);
             return f64::NEG_INFINITY;
         };
@@ -496,6 +550,25 @@ impl LogDensity for MmmDensity {
                 return f64::NEG_INFINITY;
             }
             self.beta[i] = b;
+            if m.sampled_mean {
+                // prior on β = q/f̄ instead of on q (see `sample_mean_contributions`)
+                let k = self.media_coef[i];
+                let prior = &self.params[k].prior;
+                let q = self.pt.x[k];
+                let lb = prior.log_density(b);
+                if !lb.is_finite() {
+                    grad.iter_mut().for_each(|g| *g = 0.0);
+                    return f64::NEG_INFINITY;
+                }
+                lp += lb + b.ln() - prior.log_density(q) - q.ln();
+                let hb = prior.d_log_density(b) * b + 1.0;
+                self.pt.gx[k] = (hb - 1.0) / q;
+                let total: f64 = m.f.iter().sum();
+                for (p, &kt) in self.media_theta[i].iter().enumerate() {
+                    let dsum: f64 = m.df[p * n..(p + 1) * n].iter().sum();
+                    self.pt.gx[kt] -= hb * dsum / total;
+                }
+            }
             let fbar = if self.level.is_some() {
                 m.f.iter().sum::<f64>() / n as f64
             } else {
@@ -507,7 +580,6 @@ impl LogDensity for MmmDensity {
             }
         }
         // the intercept's prior at a = ℓ' − Σ β_i·f̄_i instead of at the level ℓ'
-        let mut lp = lp;
         if let Some(j) = self.level {
             let k = self.coef[j];
             let level = self.pt.x[k];

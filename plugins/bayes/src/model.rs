@@ -660,6 +660,7 @@ impl BayesianMmm {
             if let Some(j) = intercept_z {
                 density.center_media_on(j);
             }
+            density.sample_mean_contributions();
         }
         Ok((density, media_cols, media_channels, scales, s_y))
     }

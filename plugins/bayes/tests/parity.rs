@@ -299,8 +299,10 @@ fn check_gradient(model: &BayesianMmm, problem: &mmm_core::model::FitProblem<'_>
 }
 
 /// Under `robust` the intercept is sampled as the level `ℓ' = a + Σ_i β_i·f̄_i` (media centred,
-/// `MmmDensity::center_media_on`): a change of variables with a unit Jacobian, so the log density
-/// at `(ℓ', β, θ)` must equal the uncentred one at `(a, β, θ)`, for every media prior.
+/// `MmmDensity::center_media_on`) and each coefficient as its mean contribution `q_i = β_i·f̄_i`
+/// (`MmmDensity::sample_mean_contributions`): changes of variables with a unit Jacobian (in
+/// `log β`), so the log density at `(ℓ', log q, θ)` must equal the plain one at
+/// `(a, log β, θ)`, for every media prior.
 #[test]
 fn centred_media_level_is_the_same_posterior() {
     use mmm_bayes::model::{Defaults, MediaPrior};
@@ -322,6 +324,19 @@ fn centred_media_level_is_the_same_posterior() {
         let j = centred.level.expect("robust samples the level");
         let mut plain = centred.clone();
         plain.level = None;
+        let mut mean_sampled = Vec::new();
+        for (i, m) in plain.media.iter_mut().enumerate() {
+            if m.sampled_mean {
+                m.sampled_mean = false;
+                m.mode = mmm_bayes::density::CoefMode::Coefficient;
+                mean_sampled.push(i);
+            }
+        }
+        assert_eq!(
+            mean_sampled.is_empty(),
+            media_prior != MediaPrior::Coefficient,
+            "coefficients are sampled as mean contributions"
+        );
         let d = centred.dim();
         let k = centred.coef_index(j);
         let mut g = vec![0.0; d];
@@ -333,6 +348,10 @@ fn centred_media_level_is_the_same_posterior() {
             centred.constrain(&u, &mut x);
             let mut v = u.clone();
             v[k] = x[k]; // the intercept a (identity bijector)
+            for &i in &mean_sampled {
+                let kb = plain.media_coef_index(i);
+                v[kb] = x[kb].ln(); // β (log bijector), not the mean contribution
+            }
             assert!(
                 (x[k] - u[k]).abs() > 1e-6,
                 "the level differs from the intercept"
