@@ -85,6 +85,10 @@ pub struct MediaTerm {
     pub n_params: usize,
     /// What the sampled coefficient parameter is.
     pub mode: CoefMode,
+    /// Whether the sampled coefficient parameter is the mean contribution `q = β·f̄` while the
+    /// prior is on `β` (see [`MmmDensity::sample_mean_contributions`]); the constrained value
+    /// (draws, [`MmmDensity::mean`]) is then `β` itself.
+    pub sampled_mean: bool,
     /// The chain's parameter values as the spec gives them (chain order): the chains' initial
     /// point where they lie inside the parameter's prior support.
     pub initial: Vec<f64>,
@@ -107,6 +111,7 @@ impl MediaTerm {
             chain,
             n_params: np,
             mode: CoefMode::Coefficient,
+            sampled_mean: false,
             initial: theta.clone(),
             ws,
             f: vec![0.0; n],
@@ -128,6 +133,16 @@ impl MediaTerm {
                     f64::NAN
                 }
             }
+        }
+    }
+
+    /// The coefficient `β` for the constrained value `x` of its parameter (`x` itself when
+    /// `sampled_mean`, whose constrained value is `β`).
+    fn beta_of_constrained(&self, x: f64) -> f64 {
+        if self.sampled_mean {
+            x
+        } else {
+            self.beta(x)
         }
     }
 
@@ -217,6 +232,9 @@ pub struct MmmDensity {
     /// Per column of `z`, the scale `s_j` the design column was divided by (1 where the
     /// column is used as given).
     pub z_scale: Vec<f64>,
+    /// The column of `z` that is the intercept, when the sampled intercept parameter is the
+    /// KPI level at the media's mean contributions (see [`MmmDensity::center_media_on`]).
+    pub level: Option<usize>,
     pt: PriorTerms,
     mu: Vec<f64>,
     g: Vec<f64>,
@@ -263,6 +281,7 @@ impl MmmDensity {
             lifts: Vec::new(),
             z_center: vec![0.0; nz],
             z_scale: vec![1.0; nz],
+            level: None,
             pt: PriorTerms::new(d),
             mu: vec![0.0; n],
             g: vec![0.0; n],
@@ -273,10 +292,88 @@ impl MmmDensity {
         }
     }
 
-    /// Constrained values `x = T(u)` of every parameter.
+    /// Samples the intercept (column `j` of `z`, a column of ones with an unbounded prior) as
+    /// the KPI level at every media term's mean contribution, which the media terms no longer
+    /// shift: a reparameterization of the same posterior (unit Jacobian), whose media terms enter
+    /// the likelihood centred.
+    ///
+    /// # Formula
+    /// ```text
+    /// sampled ℓ' (the level),  intercept a = ℓ' − Σ_i β_i·f̄_i,   f̄_i = mean_t f_i(x̃_i; θ_i)_t
+    /// μ_t = ℓ' + Σ_{j≠intercept} γ_j·z_tj + Σ_i β_i·(f_it − f̄_i)
+    /// log π = ℓ(μ) + log p_a(a) + Σ_{k≠intercept} [log p_k(x_k) + log|dx_k/du_k|]
+    /// ∂/∂c_it = g_t − (G + h)/n    (c_it = β_i·f_it,  G = Σ_t g_t,  h = p_a'(a)/p_a(a))
+    /// ∂/∂ℓ' = G + h
+    /// ```
+    /// `(ℓ', β, θ) ↦ (a, β, θ)` is triangular with a unit diagonal, so no Jacobian term enters.
+    /// Returns whether it applies (the intercept's bijector is the identity); the compatibility
+    /// presets do not call it, so their log density is unchanged.
+    pub fn center_media_on(&mut self, j: usize) -> bool {
+        let ok = j < self.z.len()
+            && self.z[j].iter().all(|v| *v == 1.0)
+            && self.params[self.coef[j]].bijector == Bijector::Identity;
+        self.level = ok.then_some(j);
+        ok
+    }
+
+    /// Samples each coefficient-mode media term's coefficient as its mean contribution
+    /// `q_i = β_i·f̄_i` while its prior stays on `β_i` (positive, log bijector): a
+    /// reparameterization of the same posterior that removes the curved ridge along which `β`
+    /// and the saturation parameters trade off (the data fix the contribution, not `β`).
+    ///
+    /// # Formula
+    /// ```text
+    /// u = log q,  β = q/f̄(θ) = n·q/F(θ)  (F = Σ_t f_t),  log β = u − log f̄(θ)
+    /// log π(u, θ) = … + log p_β(β) + log β           ((u, θ) ↦ (log β, θ) has a unit Jacobian)
+    /// ∂/∂u  (prior part) = β·p_β'(β)/p_β(β) + 1
+    /// ∂/∂θ_p (prior part) = −(β·p_β'(β)/p_β(β) + 1)·Σ_t ∂f_t/∂θ_p / F
+    /// ```
+    /// The likelihood's gradient is the ratio mode's (`CoefMode::Ratio(n)`). Returns how many
+    /// terms it applies to (coefficient mode with a log bijector on `(0, ∞)`).
+    pub fn sample_mean_contributions(&mut self) -> usize {
+        let n = self.y.len() as f64;
+        let mut count = 0;
+        for (i, m) in self.media.iter_mut().enumerate() {
+            let k = self.media_coef[i];
+            if m.mode == CoefMode::Coefficient
+                && self.params[k].bijector == Bijector::Lower(0.0)
+                && n > 0.0
+            {
+                m.mode = CoefMode::Ratio(n);
+                m.sampled_mean = true;
+                count += 1;
+            }
+        }
+        count
+    }
+
+    /// Constrained values `x = T(u)` of every parameter: the intercept, not the level, when
+    /// [`MmmDensity::center_media_on`] applies, and `β`, not the mean contribution, under
+    /// [`MmmDensity::sample_mean_contributions`].
     pub fn constrain(&self, u: &[f64], out: &mut [f64]) {
         for (k, p) in self.params.iter().enumerate() {
             out[k] = p.bijector.forward(u[k]).x;
+        }
+        if self.level.is_none() && !self.media.iter().any(|m| m.sampled_mean) {
+            return;
+        }
+        let mut shift = 0.0;
+        for (i, m) in self.media.iter().enumerate() {
+            let mut m = m.clone();
+            for (p, &k) in self.media_theta[i].iter().enumerate() {
+                m.theta[p] = out[k];
+            }
+            m.chain.set_params(&m.theta);
+            m.chain.apply(&m.x, &mut m.f, &mut m.ws);
+            let kb = self.media_coef[i];
+            let b = m.beta(out[kb]);
+            if m.sampled_mean {
+                out[kb] = b;
+            }
+            shift += b * m.f.iter().sum::<f64>() / m.f.len().max(1) as f64;
+        }
+        if let Some(j) = self.level {
+            out[self.coef[j]] -= shift;
         }
     }
 
@@ -296,7 +393,7 @@ impl MmmDensity {
             }
             m.chain.set_params(&m.theta);
             m.chain.apply(&m.x, &mut m.f, &mut m.ws);
-            let b = m.beta(x[self.media_coef[i]]);
+            let b = m.beta_of_constrained(x[self.media_coef[i]]);
             self.beta[i] = b;
             for t in 0..out.len() {
                 contrib[i][t] = b * m.f[t];
@@ -331,7 +428,7 @@ impl MmmDensity {
             }
             m.chain.set_params(&m.theta);
             m.chain.apply(&m.x, &mut m.f, &mut m.ws);
-            self.beta[i] = m.beta(x[self.media_coef[i]]);
+            self.beta[i] = m.beta_of_constrained(x[self.media_coef[i]]);
         }
         for (o, l) in out.iter_mut().zip(self.lifts.iter_mut()) {
             let m = &mut self.media[l.media];
@@ -427,11 +524,12 @@ impl LogDensity for MmmDensity {
     fn logp_grad(&mut self, u: &[f64], grad: &mut [f64]) -> f64 {
         self.evaluations += 1;
         let n = self.y.len();
-        let Some(lp) = self.pt.evaluate(&self.params, u) else {
+        let Some(mut lp) = self.pt.evaluate(&self.params, u) else {
             grad.iter_mut().for_each(|g| *g = 0.0);
             return f64::NEG_INFINITY;
         };
         // mean
+        let mut shift = 0.0;
         let mu = &mut self.mu;
         mu.iter_mut().for_each(|v| *v = 0.0);
         for (j, zj) in self.z.iter().enumerate() {
@@ -452,9 +550,48 @@ impl LogDensity for MmmDensity {
                 return f64::NEG_INFINITY;
             }
             self.beta[i] = b;
-            for (o, f) in mu.iter_mut().zip(&m.f) {
-                *o += b * f;
+            if m.sampled_mean {
+                // prior on β = q/f̄ instead of on q (see `sample_mean_contributions`)
+                let k = self.media_coef[i];
+                let prior = &self.params[k].prior;
+                let q = self.pt.x[k];
+                let lb = prior.log_density(b);
+                if !lb.is_finite() {
+                    grad.iter_mut().for_each(|g| *g = 0.0);
+                    return f64::NEG_INFINITY;
+                }
+                lp += lb + b.ln() - prior.log_density(q) - q.ln();
+                let hb = prior.d_log_density(b) * b + 1.0;
+                self.pt.gx[k] = (hb - 1.0) / q;
+                let total: f64 = m.f.iter().sum();
+                for (p, &kt) in self.media_theta[i].iter().enumerate() {
+                    let dsum: f64 = m.df[p * n..(p + 1) * n].iter().sum();
+                    self.pt.gx[kt] -= hb * dsum / total;
+                }
             }
+            let fbar = if self.level.is_some() {
+                m.f.iter().sum::<f64>() / n as f64
+            } else {
+                0.0
+            };
+            shift += b * fbar;
+            for (o, f) in mu.iter_mut().zip(&m.f) {
+                *o += b * (f - fbar);
+            }
+        }
+        // the intercept's prior at a = ℓ' − Σ β_i·f̄_i instead of at the level ℓ'
+        if let Some(j) = self.level {
+            let k = self.coef[j];
+            let level = self.pt.x[k];
+            let prior = &self.params[k].prior;
+            let a = level - shift;
+            let la = prior.log_density(a);
+            if !la.is_finite() {
+                grad.iter_mut().for_each(|g| *g = 0.0);
+                return f64::NEG_INFINITY;
+            }
+            lp += la - prior.log_density(level);
+            self.pt.gx[k] = prior.d_log_density(a);
         }
         // likelihood
         let sigma = self.pt.x[self.sigma];
@@ -531,6 +668,12 @@ impl LogDensity for MmmDensity {
         for (j, zj) in self.z.iter().enumerate() {
             let s: f64 = zj.iter().zip(&self.g).map(|(a, b)| a * b).sum();
             self.pt.gx[self.coef[j]] += s;
+        }
+        if let Some(j) = self.level {
+            // ∂/∂c_t = g_t − (G + h)/n for the centred media terms (see `center_media_on`)
+            // the level's gradient is already G + h (prior at a, plus the column of ones)
+            let c = self.pt.gx[self.coef[j]] / n as f64;
+            self.g.iter_mut().for_each(|v| *v -= c);
         }
         for (i, m) in self.media.iter().enumerate() {
             let kb = self.media_coef[i];

@@ -522,6 +522,7 @@ impl BayesianMmm {
         let spend_scaling = self.spend_scaling.unwrap_or(self.defaults.spend_scaling());
         let y: Vec<f64> = problem.y.iter().map(|v| v / s_y).collect();
         let mut z = Vec::new();
+        let mut intercept_z: Option<usize> = None;
         let mut params = Vec::new();
         let mut media = Vec::new();
         let mut media_cols = Vec::new();
@@ -619,6 +620,9 @@ impl BayesianMmm {
                         _ => "control",
                     };
                     let k = z.len();
+                    if role == Role::Intercept {
+                        intercept_z = Some(k);
+                    }
                     z.push(design.x.column(j).iter().copied().collect::<Vec<f64>>());
                     params.push(self.make_param(
                         col.name.clone(),
@@ -688,6 +692,12 @@ impl BayesianMmm {
         density.z_center = z_center;
         density.z_scale = z_scale;
         density.lifts = lifts;
+        if self.defaults == Defaults::Robust {
+            if let Some(j) = intercept_z {
+                density.center_media_on(j);
+            }
+            density.sample_mean_contributions();
+        }
         Ok((density, media_cols, media_channels, scales, s_y))
     }
 

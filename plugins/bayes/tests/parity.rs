@@ -298,6 +298,74 @@ fn check_gradient(model: &BayesianMmm, problem: &mmm_core::model::FitProblem<'_>
     }
 }
 
+/// Under `robust` the intercept is sampled as the level `ℓ' = a + Σ_i β_i·f̄_i` (media centred,
+/// `MmmDensity::center_media_on`) and each coefficient as its mean contribution `q_i = β_i·f̄_i`
+/// (`MmmDensity::sample_mean_contributions`): changes of variables with a unit Jacobian (in
+/// `log β`), so the log density at `(ℓ', log q, θ)` must equal the plain one at
+/// `(a, log β, θ)`, for every media prior.
+#[test]
+fn centred_media_level_is_the_same_posterior() {
+    use mmm_bayes::model::{Defaults, MediaPrior};
+    use mmm_bayes::nuts::LogDensity;
+    let example = common::Example::load();
+    let problem = example.problem(1);
+    for media_prior in [
+        MediaPrior::Coefficient,
+        MediaPrior::Roi,
+        MediaPrior::ContributionShare,
+    ] {
+        let model = BayesianMmm {
+            progress: false,
+            defaults: Defaults::Robust,
+            media_prior,
+            ..Default::default()
+        };
+        let (mut centred, ..) = model.density(&problem).unwrap();
+        let j = centred.level.expect("robust samples the level");
+        let mut plain = centred.clone();
+        plain.level = None;
+        let mut mean_sampled = Vec::new();
+        for (i, m) in plain.media.iter_mut().enumerate() {
+            if m.sampled_mean {
+                m.sampled_mean = false;
+                m.mode = mmm_bayes::density::CoefMode::Coefficient;
+                mean_sampled.push(i);
+            }
+        }
+        assert_eq!(
+            mean_sampled.is_empty(),
+            media_prior != MediaPrior::Coefficient,
+            "coefficients are sampled as mean contributions"
+        );
+        let d = centred.dim();
+        let k = centred.coef_index(j);
+        let mut g = vec![0.0; d];
+        for shift in [0.0, 0.4, -0.7] {
+            let u: Vec<f64> = (0..d)
+                .map(|i| 0.3 * ((i as f64) * 1.3 + shift).sin() - 0.4)
+                .collect();
+            let mut x = vec![0.0; d];
+            centred.constrain(&u, &mut x);
+            let mut v = u.clone();
+            v[k] = x[k]; // the intercept a (identity bijector)
+            for &i in &mean_sampled {
+                let kb = plain.media_coef_index(i);
+                v[kb] = x[kb].ln(); // β (log bijector), not the mean contribution
+            }
+            assert!(
+                (x[k] - u[k]).abs() > 1e-6,
+                "the level differs from the intercept"
+            );
+            let a = centred.logp_grad(&u, &mut g);
+            let b = plain.logp_grad(&v, &mut g);
+            assert!(
+                (a - b).abs() < 1e-9 * b.abs().max(1.0),
+                "{media_prior:?}: centred {a} vs plain {b}"
+            );
+        }
+    }
+}
+
 #[test]
 fn unknown_prior_keys_are_an_error_naming_the_valid_ones() {
     let example = common::Example::load();
