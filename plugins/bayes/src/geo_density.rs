@@ -370,7 +370,6 @@ impl LogDensity for GeoDensity {
             }
         }
         // the intercepts' prior at the derived τ_g instead of the level (unit Jacobian)
-        let mut lp = lp;
         for g in 0..geos {
             let k = self.intercept[g];
             let prior = &self.params[k].prior;
