@@ -128,6 +128,18 @@ impl MmmError {
         }
     }
 
+    /// A spec setting at `pointer` that a geo-hierarchical fit does not offer yet (`what`
+    /// names it), with the way out: fit the geos' national sums.
+    pub fn not_for_geo_fit(pointer: &str, what: &str) -> Self {
+        MmmError::param(
+            pointer,
+            format!(
+                "{what} is not available for a geo-hierarchical fit yet; remove it, or set \
+                 model.geo to \"national\" to fit the geos' national sums"
+            ),
+        )
+    }
+
     /// A parameter error at `pointer` (relative to the plugin, e.g. `/decay`).
     pub fn param(pointer: impl Into<String>, message: impl Into<String>) -> Self {
         MmmError::InvalidParameter {

@@ -769,15 +769,7 @@ pub(crate) fn check_geo(
     if !fits_geos_jointly(loaded, data, causal) {
         return Ok(());
     }
-    let refuse = |path: &str, what: &str| {
-        Err(MmmError::param(
-            path,
-            format!(
-                "{what} is not available for a geo-hierarchical fit yet; remove it, or set \
-                 model.geo to \"national\" to fit the geos' national sums"
-            ),
-        ))
-    };
+    let refuse = |path: &str, what: &str| Err(MmmError::not_for_geo_fit(path, what));
     if loaded.spec.tuning.is_some() {
         return refuse("/tuning", "tuning");
     }
@@ -802,8 +794,9 @@ pub fn decomposition_csv(data: &ModelData, estimate: &CausalEstimate) -> Result<
     let stage = estimate
         .outcome_stage()
         .ok_or_else(|| MmmError::Compute("the causal structure fitted no stage".into()))?;
-    if let Some(p) = stage.fitted.posterior().filter(|p| p.is_geo()) {
-        return geo_decomposition_csv(data, stage, &p);
+    let posterior = stage.fitted.posterior();
+    if let Some(p) = posterior.as_ref().filter(|p| p.is_geo()) {
+        return geo_decomposition_csv(data, stage, p);
     }
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["date".to_string(), "actual".into(), "predicted".into()];
@@ -817,9 +810,7 @@ pub fn decomposition_csv(data: &ModelData, estimate: &CausalEstimate) -> Result<
     w.write_record(&header).map_err(csv_err)?;
     let beta = stage.fitted.beta();
     let credited = credited_columns(estimate);
-    let parts = stage
-        .fitted
-        .posterior()
+    let parts = posterior
         .map(|p| p.column_contributions)
         .filter(|c| c.len() == beta.len());
     for t in 0..data.n_obs() {

@@ -36,7 +36,6 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde_json::json;
-use std::collections::BTreeMap;
 
 /// The default `target_accept` of a geo fit. Measured on the simulated 12 × 104 panel
 /// (`examples/geo/simulated`, 4 × (1,000 + 1,000), idle machine): at the `robust` preset's 0.9,
@@ -56,15 +55,7 @@ impl BayesianMmm {
     /// Options of the national model that the geo model does not have yet: an error naming the
     /// spec path and the way out (`geo: "national"`).
     fn check_geo_options(&self, problem: &FitProblem<'_>) -> Result<()> {
-        let refuse = |path: &str, what: &str| {
-            Err(MmmError::param(
-                path,
-                format!(
-                    "{what} is not available for a geo-hierarchical fit yet; remove it, or set \
-                     model.geo to \"national\" to fit the geos' national sums"
-                ),
-            ))
-        };
+        let refuse = |path: &str, what: &str| Err(MmmError::not_for_geo_fit(path, what));
         if self.media_prior != MediaPrior::Coefficient {
             return refuse("/model/media_prior", "a prior on ROI or contribution share");
         }
@@ -337,21 +328,13 @@ impl BayesianMmm {
         statistics.insert("sigma_per_capita".into(), fit.summaries[sigma_k].mean * s_y);
         statistics.insert("target_scale".into(), s_y);
         statistics.insert("geos".into(), g_len as f64);
-        let mut parameters = serde_json::to_value(self).unwrap_or_default();
-        if let Some(obj) = parameters.as_object_mut() {
-            obj.insert("type".into(), json!("bayesian_mmm"));
-        }
-        let mut fm = FittedModel {
+        self.fitted_model(
             coefficients,
             fitted,
-            fitted_interval: Some((lo, hi)),
-            interval_level: HDI_PROB,
-            coefficient_draws: Some(coef_draws),
+            (lo, hi),
+            coef_draws,
             statistics,
-            column_statistics: BTreeMap::new(),
-            parameters,
-        };
-        fm.set_posterior(&posterior);
-        fm
+            &posterior,
+        )
     }
 }

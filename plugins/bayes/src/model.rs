@@ -1247,6 +1247,27 @@ impl BayesianMmm {
         let mut statistics = self.sampler_statistics(fit);
         statistics.insert("sigma".into(), fit.summaries[sigma_k].mean * s_y);
         statistics.insert("target_scale".into(), s_y);
+        self.fitted_model(
+            coefficients,
+            fitted,
+            (lo, hi),
+            coef_draws,
+            statistics,
+            &posterior,
+        )
+    }
+
+    /// The core's `FittedModel` of a fit: its parts at the HDI level, this model's settings as
+    /// its parameters, and the posterior attached.
+    pub(crate) fn fitted_model(
+        &self,
+        coefficients: Vec<Coefficient>,
+        fitted: Vec<f64>,
+        interval: (Vec<f64>, Vec<f64>),
+        coefficient_draws: DMatrix<f64>,
+        statistics: BTreeMap<String, f64>,
+        posterior: &Posterior,
+    ) -> FittedModel {
         let mut parameters = serde_json::to_value(self).unwrap_or_default();
         if let Some(obj) = parameters.as_object_mut() {
             obj.insert("type".into(), json!("bayesian_mmm"));
@@ -1254,14 +1275,14 @@ impl BayesianMmm {
         let mut fm = FittedModel {
             coefficients,
             fitted,
-            fitted_interval: Some((lo, hi)),
+            fitted_interval: Some(interval),
             interval_level: HDI_PROB,
-            coefficient_draws: Some(coef_draws),
+            coefficient_draws: Some(coefficient_draws),
             statistics,
             column_statistics: BTreeMap::new(),
             parameters,
         };
-        fm.set_posterior(&posterior);
+        fm.set_posterior(posterior);
         fm
     }
 
