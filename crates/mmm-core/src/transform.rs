@@ -58,6 +58,23 @@ pub trait Transform: Send + Sync + Debug + dyn_clone::DynClone {
     fn jvp_input(&self, x: &[f64], dx: &[f64], out: &mut [f64]);
     /// Writes `∂y_t/∂θ_p` for every parameter `p` into `out[p·T + t]`.
     fn d_params(&self, _x: &[f64], _out: &mut [f64]) {}
+    /// For an elementwise transform ([`Transform::is_elementwise`]): the output (as
+    /// [`Transform::apply`]), the elementwise input derivative `d_input_t = ∂y_t/∂x_t` (as
+    /// [`Transform::jvp_input`] with `dx = 1`) and every `∂y_t/∂θ_p` (as
+    /// [`Transform::d_params`]) in one pass, sharing the work the three would repeat (a Hill
+    /// curve's power), with the same values. Returns `false` — the default — when the transform
+    /// does not offer it for its current parameters; it must then write nothing, and callers
+    /// use the three methods. Where `∂y_t/∂x_t` is infinite (a concave Hill curve at 0), callers
+    /// multiplying a tangent by it must give 0 for a zero tangent, as `jvp_input` does.
+    fn apply_derivatives(
+        &self,
+        _x: &[f64],
+        _out: &mut [f64],
+        _d_input: &mut [f64],
+        _d_params: &mut [f64],
+    ) -> bool {
+        false
+    }
     /// Lag weights `w_0 … w_{n−1}` of an adstock (`y_t = Σ w_l x_{t−l}`), for plots; `None` for
     /// transforms that are not linear filters.
     fn lag_weights(&self, _n: usize) -> Option<Vec<f64>> {
@@ -80,20 +97,20 @@ pub struct ChainWorkspace {
     stage_inputs: Vec<Vec<f64>>,
     a: Vec<f64>,
     b: Vec<f64>,
-    dparams: Vec<f64>,
+    /// Per stage: `∂y_t/∂θ_p` of its own parameters (`p·T + t`).
+    dparams: Vec<Vec<f64>>,
+    /// Per stage: its elementwise input derivative, where [`Transform::apply_derivatives`]
+    /// gave one (`fused[k]`).
+    d_input: Vec<Vec<f64>>,
+    fused: Vec<bool>,
 }
 
 impl ChainWorkspace {
     /// A workspace for `chain` on series of length `n`.
     pub fn new(chain: &TransformChain, n: usize) -> Self {
-        let k = chain.0.len();
-        let max_p = chain.0.iter().map(|t| t.params().len()).max().unwrap_or(0);
-        ChainWorkspace {
-            stage_inputs: vec![vec![0.0; n]; k],
-            a: vec![0.0; n],
-            b: vec![0.0; n],
-            dparams: vec![0.0; max_p * n],
-        }
+        let mut ws = ChainWorkspace::default();
+        ws.ensure(chain, n);
+        ws
     }
     /// Grows the buffers when `chain` on length `n` needs more than they hold; never shrinks,
     /// so one workspace serves channels whose chains differ without reallocating each time.
@@ -102,16 +119,17 @@ impl ChainWorkspace {
         let max_p = chain.0.iter().map(|t| t.params().len()).max().unwrap_or(0);
         if self.stage_inputs.len() < k
             || self.a.len() != n
-            || self.dparams.len() < max_p * n
-            || self.stage_inputs.first().is_some_and(|s| s.len() != n)
+            || self.dparams.first().is_some_and(|d| d.len() < max_p * n)
         {
             let k = k.max(self.stage_inputs.len());
-            let p = max_p.max(self.dparams.len() / n.max(1));
+            let p = max_p.max(self.dparams.first().map_or(0, |d| d.len() / n.max(1)));
             *self = ChainWorkspace {
                 stage_inputs: vec![vec![0.0; n]; k],
                 a: vec![0.0; n],
                 b: vec![0.0; n],
-                dparams: vec![0.0; p * n],
+                dparams: vec![vec![0.0; p * n]; k],
+                d_input: vec![vec![0.0; n]; k],
+                fused: vec![false; k],
             };
         }
     }
@@ -221,9 +239,27 @@ impl TransformChain {
         let n = x.len();
         ws.ensure(self, n);
         out.copy_from_slice(x);
+        let ChainWorkspace {
+            stage_inputs,
+            a,
+            dparams,
+            d_input,
+            fused,
+            ..
+        } = ws;
         for (k, t) in self.0.iter().enumerate() {
-            ws.stage_inputs[k].copy_from_slice(out);
-            t.apply(&ws.stage_inputs[k], out);
+            stage_inputs[k].copy_from_slice(out);
+            let np = t.params().len();
+            fused[k] = t.is_elementwise()
+                && t.apply_derivatives(
+                    &stage_inputs[k],
+                    out,
+                    &mut d_input[k],
+                    &mut dparams[k][..np * n],
+                );
+            if !fused[k] {
+                t.apply(&stage_inputs[k], out);
+            }
         }
         let mut p0 = 0;
         for (k, t) in self.0.iter().enumerate() {
@@ -231,13 +267,23 @@ impl TransformChain {
             if np == 0 {
                 continue;
             }
-            t.d_params(&ws.stage_inputs[k], &mut ws.dparams[..np * n]);
+            if !fused[k] {
+                t.d_params(&stage_inputs[k], &mut dparams[k][..np * n]);
+            }
             for p in 0..np {
                 let target = &mut dout[(p0 + p) * n..(p0 + p + 1) * n];
-                target.copy_from_slice(&ws.dparams[p * n..(p + 1) * n]);
+                target.copy_from_slice(&dparams[k][p * n..(p + 1) * n]);
                 for (j, later) in self.0.iter().enumerate().skip(k + 1) {
-                    ws.a.copy_from_slice(target);
-                    later.jvp_input(&ws.stage_inputs[j], &ws.a, target);
+                    if fused[j] {
+                        // the chain rule through an elementwise stage; a zero tangent stays 0
+                        // where the derivative is infinite, as `jvp_input` gives
+                        for (v, d) in target.iter_mut().zip(&d_input[j]) {
+                            *v = if *v == 0.0 { 0.0 } else { *v * d };
+                        }
+                    } else {
+                        a.copy_from_slice(target);
+                        later.jvp_input(&stage_inputs[j], a, target);
+                    }
                 }
             }
             p0 += np;

@@ -4,7 +4,7 @@
 //! and Shape Effects", eq. (3) (`K` = half saturation, `S` = shape); the same curve as
 //! LightweightMMM's `hill` and PyMC-Marketing's `hill_function`.
 
-use crate::util::{hill_dparams_series, hill_jvp_series, hill_series};
+use crate::util::{hill_all_series, hill_dparams_series, hill_jvp_series, hill_series};
 use mmm_core::params::{check_all, ParamSpec};
 use mmm_core::transform::{Transform, KIND};
 use mmm_core::Result;
@@ -75,6 +75,17 @@ impl Transform for Hill {
         // ∂h/∂K = (−s/K)·h(1−h),  ∂h/∂s = h(1−h)·ln(x/K)
         hill_dparams_series(x, k, s, -s / k, dk, ds);
     }
+    fn apply_derivatives(
+        &self,
+        x: &[f64],
+        out: &mut [f64],
+        d_input: &mut [f64],
+        d_params: &mut [f64],
+    ) -> bool {
+        let n = x.len();
+        let (dk, ds) = d_params[..2 * n].split_at_mut(n);
+        hill_all_series(x, self.half_saturation, self.shape, [out, d_input, dk, ds])
+    }
 }
 
 mmm_core::register!(
@@ -136,6 +147,59 @@ mod tests {
         let mut dp = [9.0; 4];
         make(1.0, 0.5).d_params(&x, &mut dp);
         assert_eq!(dp, [0.0; 4]);
+    }
+
+    /// `apply_derivatives` gives the bits of `apply`, `jvp_input` (dx = 1) and `d_params`, and
+    /// a chain's `apply_d_params` through it the bits of the stage-by-stage chain rule, zero
+    /// spend and a concave curve's infinite slope at 0 included.
+    #[test]
+    fn fused_derivatives_are_the_separate_ones() {
+        let x: Vec<f64> = (0..37)
+            .map(|i| {
+                if i % 5 == 0 {
+                    0.0
+                } else {
+                    0.1 + (i as f64 * 0.37).sin().abs() * 3.0
+                }
+            })
+            .collect();
+        let n = x.len();
+        for t in [make(1.3, 1.7), make(0.4, 0.6), make(2.0, 4.2)] {
+            let (mut y, mut dy, mut dp) = (vec![0.0; n], vec![0.0; n], vec![0.0; 2 * n]);
+            assert!(t.apply_derivatives(&x, &mut y, &mut dy, &mut dp));
+            let (mut y2, mut dy2, mut dp2) = (vec![0.0; n], vec![0.0; n], vec![0.0; 2 * n]);
+            t.apply(&x, &mut y2);
+            t.jvp_input(&x, &vec![1.0; n], &mut dy2);
+            t.d_params(&x, &mut dp2);
+            let bits = |v: &[f64]| v.iter().map(|a| a.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&y), bits(&y2), "{t:?}");
+            assert_eq!(bits(&dy), bits(&dy2), "{t:?}");
+            assert_eq!(bits(&dp), bits(&dp2), "{t:?}");
+            // through a chain: adstock's decay derivative pushed through the curve
+            let chain: mmm_core::transform::TransformChain =
+                serde_json::from_value(serde_json::json!([
+                    {"type": "geometric_adstock", "decay": 0.45},
+                    {"type": "hill", "half_saturation": t.half_saturation, "shape": t.shape}
+                ]))
+                .unwrap();
+            let mut ws = mmm_core::transform::ChainWorkspace::new(&chain, n);
+            let (mut f, mut df) = (vec![0.0; n], vec![0.0; 3 * n]);
+            chain.apply_d_params(&x, &mut f, &mut df, &mut ws);
+            let (mut a, mut da) = (vec![0.0; n], vec![0.0; n]);
+            chain.0[0].apply(&x, &mut a);
+            chain.0[0].d_params(&x, &mut da);
+            let (mut want, mut want_d) = (vec![0.0; n], vec![0.0; 3 * n]);
+            chain.0[1].apply(&a, &mut want);
+            chain.0[1].jvp_input(&a, &da, &mut want_d[..n]);
+            chain.0[1].d_params(&a, &mut want_d[n..]);
+            assert_eq!(bits(&f), bits(&want), "{t:?}");
+            assert_eq!(bits(&df), bits(&want_d), "{t:?}");
+            assert!(df.iter().all(|v| v.is_finite()), "{t:?}");
+        }
+        // shapes computed by multiplications keep the separate path
+        let mut buf = vec![0.0; 2 * n];
+        let (mut y, mut dy) = (vec![0.0; n], vec![0.0; n]);
+        assert!(!make(1.0, 2.0).apply_derivatives(&x, &mut y, &mut dy, &mut buf));
     }
 
     #[test]

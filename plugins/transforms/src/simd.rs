@@ -848,6 +848,82 @@ unsafe fn map_blocks_pair_avx2<K: BlockKernelPair>(f: K, x: &[f64], a: &mut [f64
     );
 }
 
+/// A function of one value with four results (a curve, its input derivative and two parameter
+/// derivatives, typically); see [`BlockKernel`].
+pub(crate) trait BlockKernelQuad: Copy {
+    /// The four values at `x`.
+    fn eval<T: Real>(self, x: T) -> [T; 4];
+}
+
+/// One input, four outputs.
+#[inline(always)]
+fn drive_quad(x: &[f64], out: [&mut [f64]; 4], f: impl Fn(F) -> [F; 4]) {
+    let n = out.iter().fold(x.len(), |n, o| n.min(o.len()));
+    let m = n - n % W;
+    let [o0, o1, o2, o3] = out;
+    let (xs, xt) = x[..n].split_at(m);
+    let (a, at) = o0[..n].split_at_mut(m);
+    let (b, bt) = o1[..n].split_at_mut(m);
+    let (c, ct) = o2[..n].split_at_mut(m);
+    let (d, dt) = o3[..n].split_at_mut(m);
+    for ((((xc, ac), bc), cc), dc) in xs
+        .chunks_exact(W)
+        .zip(a.chunks_exact_mut(W))
+        .zip(b.chunks_exact_mut(W))
+        .zip(c.chunks_exact_mut(W))
+        .zip(d.chunks_exact_mut(W))
+    {
+        let [p, q, r, s] = f(load(xc));
+        ac.copy_from_slice(&p.0);
+        bc.copy_from_slice(&q.0);
+        cc.copy_from_slice(&r.0);
+        dc.copy_from_slice(&s.0);
+    }
+    if !xt.is_empty() {
+        let k = xt.len();
+        let [p, q, r, s] = f(load_tail(xt));
+        at.copy_from_slice(&p.0[..k]);
+        bt.copy_from_slice(&q.0[..k]);
+        ct.copy_from_slice(&r.0[..k]);
+        dt.copy_from_slice(&s.0[..k]);
+    }
+}
+
+/// `[a_i, b_i, c_i, d_i] = f(x_i)` for `i < min(len)`, [`W`] lanes at a time; see
+/// [`map_blocks`]. Each lane gets the same bits as `f.eval::<f64>`.
+pub(crate) fn map_blocks_quad<K: BlockKernelQuad>(f: K, x: &[f64], out: [&mut [f64]; 4]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: `map_blocks_quad_avx2` is only compiled for AVX2, which the CPU was just
+            // found to have.
+            unsafe { map_blocks_quad_avx2(f, x, out) };
+            return;
+        }
+    }
+    drive_quad(
+        x,
+        out,
+        #[inline(always)]
+        |v| f.eval(v),
+    );
+}
+
+/// [`map_blocks_quad`] compiled with AVX2 enabled.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn map_blocks_quad_avx2<K: BlockKernelQuad>(f: K, x: &[f64], out: [&mut [f64]; 4]) {
+    drive_quad(
+        x,
+        out,
+        #[inline(always)]
+        |v| f.eval(v),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,9 @@
 //! Numerical helpers shared by the transform plugins (crate-private).
 
 use crate::fft;
-use crate::simd::{self, BlockKernel, BlockKernel2, BlockKernelPair, Kernel, LnRatio, Real};
+use crate::simd::{
+    self, BlockKernel, BlockKernel2, BlockKernelPair, BlockKernelQuad, Kernel, LnRatio, Real,
+};
 use std::cell::RefCell;
 
 /// Calls `f` with two zeroed scratch buffers of length `n`, on the stack when `n ≤ 1024`
@@ -439,6 +441,57 @@ pub(crate) fn hill_dparams_series(
         k,
     };
     simd::map_blocks_pair(f, &x[..n], &mut out_c[..n], &mut out_s[..n]);
+}
+
+/// [`HillKernel`], [`HillJvp`] (at `d = 1`) and [`HillDParams`] of one value from one
+/// [`simd::hill`]: the same operations as the three, so the same bits, for a third of the
+/// `ln`/`exp` work.
+#[derive(Clone, Copy)]
+struct HillAll {
+    lr: LnRatio,
+    s: f64,
+    k: f64,
+    g0: f64,
+    c: f64,
+}
+
+impl BlockKernelQuad for HillAll {
+    #[inline(always)]
+    fn eval<T: Real>(self, x: T) -> [T; 4] {
+        let zero = T::splat(0.0);
+        let pos = zero.lt(x);
+        let p = simd::hill(benign(pos, x, self.k), self.lr, self.s);
+        let h = T::select(pos, p.h, zero);
+        let one_e = T::splat(1.0) + p.e;
+        let g = (T::splat(self.s) * p.e) / ((one_e * one_e) * x);
+        let g = T::select(pos, g, T::select(x.eq(zero), T::splat(self.g0), zero));
+        let inv = T::splat(1.0) / one_e;
+        let q = (p.e * inv) * inv;
+        let dk = T::select(pos, q * T::splat(self.c), zero);
+        let ds = T::select(zero.lt(q), q * p.ln_ratio, zero);
+        [h, g, dk, T::select(pos, ds, zero)]
+    }
+}
+
+/// [`hill_series`], its input derivative `∂h/∂x` (as [`hill_jvp_series`] with `dx = 1`) and
+/// its parameter derivatives (`∂h/∂K`, `∂h/∂s`, as [`hill_dparams_series`] with `c = −s/K`) in
+/// one pass, bit for bit the same values. Only for the general shape with `K > 0` (the curve
+/// [`hill_series`] computes with [`simd::hill`]); returns `false`, writing nothing, for
+/// `s ∈ {1, 2, 3}`, `K ≤ 0` or NaN parameters, where the callers use the three functions.
+pub(crate) fn hill_all_series(x: &[f64], k: f64, s: f64, out: [&mut [f64]; 4]) -> bool {
+    if s == 1.0 || s == 2.0 || s == 3.0 || k.is_nan() || s.is_nan() || k <= 0.0 {
+        return false;
+    }
+    let g0 = if s > 1.0 { 0.0 } else { f64::INFINITY };
+    let f = HillAll {
+        lr: LnRatio::new(k),
+        s,
+        k,
+        g0,
+        c: -s / k,
+    };
+    simd::map_blocks_quad(f, x, out);
+    true
 }
 
 #[cfg(test)]
