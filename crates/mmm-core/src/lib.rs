@@ -40,6 +40,7 @@ pub mod sampled_params;
 pub mod schema_messages;
 pub mod search;
 pub mod suggest;
+pub mod sums;
 pub mod transform;
 pub mod tuning;
 pub mod validation;

@@ -238,7 +238,6 @@ impl TransformChain {
     ) {
         let n = x.len();
         ws.ensure(self, n);
-        out.copy_from_slice(x);
         let ChainWorkspace {
             stage_inputs,
             a,
@@ -247,16 +246,24 @@ impl TransformChain {
             fused,
             ..
         } = ws;
+        let len = self.0.len();
+        if len == 0 {
+            out.copy_from_slice(x);
+            return;
+        }
+        // the last stage's parameter derivatives go straight to `dout` (nothing after it)
+        let last_np = self.0[len - 1].params().len();
+        let last_p0 = self.n_params() - last_np;
         for (k, t) in self.0.iter().enumerate() {
-            stage_inputs[k].copy_from_slice(out);
+            stage_inputs[k].copy_from_slice(if k == 0 { x } else { out });
             let np = t.params().len();
+            let own = if k + 1 == len {
+                &mut dout[last_p0 * n..(last_p0 + np) * n]
+            } else {
+                &mut dparams[k][..np * n]
+            };
             fused[k] = t.is_elementwise()
-                && t.apply_derivatives(
-                    &stage_inputs[k],
-                    out,
-                    &mut d_input[k],
-                    &mut dparams[k][..np * n],
-                );
+                && t.apply_derivatives(&stage_inputs[k], out, &mut d_input[k], own);
             if !fused[k] {
                 t.apply(&stage_inputs[k], out);
             }
@@ -267,22 +274,37 @@ impl TransformChain {
             if np == 0 {
                 continue;
             }
+            if k + 1 == len {
+                if !fused[k] {
+                    t.d_params(&stage_inputs[k], &mut dout[p0 * n..(p0 + np) * n]);
+                }
+                break;
+            }
             if !fused[k] {
                 t.d_params(&stage_inputs[k], &mut dparams[k][..np * n]);
             }
             for p in 0..np {
                 let target = &mut dout[(p0 + p) * n..(p0 + p + 1) * n];
-                target.copy_from_slice(&dparams[k][p * n..(p + 1) * n]);
-                for (j, later) in self.0.iter().enumerate().skip(k + 1) {
+                let own = &dparams[k][p * n..(p + 1) * n];
+                // the chain rule through each later stage; through an elementwise one a
+                // product, where a zero tangent stays 0 even where the slope is infinite (as
+                // `jvp_input` gives)
+                let product = |v: f64, d: f64| if v == 0.0 { 0.0 } else { v * d };
+                if fused[k + 1] {
+                    for ((o, v), d) in target.iter_mut().zip(own).zip(&d_input[k + 1]) {
+                        *o = product(*v, *d);
+                    }
+                } else {
+                    self.0[k + 1].jvp_input(&stage_inputs[k + 1], own, target);
+                }
+                for j in k + 2..len {
                     if fused[j] {
-                        // the chain rule through an elementwise stage; a zero tangent stays 0
-                        // where the derivative is infinite, as `jvp_input` gives
                         for (v, d) in target.iter_mut().zip(&d_input[j]) {
-                            *v = if *v == 0.0 { 0.0 } else { *v * d };
+                            *v = product(*v, *d);
                         }
                     } else {
                         a.copy_from_slice(target);
-                        later.jvp_input(&stage_inputs[j], a, target);
+                        self.0[j].jvp_input(&stage_inputs[j], a, target);
                     }
                 }
             }

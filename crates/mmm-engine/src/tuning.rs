@@ -16,6 +16,7 @@ use mmm_core::error::{MmmError, Result};
 use mmm_core::metrics::{decomp_rssd, fit_metrics};
 use mmm_core::model::Model;
 use mmm_core::search::{SearchParam, Target};
+use mmm_core::sums::{dot, sum};
 use mmm_core::transform::ChainWorkspace;
 use mmm_core::tuning::{Objective, ScoreOn, TuningSpec};
 use mmm_core::validation::ValidationSpec;
@@ -703,39 +704,6 @@ pub fn fast_path_probe(
     let mut s = fast.scratch();
     before_loop();
     Some(points.iter().filter(|u| fast.evaluate(&mut s, u)).count())
-}
-
-/// `Σ aᵢ·bᵢ` with four independent partial sums (the compiler keeps them in vector registers;
-/// one serial sum would wait on every addition). The summation order is fixed, so the result
-/// is deterministic.
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0f64; 4];
-    let mut ca = a.chunks_exact(4);
-    let mut cb = b.chunks_exact(4);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        for k in 0..4 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    let mut tail = 0.0;
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
-        tail += x * y;
-    }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
-}
-
-/// `Σ aᵢ` with four independent partial sums (see [`dot`]).
-fn sum(a: &[f64]) -> f64 {
-    let mut acc = [0.0f64; 4];
-    let mut c = a.chunks_exact(4);
-    for x in &mut c {
-        for k in 0..4 {
-            acc[k] += x[k];
-        }
-    }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + c.remainder().iter().sum::<f64>()
 }
 
 /// The longest parameter list of any transform or of the model (the size of the buffer that

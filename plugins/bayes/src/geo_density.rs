@@ -37,6 +37,7 @@
 
 use crate::density::PriorTerms;
 use crate::nuts::LogDensity;
+use mmm_core::sums::{dot, sum};
 use mmm_core::transform::{ChainWorkspace, TransformChain};
 
 /// What a sampled parameter of the geo model is.
@@ -360,7 +361,7 @@ impl LogDensity for GeoDensity {
                     &mut m.df[g * np * periods..(g + 1) * np * periods],
                     &mut m.ws,
                 );
-                let mean = m.f[span.clone()].iter().sum::<f64>() * inv_t;
+                let mean = sum(&m.f[span.clone()]) * inv_t;
                 m.f_mean[g] = mean;
                 let b = self.beta[c * geos + g];
                 self.tau[g] -= b * mean;
@@ -386,12 +387,11 @@ impl LogDensity for GeoDensity {
         // likelihood
         let sigma = self.pt.x[self.sigma];
         let inv2 = 1.0 / (sigma * sigma);
-        let mut ss = 0.0;
-        for t in 0..n {
-            let r = self.y[t] - self.mu[t];
-            ss += r * r;
-            self.g[t] = r * inv2;
+        for ((g, y), mu) in self.g.iter_mut().zip(&self.y).zip(&self.mu) {
+            *g = y - mu;
         }
+        let ss = dot(&self.g, &self.g);
+        self.g.iter_mut().for_each(|g| *g *= inv2);
         let ll = -(n as f64) * (sigma.ln() + crate::prior::HALF_LN_2PI) - 0.5 * ss * inv2;
         if !ll.is_finite() {
             grad.iter_mut().for_each(|g| *g = 0.0);
@@ -399,13 +399,13 @@ impl LogDensity for GeoDensity {
         }
         self.pt.gx[self.sigma] += -(n as f64) / sigma + ss * inv2 / sigma;
         for g in 0..geos {
-            let s: f64 = self.g[g * periods..(g + 1) * periods].iter().sum();
+            let s = sum(&self.g[g * periods..(g + 1) * periods]);
             self.pt.gx[self.intercept[g]] += s;
             // A_g = Σ_t g_{g,t} + π'(τ_g): what a change of f̄_{g,c} costs through τ_g
             self.a[g] = s + self.d_tau[g];
         }
         for (j, zj) in self.z.iter().enumerate() {
-            let s: f64 = zj.iter().zip(&self.g).map(|(a, b)| a * b).sum();
+            let s = dot(zj, &self.g);
             self.pt.gx[self.coef[j]] += s;
         }
         for c in 0..self.media.len() {
@@ -419,12 +419,7 @@ impl LogDensity for GeoDensity {
                 let ko = self.offset[c * geos + g];
                 let gg = &self.g[span.clone()];
                 // D_{g,c} = Σ_t g·(f − f̄) − f̄·π'(τ_g) = Σ_t g·f − f̄·A_g
-                let bsum: f64 = m.f[span.clone()]
-                    .iter()
-                    .zip(gg)
-                    .map(|(a, b)| a * b)
-                    .sum::<f64>()
-                    - m.f_mean[g] * self.a[g];
+                let bsum = dot(&m.f[span.clone()], gg) - m.f_mean[g] * self.a[g];
                 if self.centered {
                     self.pt.gx[ko] += b * bsum;
                 } else {
@@ -436,8 +431,8 @@ impl LogDensity for GeoDensity {
                     let dfg = &m.df[g * np * periods..(g + 1) * np * periods];
                     for (p, &k) in self.theta_idx[c].iter().enumerate() {
                         let d = &dfg[p * periods..(p + 1) * periods];
-                        let s: f64 = d.iter().zip(gg).map(|(a, b)| a * b).sum();
-                        let mean_d = d.iter().sum::<f64>() * inv_t;
+                        let s = dot(d, gg);
+                        let mean_d = sum(d) * inv_t;
                         self.pt.gx[k] += b * (s - mean_d * self.a[g]);
                     }
                 }

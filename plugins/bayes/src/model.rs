@@ -237,9 +237,11 @@ pub struct BayesianMmm {
     #[serde(default = "d_depth")]
     #[schemars(range(min = 1, max = 15))]
     pub max_tree_depth: usize,
-    /// Mass matrix adapted during warm-up (`dense` or `diagonal`).
-    #[serde(default)]
-    pub metric: MetricKind,
+    /// Mass matrix adapted during warm-up (`dense` or `diagonal`); default `dense` for a
+    /// national fit, `diagonal` for a geo-hierarchical one (its hundred-odd parameters make a
+    /// dense estimate from one warm-up window too noisy: see docs/geo.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<MetricKind>,
     /// Observation noise.
     #[serde(default)]
     pub likelihood: LikelihoodFamily,
@@ -294,7 +296,7 @@ impl Default for BayesianMmm {
             draws: 1000,
             target_accept: None,
             max_tree_depth: 10,
-            metric: MetricKind::Dense,
+            metric: None,
             likelihood: LikelihoodFamily::Normal,
             nu: 4.0,
             target_scaling: None,
@@ -445,6 +447,12 @@ pub(crate) fn column_scale(col: &[f64], center: bool) -> Option<(f64, f64)> {
 }
 
 impl BayesianMmm {
+    /// The mass matrix in effect: the spec's, else dense (a geo fit sets its own default,
+    /// diagonal, before sampling: `GEO_METRIC`).
+    pub fn metric(&self) -> MetricKind {
+        self.metric.unwrap_or_default()
+    }
+
     /// The step-size adaptation's target acceptance: the spec's, else the preset's default
     /// (0.9 under `robust`, 0.8 otherwise).
     pub fn target_accept(&self) -> f64 {
@@ -711,7 +719,7 @@ impl BayesianMmm {
             target_accept: self.target_accept(),
             max_depth: self.max_tree_depth,
             max_energy_error: 1000.0,
-            dense_metric: self.metric == MetricKind::Dense,
+            dense_metric: self.metric() == MetricKind::Dense,
         };
         let progress = Progress::new(self.progress, self.chains, (self.tune + self.draws) as u64);
         let start = Instant::now();
@@ -1336,7 +1344,7 @@ impl BayesianMmm {
             .map(|(n, s)| (n.clone(), serde_json::to_value(s).unwrap_or_default()))
             .collect();
         json!({
-            "sampler": format!("nuts ({} metric, Stan warm-up)", match self.metric { MetricKind::Dense => "dense", MetricKind::Diagonal => "diagonal" }),
+            "sampler": format!("nuts ({} metric, Stan warm-up)", match self.metric() { MetricKind::Dense => "dense", MetricKind::Diagonal => "diagonal" }),
             "chains": self.chains,
             "tune": self.tune,
             "draws": self.draws,

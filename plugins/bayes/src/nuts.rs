@@ -26,6 +26,7 @@
 //!
 //! `nuts-rs` (0.19) was measured and not used: see the crate docs.
 
+use mmm_core::sums::dot;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -286,10 +287,6 @@ pub fn cholesky(a: &[f64], d: usize) -> Option<Vec<f64>> {
         }
     }
     Some(l)
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 fn log_sum_exp(a: f64, b: f64) -> f64 {
