@@ -202,3 +202,26 @@ pub fn assert_simulation_regenerates(folder: &Path) {
         }
     }
 }
+
+/// Writes `simspec` beside `dir/<name>` (the output folder may not hold its inputs), runs
+/// `mmm simulate` into `dir/<name>`, and returns that folder and its `truth.json`.
+pub fn simulate(
+    dir: &Path,
+    name: &str,
+    simspec: &serde_json::Value,
+) -> (PathBuf, serde_json::Value) {
+    let simspec_path = dir.join(format!("{name}.simspec.json"));
+    std::fs::write(&simspec_path, simspec.to_string()).unwrap();
+    let sim = dir.join(name);
+    let o = mmm(&[
+        "-q",
+        "simulate",
+        simspec_path.to_str().unwrap(),
+        "--out",
+        sim.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let truth =
+        serde_json::from_str(&std::fs::read_to_string(sim.join("truth.json")).unwrap()).unwrap();
+    (sim, truth)
+}
