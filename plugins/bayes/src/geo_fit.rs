@@ -39,17 +39,13 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde_json::json;
 
-/// The default `target_accept` of a geo fit. Measured on the simulated 12 × 104 panel
-/// (`examples/geo/simulated`, 4 × (1,000 + 1,000), idle machine): at the `robust` preset's 0.9,
-/// 138 divergences (1.7%), max R-hat 1.022, min bulk ESS 232, 63 s; at 0.95, 12 (0.3%), 1.005,
-/// 650, 73 s.
-pub const GEO_TARGET_ACCEPT: f64 = 0.95;
-
 /// The default mass matrix of a geo fit: diagonal. A dense one is estimated from a warm-up
 /// window of a few hundred draws for ~125 parameters (Meridian's `geo_media.csv`: 4 channels ×
 /// (3 transform + 2 hierarchy + 20 offsets) + 20 levels + controls): too noisy to whiten the
 /// posterior. Measured there (1 chain × (1,000 + 300), same seed): dense 322 gradients per
-/// iteration, min bulk ESS 85; diagonal 60 gradients per iteration, min bulk ESS 182.
+/// iteration, min bulk ESS 85; diagonal 60 gradients per iteration, min bulk ESS 182. With it
+/// the preset's `target_accept` (0.9 under `robust`) left no divergences on either geo panel of
+/// docs/geo.md (the dense metric had needed 0.95).
 pub const GEO_METRIC: MetricKind = MetricKind::Diagonal;
 
 /// Where the design's columns are: its non-media columns (in order; the geos' regressors align
@@ -83,13 +79,12 @@ impl BayesianMmm {
         Ok(())
     }
 
-    /// Fits the panel's geos jointly (see the module docs), at `target_accept`
-    /// [`GEO_TARGET_ACCEPT`] and with the [`GEO_METRIC`] unless the spec sets them.
+    /// Fits the panel's geos jointly (see the module docs), with the [`GEO_METRIC`] unless the
+    /// spec sets one.
     pub(crate) fn fit_geo(&self, problem: &FitProblem<'_>) -> Result<FittedModel> {
-        if self.target_accept.is_none() || self.metric.is_none() {
+        if self.metric.is_none() {
             let mut model = self.clone();
-            model.target_accept.get_or_insert(GEO_TARGET_ACCEPT);
-            model.metric.get_or_insert(GEO_METRIC);
+            model.metric = Some(GEO_METRIC);
             return model.fit_geo(problem);
         }
         self.check_geo_options(problem)?;
