@@ -273,3 +273,28 @@ fn unsupported_options_of_a_geo_fit_are_clear_errors() {
         assert!(!out.exists(), "{name}: output written");
     }
 }
+
+/// `geo_noise: "per_geo"` gives each geo its own noise scale (`sigma.<geo>` in the posterior
+/// diagnostics, no shared `sigma`), and the national figures still add up over the geos.
+#[test]
+fn per_geo_noise_scales_are_sampled_per_geo() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut spec, _) = simulate_and_spec(dir.path());
+    spec["model"]["geo_noise"] = json!("per_geo");
+    let spec_path = write_spec(dir.path(), "per-geo-noise.json", &spec);
+    let r = run_ok(&spec_path, &dir.path().join("out"));
+    let params = &r["posterior"]["diagnostics"]["parameters"];
+    let geos = r["geos"].as_array().unwrap();
+    for g in geos {
+        let name = format!("sigma.{}", g["name"].as_str().unwrap());
+        assert!(params[&name]["mean"].as_f64().unwrap() > 0.0, "{name}");
+    }
+    assert!(params["sigma"].is_null());
+    for (c, ch) in r["channels"].as_array().unwrap().iter().enumerate() {
+        let sum: f64 = geos
+            .iter()
+            .map(|g| g["channels"][c]["contribution"].as_f64().unwrap())
+            .sum();
+        assert!(close(ch["contribution"].as_f64().unwrap(), sum, 1e-9));
+    }
+}

@@ -192,7 +192,6 @@ impl BayesianMmm {
         let mut rng = ChaCha8Rng::seed_from_u64(problem.seed ^ 0x005E_ED0F_9057);
         let mut mu = vec![0.0; g_len * t_len];
         let mut theta = Vec::new();
-        let sigma_k = density.sigma_index();
         for (r, (_, x)) in all.iter().enumerate() {
             // controls: γ_j on standardized columns, back to raw units
             let mut shift = 0.0;
@@ -253,7 +252,6 @@ impl BayesianMmm {
                 m.chain_params.push(theta.clone());
                 m.contribution.push(total);
             }
-            let sigma = x[sigma_k];
             for t in 0..t_len {
                 let mut national = 0.0;
                 let mut rep = 0.0;
@@ -262,7 +260,7 @@ impl BayesianMmm {
                     geo_fitted[g][t] += k[g] * v;
                     national += k[g] * v;
                     let e: f64 = StandardNormal.sample(&mut rng);
-                    rep += k[g] * (v + sigma * e);
+                    rep += k[g] * (v + x[density.sigma_index(g)] * e);
                 }
                 fitted[t] += national;
                 pp[t].push(rep);
@@ -330,7 +328,13 @@ impl BayesianMmm {
                 .collect(),
         };
         let mut statistics = self.sampler_statistics(fit);
-        statistics.insert("sigma_per_capita".into(), fit.summaries[sigma_k].mean * s_y);
+        // the noise scale per capita: the shared σ's, or the geos' mean σ_g's
+        let sigma_per_capita = (0..g_len)
+            .map(|g| fit.summaries[density.sigma_index(g)].mean)
+            .sum::<f64>()
+            / g_len.max(1) as f64
+            * s_y;
+        statistics.insert("sigma_per_capita".into(), sigma_per_capita);
         statistics.insert("target_scale".into(), s_y);
         statistics.insert("geos".into(), g_len as f64);
         self.fitted_model(

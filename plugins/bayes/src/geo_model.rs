@@ -29,7 +29,7 @@
 //! at two spreads) and the standardized offsets `<channel>.<geo>.beta_offset` (N(0, 1)).
 
 use crate::geo_density::{GeoDensity, GeoMediaTerm, GeoParam, GeoSlot};
-use crate::model::{column_scale, BayesFit, BayesianMmm, GeoEffects, Scaling, HDI_PROB};
+use crate::model::{column_scale, BayesFit, BayesianMmm, GeoEffects, GeoNoise, Scaling, HDI_PROB};
 use crate::prior::Support;
 use crate::prior_keys::PriorKeys;
 use crate::priors::flat::Flat;
@@ -270,13 +270,25 @@ impl BayesianMmm {
                 scale: sd,
             });
         }
-        params.push(self.make_param(
-            "sigma".into(),
-            "sigma",
-            GeoSlot::Sigma,
-            Support::POSITIVE,
-            &mut keys,
-        )?);
+        if self.geo_noise == GeoNoise::PerGeo {
+            for (gi, g) in geos.iter().enumerate() {
+                params.push(self.make_param(
+                    format!("sigma.{}", g.name),
+                    "sigma",
+                    GeoSlot::GeoSigma(gi),
+                    Support::POSITIVE,
+                    &mut keys,
+                )?);
+            }
+        } else {
+            params.push(self.make_param(
+                "sigma".into(),
+                "sigma",
+                GeoSlot::Sigma,
+                Support::POSITIVE,
+                &mut keys,
+            )?);
+        }
         keys.check(self.priors.keys())?;
         let spend_totals = geos
             .iter()

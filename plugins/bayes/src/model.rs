@@ -142,6 +142,18 @@ pub enum GeoEffects {
     Centered,
 }
 
+/// The noise scale of a geo fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GeoNoise {
+    /// One `σ` for every geo (default; Meridian's default).
+    #[default]
+    Shared,
+    /// Each geo its own `σ_g`, with the `sigma` prior each (Meridian's
+    /// `unique_sigma_for_each_geo`): for geos whose per-capita KPI is noisier than others'.
+    PerGeo,
+}
+
 /// Which preset of default priors (and scalings) to use for parameters the spec gives no
 /// prior (see `docs/bayesian.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
@@ -274,6 +286,10 @@ pub struct BayesianMmm {
     /// (see `docs/geo.md`).
     #[serde(default)]
     pub geo_effects: GeoEffects,
+    /// A geo fit's noise scale: `shared` (default) or `per_geo` (`sigma.<geo>`, each with the
+    /// `sigma` prior).
+    #[serde(default)]
+    pub geo_noise: GeoNoise,
     /// Priors by parameter name or group. Parameter names: `<channel>.beta` (or
     /// `<channel>.roi`, `<channel>.contribution_share` per `media_prior`),
     /// `<channel>.<transform type>.<param>` (e.g. `tv.hill.shape`), each control, baseline and
@@ -305,6 +321,7 @@ impl Default for BayesianMmm {
             media_prior: MediaPrior::Coefficient,
             geo: GeoLevel::National,
             geo_effects: GeoEffects::NonCentered,
+            geo_noise: GeoNoise::Shared,
             priors: BTreeMap::new(),
             progress: true,
         }
