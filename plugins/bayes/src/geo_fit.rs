@@ -323,6 +323,7 @@ impl BayesianMmm {
                     column_contributions,
                 })
                 .collect(),
+            kind: mmm_core::model::DrawsKind::Posterior,
         };
         let mut statistics = self.sampler_statistics(fit);
         statistics.insert("sigma_per_capita".into(), fit.summaries[sigma_k].mean * s_y);
