@@ -287,3 +287,32 @@ fn geo_options_need_fixed_effects() {
     .to_string();
     assert!(e.contains("/covariance"), "{e}");
 }
+
+#[test]
+fn lasso_and_elastic_net_get_fixed_effects_too() {
+    // a penalty large enough to zero every slope leaves the unpenalized geo intercepts at the
+    // geos' means: τ_g = ȳ̃_g, so the national intercept Σ_g r_g·τ_g is the national mean KPI
+    let p = panel();
+    let lasso: mmm_models::lasso::Lasso = serde_json::from_value(serde_json::json!({
+        "alpha": 1e9, "geo": "fixed_effects"
+    }))
+    .unwrap();
+    let enet: mmm_models::elastic_net::ElasticNet = serde_json::from_value(serde_json::json!({
+        "alpha": 1e9, "l1_ratio": 0.5, "geo": "fixed_effects", "slopes": "per_geo"
+    }))
+    .unwrap();
+    let mean = p.y.iter().sum::<f64>() / p.y.len() as f64;
+    for m in [&lasso as &dyn Model, &enet] {
+        let f = fit(m, &p, true);
+        let post = f.posterior().unwrap();
+        assert!(post.is_geo() && post.media[0].contribution == vec![0.0]);
+        assert_close("intercept", f.coefficients[0].estimate, mean, 1e-10, 1e-9);
+        for c in &f.coefficients[1..] {
+            assert_eq!(c.estimate, 0.0, "{}", c.name);
+        }
+        for (g, geo) in post.geos.iter().enumerate() {
+            let m = p.geos[g].y.iter().sum::<f64>() / p.y.len() as f64;
+            assert_close("geo level", geo.fitted[0], m, 1e-10, 1e-9);
+        }
+    }
+}
