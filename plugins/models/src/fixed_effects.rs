@@ -426,9 +426,7 @@ impl Panel {
             let rg = self.r[g];
             let row = |t: usize| g * t_len + t;
             let mut cols = vec![vec![0.0; t_len]; n_cols];
-            for t in 0..t_len {
-                cols[self.intercept][t] = rg * theta[g];
-            }
+            cols[self.intercept].fill(rg * theta[g]);
             for (s, &j) in self.shared.iter().enumerate() {
                 for t in 0..t_len {
                     cols[j][t] = rg * theta[g_len + s] * x[(row(t), g_len + s)];
