@@ -215,7 +215,7 @@ fn a_panel_fitted_jointly_adds_up_and_recovers_the_truth() {
         dir.path().join("pred").to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("geo-hierarchical"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("joint geo fit"), "{}", stderr(&o));
 }
 
 /// What a joint geo fit does not offer yet is refused before any fitting, naming the spec path

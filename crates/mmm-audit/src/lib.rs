@@ -183,7 +183,7 @@ pub fn fit_truth_with(loaded: &LoadedSpec, truths: Option<usize>) -> Result<Trut
     if loaded.spec.data.geo.is_some() && loaded.spec.model.fits_geos() {
         return Err(MmmError::param(
             "/model/geo",
-            "mmm audit simulates replicates of the national series; a geo-hierarchical fit \
+            "mmm audit simulates replicates of the national series; a joint geo fit \
              would need per-geo replicates, which it does not make yet: set model.geo to \
              \"national\" to audit the model of the geos' national sums",
         ));

@@ -128,14 +128,15 @@ impl MmmError {
         }
     }
 
-    /// A spec setting at `pointer` that a geo-hierarchical fit does not offer yet (`what`
+    /// A spec setting at `pointer` that a joint geo fit does not offer yet (`what`
     /// names it), with the way out: fit the geos' national sums.
     pub fn not_for_geo_fit(pointer: &str, what: &str) -> Self {
         MmmError::param(
             pointer,
             format!(
-                "{what} is not available for a geo-hierarchical fit yet; remove it, or set \
-                 model.geo to \"national\" to fit the geos' national sums"
+                "{what} is not available for a joint geo fit (hierarchical or fixed effects) \
+                 yet; remove it, or set model.geo to \"national\" to fit the geos' national \
+                 sums"
             ),
         )
     }

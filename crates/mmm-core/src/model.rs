@@ -220,12 +220,39 @@ pub struct Posterior {
     /// `column_contributions` are their sums.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub geos: Vec<PosteriorGeo>,
+    /// What the draws are: a Bayesian posterior (the default) or a frequentist estimator's
+    /// sampling distribution (see [`DrawsKind`]).
+    #[serde(default)]
+    pub kind: DrawsKind,
+}
+
+/// What the draws of a [`Posterior`] are.
+///
+/// A frequentist fit of a geo panel (`ols`/`ridge` with geo fixed effects) reports its per-geo
+/// figures through the same [`Posterior`] as the Bayesian geo fit, so that results, the
+/// decomposition, SQLite, the report and the response curves take one path; its draws are
+/// then those of the estimator's approximate sampling distribution, not of a posterior, and
+/// what only a posterior has (sampler diagnostics, `draws.csv`, the model review) is left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DrawsKind {
+    /// Draws of a Bayesian posterior.
+    #[default]
+    Posterior,
+    /// Draws of a point estimator's sampling distribution, `θ̂ + L·z·√(ν/w)` (a multivariate
+    /// t around the estimate, `L·L' = V̂`), or the point estimate alone (one draw: no interval).
+    SamplingDistribution,
 }
 
 impl Posterior {
     /// Whether the posterior is of a jointly fitted geo panel (see [`Posterior::geos`]).
     pub fn is_geo(&self) -> bool {
         !self.geos.is_empty()
+    }
+
+    /// Whether the draws are a Bayesian posterior's (see [`DrawsKind`]).
+    pub fn is_bayesian(&self) -> bool {
+        self.kind == DrawsKind::Posterior
     }
 }
 
@@ -316,6 +343,12 @@ pub trait Model: Send + Sync + Debug + dyn_clone::DynClone {
     /// has them, reporting national figures as sums over geos and per-geo figures in
     /// [`Posterior::geos`]; `false` by default (the model fits the national series).
     fn fits_geos(&self) -> bool {
+        false
+    }
+    /// Whether the model's joint geo fit can be tuned: each candidate of the transform search
+    /// refits the geos (a fast frequentist fit); `false` by default (a joint fit is refused by
+    /// tuning).
+    fn tunes_geos(&self) -> bool {
         false
     }
     /// Fits the model.

@@ -174,7 +174,8 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
             // sampled transforms: contributions per draw, not coefficient × fixed mass
             Some(d) if !d.contribution.is_empty() => (
                 d.contribution.iter().sum::<f64>() / d.contribution.len() as f64,
-                Some(hdi(&d.contribution, estimate.interval_level)),
+                // one draw (a penalized geo fit's point estimate): no interval
+                (d.contribution.len() > 1).then(|| hdi(&d.contribution, estimate.interval_level)),
             ),
             _ => match &e.credit {
                 Some(c) => (
@@ -369,6 +370,13 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
     if let Some(p) = &posterior {
         warnings.extend(p.warnings.iter().cloned());
     }
+    if loaded.spec.model.fits_geos() && data.geos.len() < 2 {
+        warnings.push(format!(
+            "the model asks for a joint geo fit (model.geo) but the data have {} geo(s): the \
+             national series is fitted (with one geo the joint fit is the national fit)",
+            data.geos.len()
+        ));
+    }
     for c in &channels {
         if c.contribution < 0.0 {
             warnings.push(format!(
@@ -399,7 +407,7 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         stage,
         &fit,
         &channels,
-        posterior.is_some(),
+        posterior.as_ref().is_some_and(|p| p.is_bayesian()),
         tuning.as_ref(),
     ));
     if let Some(v) = vif {
@@ -440,13 +448,13 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         .filter(|p| p.is_geo())
         .map(|p| geo_results(&data, p, estimate.interval_level));
     let decomposition_csv = decomposition_csv(&data, &estimate)?;
-    let draws_csv = posterior.as_ref().map(draws_csv).transpose()?;
+    // a posterior's draws; a frequentist geo fit's sampling distribution is not written
+    let bayesian = posterior.as_ref().filter(|p| p.is_bayesian());
+    let draws_csv = bayesian.map(draws_csv).transpose()?;
     let results = Results {
         schema_version: SCHEMA_VERSION.to_string(),
         name: loaded.spec.name.clone(),
-        review: posterior
-            .as_ref()
-            .and_then(|p| p.diagnostics.get("review").cloned()),
+        review: bayesian.and_then(|p| p.diagnostics.get("review").cloned()),
         data: DataSummary {
             path: loaded.spec.data.path.clone(),
             target: data.target_name.clone(),
@@ -482,8 +490,7 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
         validation,
         calibration,
         optimization,
-        posterior: posterior
-            .as_ref()
+        posterior: bayesian
             .map(|p| serde_json::json!({"diagnostics": p.diagnostics, "warnings": p.warnings})),
         warnings,
         provenance: Some(crate::results::Provenance {
@@ -758,9 +765,11 @@ pub fn fits_geos_jointly(
     data.geos.len() > 1 && loaded.spec.model.fits_geos() && causal.is_single_stage()
 }
 
-/// Refuses, before any fitting, what a joint geo fit does not offer yet: tuning, out-of-sample
-/// validation and planning windows (each needs per-geo predictions it does not make yet). The
-/// error names the spec path and the way out (`model.geo: "national"`).
+/// Refuses, before any fitting, what a joint geo fit does not offer yet: tuning (unless the
+/// model refits the geos per candidate, [`mmm_core::model::Model::tunes_geos`]: a
+/// fixed-effects fit; its bootstrap over the search is refused), out-of-sample validation and
+/// planning windows (each needs per-geo predictions it does not make yet). The error names the
+/// spec path and the way out (`model.geo: "national"`).
 pub(crate) fn check_geo(
     loaded: &LoadedSpec,
     data: &ModelData,
@@ -770,8 +779,15 @@ pub(crate) fn check_geo(
         return Ok(());
     }
     let refuse = |path: &str, what: &str| Err(MmmError::not_for_geo_fit(path, what));
-    if loaded.spec.tuning.is_some() {
-        return refuse("/tuning", "tuning");
+    match &loaded.spec.tuning {
+        Some(_) if !loaded.spec.model.tunes_geos() => return refuse("/tuning", "tuning"),
+        Some(t) if t.uncertainty.is_some() => {
+            return refuse(
+                "/tuning/uncertainty",
+                "the bootstrap over the search (it resamples national periods)",
+            )
+        }
+        _ => {}
     }
     if loaded.spec.validation.is_some() {
         return refuse("/validation", "out-of-sample validation");
@@ -899,17 +915,18 @@ fn geo_results(
                     let draws = &m.geos.get(g)?.contribution;
                     let spend: f64 = series.spend.get(m.channel)?.iter().sum();
                     let mean = draws.iter().sum::<f64>() / draws.len().max(1) as f64;
-                    let (lo, hi) = hdi(draws, level);
+                    // one draw (a penalized fit's point estimate): no interval
+                    let ci = (draws.len() > 1).then(|| hdi(draws, level));
                     let per_spend = |v: f64| (spend > 0.0).then(|| v / spend);
                     Some(crate::results::GeoChannelResult {
                         name: data.media[m.channel].name.clone(),
                         spend,
                         contribution: mean,
-                        contribution_ci_low: lo,
-                        contribution_ci_high: hi,
+                        contribution_ci_low: ci.map(|c| c.0),
+                        contribution_ci_high: ci.map(|c| c.1),
                         roi: per_spend(mean),
-                        roi_ci_low: per_spend(lo),
-                        roi_ci_high: per_spend(hi),
+                        roi_ci_low: ci.and_then(|c| per_spend(c.0)),
+                        roi_ci_high: ci.and_then(|c| per_spend(c.1)),
                     })
                 })
                 .collect();
@@ -1099,7 +1116,7 @@ fn share_intervals(
         })
         .collect::<Option<_>>()?;
     let n = per_channel.first()?.len();
-    if per_channel.iter().any(|c| c.len() != n) {
+    if n < 2 || per_channel.iter().any(|c| c.len() != n) {
         return None;
     }
     let totals: Vec<f64> = (0..n)

@@ -286,7 +286,7 @@ pub fn predict(model: &SavedModel, plan: &Plan, model_sha256: Option<String>) ->
     let table = &plan.table;
     if !model.geos.is_empty() {
         return Err(MmmError::Usage(format!(
-            "the model is a geo-hierarchical fit of {} geos; mmm predict forecasts national \
+            "the model is a joint geo fit of {} geos; mmm predict forecasts national \
              models only for now: refit with model.geo set to \"national\" to forecast the \
              geos' national sums",
             model.geos.len()

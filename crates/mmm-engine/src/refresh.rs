@@ -258,6 +258,10 @@ pub fn contribution_mcse(output: &RunOutput) -> Vec<Option<f64>> {
     if posterior.is_none() && draws.is_none() {
         return vec![];
     }
+    // a frequentist geo fit's draws are its sampling distribution's: exact means, no MCSE
+    if posterior.as_ref().is_some_and(|p| !p.is_bayesian()) {
+        return vec![];
+    }
     (0..output.data.media.len())
         .map(|i| {
             if let Some(m) = posterior

@@ -608,16 +608,17 @@ pub fn sample_posterior_curves(
             .map(|d| curves.draw_response(i, d, s))
             .unzip();
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-        let (r_lo, r_hi) = mmm_core::interval::hdi(&r, level);
-        let (m_lo, m_hi) = mmm_core::interval::hdi(&m, level);
+        // one draw (a penalized fit's point estimate): no interval
+        let interval = |v: &[f64]| (v.len() > 1).then(|| mmm_core::interval::hdi(v, level));
+        let (r_ci, m_ci) = (interval(&r), interval(&m));
         CurvePoint {
             spend: s,
             response: mean(&r),
             mroi: mean(&m),
-            response_low: Some(r_lo),
-            response_high: Some(r_hi),
-            mroi_low: Some(m_lo),
-            mroi_high: Some(m_hi),
+            response_low: r_ci.map(|c| c.0),
+            response_high: r_ci.map(|c| c.1),
+            mroi_low: m_ci.map(|c| c.0),
+            mroi_high: m_ci.map(|c| c.1),
         }
     };
     (0..curves.n_channels())

@@ -98,10 +98,10 @@ pub struct GeoChannelResult {
     pub spend: f64,
     /// The channel's contribution in the geo (KPI units).
     pub contribution: f64,
-    /// Lower end of its interval.
-    pub contribution_ci_low: f64,
+    /// Lower end of its interval (`null` for a fit without intervals: a penalized model).
+    pub contribution_ci_low: Option<f64>,
     /// Upper end of its interval.
-    pub contribution_ci_high: f64,
+    pub contribution_ci_high: Option<f64>,
     /// Contribution over spend (`null` without spend).
     pub roi: Option<f64>,
     /// Lower end of its interval.

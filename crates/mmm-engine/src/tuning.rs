@@ -175,10 +175,20 @@ impl Problem<'_> {
                     &stage.fitted.fitted,
                     stage.fitted.coefficients.len(),
                 );
+                // a joint geo fit's contributions are its geos' sums (its posterior's)
+                let geo = stage.fitted.posterior().filter(|p| p.is_geo());
                 let contributions: Vec<f64> = est
                     .effects
                     .iter()
-                    .map(|e| e.contribution(&data.transformed[e.channel]))
+                    .map(|e| {
+                        geo.as_ref()
+                            .and_then(|p| p.media.iter().find(|m| m.channel == e.channel))
+                            .filter(|m| !m.contribution.is_empty())
+                            .map(|m| {
+                                m.contribution.iter().sum::<f64>() / m.contribution.len() as f64
+                            })
+                            .unwrap_or_else(|| e.contribution(&data.transformed[e.channel]))
+                    })
                     .collect();
                 let spends: Vec<f64> = est
                     .effects

@@ -239,8 +239,8 @@ fn fill(tx: &rusqlite::Transaction<'_>, out: &RunOutput) -> Result<()> {
                     c.name,
                     num(c.spend),
                     num(c.contribution),
-                    num(c.contribution_ci_low),
-                    num(c.contribution_ci_high),
+                    c.contribution_ci_low.and_then(num),
+                    c.contribution_ci_high.and_then(num),
                     c.roi,
                     c.roi_ci_low,
                     c.roi_ci_high

@@ -419,14 +419,37 @@ fn geos(input: &RunInput) -> Option<Section> {
     let roi_headers: Vec<String> = channels.iter().map(|c| format!("ROI {c}")).collect();
     let mut headers = vec!["geo", "population", "KPI", "R²"];
     headers.extend(roi_headers.iter().map(String::as_str));
-    let mut body = lead(&format!(
-        "The panel was fitted jointly: each geo has its own intercept and its own effect of \
-         every channel, drawn around a national effect (a hierarchy that pulls noisy geos toward \
-         the national figure), with the transforms shared. The national figures above are the \
-         sums over these {} geos. Each cell is the geo's ROI (its contribution over its spend, \
-         posterior mean) with its {level} interval.",
-        geos.len()
-    ));
+    let params = &r.model.parameters;
+    let fixed_effects = params.get("geo").and_then(|v| v.as_str()) == Some("fixed_effects");
+    let per_geo = params.get("slopes").and_then(|v| v.as_str()) == Some("per_geo");
+    let mut body = lead(&if fixed_effects {
+        format!(
+            "The panel was fitted jointly with geo fixed effects: each geo has its own \
+             intercept, {}, with the transforms shared and every geo's KPI and spend scaled to \
+             an average-size geo. The national figures above are the sums over these {} geos. \
+             Each cell is the geo's ROI (its contribution over its spend, at the estimate){}.",
+            if per_geo {
+                "its own effect of every channel"
+            } else {
+                "and the effect of every channel is shared (pooled)"
+            },
+            geos.len(),
+            if r.model.model_type == "ols" {
+                format!(" with its {level} interval (conditional on the transforms)")
+            } else {
+                String::new()
+            }
+        )
+    } else {
+        format!(
+            "The panel was fitted jointly: each geo has its own intercept and its own effect of \
+             every channel, drawn around a national effect (a hierarchy that pulls noisy geos \
+             toward the national figure), with the transforms shared. The national figures \
+             above are the sums over these {} geos. Each cell is the geo's ROI (its contribution \
+             over its spend, posterior mean) with its {level} interval.",
+            geos.len()
+        )
+    });
     body.push_str(&table("table-geos", "geo", &headers, &rows));
     Some(section("section-geos", "Geos", body))
 }

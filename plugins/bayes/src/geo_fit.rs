@@ -326,6 +326,7 @@ impl BayesianMmm {
                     column_contributions,
                 })
                 .collect(),
+            kind: mmm_core::model::DrawsKind::Posterior,
         };
         let mut statistics = self.sampler_statistics(fit);
         // the noise scale per capita: the shared σ's, or the geos' mean σ_g's

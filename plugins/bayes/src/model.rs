@@ -1268,6 +1268,7 @@ impl BayesianMmm {
             column_contributions: col_contrib,
             lifts: lift_draws,
             geos: vec![],
+            kind: mmm_core::model::DrawsKind::Posterior,
         };
         let mut statistics = self.sampler_statistics(fit);
         statistics.insert("sigma".into(), fit.summaries[sigma_k].mean * s_y);

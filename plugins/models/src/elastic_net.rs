@@ -5,6 +5,7 @@
 //! (2010), "Regularization Paths for Generalized Linear Models via Coordinate Descent".
 
 use crate::coordinate_descent::{check_tol, default_max_iter, default_tol, fit_enet, EnetSettings};
+use crate::fixed_effects::{check_options, fit_within, is_default, GeoMode, Slopes};
 use mmm_core::model::{FitProblem, FittedModel, Model, KIND};
 use mmm_core::params::{check_all, ParamSpec};
 use mmm_core::Result;
@@ -48,6 +49,15 @@ pub struct ElasticNet {
     /// estimator alone, where the penalty falls unevenly on them.
     #[serde(default = "crate::common::default_true")]
     pub standardize: bool,
+    /// How a geo panel (`data.geo`) is fitted: "national" (default: the geos' national sums)
+    /// or "fixed_effects" (the geos jointly, one unpenalized intercept per geo; see
+    /// docs/geo.md).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub geo: GeoMode,
+    /// With fixed effects: "pooled" (default: one coefficient per channel, shared by the geos)
+    /// or "per_geo" (one per channel and geo).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub slopes: Slopes,
 }
 
 impl ElasticNet {
@@ -72,10 +82,28 @@ impl Model for ElasticNet {
     }
     fn validate(&self) -> Result<()> {
         check_all(Self::PARAMS, &[self.alpha, self.l1_ratio])?;
-        check_tol(self.tol, self.max_iter)
+        check_tol(self.tol, self.max_iter)?;
+        check_options(self.geo, self.slopes)
+    }
+    fn fits_geos(&self) -> bool {
+        self.geo == GeoMode::FixedEffects
+    }
+    fn tunes_geos(&self) -> bool {
+        self.fits_geos()
     }
     fn fit(&self, problem: &FitProblem<'_>) -> Result<FittedModel> {
         self.validate()?;
+        if self.fits_geos() && problem.geos.len() > 1 {
+            let national = Self {
+                geo: GeoMode::National,
+                slopes: Slopes::Pooled,
+                ..self.clone()
+            };
+            let parameters = serde_json::to_value(self).unwrap_or_default();
+            return fit_within(problem, self.slopes, "elastic_net", parameters, |p| {
+                national.fit(p)
+            });
+        }
         let s = EnetSettings {
             alpha: self.alpha,
             l1_ratio: self.l1_ratio,
@@ -109,6 +137,8 @@ mod tests {
             tol: 1e-4,
             max_iter: 1000,
             standardize: false,
+            geo: GeoMode::National,
+            slopes: Slopes::Pooled,
         }
     }
 

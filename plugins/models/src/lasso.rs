@@ -4,6 +4,7 @@
 //! "Regression Shrinkage and Selection via the Lasso".
 
 use crate::coordinate_descent::{check_tol, default_max_iter, default_tol, fit_enet, EnetSettings};
+use crate::fixed_effects::{check_options, fit_within, is_default, GeoMode, Slopes};
 use mmm_core::model::{FitProblem, FittedModel, Model, KIND};
 use mmm_core::params::{check_all, ParamSpec};
 use mmm_core::Result;
@@ -19,7 +20,9 @@ use serde::{Deserialize, Serialize};
 /// update:   b_j ← S(x̃_j'r_j, n·α) / x̃_j'x̃_j,   S(z, γ) = sign(z)·max(|z| − γ, 0)
 /// stop:     duality gap ≤ tol·‖y − ȳ‖²   (checked as sklearn does)
 /// ```
-/// No standard errors or intervals are reported.
+/// No standard errors or intervals are reported. With `"geo": "fixed_effects"` a panel's geos
+/// are fitted jointly with one unpenalized intercept per geo (the within-geo demeaned fit,
+/// [`crate::fixed_effects`]).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Lasso {
@@ -44,6 +47,15 @@ pub struct Lasso {
     /// estimator alone, where the penalty falls unevenly on them.
     #[serde(default = "crate::common::default_true")]
     pub standardize: bool,
+    /// How a geo panel (`data.geo`) is fitted: "national" (default: the geos' national sums)
+    /// or "fixed_effects" (the geos jointly, one unpenalized intercept per geo; see
+    /// docs/geo.md).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub geo: GeoMode,
+    /// With fixed effects: "pooled" (default: one coefficient per channel, shared by the geos)
+    /// or "per_geo" (one per channel and geo).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub slopes: Slopes,
 }
 
 impl Lasso {
@@ -63,10 +75,28 @@ impl Model for Lasso {
     }
     fn validate(&self) -> Result<()> {
         check_all(Self::PARAMS, &[self.alpha])?;
-        check_tol(self.tol, self.max_iter)
+        check_tol(self.tol, self.max_iter)?;
+        check_options(self.geo, self.slopes)
+    }
+    fn fits_geos(&self) -> bool {
+        self.geo == GeoMode::FixedEffects
+    }
+    fn tunes_geos(&self) -> bool {
+        self.fits_geos()
     }
     fn fit(&self, problem: &FitProblem<'_>) -> Result<FittedModel> {
         self.validate()?;
+        if self.fits_geos() && problem.geos.len() > 1 {
+            let national = Self {
+                geo: GeoMode::National,
+                slopes: Slopes::Pooled,
+                ..self.clone()
+            };
+            let parameters = serde_json::to_value(self).unwrap_or_default();
+            return fit_within(problem, self.slopes, "lasso", parameters, |p| {
+                national.fit(p)
+            });
+        }
         let s = EnetSettings {
             alpha: self.alpha,
             l1_ratio: 1.0,
@@ -100,6 +130,8 @@ mod tests {
             tol: 1e-4,
             max_iter: 10,
             standardize: false,
+            geo: GeoMode::National,
+            slopes: Slopes::Pooled,
         };
         assert!(m.validate().is_ok());
         let e = Lasso {

@@ -9,6 +9,7 @@ pub mod bayesian_linear;
 pub mod common;
 pub mod coordinate_descent;
 pub mod elastic_net;
+pub mod fixed_effects;
 pub mod lasso;
 pub mod ols;
 pub mod residual_tests;

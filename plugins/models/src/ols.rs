@@ -4,7 +4,8 @@
 //! covariance, t intervals) and `stats.outliers_influence.variance_inflation_factor`
 //! (statsmodels ≥ 0.15, `standardize=True`).
 
-use crate::common::{check_problem, collinear_columns};
+use crate::common::{check_problem, collinear_columns, gram};
+use crate::fixed_effects::{check_options, is_default, Covariance, GeoMode, Panel, Slopes};
 use mmm_core::model::{Coefficient, Design, FitProblem, FittedModel, Model, KIND};
 use mmm_core::params::ParamSpec;
 use mmm_core::{MmmError, Result};
@@ -30,9 +31,27 @@ use std::collections::BTreeMap;
 /// VIF_j = 1/(1 − R²_j), R²_j of x_j on the other columns after standardizing non-constant columns
 /// ```
 /// The fit fails with [`MmmError::Compute`] when X is rank deficient, naming the collinear columns.
+///
+/// With `"geo": "fixed_effects"` a panel's geos are fitted jointly: the same OLS on the stacked
+/// geo × period rows (per-average-geo scale) with one intercept per geo, and intervals from
+/// the `covariance` of the stacked estimate; formulas in [`crate::fixed_effects`].
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Ols {}
+pub struct Ols {
+    /// How a geo panel (`data.geo`) is fitted: "national" (default: the geos' national sums)
+    /// or "fixed_effects" (the geos jointly, one intercept per geo; see docs/geo.md).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub geo: GeoMode,
+    /// With fixed effects: "pooled" (default: one coefficient per channel, shared by the geos)
+    /// or "per_geo" (one per channel and geo).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub slopes: Slopes,
+    /// With fixed effects: the coefficients' covariance, "classical" (default: σ̂²·(X'X)⁻¹ on
+    /// the stacked rows) or "cluster_geo" (cluster-robust by geo, CR1 with G − 1 degrees of
+    /// freedom; pooled slopes only).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub covariance: Covariance,
+}
 
 /// numpy's `matrix_rank` tolerance: `s_max · max(n, p) · ε`.
 fn rank_of(s: &DVector<f64>, n: usize, p: usize) -> usize {
@@ -142,6 +161,56 @@ pub(crate) fn vif(x: &DMatrix<f64>) -> Vec<f64> {
 
 impl Ols {
     const PARAMS: &'static [ParamSpec] = &[];
+
+    /// The fixed-effects fit of a panel of at least two geos (see [`crate::fixed_effects`]).
+    fn fit_fixed_effects(&self, problem: &FitProblem<'_>) -> Result<FittedModel> {
+        let panel = Panel::build(problem, self.slopes, "ols")?;
+        let fit = Self::fit_design(&panel.design, &panel.y)?;
+        let theta = fit.beta();
+        let x = &panel.design.x;
+        let (n, k) = x.shape();
+        let bread = crate::common::cholesky(&gram(x))
+            .map(|c| c.inverse())
+            .ok_or_else(|| MmmError::Compute("ols: the stacked design is singular".into()))?;
+        let sigma = fit.statistics.get("sigma").copied().unwrap_or(f64::NAN);
+        let (v, df) = match self.covariance {
+            Covariance::Classical => (&bread * (sigma * sigma), (n - k) as f64),
+            Covariance::ClusterGeo => {
+                if self.slopes == Slopes::PerGeo {
+                    return Err(MmmError::param(
+                        "/covariance",
+                        "cluster-robust standard errors by geo are not defined for per-geo \
+                         slopes (a geo's own slopes are estimated from its cluster alone, whose \
+                         score sums are zero); use \"classical\"",
+                    ));
+                }
+                let g_len = panel.geos;
+                let t_len = panel.periods;
+                let resid: Vec<f64> = panel
+                    .y
+                    .iter()
+                    .zip(crate::common::x_mul(x, &theta))
+                    .map(|(a, b)| a - b)
+                    .collect();
+                let mut meat = DMatrix::zeros(k, k);
+                for g in 0..g_len {
+                    let rows = g * t_len..(g + 1) * t_len;
+                    let score = DVector::from_fn(k, |j, _| {
+                        rows.clone().map(|i| x[(i, j)] * resid[i]).sum::<f64>()
+                    });
+                    meat += &score * score.transpose();
+                }
+                let (gf, nf, kf) = (g_len as f64, n as f64, k as f64);
+                let c = gf / (gf - 1.0) * (nf - 1.0) / (nf - kf);
+                (&bread * meat * &bread * c, gf - 1.0)
+            }
+        };
+        let mut statistics = fit.statistics;
+        statistics.insert("geos".into(), panel.geos as f64);
+        statistics.insert("interval_df".into(), df);
+        let parameters = serde_json::to_value(self).unwrap_or_default();
+        panel.assemble(problem, &theta, Some((&v, df)), statistics, parameters)
+    }
 
     /// The fit itself (shared with the benchmark through `Model::fit`).
     fn fit_design(design: &Design, y: &[f64]) -> Result<FittedModel> {
@@ -296,9 +365,26 @@ impl Model for Ols {
         Self::PARAMS
     }
     fn validate(&self) -> Result<()> {
+        check_options(self.geo, self.slopes)?;
+        if self.geo == GeoMode::National && self.covariance != Covariance::Classical {
+            return Err(MmmError::param(
+                "/covariance",
+                "a covariance other than \"classical\" needs \"geo\": \"fixed_effects\"",
+            ));
+        }
         Ok(())
     }
+    fn fits_geos(&self) -> bool {
+        self.geo == GeoMode::FixedEffects
+    }
+    fn tunes_geos(&self) -> bool {
+        self.fits_geos()
+    }
     fn fit(&self, problem: &FitProblem<'_>) -> Result<FittedModel> {
+        self.validate()?;
+        if self.fits_geos() && problem.geos.len() > 1 {
+            return self.fit_fixed_effects(problem);
+        }
         Self::fit_design(problem.design, problem.y)
     }
 }

@@ -7,6 +7,7 @@ use crate::common::{
     check_problem, collinear_columns, gram, nonneg_qp, r_squared, x_mul, xt_vec, Centered,
     Positivity,
 };
+use crate::fixed_effects::{check_options, fit_within, is_default, GeoMode, Slopes};
 use mmm_core::model::{Coefficient, FitProblem, FittedModel, Model, KIND};
 use mmm_core::params::{check_all, ParamSpec};
 use mmm_core::{MmmError, Result};
@@ -31,6 +32,9 @@ use std::collections::BTreeMap;
 /// Bounded fits are solved exactly by an active-set method on the same quadratic. No standard
 /// errors or intervals are reported (the penalized estimator defines none without further
 /// assumptions).
+///
+/// With `"geo": "fixed_effects"` a panel's geos are fitted jointly with one intercept per geo,
+/// which the penalty does not touch (the within-geo demeaned fit, [`crate::fixed_effects`]).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ridge {
@@ -47,6 +51,15 @@ pub struct Ridge {
     /// coefficient near 10⁴ is shrunk far more than a control in its own units.
     #[serde(default = "crate::common::default_true")]
     pub standardize: bool,
+    /// How a geo panel (`data.geo`) is fitted: "national" (default: the geos' national sums)
+    /// or "fixed_effects" (the geos jointly, one unpenalized intercept per geo; see
+    /// docs/geo.md).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub geo: GeoMode,
+    /// With fixed effects: "pooled" (default: one coefficient per channel, shared by the geos)
+    /// or "per_geo" (one per channel and geo).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub slopes: Slopes,
 }
 
 impl Ridge {
@@ -65,7 +78,14 @@ impl Model for Ridge {
         self.alpha = values[0];
     }
     fn validate(&self) -> Result<()> {
-        check_all(Self::PARAMS, &[self.alpha])
+        check_all(Self::PARAMS, &[self.alpha])?;
+        check_options(self.geo, self.slopes)
+    }
+    fn fits_geos(&self) -> bool {
+        self.geo == GeoMode::FixedEffects
+    }
+    fn tunes_geos(&self) -> bool {
+        self.fits_geos()
     }
     fn fit_gram(
         &self,
@@ -73,6 +93,10 @@ impl Model for Ridge {
         beta: &mut [f64],
         ws: &mut mmm_core::gram::GramWorkspace,
     ) -> Option<Result<()>> {
+        if self.fits_geos() {
+            // the national normal equations are not the panel's: tuning refits the geos
+            return None;
+        }
         let k = system.k;
         let n = system.n as f64;
         for j in 0..k {
@@ -110,6 +134,17 @@ impl Model for Ridge {
 
     fn fit(&self, problem: &FitProblem<'_>) -> Result<FittedModel> {
         self.validate()?;
+        if self.fits_geos() && problem.geos.len() > 1 {
+            let national = Ridge {
+                geo: GeoMode::National,
+                slopes: Slopes::Pooled,
+                ..self.clone()
+            };
+            let parameters = serde_json::to_value(self).unwrap_or_default();
+            return fit_within(problem, self.slopes, "ridge", parameters, |p| {
+                national.fit(p)
+            });
+        }
         let design = problem.design;
         let y = problem.y;
         check_problem(design, y, "ridge")?;
@@ -226,6 +261,8 @@ mod tests {
             alpha: 1.0,
             positive: Positivity::Media,
             standardize: false,
+            geo: GeoMode::National,
+            slopes: Slopes::Pooled,
         };
         let f = m.fit(&p).unwrap();
         assert_eq!(f.coefficients[2].estimate, 0.0);
@@ -246,6 +283,8 @@ mod tests {
             alpha: -1.0,
             positive: Positivity::None,
             standardize: false,
+            geo: GeoMode::National,
+            slopes: Slopes::Pooled,
         }
         .validate()
         .unwrap_err();
@@ -253,7 +292,9 @@ mod tests {
         assert!(Ridge {
             alpha: f64::NAN,
             positive: Positivity::None,
-            standardize: false
+            standardize: false,
+            geo: GeoMode::National,
+            slopes: Slopes::Pooled,
         }
         .validate()
         .is_err());
@@ -285,6 +326,8 @@ mod tests {
                         alpha,
                         positive,
                         standardize,
+                        geo: GeoMode::National,
+                        slopes: Slopes::Pooled,
                     };
                     let mut h = vec![0.0; k * k];
                     let mut g = vec![0.0; k];
@@ -335,6 +378,8 @@ mod tests {
             alpha: 5.0,
             positive: Positivity::None,
             standardize: true,
+            geo: GeoMode::National,
+            slopes: Slopes::Pooled,
         };
         let fit = |d: &Design| {
             m.fit(&FitProblem {
@@ -352,6 +397,8 @@ mod tests {
         assert!((ea - 1000.0 * eb).abs() < 1e-9 * ea.abs(), "{ea} vs {eb}");
         let raw = Ridge {
             standardize: false,
+            geo: GeoMode::National,
+            slopes: Slopes::Pooled,
             ..m
         };
         let raw_fit = |d: &Design| {
