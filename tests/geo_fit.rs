@@ -22,19 +22,7 @@ fn simulate_and_spec(dir: &Path) -> (Value, Value) {
     .unwrap();
     simspec["periods"] = json!(PERIODS);
     simspec["geos"]["count"] = json!(GEOS);
-    let simspec_path = dir.join("simspec.json");
-    std::fs::write(&simspec_path, simspec.to_string()).unwrap();
-    let sim = dir.join("sim");
-    let o = mmm(&[
-        "-q",
-        "simulate",
-        simspec_path.to_str().unwrap(),
-        "--out",
-        sim.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let truth: Value =
-        serde_json::from_str(&std::fs::read_to_string(sim.join("truth.json")).unwrap()).unwrap();
+    let (sim, truth) = simulate(dir, "sim", &simspec);
     let mut spec: Value = serde_json::from_str(
         &std::fs::read_to_string(root().join("examples/geo/simulated/spec.json")).unwrap(),
     )

@@ -21,20 +21,7 @@ fn replicate(dir: &Path, seed: u64, resamples: u32, intervals: &[&str]) -> Vec<V
         serde_json::from_str(&std::fs::read_to_string(folder.join("simspec.json")).unwrap())
             .unwrap();
     simspec["seed"] = json!(seed);
-    let sim = dir.join(format!("sim{seed}"));
-    // the simulation spec lives beside the output folder: `--out` may not hold its inputs
-    let simspec_path = dir.join(format!("simspec{seed}.json"));
-    std::fs::write(&simspec_path, simspec.to_string()).unwrap();
-    let o = mmm(&[
-        "-q",
-        "simulate",
-        simspec_path.to_str().unwrap(),
-        "--out",
-        sim.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let truth: Value =
-        serde_json::from_str(&std::fs::read_to_string(sim.join("truth.json")).unwrap()).unwrap();
+    let (sim, truth) = simulate(dir, &format!("sim{seed}"), &simspec);
     let true_of = |name: &str| {
         let c = truth["channels"]
             .as_array()

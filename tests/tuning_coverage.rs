@@ -29,19 +29,7 @@ fn replicate(
         serde_json::from_str(&std::fs::read_to_string(folder.join("simspec.json")).unwrap())
             .unwrap();
     simspec["seed"] = json!(seed);
-    let sim = dir.join(format!("sim{seed}"));
-    let simspec_path = dir.join(format!("simspec{seed}.json"));
-    std::fs::write(&simspec_path, simspec.to_string()).unwrap();
-    let o = mmm(&[
-        "-q",
-        "simulate",
-        simspec_path.to_str().unwrap(),
-        "--out",
-        sim.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let truth: Value =
-        serde_json::from_str(&std::fs::read_to_string(sim.join("truth.json")).unwrap()).unwrap();
+    let (sim, truth) = simulate(dir, &format!("sim{seed}"), &simspec);
     let mut spec: Value =
         serde_json::from_str(&std::fs::read_to_string(folder.join("spec.json")).unwrap()).unwrap();
     spec["data"]["path"] = json!(sim.join("data.csv").to_str().unwrap());
