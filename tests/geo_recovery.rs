@@ -35,14 +35,19 @@ fn num(v: &Value, key: &str) -> f64 {
         .unwrap_or_else(|| panic!("{key} missing in {v}"))
 }
 
-/// `(roi, low, high)` of channel `name` in a `channels` array.
-fn roi_of(channels: &Value, name: &str) -> [f64; 3] {
-    let c = channels
+/// Channel `name` of a `channels` array.
+fn channel<'a>(channels: &'a Value, name: &str) -> &'a Value {
+    channels
         .as_array()
         .unwrap()
         .iter()
         .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no channel {name}"));
+        .unwrap_or_else(|| panic!("no channel {name}"))
+}
+
+/// `(roi, low, high)` of channel `name` in a `channels` array.
+fn roi_of(channels: &Value, name: &str) -> [f64; 3] {
+    let c = channel(channels, name);
     [num(c, "roi"), num(c, "roi_ci_low"), num(c, "roi_ci_high")]
 }
 
@@ -154,14 +159,9 @@ fn replicate(dir: &Path, seed: u64, geos: usize, periods: usize, sampler: [usize
     scores
 }
 
+/// The true ROI of channel `name` in a truth.json `channels` array.
 fn roi_of_truth(channels: &Value, name: &str) -> f64 {
-    let c = channels
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap();
-    num(c, "roi")
+    num(channel(channels, name), "roi")
 }
 
 fn mean(v: &[f64]) -> f64 {
