@@ -308,7 +308,11 @@ fn geo_allocation_plans_every_channel_in_every_geo() {
     let f = |v: &Value| v.as_f64().unwrap();
     // (1) same curves: per-geo current spends sum to the national ones, same current KPI
     assert!(
-        close(f(&a["expected_kpi_current"]), f(&b["expected_kpi_current"]), 1e-6),
+        close(
+            f(&a["expected_kpi_current"]),
+            f(&b["expected_kpi_current"]),
+            1e-6
+        ),
         "current KPI: national {} vs per geo {}",
         a["expected_kpi_current"],
         b["expected_kpi_current"]

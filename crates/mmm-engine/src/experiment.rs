@@ -800,7 +800,8 @@ pub(crate) fn check_geo(
     }
     if let Some(o) = optimizer.filter(|_| geo_allocation) {
         // names in the bounds (channels, pairs, geos) fail before the fit
-        let pairs = crate::geo_allocation::GeoPairs::of_data(data).map_err(|e| e.at("/optimizer"))?;
+        let pairs =
+            crate::geo_allocation::GeoPairs::of_data(data).map_err(|e| e.at("/optimizer"))?;
         o.check_channels(&pairs).map_err(|e| e.at("/optimizer"))?;
     }
     let refuse = |path: &str, what: &str| Err(MmmError::not_for_geo_fit(path, what));

@@ -278,10 +278,7 @@ impl Bounds {
             if !geos.contains(&key.as_str()) {
                 return Err(MmmError::param(
                     format!("{pointer}/geos/{key}"),
-                    format!(
-                        "there is no geo '{key}'; the geos are: {}",
-                        geos.join(", ")
-                    ),
+                    format!("there is no geo '{key}'; the geos are: {}", geos.join(", ")),
                 ));
             }
         }
@@ -517,10 +514,13 @@ mod tests {
         // radio / A: the geo's entry alone
         assert_eq!(per[2].max_change, Some(0.3));
         // radio / B: its own entry replaces the default
-        assert_eq!(per[3], ChannelBounds {
-            max: Some(90.0),
-            ..Default::default()
-        });
+        assert_eq!(
+            per[3],
+            ChannelBounds {
+                max: Some(90.0),
+                ..Default::default()
+            }
+        );
     }
 
     #[test]
@@ -534,7 +534,10 @@ mod tests {
         let b = bounds(serde_json::json!({"geos": {"A": {"max_change": 0.1}}}));
         let national = HillCurves::new(&[(100.0, 50.0, 80.0, 1.0)], 10);
         let e = b.per_channel(&national, "/bounds").unwrap_err().to_string();
-        assert!(e.contains("/bounds/geos/A") && e.contains("geo_allocation"), "{e}");
+        assert!(
+            e.contains("/bounds/geos/A") && e.contains("geo_allocation"),
+            "{e}"
+        );
         let e = crate::bounds::validate_geo_allocation(true, true)
             .unwrap_err()
             .to_string();
