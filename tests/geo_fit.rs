@@ -286,3 +286,145 @@ fn per_geo_noise_scales_are_sampled_per_geo() {
         assert!(close(ch["contribution"].as_f64().unwrap(), sum, 1e-9));
     }
 }
+
+/// `"geo_allocation": true`: every channel × geo is a decision variable. Against the same fit
+/// planned nationally (each geo at its current share): the per-geo current spends sum to the
+/// national ones and the current expected KPI is the same, the per-geo optimum brings at least
+/// as much KPI at the same budget, and every pair keeps its bounds (a geo's own entry, the
+/// default elsewhere). The per-geo plan reaches results.json, SQLite and the report; a geo name
+/// that is not in the panel, and geo_allocation without a joint geo fit, fail before the fit.
+#[test]
+fn geo_allocation_plans_every_channel_in_every_geo() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut spec, _) = simulate_and_spec(dir.path());
+    spec["model"]["tune"] = json!(300);
+    spec["model"]["draws"] = json!(200);
+    let national_path = write_spec(dir.path(), "national.json", &spec);
+    let national = run_ok(&national_path, &dir.path().join("out-national"));
+    let geo_names: Vec<String> = national["geos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(geo_names.len(), GEOS);
+    let loose = geo_names[1].clone();
+    let mut geo_spec = spec.clone();
+    geo_spec["optimizer"]["geo_allocation"] = json!(true);
+    geo_spec["optimizer"]["bounds"]["geos"] =
+        json!({ loose.as_str(): {"min_change": -0.5, "max_change": 0.5} });
+    let geo_path = write_spec(dir.path(), "geo.json", &geo_spec);
+    let out = dir.path().join("out-geo");
+    let r = run_ok(&geo_path, &out);
+
+    let (a, b) = (&national["optimization"], &r["optimization"]);
+    let f = |v: &Value| v.as_f64().unwrap();
+    // (1) same curves: per-geo current spends sum to the national ones, same current KPI
+    assert!(
+        close(
+            f(&a["expected_kpi_current"]),
+            f(&b["expected_kpi_current"]),
+            1e-6
+        ),
+        "current KPI: national {} vs per geo {}",
+        a["expected_kpi_current"],
+        b["expected_kpi_current"]
+    );
+    let plan = b["geo_plan"].as_array().expect("optimization.geo_plan");
+    let channels = b["channels"].as_array().unwrap();
+    assert_eq!(plan.len(), GEOS * channels.len());
+    for (c, ch) in channels.iter().enumerate() {
+        let name = ch["name"].as_str().unwrap();
+        assert_eq!(a["channels"][c]["name"], name);
+        let rows: Vec<&Value> = plan.iter().filter(|p| p["channel"] == name).collect();
+        assert_eq!(rows.len(), GEOS);
+        let current: f64 = rows.iter().map(|p| f(&p["current_spend"])).sum();
+        let optimal: f64 = rows.iter().map(|p| f(&p["optimal_spend"])).sum();
+        let contribution: f64 = rows.iter().map(|p| f(&p["expected_contribution"])).sum();
+        assert!(close(current, f(&a["channels"][c]["current_spend"]), 1e-9));
+        assert!(close(current, f(&ch["current_spend"]), 1e-9));
+        assert!(close(optimal, f(&ch["optimal_spend"]), 1e-9));
+        assert!(close(contribution, f(&ch["expected_contribution"]), 1e-9));
+    }
+    // (2) more freedom, same budget: at least the national-share optimum's KPI
+    assert!(close(f(&a["total_budget"]), f(&b["total_budget"]), 1e-9));
+    let spent: f64 = plan.iter().map(|p| f(&p["optimal_spend"])).sum();
+    assert!(close(spent, f(&b["total_budget"]), 1e-9));
+    eprintln!(
+        "expected KPI: current {}, national-share optimum {}, per-geo optimum {}",
+        a["expected_kpi_current"], a["expected_kpi_optimal"], b["expected_kpi_optimal"]
+    );
+    assert!(
+        f(&b["expected_kpi_optimal"]) >= f(&a["expected_kpi_optimal"]) * (1.0 - 1e-9),
+        "per geo {} < national shares {}",
+        b["expected_kpi_optimal"],
+        a["expected_kpi_optimal"]
+    );
+    // every pair within its bounds: ±50% in the loose geo, ±20% elsewhere
+    let mut moved_beyond_default = 0;
+    for p in plan {
+        let (cur, opt) = (f(&p["current_spend"]), f(&p["optimal_spend"]));
+        let limit = if p["geo"] == loose.as_str() { 0.5 } else { 0.2 };
+        let tol = 1e-9 * cur.max(1.0);
+        assert!(
+            opt >= (1.0 - limit) * cur - tol && opt <= (1.0 + limit) * cur + tol,
+            "{p}"
+        );
+        moved_beyond_default += ((opt / cur - 1.0).abs() > 0.2 + 1e-6) as usize;
+    }
+    eprintln!("{moved_beyond_default} pairs of {loose} moved by more than 20%");
+    assert!(b["details"]["posterior_lift"]["lift"].is_number());
+
+    // SQLite and the report carry the per-geo plan
+    let db = rusqlite::Connection::open(out.join("results.sqlite")).unwrap();
+    let n: i64 = db
+        .query_row("SELECT COUNT(*) FROM budget_optimization_geo", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(n as usize, plan.len());
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("id=\"table-budget-geo\""));
+    assert_eq!(html.matches("data-pair=\"").count(), plan.len());
+
+    // (3) clear errors before any fitting
+    let mut bad = geo_spec.clone();
+    bad["optimizer"]["bounds"]["geos"] = json!({"Atlantis": {"max_change": 0.1}});
+    let mut national_fit = geo_spec.clone();
+    national_fit["model"]["geo"] = json!("national");
+    let mut bad_pair = geo_spec.clone();
+    bad_pair["optimizer"]["bounds"]["channels"] = json!({"tv / Atlantis": {"max": 1.0}});
+    for (name, s, fragments) in [
+        (
+            "bad-geo",
+            &bad,
+            vec!["/optimizer/bounds/geos/Atlantis", "no geo 'Atlantis'"],
+        ),
+        (
+            "bad-pair",
+            &bad_pair,
+            vec!["/optimizer/bounds/channels/tv / Atlantis", "no channel"],
+        ),
+        (
+            "national-fit",
+            &national_fit,
+            vec!["/optimizer/geo_allocation", "joint geo fit"],
+        ),
+    ] {
+        let p = write_spec(dir.path(), &format!("{name}.json"), s);
+        let o_dir = dir.path().join(format!("out-{name}"));
+        let o = mmm(&[
+            "run",
+            p.to_str().unwrap(),
+            "--out",
+            o_dir.to_str().unwrap(),
+            "-q",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        let e = stderr(&o);
+        for frag in fragments {
+            assert!(e.contains(frag), "{name}: {e}");
+        }
+        assert!(!o_dir.exists(), "{name}: output written");
+    }
+}

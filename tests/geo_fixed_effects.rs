@@ -323,3 +323,60 @@ fn one_geo_is_the_national_fit() {
     assert_eq!(fe["channels"], national["channels"]);
     assert_eq!(fe["coefficients"], national["coefficients"]);
 }
+
+/// `"geo_allocation": true` on a fixed-effects fit (per-geo slopes with OLS, and ridge's point
+/// estimate): every channel × geo pair is planned, the pairs' spends and contributions sum to
+/// the national plan, and the per-geo optimum brings at least the national-share optimum's KPI
+/// at the same budget.
+#[test]
+fn geo_allocation_plans_a_fixed_effects_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (spec, _) = simulate_and_spec(dir.path(), 0.25);
+    let mut ridge = spec.clone();
+    ridge["model"] = json!({"type": "ridge", "alpha": 0.01, "geo": "fixed_effects",
+                            "slopes": "per_geo"});
+    for (name, base) in [("ols", spec), ("ridge", ridge)] {
+        let national = run_ok(
+            &write_spec(dir.path(), &format!("{name}-national.json"), &base),
+            &dir.path().join(format!("{name}-national")),
+        );
+        let mut geo = base.clone();
+        geo["optimizer"]["geo_allocation"] = json!(true);
+        let r = run_ok(
+            &write_spec(dir.path(), &format!("{name}-geo.json"), &geo),
+            &dir.path().join(format!("{name}-geo")),
+        );
+        let (a, b) = (&national["optimization"], &r["optimization"]);
+        assert!(
+            close(
+                f(&a["expected_kpi_current"]),
+                f(&b["expected_kpi_current"]),
+                1e-6
+            ),
+            "{name}: current KPI {} vs {}",
+            a["expected_kpi_current"],
+            b["expected_kpi_current"]
+        );
+        let plan = b["geo_plan"].as_array().expect("optimization.geo_plan");
+        let channels = b["channels"].as_array().unwrap();
+        assert_eq!(plan.len(), GEOS * channels.len(), "{name}");
+        for ch in channels {
+            let rows: Vec<&Value> = plan.iter().filter(|p| p["channel"] == ch["name"]).collect();
+            let sum = |k: &str| rows.iter().map(|p| f(&p[k])).sum::<f64>();
+            assert!(close(sum("current_spend"), f(&ch["current_spend"]), 1e-9));
+            assert!(close(sum("optimal_spend"), f(&ch["optimal_spend"]), 1e-9));
+            assert!(close(
+                sum("expected_contribution"),
+                f(&ch["expected_contribution"]),
+                1e-9
+            ));
+        }
+        assert!(close(f(&a["total_budget"]), f(&b["total_budget"]), 1e-9));
+        assert!(
+            f(&b["expected_kpi_optimal"]) >= f(&a["expected_kpi_optimal"]) * (1.0 - 1e-9),
+            "{name}: per geo {} < national shares {}",
+            b["expected_kpi_optimal"],
+            a["expected_kpi_optimal"]
+        );
+    }
+}

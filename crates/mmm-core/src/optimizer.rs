@@ -40,6 +40,12 @@ pub trait ResponseCurves: Sync {
     fn spend_unit(&self) -> &str {
         "per period"
     }
+    /// For curves whose entries are channel × geo pairs (an optimizer's `geo_allocation`):
+    /// the channel and the geo of entry `channel`; `None` (the default) for curves of whole
+    /// channels. Bounds use it to apply per-geo entries; nothing else needs it.
+    fn pair(&self, _channel: usize) -> Option<(&str, &str)> {
+        None
+    }
 }
 
 /// Curves with a revenue per KPI unit attached (everything else delegated).
@@ -75,6 +81,9 @@ impl ResponseCurves for Priced<'_> {
     fn spend_unit(&self) -> &str {
         self.curves.spend_unit()
     }
+    fn pair(&self, channel: usize) -> Option<(&str, &str)> {
+        self.curves.pair(channel)
+    }
 }
 
 /// One channel of an optimized plan.
@@ -96,6 +105,25 @@ pub struct ChannelPlan {
     /// (spend, contribution in the window, carry-over in and out, incremental KPI, ROI, mROI).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<crate::window::ChannelWindowPlan>,
+}
+
+/// One channel × geo of a plan allocated per geo (an optimizer's `geo_allocation`).
+#[derive(Debug, Clone, Serialize)]
+pub struct GeoChannelPlan {
+    /// Channel name.
+    pub channel: String,
+    /// Geo name, as the data's geo column spells it.
+    pub geo: String,
+    /// Current spend per period: the geo's mean spend on the channel over the data.
+    pub current_spend: f64,
+    /// Optimal spend per period in this geo.
+    pub optimal_spend: f64,
+    /// Change in percent.
+    pub change_pct: f64,
+    /// The geo's expected contribution over the horizon at the optimal spend.
+    pub expected_contribution: f64,
+    /// Marginal ROI of the geo's spend at the optimal spend.
+    pub mroi: f64,
 }
 
 /// The result of an optimizer.
@@ -122,6 +150,10 @@ pub struct OptimizationResult {
     /// With a planning window: its dates, the reference plan, totals and the plan per period.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<crate::window::WindowReport>,
+    /// With `geo_allocation`: the plan per channel × geo (channel order, then geo order);
+    /// `channels` then holds each channel's national totals (sums over its geos).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub geo_plan: Option<Vec<GeoChannelPlan>>,
 }
 
 /// A budget optimizer.
@@ -135,6 +167,19 @@ pub trait Optimizer: Send + Sync + Debug + dyn_clone::DynClone {
     /// window's, see [`crate::window::WindowCurves`]).
     fn window(&self) -> Option<&crate::window::PlanningWindow> {
         None
+    }
+    /// Whether the optimizer allocates every channel's budget across geos (`geo_allocation`):
+    /// the engine then gives it curves whose entries are channel × geo pairs (see
+    /// [`ResponseCurves::pair`]) and folds the plan back into national totals per channel.
+    fn geo_allocation(&self) -> bool {
+        false
+    }
+    /// Checks the settings that depend on the channels' names (bounds by channel, pair or
+    /// geo) and current spends against `curves` before any fitting: the engine passes curves
+    /// whose responses are not known yet (0), so only names, pairs and current spends count.
+    /// The default checks nothing; [`Optimizer::optimize`] checks again.
+    fn check_channels(&self, _curves: &dyn ResponseCurves) -> Result<()> {
+        Ok(())
     }
 }
 

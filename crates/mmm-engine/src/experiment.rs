@@ -673,6 +673,28 @@ fn optimize_curves(
             r.channels.iter().map(|c| c.optimal_spend).collect(),
         )
     };
+    if o.geo_allocation() {
+        // refused before fitting for anything but a joint geo fit (`check_geo`)
+        let FittedCurves::Posterior(pc) = curves else {
+            return Err(geo_allocation_refusal());
+        };
+        if !pc.is_geo() {
+            return Err(geo_allocation_refusal());
+        }
+        let gc = pc.per_geo(data).map_err(at)?;
+        let price = planning_revenue_per_kpi(revenue_per_kpi, data, None)?;
+        let mut r = o
+            .optimize(&Priced {
+                curves: &gc,
+                revenue_per_kpi: price,
+            })
+            .map_err(at)?;
+        let (current, optimal) = plans(&r);
+        let lift = gc.lift(&current, &optimal, level);
+        r = gc.fold(r);
+        with_lift(&mut r, lift);
+        return Ok(r);
+    }
     if let Some(w) = o.window() {
         let resolved = w
             .resolve(&data.dates, data.frequency, "/window")
@@ -769,14 +791,27 @@ pub fn fits_geos_jointly(
 /// model refits the geos per candidate, [`mmm_core::model::Model::tunes_geos`]: a
 /// fixed-effects fit; its bootstrap over the search is refused), out-of-sample validation and
 /// planning windows (each needs per-geo predictions it does not make yet). The error names the
-/// spec path and the way out (`model.geo: "national"`).
+/// spec path and the way out (`model.geo: "national"`). Also refuses
+/// `optimizer.geo_allocation` without a joint geo fit, and checks its bounds' names (channels,
+/// `channel / geo` pairs, geos) against the panel.
 pub(crate) fn check_geo(
     loaded: &LoadedSpec,
     data: &ModelData,
     causal: &dyn CausalStructure,
 ) -> Result<()> {
+    let optimizer = loaded.spec.optimizer.as_ref();
+    let geo_allocation = optimizer.is_some_and(|o| o.geo_allocation());
     if !fits_geos_jointly(loaded, data, causal) {
-        return Ok(());
+        return match geo_allocation {
+            true => Err(geo_allocation_refusal()),
+            false => Ok(()),
+        };
+    }
+    if let Some(o) = optimizer.filter(|_| geo_allocation) {
+        // names in the bounds (channels, pairs, geos) fail before the fit
+        let pairs =
+            crate::geo_allocation::GeoPairs::of_data(data).map_err(|e| e.at("/optimizer"))?;
+        o.check_channels(&pairs).map_err(|e| e.at("/optimizer"))?;
     }
     let refuse = |path: &str, what: &str| Err(MmmError::not_for_geo_fit(path, what));
     match &loaded.spec.tuning {
@@ -802,6 +837,16 @@ pub(crate) fn check_geo(
         return refuse("/optimizer/window", "a planning window");
     }
     Ok(())
+}
+
+/// The error for `optimizer.geo_allocation` on a fit that is not a joint geo fit.
+fn geo_allocation_refusal() -> MmmError {
+    MmmError::param(
+        "/optimizer/geo_allocation",
+        "geo_allocation allocates each channel's budget across geos and needs a joint geo fit: \
+         a panel (data.geo) fitted by bayesian_mmm with \"geo\": \"hierarchical\" and a \
+         single-stage causal structure; remove geo_allocation to plan national budgets",
+    )
 }
 
 /// The per-period decomposition of the outcome stage: date, actual, predicted, and

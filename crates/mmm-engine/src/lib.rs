@@ -11,6 +11,7 @@
 pub mod check;
 pub mod experiment;
 pub mod fit_warnings;
+pub mod geo_allocation;
 pub mod output;
 pub mod predict;
 pub mod refresh;

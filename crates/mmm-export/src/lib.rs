@@ -14,6 +14,7 @@
 //! | `model_performance` | `split` (`in_sample`, `train`, `test`, `fold_<k>_test`), `metric`, `value` |
 //! | `response_curves` | `channel`, `spend`, `response`, `mroi`, `response_low`, `response_high`, `mroi_low`, `mroi_high` (credible intervals: Bayesian models, else null) |
 //! | `budget_optimization` | `channel`, `current_spend`, `optimal_spend`, `change_pct`, `expected_contribution`, `mroi` |
+//! | `budget_optimization_geo` | `channel`, `geo`, `current_spend`, `optimal_spend`, `change_pct`, `expected_contribution`, `mroi` — the plan per channel × geo of an optimizer with `geo_allocation` (no rows otherwise) |
 //! | `budget_summary` | `objective`, `total_budget`, `expected_kpi_current`, `expected_kpi_optimal`, `lift_pct` |
 //! | `budget_scenarios` | `level`, `total_budget`, `expected_kpi`, `roi`, `channel`, `spend` |
 //! | `tuning_evaluations` | `evaluation`, `pareto` (1 on the Pareto front), one column per searched parameter (named by its JSON pointer) and per objective |
@@ -41,6 +42,7 @@ CREATE TABLE coefficients (name TEXT, role TEXT, estimate REAL, std_error REAL, 
 CREATE TABLE model_performance (split TEXT, metric TEXT, value REAL);
 CREATE TABLE response_curves (channel TEXT, spend REAL, response REAL, mroi REAL, response_low REAL, response_high REAL, mroi_low REAL, mroi_high REAL);
 CREATE TABLE budget_optimization (channel TEXT, current_spend REAL, optimal_spend REAL, change_pct REAL, expected_contribution REAL, mroi REAL);
+CREATE TABLE budget_optimization_geo (channel TEXT, geo TEXT, current_spend REAL, optimal_spend REAL, change_pct REAL, expected_contribution REAL, mroi REAL);
 CREATE TABLE budget_summary (objective TEXT, total_budget REAL, expected_kpi_current REAL, expected_kpi_optimal REAL, lift_pct REAL);
 CREATE TABLE budget_scenarios (level REAL, total_budget REAL, expected_kpi REAL, roi REAL, channel TEXT, spend REAL);
 CREATE TABLE data_quality (column TEXT, rule TEXT, count INTEGER, lower REAL, upper REAL);
@@ -353,6 +355,21 @@ fn fill(tx: &rusqlite::Transaction<'_>, out: &RunOutput) -> Result<()> {
         for c in &o.channels {
             st.execute(params![
                 c.name,
+                c.current_spend,
+                c.optimal_spend,
+                num(c.change_pct),
+                num(c.expected_contribution),
+                num(c.mroi)
+            ])
+            .map_err(sql)?;
+        }
+        let mut st = tx
+            .prepare("INSERT INTO budget_optimization_geo VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+            .map_err(sql)?;
+        for c in o.geo_plan.iter().flatten() {
+            st.execute(params![
+                c.channel,
+                c.geo,
                 c.current_spend,
                 c.optimal_spend,
                 num(c.change_pct),

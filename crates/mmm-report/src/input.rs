@@ -401,6 +401,26 @@ pub struct PlanChannel {
     pub window: Option<ChannelWindowPlan>,
 }
 
+/// One channel × geo of a plan allocated per geo (`optimization.geo_plan`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct GeoPlanChannel {
+    /// Channel name.
+    pub channel: String,
+    /// Geo name.
+    pub geo: String,
+    /// Current spend per period in the geo.
+    pub current_spend: Option<f64>,
+    /// Optimal spend per period in the geo.
+    pub optimal_spend: Option<f64>,
+    /// Change in percent.
+    pub change_pct: Option<f64>,
+    /// The geo's expected contribution at the optimal spend.
+    pub expected_contribution: Option<f64>,
+    /// Marginal ROI at the optimal spend.
+    pub mroi: Option<f64>,
+}
+
 /// One budget level of a sweep.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -441,6 +461,9 @@ pub struct Optimization {
     pub details: Option<Value>,
     /// With a planning window: its dates, reference window, totals and schedule.
     pub window: Option<PlanWindow>,
+    /// With `geo_allocation`: the plan per channel × geo (`channels` then holds national
+    /// totals).
+    pub geo_plan: Option<Vec<GeoPlanChannel>>,
 }
 
 /// `results.json` `optimization.window`.

@@ -1414,6 +1414,49 @@ fn budget(input: &RunInput) -> Result<Option<Section>> {
             &rows,
         ));
     }
+    if let Some(gp) = o.geo_plan.as_ref().filter(|g| !g.is_empty()) {
+        body.push_str(&lead(
+            "The optimizer allocated every channel's budget across geos as well (geo_allocation): \
+             the table above holds each channel's national totals, this one the plan per channel \
+             and geo. At the optimum the marginal ROIs of every channel in every geo are equal \
+             (unless a bound holds).",
+        ));
+        let rows: Vec<(String, Vec<Cell>)> = gp
+            .iter()
+            .map(|c| {
+                (
+                    format!("{} / {}", c.channel, c.geo),
+                    vec![
+                        Cell::text(&c.channel),
+                        Cell::text(&c.geo),
+                        Cell::num("current_spend", c.current_spend, amount(c.current_spend)),
+                        Cell::num("optimal_spend", c.optimal_spend, amount(c.optimal_spend)),
+                        Cell::num("change_pct", c.change_pct, pct(c.change_pct, true)),
+                        Cell::num(
+                            "expected_contribution",
+                            c.expected_contribution,
+                            amount(c.expected_contribution),
+                        ),
+                        Cell::num("mroi", c.mroi, ratio(c.mroi)),
+                    ],
+                )
+            })
+            .collect();
+        body.push_str(&table(
+            "table-budget-geo",
+            "pair",
+            &[
+                "channel",
+                "geo",
+                &format!("current / {per}"),
+                &format!("optimized / {per}"),
+                "change",
+                "expected contribution",
+                "marginal ROI at optimum",
+            ],
+            &rows,
+        ));
+    }
     if window.is_some() {
         let f = |c: &crate::input::PlanChannel| c.window.clone().unwrap_or_default();
         let rows: Vec<(String, Vec<Cell>)> = o

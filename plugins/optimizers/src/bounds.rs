@@ -140,15 +140,53 @@ impl ChannelBounds {
 
 /// Per-channel bounds: a default for every channel, and entries by channel name that replace
 /// the default for that channel.
+///
+/// With an optimizer's `geo_allocation` every entry the optimizer sees is one channel × geo
+/// (named `channel / geo`, see [`ResponseCurves::pair`]) and every bound is on that pair's own
+/// spend (shares of the national total budget). The entries that name a pair are its own
+/// (`channels["tv / Geo3"]`), its channel's (`channels["tv"]`, applying to each of the
+/// channel's geos) and its geo's (`geos["Geo3"]`, applying to each channel in the geo); all of
+/// them apply together (the interval is their intersection), and `default` applies when none
+/// does.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Bounds {
     /// Bounds of every channel without its own entry (default: spend ≥ 0, no other limit).
     #[serde(default)]
     pub default: ChannelBounds,
-    /// Bounds by channel name; an entry replaces `default` for that channel.
+    /// Bounds by channel name; an entry replaces `default` for that channel. With
+    /// `geo_allocation`, also by channel × geo (`"tv / Geo3"`), and a channel's entry bounds
+    /// each of its geos' spends.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub channels: BTreeMap<String, ChannelBounds>,
+    /// With `geo_allocation` only: bounds by geo name, applying to every channel's spend in
+    /// that geo (together with the channel's own entry, if any).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub geos: BTreeMap<String, ChannelBounds>,
+}
+
+impl ChannelBounds {
+    /// The bounds that hold when both `self` and `other` hold: the larger of each minimum and
+    /// the smaller of each maximum, form by form (an empty interval is reported when the
+    /// bounds are resolved).
+    pub fn intersect(&self, other: &ChannelBounds) -> ChannelBounds {
+        let hi = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(x), Some(y)) => Some(x.max(y)),
+            (x, y) => x.or(y),
+        };
+        let lo = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+        ChannelBounds {
+            min: hi(self.min, other.min),
+            max: lo(self.max, other.max),
+            min_share: hi(self.min_share, other.min_share),
+            max_share: lo(self.max_share, other.max_share),
+            min_change: hi(self.min_change, other.min_change),
+            max_change: lo(self.max_change, other.max_change),
+        }
+    }
 }
 
 impl Bounds {
@@ -158,37 +196,130 @@ impl Bounds {
         for (name, b) in &self.channels {
             b.validate(&format!("{pointer}/channels/{name}"))?;
         }
+        for (name, b) in &self.geos {
+            b.validate(&format!("{pointer}/geos/{name}"))?;
+        }
         Ok(())
     }
 
     /// Whether any share bound is given.
     pub fn has_shares(&self) -> bool {
-        self.default.has_shares() || self.channels.values().any(ChannelBounds::has_shares)
+        self.default.has_shares()
+            || self.channels.values().any(ChannelBounds::has_shares)
+            || self.geos.values().any(ChannelBounds::has_shares)
     }
 
-    /// The bounds of each channel, in channel order; fails on names that are not channels.
-    pub fn per_channel<'a>(
-        &'a self,
+    /// The bounds of each channel (each channel × geo with `geo_allocation`, see [`Bounds`]),
+    /// in the curves' order.
+    ///
+    /// # Errors
+    /// [`MmmError::Param`] at the entry's pointer when a name in `channels` is not a channel
+    /// (nor, with `geo_allocation`, a `channel / geo` pair), when a name in `geos` is not a geo,
+    /// and when `geos` is given without `geo_allocation`.
+    pub fn per_channel(
+        &self,
         curves: &dyn ResponseCurves,
         pointer: &str,
-    ) -> Result<Vec<&'a ChannelBounds>> {
-        let names: Vec<&str> = (0..curves.n_channels()).map(|i| curves.name(i)).collect();
+    ) -> Result<Vec<ChannelBounds>> {
+        let n = curves.n_channels();
+        let names: Vec<&str> = (0..n).map(|i| curves.name(i)).collect();
+        let pairs: Option<Vec<(&str, &str)>> = (0..n).map(|i| curves.pair(i)).collect();
+        let Some(pairs) = pairs.filter(|p| !p.is_empty()) else {
+            if let Some(key) = self.geos.keys().next() {
+                return Err(MmmError::param(
+                    format!("{pointer}/geos/{key}"),
+                    "bounds by geo need \"geo_allocation\": true on the optimizer (and a joint \
+                     geo fit, \"geo\": \"hierarchical\"); without it every geo keeps its \
+                     current share of the channel's budget"
+                        .to_string(),
+                ));
+            }
+            for key in self.channels.keys() {
+                if !names.contains(&key.as_str()) {
+                    return Err(MmmError::param(
+                        format!("{pointer}/channels/{key}"),
+                        format!(
+                            "there is no channel '{key}'; the channels are: {}",
+                            names.join(", ")
+                        ),
+                    ));
+                }
+            }
+            return Ok(names
+                .iter()
+                .map(|n| self.channels.get(*n).unwrap_or(&self.default).clone())
+                .collect());
+        };
+        let mut channels: Vec<&str> = Vec::new();
+        let mut geos: Vec<&str> = Vec::new();
+        for &(c, g) in &pairs {
+            if !channels.contains(&c) {
+                channels.push(c);
+            }
+            if !geos.contains(&g) {
+                geos.push(g);
+            }
+        }
         for key in self.channels.keys() {
-            if !names.contains(&key.as_str()) {
+            let k = key.as_str();
+            if !channels.contains(&k) && !names.contains(&k) {
                 return Err(MmmError::param(
                     format!("{pointer}/channels/{key}"),
                     format!(
-                        "there is no channel '{key}'; the channels are: {}",
-                        names.join(", ")
+                        "there is no channel '{key}'; the channels are: {} (with \
+                         geo_allocation also a channel in a geo, such as '{}')",
+                        channels.join(", "),
+                        names[0]
                     ),
                 ));
             }
         }
-        Ok(names
+        for key in self.geos.keys() {
+            if !geos.contains(&key.as_str()) {
+                return Err(MmmError::param(
+                    format!("{pointer}/geos/{key}"),
+                    format!("there is no geo '{key}'; the geos are: {}", geos.join(", ")),
+                ));
+            }
+        }
+        Ok(pairs
             .iter()
-            .map(|n| self.channels.get(*n).unwrap_or(&self.default))
+            .zip(&names)
+            .map(|(&(c, g), &name)| {
+                [
+                    self.channels.get(name),
+                    self.channels.get(c),
+                    self.geos.get(g),
+                ]
+                .into_iter()
+                .flatten()
+                .fold(None::<ChannelBounds>, |acc, b| {
+                    Some(match acc {
+                        Some(a) => a.intersect(b),
+                        None => b.clone(),
+                    })
+                })
+                .unwrap_or_else(|| self.default.clone())
+            })
             .collect())
     }
+}
+
+/// Checks an optimizer's `geo_allocation` against its planning window: a window plans the
+/// national series of a national fit and per-geo allocation needs a joint geo fit, so the two do
+/// not combine.
+///
+/// # Errors
+/// [`MmmError::Param`] at `/geo_allocation` when both are set.
+pub fn validate_geo_allocation(geo_allocation: bool, has_window: bool) -> Result<()> {
+    if geo_allocation && has_window {
+        return Err(MmmError::param(
+            "/geo_allocation",
+            "geo_allocation does not combine with a planning window (window): a window plans a \
+             national fit and per-geo allocation needs a joint geo fit; drop one of them",
+        ));
+    }
+    Ok(())
 }
 
 /// Resolved spend intervals of every channel for one total budget.
@@ -314,4 +445,102 @@ pub fn resolve(
         )));
     }
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::HillCurves;
+
+    /// Two channels in two geos: entries `tv / A`, `tv / B`, `radio / A`, `radio / B`.
+    struct Pairs {
+        inner: HillCurves,
+        names: Vec<String>,
+        pairs: Vec<(&'static str, &'static str)>,
+    }
+
+    impl ResponseCurves for Pairs {
+        fn n_channels(&self) -> usize {
+            self.names.len()
+        }
+        fn name(&self, channel: usize) -> &str {
+            &self.names[channel]
+        }
+        fn current_spend(&self, channel: usize) -> f64 {
+            self.inner.current_spend(channel)
+        }
+        fn response(&self, channel: usize, spend: f64) -> f64 {
+            self.inner.response(channel, spend)
+        }
+        fn marginal(&self, channel: usize, spend: f64) -> f64 {
+            self.inner.marginal(channel, spend)
+        }
+        fn horizon(&self) -> usize {
+            self.inner.horizon()
+        }
+        fn pair(&self, channel: usize) -> Option<(&str, &str)> {
+            Some(self.pairs[channel])
+        }
+    }
+
+    fn pairs() -> Pairs {
+        let pairs = vec![("tv", "A"), ("tv", "B"), ("radio", "A"), ("radio", "B")];
+        Pairs {
+            inner: HillCurves::new(&[(100.0, 50.0, 80.0, 1.0); 4], 10),
+            names: pairs.iter().map(|(c, g)| format!("{c} / {g}")).collect(),
+            pairs,
+        }
+    }
+
+    fn bounds(v: serde_json::Value) -> Bounds {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn pair_entries_intersect_and_replace_the_default() {
+        let b = bounds(serde_json::json!({
+            "default": {"min_change": -0.2, "max_change": 0.2},
+            "channels": {"tv": {"max_change": 0.5, "min_change": -0.5}, "radio / B": {"max": 90.0}},
+            "geos": {"A": {"min_change": -0.1, "max_change": 0.3}}
+        }));
+        b.validate("/bounds").unwrap();
+        let per = b.per_channel(&pairs(), "/bounds").unwrap();
+        // tv / A: channel ∩ geo
+        assert_eq!(per[0].min_change, Some(-0.1));
+        assert_eq!(per[0].max_change, Some(0.3));
+        // tv / B: the channel's entry alone
+        assert_eq!(per[1].min_change, Some(-0.5));
+        assert_eq!(per[1].max_change, Some(0.5));
+        // radio / A: the geo's entry alone
+        assert_eq!(per[2].max_change, Some(0.3));
+        // radio / B: its own entry replaces the default
+        assert_eq!(
+            per[3],
+            ChannelBounds {
+                max: Some(90.0),
+                ..Default::default()
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_geos_and_geos_without_pairs_name_the_path() {
+        let b = bounds(serde_json::json!({"geos": {"C": {"max_change": 0.1}}}));
+        let e = b.per_channel(&pairs(), "/bounds").unwrap_err().to_string();
+        assert!(e.contains("/bounds/geos/C") && e.contains("A, B"), "{e}");
+        let b = bounds(serde_json::json!({"channels": {"tv / C": {"max": 1.0}}}));
+        let e = b.per_channel(&pairs(), "/bounds").unwrap_err().to_string();
+        assert!(e.contains("/bounds/channels/tv / C"), "{e}");
+        let b = bounds(serde_json::json!({"geos": {"A": {"max_change": 0.1}}}));
+        let national = HillCurves::new(&[(100.0, 50.0, 80.0, 1.0)], 10);
+        let e = b.per_channel(&national, "/bounds").unwrap_err().to_string();
+        assert!(
+            e.contains("/bounds/geos/A") && e.contains("geo_allocation"),
+            "{e}"
+        );
+        let e = crate::bounds::validate_geo_allocation(true, true)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/geo_allocation"), "{e}");
+    }
 }

@@ -5,7 +5,7 @@
 //! under a budget equality and per-channel bounds (seed 004: min 5% / max 60% of the budget;
 //! seed 001: ±20% of current spend).
 
-use crate::bounds::{Bounds, Budget};
+use crate::bounds::{Bounds, Budget, ChannelBounds};
 use crate::plan;
 use mmm_core::optimizer::{OptimizationResult, Optimizer, ResponseCurves, KIND};
 use mmm_core::window::PlanningWindow;
@@ -39,6 +39,12 @@ pub struct MaxResponse {
     /// amount is then a total over the window. Default: steady state per period.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<PlanningWindow>,
+    /// Allocate every channel's budget across geos (joint geo fits only, `"geo":
+    /// "hierarchical"`): every channel × geo is its own decision variable (named "channel / geo"
+    /// in bounds and details) under the national total budget, and `bounds.geos` bounds geos.
+    /// Default false: every geo keeps its current share of its channel's budget.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub geo_allocation: bool,
 }
 
 #[typetag::serde(name = "max_response")]
@@ -48,6 +54,7 @@ impl Optimizer for MaxResponse {
         if let Some(w) = &self.window {
             w.validate("/window")?;
         }
+        crate::bounds::validate_geo_allocation(self.geo_allocation, self.window.is_some())?;
         self.bounds.validate("/bounds")
     }
 
@@ -55,9 +62,18 @@ impl Optimizer for MaxResponse {
         self.window.as_ref()
     }
 
+    fn geo_allocation(&self) -> bool {
+        self.geo_allocation
+    }
+
+    fn check_channels(&self, curves: &dyn ResponseCurves) -> Result<()> {
+        self.bounds.per_channel(curves, "/bounds").map(|_| ())
+    }
+
     fn optimize(&self, curves: &dyn ResponseCurves) -> Result<OptimizationResult> {
         self.validate()?;
-        let per = self.bounds.per_channel(curves, "/bounds")?;
+        let owned = self.bounds.per_channel(curves, "/bounds")?;
+        let per: Vec<&ChannelBounds> = owned.iter().collect();
         let current_total: f64 = plan::current(curves).iter().sum();
         let budget = self.budget.resolve(current_total);
         let (sol, r) = plan::allocate(curves, &per, budget)?;

@@ -120,5 +120,6 @@ pub fn result(
         scenarios,
         details,
         window: None,
+        geo_plan: None,
     }
 }

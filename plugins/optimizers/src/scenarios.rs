@@ -3,7 +3,7 @@
 //! Ref: seed 004's scenario analysis (90%, 100%, 110%, 120% and 150% of the current budget,
 //! each optimized with min 5% / max 60% per channel); Robyn's and Meridian's budget sweeps.
 
-use crate::bounds::Bounds;
+use crate::bounds::{Bounds, ChannelBounds};
 use crate::plan;
 use mmm_core::optimizer::{OptimizationResult, Optimizer, ResponseCurves, KIND};
 use mmm_core::window::PlanningWindow;
@@ -54,6 +54,12 @@ pub struct Scenarios {
     /// amount is then a total over the window. Default: steady state per period.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<PlanningWindow>,
+    /// Allocate every channel's budget across geos (joint geo fits only, `"geo":
+    /// "hierarchical"`): every channel × geo is its own decision variable (named "channel / geo"
+    /// in bounds and details) under the national total budget, and `bounds.geos` bounds geos.
+    /// Default false: every geo keeps its current share of its channel's budget.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub geo_allocation: bool,
 }
 
 impl Scenarios {
@@ -86,6 +92,7 @@ impl Optimizer for Scenarios {
         if let Some(w) = &self.window {
             w.validate("/window")?;
         }
+        crate::bounds::validate_geo_allocation(self.geo_allocation, self.window.is_some())?;
         self.bounds.validate("/bounds")
     }
 
@@ -93,9 +100,18 @@ impl Optimizer for Scenarios {
         self.window.as_ref()
     }
 
+    fn geo_allocation(&self) -> bool {
+        self.geo_allocation
+    }
+
+    fn check_channels(&self, curves: &dyn ResponseCurves) -> Result<()> {
+        self.bounds.per_channel(curves, "/bounds").map(|_| ())
+    }
+
     fn optimize(&self, curves: &dyn ResponseCurves) -> Result<OptimizationResult> {
         self.validate()?;
-        let per = self.bounds.per_channel(curves, "/bounds")?;
+        let owned = self.bounds.per_channel(curves, "/bounds")?;
+        let per: Vec<&ChannelBounds> = owned.iter().collect();
         let current_total: f64 = plan::current(curves).iter().sum();
         let (v, key) = self.values();
         let multiples = key == "multiples_of_current";

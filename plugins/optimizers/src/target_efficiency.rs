@@ -73,6 +73,12 @@ pub struct TargetEfficiency {
     /// amount is then a total over the window. Default: steady state per period.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<PlanningWindow>,
+    /// Allocate every channel's budget across geos (joint geo fits only, `"geo":
+    /// "hierarchical"`): every channel × geo is its own decision variable (named "channel / geo"
+    /// in bounds and details) under the national total budget, and `bounds.geos` bounds geos.
+    /// Default false: every geo keeps its current share of its channel's budget.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub geo_allocation: bool,
 }
 
 fn default_min_multiple() -> f64 {
@@ -532,6 +538,7 @@ impl Optimizer for TargetEfficiency {
         if let Some(w) = &self.window {
             w.validate("/window")?;
         }
+        crate::bounds::validate_geo_allocation(self.geo_allocation, self.window.is_some())?;
         self.bounds.validate("/bounds")
     }
 
@@ -539,9 +546,18 @@ impl Optimizer for TargetEfficiency {
         self.window.as_ref()
     }
 
+    fn geo_allocation(&self) -> bool {
+        self.geo_allocation
+    }
+
+    fn check_channels(&self, curves: &dyn ResponseCurves) -> Result<()> {
+        self.bounds.per_channel(curves, "/bounds").map(|_| ())
+    }
+
     fn optimize(&self, curves: &dyn ResponseCurves) -> Result<OptimizationResult> {
         self.validate()?;
-        let per = self.bounds.per_channel(curves, "/bounds")?;
+        let owned = self.bounds.per_channel(curves, "/bounds")?;
+        let per: Vec<&ChannelBounds> = owned.iter().collect();
         let cur = plan::current(curves);
         let current_total: f64 = cur.iter().sum();
         let (sol, info, name) = match self.goal {
