@@ -428,3 +428,77 @@ fn geo_allocation_plans_every_channel_in_every_geo() {
         assert!(!o_dir.exists(), "{name}: output written");
     }
 }
+
+/// `geo_controls`/`geo_trend: "per_geo"`: each geo gets its own price coefficient and trend
+/// slope around the national ones (`price.spread`, `price.<geo>.offset`, `trend.spread`, …),
+/// the decomposition's parts still add up to each geo × period's prediction, each geo's
+/// predictions are centred on its data (the derived intercepts hold the per-geo control
+/// terms), and the national figures are the geos' sums. Without a trend, `geo_trend` is a
+/// clear error before any fitting.
+#[test]
+fn per_geo_control_and_trend_coefficients() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut spec, _) = simulate_and_spec(dir.path());
+    spec["model"]["geo_controls"] = json!("per_geo");
+    spec["model"]["geo_trend"] = json!("per_geo");
+    let spec_path = write_spec(dir.path(), "per-geo-controls.json", &spec);
+    let out = dir.path().join("out");
+    let r = run_ok(&spec_path, &out);
+    let params = &r["posterior"]["diagnostics"]["parameters"];
+    let geos = r["geos"].as_array().unwrap();
+    for column in ["price", "trend"] {
+        assert!(params[format!("{column}.spread")]["mean"].as_f64().unwrap() > 0.0);
+        for g in geos {
+            let name = format!("{column}.{}.offset", g["name"].as_str().unwrap());
+            assert!(params[&name]["mean"].is_number(), "{name}");
+        }
+    }
+    assert!(params["sin_52.18_1.spread"].is_null());
+    for (c, ch) in r["channels"].as_array().unwrap().iter().enumerate() {
+        let sum: f64 = geos
+            .iter()
+            .map(|g| g["channels"][c]["contribution"].as_f64().unwrap())
+            .sum();
+        assert!(close(ch["contribution"].as_f64().unwrap(), sum, 1e-9));
+    }
+    let text = std::fs::read_to_string(out.join("decomposition.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(&header[..4], ["date", "geo", "actual", "predicted"]);
+    let mut by_geo: std::collections::BTreeMap<String, (f64, f64, usize)> = Default::default();
+    for line in lines {
+        let row: Vec<&str> = line.split(',').collect();
+        let num = |s: &str| s.parse::<f64>().unwrap();
+        let parts: f64 = row[4..].iter().map(|v| num(v)).sum();
+        assert!(close(parts, num(row[3]), 1e-9), "{line}");
+        let e = by_geo.entry(row[1].to_string()).or_default();
+        e.0 += num(row[2]);
+        e.1 += num(row[3]);
+        e.2 += 1;
+    }
+    assert_eq!(by_geo.len(), GEOS);
+    for (geo, (actual, predicted, n)) in by_geo {
+        assert_eq!(n, PERIODS);
+        assert!(
+            (actual - predicted).abs() < 0.02 * actual.abs(),
+            "{geo}: mean actual {} vs predicted {}",
+            actual / n as f64,
+            predicted / n as f64
+        );
+    }
+
+    let mut no_trend = spec.clone();
+    no_trend["baseline"]["trend"] = json!(false);
+    let p = write_spec(dir.path(), "no-trend.json", &no_trend);
+    let o_dir = dir.path().join("out-no-trend");
+    let o = mmm(&[
+        "run",
+        p.to_str().unwrap(),
+        "--out",
+        o_dir.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("/model/geo_trend"), "{}", stderr(&o));
+    assert!(!o_dir.exists());
+}

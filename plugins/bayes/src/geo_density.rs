@@ -5,8 +5,9 @@
 //! Geos `g = 1…G`, periods `t = 1…T`, per-capita scaled target `ỹ_{g,t}` and spend
 //! `x̃_{g,c,t}` (each geo's series divided by its population, then by a national scale):
 //! ```text
-//! μ_{g,t}  = τ_g + Σ_j γ_j·z_{g,t,j} + Σ_c β_{g,c}·f_c(x̃_{g,c}; θ_c)_t
+//! μ_{g,t}  = τ_g + Σ_j γ_{g,j}·z_{g,t,j} + Σ_c β_{g,c}·f_c(x̃_{g,c}; θ_c)_t
 //! β_{g,c}  = exp(m_c + s_c·ε_{g,c}),    ε_{g,c} ~ N(0, 1)       (non-centred log-normal)
+//! γ_{g,j}  = γ_j  (a national control),  or  γ_j + ξ_j·η_{g,j}, η_{g,j} ~ N(0, 1)  (per geo)
 //! ỹ_{g,t}  ~ N(μ_{g,t}, σ_g²)        (σ_g = σ for every geo, or each geo its own)
 //! ```
 //! The sampled intercept parameter is the geo's level at its media's mean contributions,
@@ -15,7 +16,10 @@
 //! intercept's prior evaluated at the derived `τ_g` (a shear: unit Jacobian, the same model):
 //! the level is pinned by the geo's mean KPI whatever the media effects, where `τ_g` and `β_{g,c}`
 //! trade off. With `A_g = Σ_t g_{g,t} + π'(τ_g)`, the media terms below use
-//! `B_{g,c} = Σ_t g_{g,t}·f_{g,c,t} − f̄_{g,c}·A_g` and `∂f/∂θ` centred the same way.
+//! `B_{g,c} = Σ_t g_{g,t}·f_{g,c,t} − f̄_{g,c}·A_g` and `∂f/∂θ` centred the same way. A control
+//! with per-geo coefficients is centred within each geo the same way (`τ'_g` also holds
+//! `γ_{g,j}·z̄_{g,j}`), with `D_{g,j} = Σ_t g_{g,t}·z_{g,t,j} − z̄_{g,j}·A_g`:
+//! `∂ℓ/∂γ_j = Σ_g D_{g,j}`, `∂ℓ/∂ξ_j = Σ_g η_{g,j}·D_{g,j}`, `∂ℓ/∂η_{g,j} = ξ_j·D_{g,j}`.
 //!
 //! `f_c` is channel `c`'s transform chain with parameters `θ_c` shared by all geos and applied to
 //! each geo's series separately (carry-over never crosses from one geo into another); `m_c` is
@@ -72,8 +76,19 @@ pub enum GeoSlot {
     },
     /// `τ_g`: geo `g`'s intercept.
     Intercept(usize),
-    /// `γ_j`: national coefficient of control column `j`.
+    /// `γ_j`: national coefficient of control column `j` (with per-geo coefficients, their
+    /// mean across geos).
     Coef(usize),
+    /// `ξ_j`: spread of control column `j`'s per-geo coefficients around `γ_j` (the column then
+    /// has one coefficient per geo, `γ_{g,j} = γ_j + ξ_j·η_{g,j}`; Meridian's `xi_c`).
+    CoefSpread(usize),
+    /// `η_{g,j}`: geo `geo`'s standardized offset of control column `coef`.
+    CoefOffset {
+        /// Control column index.
+        coef: usize,
+        /// Geo index.
+        geo: usize,
+    },
     /// `σ`: the noise scale shared by every geo.
     Sigma,
     /// `σ_g`: geo `g`'s own noise scale (Meridian's `unique_sigma_for_each_geo`).
@@ -163,6 +178,12 @@ pub struct GeoDensity {
     offset: Vec<usize>,
     intercept: Vec<usize>,
     coef: Vec<usize>,
+    /// Per control column, the index of its spread `ξ_j` when its coefficients are per geo.
+    coef_spread: Vec<Option<usize>>,
+    /// `η_{g,j}` indices, `j·G + g` (per-geo columns only).
+    coef_offset: Vec<usize>,
+    /// `z̄_{g,j}`, the mean of column `j` over geo `g`'s periods, `j·G + g`.
+    z_mean: Vec<f64>,
     /// Per geo, the index of its noise scale (all the same for a shared `σ`).
     sigma: Vec<usize>,
     /// Whether the geo effects are sampled centred (`EffectLog`) rather than as offsets.
@@ -187,6 +208,8 @@ impl GeoDensity {
         let mut offset = vec![0; c * geos];
         let mut intercept = vec![0; geos];
         let mut coef = vec![0; z.len()];
+        let mut coef_spread = vec![None; z.len()];
+        let mut coef_offset = vec![0; z.len() * geos];
         let mut sigma = vec![0; geos];
         let mut centered = false;
         for (k, p) in params.iter().enumerate() {
@@ -201,12 +224,21 @@ impl GeoDensity {
                 }
                 GeoSlot::Intercept(g) => intercept[g] = k,
                 GeoSlot::Coef(j) => coef[j] = k,
+                GeoSlot::CoefSpread(j) => coef_spread[j] = Some(k),
+                GeoSlot::CoefOffset { coef, geo } => coef_offset[coef * geos + geo] = k,
                 GeoSlot::Sigma => sigma.iter_mut().for_each(|s| *s = k),
                 GeoSlot::GeoSigma(g) => sigma[g] = k,
             }
         }
         let d = params.len();
         let n = geos * periods;
+        let z_mean = z
+            .iter()
+            .flat_map(|zj| {
+                zj.chunks(periods.max(1))
+                    .map(|c| sum(c) / periods.max(1) as f64)
+            })
+            .collect();
         GeoDensity {
             geos,
             periods,
@@ -228,6 +260,9 @@ impl GeoDensity {
             offset,
             intercept,
             coef,
+            coef_spread,
+            coef_offset,
+            z_mean,
             sigma,
             centered,
         }
@@ -266,10 +301,16 @@ impl GeoDensity {
         self.intercept[g]
     }
 
-    /// The intercepts `τ_g = τ'_g − Σ_c β_{g,c}·f̄_{g,c}(θ_c)` of constrained parameters `x`.
+    /// The intercepts `τ_g = τ'_g − Σ_c β_{g,c}·f̄_{g,c}(θ_c) − Σ_{j per geo} γ_{g,j}·z̄_{g,j}`
+    /// of constrained parameters `x`.
     pub fn intercepts(&mut self, x: &[f64]) -> Vec<f64> {
         let (geos, periods) = (self.geos, self.periods);
         let mut tau: Vec<f64> = (0..geos).map(|g| x[self.intercept[g]]).collect();
+        for j in (0..self.z.len()).filter(|&j| self.coef_per_geo(j)) {
+            for (g, t) in tau.iter_mut().enumerate() {
+                *t -= self.control_coefficient(x, j, g) * self.z_mean[j * geos + g];
+            }
+        }
         for c in 0..self.media.len() {
             let theta: Vec<f64> = self.theta_idx[c].iter().map(|&k| x[k]).collect();
             let betas: Vec<f64> = (0..geos).map(|g| self.coefficient(x, c, g)).collect();
@@ -285,6 +326,20 @@ impl GeoDensity {
     /// Index of control column `j`'s coefficient `γ_j`.
     pub fn coef_index(&self, j: usize) -> usize {
         self.coef[j]
+    }
+
+    /// Whether control column `j` has a coefficient per geo.
+    pub fn coef_per_geo(&self, j: usize) -> bool {
+        self.coef_spread[j].is_some()
+    }
+
+    /// Geo `g`'s coefficient of control column `j` for constrained parameters `x`:
+    /// `γ_{g,j} = γ_j + ξ_j·η_{g,j}` for a per-geo column, `γ_j` otherwise.
+    pub fn control_coefficient(&self, x: &[f64], j: usize, g: usize) -> f64 {
+        match self.coef_spread[j] {
+            Some(ks) => x[self.coef[j]] + x[ks] * x[self.coef_offset[j * self.geos + g]],
+            None => x[self.coef[j]],
+        }
     }
 
     /// Index of channel `c`'s `m_c`, the log of its median coefficient across geos.
@@ -335,9 +390,22 @@ impl LogDensity for GeoDensity {
                 .for_each(|v| *v = level);
         }
         for (j, zj) in self.z.iter().enumerate() {
-            let c = self.pt.x[self.coef[j]];
-            for (o, v) in self.mu.iter_mut().zip(zj) {
-                *o += c * v;
+            if self.coef_spread[j].is_none() {
+                let c = self.pt.x[self.coef[j]];
+                for (o, v) in self.mu.iter_mut().zip(zj) {
+                    *o += c * v;
+                }
+                continue;
+            }
+            // a coefficient per geo, on the column centred within the geo (the level shear)
+            for g in 0..geos {
+                let c = self.control_coefficient(&self.pt.x, j, g);
+                let mean = self.z_mean[j * geos + g];
+                self.tau[g] -= c * mean;
+                let span = g * periods..(g + 1) * periods;
+                for (o, v) in self.mu[span.clone()].iter_mut().zip(&zj[span]) {
+                    *o += c * (v - mean);
+                }
             }
         }
         let inv_t = 1.0 / periods as f64;
@@ -414,8 +482,22 @@ impl LogDensity for GeoDensity {
             self.a[g] = s + self.d_tau[g];
         }
         for (j, zj) in self.z.iter().enumerate() {
-            let s = dot(zj, &self.g);
-            self.pt.gx[self.coef[j]] += s;
+            let Some(ks) = self.coef_spread[j] else {
+                let s = dot(zj, &self.g);
+                self.pt.gx[self.coef[j]] += s;
+                continue;
+            };
+            let xi = self.pt.x[ks];
+            for g in 0..geos {
+                let span = g * periods..(g + 1) * periods;
+                // D_{g,j} = Σ_t g·(z − z̄) − z̄·π'(τ_g) = Σ_t g·z − z̄·A_g
+                let d =
+                    dot(&zj[span.clone()], &self.g[span]) - self.z_mean[j * geos + g] * self.a[g];
+                let ko = self.coef_offset[j * geos + g];
+                self.pt.gx[self.coef[j]] += d;
+                self.pt.gx[ks] += self.pt.x[ko] * d;
+                self.pt.gx[ko] += xi * d;
+            }
         }
         for c in 0..self.media.len() {
             let (km, ks) = (self.log_median[c], self.spread[c]);
@@ -561,6 +643,8 @@ mod tests {
         check_gradient(density());
         check_gradient(density_in(true));
         check_gradient(density_with(false, true));
+        check_gradient(with_per_geo_control(density()));
+        check_gradient(with_per_geo_control(density_with(false, true)));
     }
 
     /// The centred form is the same model: at `b_g = m + s·ε_g` its log density equals the
@@ -636,7 +720,30 @@ mod tests {
         // in every geo
         for per_geo_sigma in [false, true] {
             per_geo_regressions(density_with(false, per_geo_sigma));
+            per_geo_regressions(with_per_geo_control(density_with(false, per_geo_sigma)));
         }
+    }
+
+    /// `d` with a coefficient per geo for its control column: `ξ` and one `η_g` per geo.
+    fn with_per_geo_control(d: GeoDensity) -> GeoDensity {
+        let mut params = d.params;
+        params.push(GeoParam {
+            name: "xi".into(),
+            slot: GeoSlot::CoefSpread(0),
+            prior: Box::new(HalfNormal { sigma: 0.5 }),
+            bijector: Bijector::Lower(0.0),
+        });
+        for g in 0..d.geos {
+            params.push(GeoParam {
+                name: format!("eta{g}"),
+                slot: GeoSlot::CoefOffset { coef: 0, geo: g },
+                prior: normal(0.0, 1.0),
+                bijector: Bijector::Identity,
+            });
+        }
+        let d = GeoDensity::new(d.geos, d.periods, d.y, d.z, d.media, params);
+        assert!(d.coef_per_geo(0));
+        d
     }
 
     fn per_geo_regressions(mut d: GeoDensity) {
@@ -674,7 +781,7 @@ mod tests {
             chain.apply(xs, &mut f, &mut ws);
             let b = d.coefficient(&x, 0, g);
             let tau = taus[g];
-            let gamma = x[d.coef[0]];
+            let gamma = d.control_coefficient(&x, 0, g);
             let sigma = x[d.sigma_index(g)];
             for t in 0..periods {
                 let i = g * periods + t;

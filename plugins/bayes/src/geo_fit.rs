@@ -193,17 +193,20 @@ impl BayesianMmm {
         let mut mu = vec![0.0; g_len * t_len];
         let mut theta = Vec::new();
         for (r, (_, x)) in all.iter().enumerate() {
-            // controls: γ_j on standardized columns, back to raw units
-            let mut shift = 0.0;
+            // controls: γ_{g,j} on standardized columns, back to raw units (a per-geo
+            // column's national coefficient is that of its national mean γ_j)
+            let mut shift = vec![0.0; g_len];
             for (j, c) in scales.controls.iter().enumerate() {
+                for (g, s) in shift.iter_mut().enumerate() {
+                    *s += density.control_coefficient(x, j, g) * c.center / c.scale;
+                }
                 let gamma = x[density.coef_index(j)];
-                shift += gamma * c.center / c.scale;
                 coef_draws[(r, control_col[j])] = total_population * s_y * gamma / c.scale;
             }
             let mut national_intercept = 0.0;
             let taus = density.intercepts(x);
             for g in 0..g_len {
-                let tau = taus[g];
+                let (tau, shift) = (taus[g], shift[g]);
                 national_intercept += k[g] * (tau - shift);
                 let row = &mut mu[g * t_len..(g + 1) * t_len];
                 row.iter_mut().for_each(|v| *v = tau);
@@ -213,9 +216,9 @@ impl BayesianMmm {
             }
             coef_draws[(r, layout.intercept)] = national_intercept;
             for (j, c) in scales.controls.iter().enumerate() {
-                let gamma = x[density.coef_index(j)];
                 let col = control_col[j];
                 for g in 0..g_len {
+                    let gamma = density.control_coefficient(x, j, g);
                     let z = &density.z[j][g * t_len..(g + 1) * t_len];
                     for t in 0..t_len {
                         mu[g * t_len + t] += gamma * z[t];

@@ -26,10 +26,15 @@
 //! scale take the preset's; the hierarchy's own parameters: `<channel>.log_median_beta` (group `log_median_beta`,
 //! Normal(−1.5, 1), the log of the `robust` channel coefficient's median), `<channel>.beta_spread`
 //! (group `beta_spread`, HalfNormal(0.5): geos' effects within a factor e^{±1} of the median
-//! at two spreads) and the standardized offsets `<channel>.<geo>.beta_offset` (N(0, 1)).
+//! at two spreads) and the standardized offsets `<channel>.<geo>.beta_offset` (N(0, 1)); a
+//! control (or the trend) with per-geo coefficients (`geo_controls`/`geo_trend: "per_geo"`)
+//! adds `<column>.spread` (group `control_spread`, HalfNormal(0.5), on the standardized
+//! column and per-capita scaled KPI) and `<column>.<geo>.offset` (`control_offset`, N(0, 1)).
 
 use crate::geo_density::{GeoDensity, GeoMediaTerm, GeoParam, GeoSlot};
-use crate::model::{column_scale, BayesFit, BayesianMmm, GeoEffects, GeoNoise, Scaling, HDI_PROB};
+use crate::model::{
+    column_scale, BayesFit, BayesianMmm, GeoEffects, GeoNoise, GeoTerms, Scaling, HDI_PROB,
+};
 use crate::prior::Support;
 use crate::prior_keys::PriorKeys;
 use crate::priors::flat::Flat;
@@ -263,12 +268,57 @@ impl BayesianMmm {
                 Support::REAL,
                 &mut keys,
             )?);
+            let per_geo = match role {
+                Role::Control => self.geo_controls == GeoTerms::PerGeo,
+                Role::Baseline => name == "trend" && self.geo_trend == GeoTerms::PerGeo,
+                _ => false,
+            };
+            if per_geo {
+                params.push(self.make_param(
+                    format!("{name}.spread"),
+                    "control_spread",
+                    GeoSlot::CoefSpread(z.len()),
+                    Support::POSITIVE,
+                    &mut keys,
+                )?);
+                for (gi, g) in geos.iter().enumerate() {
+                    params.push(self.make_param(
+                        format!("{name}.{}.offset", g.name),
+                        "control_offset",
+                        GeoSlot::CoefOffset {
+                            coef: z.len(),
+                            geo: gi,
+                        },
+                        Support::REAL,
+                        &mut keys,
+                    )?);
+                }
+            }
             z.push(col.iter().map(|v| (v - mean) / sd).collect());
             controls.push(ControlScale {
                 regressor: j,
                 center: mean,
                 scale: sd,
             });
+        }
+        // a per-geo option that finds no column is a mistake in the spec
+        let has = |pick: &dyn Fn(&Role, &String) -> bool| {
+            roles.iter().zip(names).any(|(r, n)| pick(r, n))
+        };
+        if self.geo_controls == GeoTerms::PerGeo && !has(&|r, _| *r == Role::Control) {
+            return Err(MmmError::param(
+                "/model/geo_controls",
+                "\"per_geo\" gives each geo its own control coefficients, but the spec has no \
+                 controls; remove geo_controls or add controls",
+            ));
+        }
+        if self.geo_trend == GeoTerms::PerGeo && !has(&|r, n| *r == Role::Baseline && n == "trend")
+        {
+            return Err(MmmError::param(
+                "/model/geo_trend",
+                "\"per_geo\" gives each geo its own trend slope, but the model has no trend; \
+                 set \"baseline\": {\"trend\": true} or remove geo_trend",
+            ));
         }
         if self.geo_noise == GeoNoise::PerGeo {
             for (gi, g) in geos.iter().enumerate() {

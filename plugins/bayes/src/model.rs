@@ -154,6 +154,20 @@ pub enum GeoNoise {
     PerGeo,
 }
 
+/// Whether a geo fit's control (or trend) coefficients are national or per geo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GeoTerms {
+    /// One coefficient for every geo (default).
+    #[default]
+    National,
+    /// One coefficient per geo, normal around a national mean with a learned spread:
+    /// `γ_{g,j} = γ_j + ξ_j·η_{g,j}`, `η_{g,j} ~ N(0, 1)` (Meridian's `gamma_gc` around
+    /// `gamma_c` with spread `xi_c`). Parameters `<column>.spread` (group `control_spread`,
+    /// HalfNormal(0.5)) and `<column>.<geo>.offset` (group `control_offset`, N(0, 1)).
+    PerGeo,
+}
+
 /// Which preset of default priors (and scalings) to use for parameters the spec gives no
 /// prior (see `docs/bayesian.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
@@ -290,13 +304,23 @@ pub struct BayesianMmm {
     /// `sigma` prior).
     #[serde(default)]
     pub geo_noise: GeoNoise,
+    /// A geo fit's control coefficients: `national` (default) or `per_geo` (each geo its own,
+    /// around the national one; see [`GeoTerms`]).
+    #[serde(default)]
+    pub geo_controls: GeoTerms,
+    /// A geo fit's linear trend (`baseline.trend`): `national` (default, one slope) or `per_geo`
+    /// (each geo its own slope around the national one; see [`GeoTerms`]).
+    #[serde(default)]
+    pub geo_trend: GeoTerms,
     /// Priors by parameter name or group. Parameter names: `<channel>.beta` (or
     /// `<channel>.roi`, `<channel>.contribution_share` per `media_prior`),
     /// `<channel>.<transform type>.<param>` (e.g. `tv.hill.shape`), each control, baseline and
     /// Fourier column by its name (`price`, `trend`, `sin_52.18_1`), `intercept`, `sigma`.
     /// Groups: `channel_coefficient`, `roi`, `contribution_share`, `<transform type>.<param>`
     /// (e.g. `hill.shape`, `geometric_adstock.decay`), `intercept`, `control`, `baseline`,
-    /// `sigma`. A key that names neither is an error listing the valid keys of the spec.
+    /// `sigma`; a geo fit adds `log_median_beta`, `beta_spread`, `beta_offset`, and with
+    /// per-geo controls or trend `control_spread`, `control_offset` (`docs/geo.md`). A key that
+    /// names neither is an error listing the valid keys of the spec.
     #[serde(default)]
     pub priors: BTreeMap<String, Box<dyn Prior>>,
     /// Show a progress bar on stderr (only when stderr is a terminal).
@@ -322,6 +346,8 @@ impl Default for BayesianMmm {
             geo: GeoLevel::National,
             geo_effects: GeoEffects::NonCentered,
             geo_noise: GeoNoise::Shared,
+            geo_controls: GeoTerms::National,
+            geo_trend: GeoTerms::National,
             priors: BTreeMap::new(),
             progress: true,
         }
@@ -350,6 +376,9 @@ pub fn default_prior(defaults: Defaults, group: &str, support: Support) -> Resul
         "log_median_beta" => json!({"type":"normal","mu":-1.5,"sigma":1.0}),
         "beta_spread" => json!({"type":"half_normal","sigma":0.5}),
         "beta_offset" => json!({"type":"normal","mu":0.0,"sigma":1.0}),
+        // per-geo control and trend coefficients (GeoTerms::PerGeo): spread and offsets
+        "control_spread" => json!({"type":"half_normal","sigma":0.5}),
+        "control_offset" => json!({"type":"normal","mu":0.0,"sigma":1.0}),
         "contribution_share" => json!({"type":"beta","alpha":1.0,"beta":4.0}),
         "intercept" if pm => json!({"type":"normal","mu":0.0,"sigma":2.0}),
         "intercept" => json!({"type":"half_normal","sigma":2.0}),
