@@ -429,21 +429,79 @@ fn geo_allocation_plans_every_channel_in_every_geo() {
     }
 }
 
-/// `geo_controls`/`geo_trend: "per_geo"`: each geo gets its own price coefficient and trend
-/// slope around the national ones (`price.spread`, `price.<geo>.offset`, `trend.spread`, …),
-/// the decomposition's parts still add up to each geo × period's prediction, each geo's
-/// predictions are centred on its data (the derived intercepts hold the per-geo control
-/// terms), and the national figures are the geos' sums. Without a trend, `geo_trend` is a
-/// clear error before any fitting.
+/// `geo_controls`/`geo_trend: "per_geo"` on a panel whose geos differ in price effect and
+/// trend (`control_sd_log`, `trend_sd_log` 0.5): each geo gets its own price coefficient and
+/// trend slope around the national ones (`price.spread`, `price.<geo>.offset`, `trend.spread`,
+/// …), and each geo's price coefficient (its decomposition column over its price) is closer to
+/// the truth than with national controls (measured on the 12 × 104 panel: mean relative error
+/// 0.112 against 0.455); the decomposition's parts add up to each geo × period's prediction,
+/// each geo's predictions are centred on its data (the derived intercepts hold the per-geo
+/// control terms), and the national figures are the geos' sums. Without a trend, `geo_trend` is
+/// a clear error before any fitting.
 #[test]
 fn per_geo_control_and_trend_coefficients() {
     let dir = tempfile::tempdir().unwrap();
     let (mut spec, _) = simulate_and_spec(dir.path());
+    let mut simspec: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("examples/geo/simspec.json")).unwrap(),
+    )
+    .unwrap();
+    simspec["periods"] = json!(PERIODS);
+    simspec["geos"]["count"] = json!(GEOS);
+    simspec["geos"]["control_sd_log"] = json!(0.5);
+    simspec["geos"]["trend_sd_log"] = json!(0.5);
+    let (sim, truth) = simulate(dir.path(), "sim-controls", &simspec);
+    spec["data"]["path"] = json!(sim.join("data.csv").to_str().unwrap());
+    let national = run_ok(
+        &write_spec(dir.path(), "national-controls.json", &spec),
+        &dir.path().join("out-national"),
+    );
+    assert!(national["geos"].is_array());
     spec["model"]["geo_controls"] = json!("per_geo");
     spec["model"]["geo_trend"] = json!("per_geo");
     let spec_path = write_spec(dir.path(), "per-geo-controls.json", &spec);
     let out = dir.path().join("out");
     let r = run_ok(&spec_path, &out);
+    // per-geo price coefficients in the data's units: the decomposition's price column over
+    // the geo's price, against r_g·γ_{g,price}
+    let price_error = |out: &Path| -> f64 {
+        let data = std::fs::read_to_string(sim.join("data.csv")).unwrap();
+        let mut lines = data.lines();
+        let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let (gi, pi) = (0, head.iter().position(|h| *h == "price").unwrap());
+        let mut price_sum = std::collections::BTreeMap::<String, f64>::new();
+        for l in lines {
+            let row: Vec<&str> = l.split(',').collect();
+            *price_sum.entry(row[gi].to_string()).or_default() += row[pi].parse::<f64>().unwrap();
+        }
+        let dec = std::fs::read_to_string(out.join("decomposition.csv")).unwrap();
+        let mut lines = dec.lines();
+        let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let pj = head.iter().position(|h| *h == "price").unwrap();
+        let mut col_sum = std::collections::BTreeMap::<String, f64>::new();
+        for l in lines {
+            let row: Vec<&str> = l.split(',').collect();
+            *col_sum.entry(row[1].to_string()).or_default() += row[pj].parse::<f64>().unwrap();
+        }
+        let geos = truth["geos"].as_array().unwrap();
+        geos.iter()
+            .map(|g| {
+                let name = g["name"].as_str().unwrap();
+                let t = g["controls"][0]["coefficient"].as_f64().unwrap()
+                    * g["relative_size"].as_f64().unwrap();
+                (col_sum[name] / price_sum[name] / t - 1.0).abs()
+            })
+            .sum::<f64>()
+            / geos.len() as f64
+    };
+    let (per_geo, pooled) = (
+        price_error(&out),
+        price_error(&dir.path().join("out-national")),
+    );
+    eprintln!(
+        "per-geo price coefficients, mean relative error: per geo {per_geo}, national {pooled}"
+    );
+    assert!(per_geo < pooled, "per geo {per_geo} vs national {pooled}");
     let params = &r["posterior"]["diagnostics"]["parameters"];
     let geos = r["geos"].as_array().unwrap();
     for column in ["price", "trend"] {

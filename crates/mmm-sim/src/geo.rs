@@ -5,13 +5,16 @@
 //! ```text
 //! P_g       = max(1, round(population_median · e^{σ_P·z_g}))
 //! a_g       = intercept · e^{σ_a·z}           β_{g,c} = β_c · e^{σ_β·z}
+//! γ_{g,k}   = γ_k · e^{σ_γ·z}                 trend_g = trend · e^{σ_τ·z}
 //! x̃_{g,c}   ~ channel c's pattern with its levels scaled by e^{σ_x·z}
 //! x_{g,c,t} = round(r_g · x̃_{g,c,t}, 2)                      (the data's spend)
 //! y_{g,t}   = round(r_g · ỹ_{g,t}, 4)                        (the data's target)
-//! ỹ_{g,t}   = a_g + trend·t + S_t + Σ_c β_{g,c}·f_c(x_{g,c}/r_g)_t + Σ_k γ_k·z_{g,k,t} + ε_{g,t}
+//! ỹ_{g,t}   = a_g + trend_g·t + S_t + Σ_c β_{g,c}·f_c(x_{g,c}/r_g)_t + Σ_k γ_{g,k}·z_{g,k,t} + ε_{g,t}
 //! ```
 //! every `z ~ N(0, 1)` independent (stream `60_000` of the seed: the populations, then per geo
-//! its intercept and per channel its effect and spend level), and geo `g`'s own series drawn as
+//! its intercept, per channel its effect and spend level, then — only when `σ_γ` or `σ_τ` is
+//! positive, so that panels without them keep their bytes — per control its effect and the
+//! trend's slope), and geo `g`'s own series drawn as
 //! a national simulation with seed `splitmix64(seed + g + 1)`. Transforms are shared by the
 //! geos and applied to per-capita spend `x/r_g` (in units of the average geo), as Meridian
 //! scales media by population; controls and noise are per capita too.
@@ -119,6 +122,14 @@ pub fn simulate_geos(
         for c in gspec.channels.iter_mut() {
             c.coefficient *= (geo.effect_sd_log * z.sample(&mut r)).exp();
             c.spend = c.spend.scaled((geo.spend_sd_log * z.sample(&mut r)).exp());
+        }
+        if geo.control_sd_log > 0.0 {
+            for c in gspec.controls.iter_mut() {
+                c.scale_effect((geo.control_sd_log * z.sample(&mut r)).exp());
+            }
+        }
+        if geo.trend_sd_log > 0.0 {
+            gspec.trend *= (geo.trend_sd_log * z.sample(&mut r)).exp();
         }
         let d: Drawn = draw(&gspec, rel)?;
         let name = format!("Geo{g}");
@@ -369,6 +380,45 @@ mod tests {
         let g = &a.truth.geos;
         assert!(g[0].channels[0].coefficient != g[1].channels[0].coefficient);
         assert!(g[0].seed != g[1].seed);
+    }
+
+    /// `control_sd_log` and `trend_sd_log` give each geo its own control effect and trend
+    /// slope (in truth.json's `controls[].coefficient` and `baseline.trend`), the national
+    /// sums still hold, and with both 0 (the default) the panel keeps its bytes.
+    #[test]
+    fn per_geo_control_effects_and_trends() {
+        let base = parse_simspec(&spec(json!({"count": 3})), "<test>").unwrap();
+        let zero = parse_simspec(
+            &spec(json!({"count": 3, "control_sd_log": 0.0, "trend_sd_log": 0.0})),
+            "<test>",
+        )
+        .unwrap();
+        assert_eq!(
+            simulate(&base, None).unwrap().csv,
+            simulate(&zero, None).unwrap().csv
+        );
+        let mut v = spec(json!({"count": 3, "control_sd_log": 0.5, "trend_sd_log": 0.5}));
+        v["trend"] = json!(0.5);
+        let sim = simulate(&parse_simspec(&v, "<test>").unwrap(), None).unwrap();
+        let t = &sim.truth;
+        let effects: Vec<f64> = t.geos.iter().map(|g| g.controls[0].coefficient).collect();
+        let trends: Vec<f64> = t.geos.iter().map(|g| g.baseline.trend).collect();
+        assert!(
+            effects.iter().all(|e| *e > 0.0) && effects[0] != effects[1],
+            "{effects:?}"
+        );
+        assert!(
+            trends.iter().all(|e| *e > 0.0) && trends[0] != trends[1],
+            "{trends:?}"
+        );
+        let y: f64 = rows(&sim.csv)
+            .iter()
+            .map(|r| r[3].parse::<f64>().unwrap())
+            .sum();
+        let parts = t.baseline.contribution
+            + t.channels.iter().map(|c| c.contribution).sum::<f64>()
+            + t.controls.iter().map(|c| c.contribution).sum::<f64>();
+        assert!((y - parts).abs() < 1e-3 * 90.0, "{y} {parts}");
     }
 
     #[test]

@@ -91,7 +91,8 @@ pub struct SimSpec {
 /// x_{g,c,t} = r_g · x̃_{g,c,t},   x̃ drawn from channel c's pattern scaled by e^{σ_x·z}
 /// β_{g,c}   = β_c · e^{σ_β·z}            (national β_c is the median across geos)
 /// a_g       = intercept · e^{σ_a·z}
-/// y_{g,t}   = r_g · (a_g + trend·t + S_t + Σ_c β_{g,c}·f_c(x̃_{g,c})_t + Σ_k γ_k·z_{g,k,t} + ε_{g,t})
+/// γ_{g,k}   = γ_k · e^{σ_γ·z},   trend_g = trend · e^{σ_τ·z}   (drawn only when σ_γ, σ_τ > 0)
+/// y_{g,t}   = r_g · (a_g + trend_g·t + S_t + Σ_c β_{g,c}·f_c(x̃_{g,c})_t + Σ_k γ_{g,k}·z_{g,k,t} + ε_{g,t})
 /// ```
 /// with every `z ~ N(0, 1)` independent, transforms shared by all geos and applied to
 /// per-capita spend, as Meridian scales media by population.
@@ -128,6 +129,15 @@ pub struct GeoSpec {
     #[serde(default = "default_intercept_sd_log")]
     #[schemars(range(min = 0.0, max = 5.0))]
     pub intercept_sd_log: f64,
+    /// `σ_γ`: log-scale spread of each control's effect across geos (default 0: every geo the
+    /// national effect), for data whose geos differ in, say, price elasticity.
+    #[serde(default)]
+    #[schemars(range(min = 0.0, max = 5.0))]
+    pub control_sd_log: f64,
+    /// `σ_τ`: log-scale spread of the trend's slope across geos (default 0).
+    #[serde(default)]
+    #[schemars(range(min = 0.0, max = 5.0))]
+    pub trend_sd_log: f64,
 }
 
 fn default_geo_column() -> String {
@@ -604,6 +614,18 @@ impl ControlSpec {
             | ControlSpec::Promotion { name, .. }
             | ControlSpec::Confounder { name, .. }
             | ControlSpec::Holidays { name, .. } => name,
+        }
+    }
+
+    /// Multiplies the control's effect (its coefficient, or a promotion's or holiday's effect)
+    /// by `factor`.
+    pub fn scale_effect(&mut self, factor: f64) {
+        match self {
+            ControlSpec::Series { coefficient, .. }
+            | ControlSpec::Confounder { coefficient, .. } => *coefficient *= factor,
+            ControlSpec::Promotion { effect, .. } | ControlSpec::Holidays { effect, .. } => {
+                *effect *= factor
+            }
         }
     }
 
