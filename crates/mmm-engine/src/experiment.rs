@@ -1041,14 +1041,16 @@ fn credited_columns(estimate: &CausalEstimate) -> Vec<Option<Credited<'_>>> {
         .iter()
         .map(|c| match (c.role, c.channel) {
             (Role::Mediator, _) => Some(Credited::Series(exogenous)),
-            (_, Some(ch)) => estimate
-                .effects
-                .iter()
-                .find(|e| e.channel == ch)
-                .map(|e| match &e.effect {
-                    Some(series) => Credited::Series(series),
-                    None => Credited::Coefficient(e.total_coefficient),
-                }),
+            (_, Some(ch)) => {
+                estimate
+                    .effects
+                    .iter()
+                    .find(|e| e.channel == ch)
+                    .map(|e| match &e.effect {
+                        Some(series) => Credited::Series(series),
+                        None => Credited::Coefficient(e.total_coefficient),
+                    })
+            }
             _ => None,
         })
         .collect()

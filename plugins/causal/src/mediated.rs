@@ -368,12 +368,8 @@ impl Mediated {
                 .map(|(_, e)| e.iter().sum::<f64>());
             effects[ch] = match (indirect, self.entry) {
                 (Some(ind), _) if mass == 0.0 || !ind.is_finite() => (c, Some(c), Some(0.0)),
-                (Some(ind), MediatorEntry::Observed) => {
-                    (c + ind / mass, Some(c), Some(ind / mass))
-                }
-                (Some(ind), MediatorEntry::Residual) => {
-                    (c, Some(c - ind / mass), Some(ind / mass))
-                }
+                (Some(ind), MediatorEntry::Observed) => (c + ind / mass, Some(c), Some(ind / mass)),
+                (Some(ind), MediatorEntry::Residual) => (c, Some(c - ind / mass), Some(ind / mass)),
                 (None, _) => (c, Some(c), Some(0.0)),
             };
         }
