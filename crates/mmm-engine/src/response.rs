@@ -37,7 +37,7 @@ pub struct ChannelCurves {
     offsets: Vec<f64>,
     buffers: Vec<Mutex<Buffers>>,
     /// The mediation paths of a mediated structure (see [`ChannelCurves::set_mediation`]).
-    mediation: Option<CurveMediation>,
+    mediation: Option<Box<CurveMediation>>,
 }
 
 /// A mediated structure's paths as the curves use them (channel indices are curve indices).
@@ -172,7 +172,7 @@ impl ChannelCurves {
             }
         }
         let lever = exogenous.max(0.0);
-        self.mediation = Some(CurveMediation {
+        self.mediation = Some(Box::new(CurveMediation {
             buffers: Mutex::new(Buffers {
                 x: vec![0.0; n],
                 ones: vec![1.0; n],
@@ -186,7 +186,7 @@ impl ChannelCurves {
             a,
             own,
             operating: lever + induced,
-        });
+        }));
         if let Some((i, contribution)) = mediator {
             self.current[i] = lever;
             self.offsets[i] = 0.0;
