@@ -91,6 +91,9 @@ fn coverage(reps: u64, resamples: u32, intervals: &[&str]) -> Vec<Vec<f64>> {
                 hits[m][c] += *hit as usize;
             }
         }
+        if std::env::var_os("MMM_COVERAGE_PROGRESS").is_some() {
+            eprintln!("replicate {}: hits so far {hits:?}", seed + 1);
+        }
     }
     hits.iter()
         .map(|h| h.iter().map(|k| *k as f64 / reps as f64).collect())
@@ -160,7 +163,9 @@ fn mediated_coverage_study() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(400);
-    let methods = ["percentile", "expanded"];
+    let methods_env =
+        std::env::var("MMM_COVERAGE_METHODS").unwrap_or_else(|_| "percentile,expanded".into());
+    let methods: Vec<&str> = methods_env.split(',').collect();
     let c = coverage(reps, 200, &methods);
     for (m, per) in methods.iter().zip(&c) {
         println!("{m}: {CHANNELS:?} {per:?}");

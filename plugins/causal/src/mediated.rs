@@ -15,6 +15,7 @@ use mmm_core::causal::{
 use mmm_core::dataset::ModelData;
 use mmm_core::model::{Column, Design, FitProblem, Model, Role};
 use mmm_core::transform::{ChainWorkspace, Transform, TransformChain};
+use mmm_core::tuning::ResampleScheme;
 use mmm_core::{MmmError, Result};
 use rayon::prelude::*;
 use schemars::JsonSchema;
@@ -73,6 +74,16 @@ pub struct BootstrapSpec {
     /// small samples, see `docs/methods.md`; `percentile`: the plain percentile interval).
     #[serde(default)]
     pub interval: IntervalMethod,
+    /// What is resampled (default `residuals`): `residuals`, moving blocks of the two stages'
+    /// residual pairs (same blocks for both, each rescaled by `√(n/(n−p))`) around the point
+    /// fit, the design held fixed (`M* = M̂ + u*`, `y* = ŷ(f_M(M*)) + e*`); `periods`, moving
+    /// blocks of whole periods (pairs bootstrap). See `docs/methods.md` ("Bootstrap intervals").
+    #[serde(default = "default_resample")]
+    pub resample: ResampleScheme,
+}
+
+fn default_resample() -> ResampleScheme {
+    ResampleScheme::Residuals
 }
 
 fn default_resamples() -> u32 {
@@ -89,6 +100,7 @@ impl Default for BootstrapSpec {
             block_length: None,
             level: default_level(),
             interval: IntervalMethod::default(),
+            resample: default_resample(),
         }
     }
 }
@@ -171,6 +183,13 @@ struct MediatorSplit {
     b: f64,
 }
 
+/// A residual-bootstrap world: the mediator's spend `M*` (and `f_M(M*)`) and the target `y*`
+/// the two stages are refitted on (the counterfactuals stay on the observed mediator).
+struct World {
+    mediator: MediatorSeries,
+    y: Vec<f64>,
+}
+
 /// What one bootstrap resample yields.
 struct Draw {
     effects: Vec<PathEffects>,
@@ -229,8 +248,14 @@ impl Mediated {
         mediator_channel: Option<usize>,
         med: &MediatorSeries,
         rows: Option<&[usize]>,
+        world: Option<&World>,
     ) -> Result<TwoStage> {
         let data = input.data;
+        // what the stages are fitted on: the data, or a residual-bootstrap world
+        let (fit_med, fit_y) = match world {
+            Some(w) => (&w.mediator, w.y.as_slice()),
+            None => (med, data.y.as_slice()),
+        };
         let pick = |v: &[f64]| -> Vec<f64> {
             match rows {
                 Some(r) => r.iter().map(|&i| v[i]).collect(),
@@ -249,7 +274,7 @@ impl Mediated {
         let stage1_model: &dyn Model = self.stage1_model.as_deref().unwrap_or(input.model);
         let full1 = data.design(drivers, &[]);
         let d1 = select(full1.clone());
-        let m_rows = pick(&med.spend);
+        let m_rows = pick(&fit_med.spend);
         let fit1 = stage1_model.fit(&FitProblem {
             design: &d1,
             y: &m_rows,
@@ -274,7 +299,7 @@ impl Mediated {
         };
         // the mediator column on every period (adstock needs the whole series), then the rows
         let m_all: Vec<f64> = match self.entry {
-            MediatorEntry::Observed => med.transformed.clone(),
+            MediatorEntry::Observed => fit_med.transformed.clone(),
             MediatorEntry::Residual => {
                 let beta1 = fit1.beta();
                 let fitted: Vec<f64> = (0..n_all)
@@ -286,7 +311,8 @@ impl Mediated {
                     })
                     .collect();
                 let f_fitted = transform(&fitted, &mut ws);
-                med.transformed
+                fit_med
+                    .transformed
                     .iter()
                     .zip(&f_fitted)
                     .map(|(g, h)| g - h)
@@ -320,7 +346,7 @@ impl Mediated {
             role: Role::Mediator,
             channel: None,
         });
-        let y_rows = pick(&data.y);
+        let y_rows = pick(fit_y);
         let fit2 = input.model.fit(&FitProblem {
             design: &d2,
             y: &y_rows,
@@ -550,6 +576,7 @@ impl CausalStructure for Mediated {
             mediator_channel,
             &med,
             None,
+            None,
         )?;
 
         let n = data.n_obs();
@@ -558,17 +585,64 @@ impl CausalStructure for Mediated {
             .block_length
             .map(|b| b as usize)
             .unwrap_or_else(|| default_block_length(n));
+        let p1 = point.stage1.design.x.ncols();
+        let p2 = point.stage2.design.x.ncols();
+        // the residual bootstrap's pieces: each stage's fitted values and centred residuals,
+        // rescaled by √(n/(n−p)) (Davison & Hinkley 1997, eq. 6.9)
+        let centred = |y: &[f64], f: &[f64], p: usize| -> Vec<f64> {
+            let r: Vec<f64> = y.iter().zip(f).map(|(y, f)| y - f).collect();
+            let mean = r.iter().sum::<f64>() / n.max(1) as f64;
+            let scale = (n as f64 / (n.saturating_sub(p)).max(1) as f64).sqrt();
+            r.iter().map(|e| scale * (e - mean)).collect()
+        };
+        let fitted1 = &point.stage1.fitted.fitted;
+        let fitted2 = &point.stage2.fitted.fitted;
+        let residual_world = self.bootstrap.resample == ResampleScheme::Residuals
+            && fitted1.len() == n
+            && fitted2.len() == n;
+        let (u, e) = if residual_world {
+            (
+                centred(&med.spend, fitted1, p1),
+                centred(&data.y, fitted2, p2),
+            )
+        } else {
+            (vec![], vec![])
+        };
+        let b_hat = point.split.b;
+        let world = |rows: &[usize]| -> World {
+            let spend: Vec<f64> = (0..n).map(|t| (fitted1[t] + u[rows[t]]).max(0.0)).collect();
+            let mut transformed = vec![0.0; n];
+            let mut ws = ChainWorkspace::new(&med.chain, n);
+            med.chain.apply(&spend, &mut transformed, &mut ws);
+            let y = (0..n)
+                .map(|t| fitted2[t] + b_hat * (transformed[t] - med.transformed[t]) + e[rows[t]])
+                .collect();
+            World {
+                mediator: MediatorSeries {
+                    spend,
+                    chain: med.chain.clone(),
+                    transformed,
+                },
+                y,
+            }
+        };
         let draws: Vec<Draw> = (0..self.bootstrap.resamples as u64)
             .into_par_iter()
             .filter_map(|b| {
                 let rows = block_resample(n, block, input.seed, b);
+                let (rows, w) = if residual_world {
+                    (None, Some(world(&rows)))
+                } else {
+                    (Some(rows), None)
+                };
                 self.fit_two_stage(
                     input,
                     &drivers,
                     &outcome_channels,
                     mediator_channel,
                     &med,
-                    Some(&rows),
+                    rows.as_deref(),
+                    w.as_ref(),
                 )
                 .ok()
                 .map(|s| Draw {
@@ -578,12 +652,7 @@ impl CausalStructure for Mediated {
             })
             .collect();
         // residual degrees of freedom of the larger stage, for the small-sample expansion
-        let p = point
-            .stage2
-            .design
-            .x
-            .ncols()
-            .max(point.stage1.design.x.ncols());
+        let p = p1.max(p2);
         let ci = BootstrapInterval::new(self.bootstrap.interval, self.bootstrap.level, n, p);
         let enough = draws.len() >= 20;
         let interval = |v: Vec<f64>, point: f64| enough.then(|| ci.interval(&v, point));
