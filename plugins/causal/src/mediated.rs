@@ -122,8 +122,9 @@ impl Default for BootstrapSpec {
 /// chain and `f_M` the mediator's (with what it learned on the observed `M`). Per unit of
 /// `f_i(x_i)` (the reported coefficients) the paths are divided by `Σ_t f_i(x_i)_t`; per
 /// dollar by the driver's spend `Σ_t x_it`. Intervals come from a moving-block bootstrap of
-/// the periods (both stages refitted on every resample, in parallel, seeded per resample; the
-/// counterfactuals of each resample evaluated on every period).
+/// the two stages' residual pairs around the point fit (default) or of the periods (both
+/// stages refitted on every resample, in parallel, seeded per resample; the counterfactuals of
+/// each resample evaluated on every observed period).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Mediated {
@@ -190,6 +191,17 @@ struct World {
     y: Vec<f64>,
 }
 
+/// What the two stages are fitted on.
+#[derive(Clone, Copy)]
+enum Sample<'a> {
+    /// The data (the point estimate).
+    Data,
+    /// These rows of the data (pairs bootstrap).
+    Periods(&'a [usize]),
+    /// A residual-bootstrap world.
+    Residuals(&'a World),
+}
+
 /// What one bootstrap resample yields.
 struct Draw {
     effects: Vec<PathEffects>,
@@ -247,10 +259,14 @@ impl Mediated {
         outcome_channels: &[usize],
         mediator_channel: Option<usize>,
         med: &MediatorSeries,
-        rows: Option<&[usize]>,
-        world: Option<&World>,
+        sample: Sample<'_>,
     ) -> Result<TwoStage> {
         let data = input.data;
+        let (rows, world) = match sample {
+            Sample::Data => (None, None),
+            Sample::Periods(r) => (Some(r), None),
+            Sample::Residuals(w) => (None, Some(w)),
+        };
         // what the stages are fitted on: the data, or a residual-bootstrap world
         let (fit_med, fit_y) = match world {
             Some(w) => (&w.mediator, w.y.as_slice()),
@@ -575,8 +591,7 @@ impl CausalStructure for Mediated {
             &outcome_channels,
             mediator_channel,
             &med,
-            None,
-            None,
+            Sample::Data,
         )?;
 
         let n = data.n_obs();
@@ -630,10 +645,10 @@ impl CausalStructure for Mediated {
             .into_par_iter()
             .filter_map(|b| {
                 let rows = block_resample(n, block, input.seed, b);
-                let (rows, w) = if residual_world {
-                    (None, Some(world(&rows)))
-                } else {
-                    (Some(rows), None)
+                let w = residual_world.then(|| world(&rows));
+                let sample = match &w {
+                    Some(w) => Sample::Residuals(w),
+                    None => Sample::Periods(&rows),
                 };
                 self.fit_two_stage(
                     input,
@@ -641,8 +656,7 @@ impl CausalStructure for Mediated {
                     &outcome_channels,
                     mediator_channel,
                     &med,
-                    rows.as_deref(),
-                    w.as_ref(),
+                    sample,
                 )
                 .ok()
                 .map(|s| Draw {
