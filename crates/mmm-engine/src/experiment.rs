@@ -183,7 +183,7 @@ pub fn run(loaded: &LoadedSpec) -> Result<RunOutput> {
                     c.contribution_interval,
                 ),
                 None => (
-                    e.total_coefficient * mass,
+                    e.contribution(&data.transformed[e.channel]),
                     e.total_coefficient_interval
                         .map(|(lo, hi)| scale(lo, hi, mass)),
                 ),
@@ -1081,14 +1081,15 @@ fn note_mediator_lever(
 enum Credited<'a> {
     /// The channel's total coefficient times the column (a mediator's driver).
     Coefficient(f64),
-    /// A given series (the mediator's exogenous effect).
+    /// A given series (a mediated driver's effect, the mediator's credited effect).
     Series(&'a [f64]),
 }
 
 /// Per outcome-stage column, its credited content when the structure has a mediator: a
-/// channel's column holds its total effect `m_i·f_i(x_i)_t` (direct plus induced through the
-/// mediator), the mediator's column only its exogenous part; `None` everywhere otherwise
-/// (`β_j·x_tj`). Either way the parts sum to the prediction.
+/// channel's column holds its total effect (a driver's effect series `c_i·f_i(x_i)_t + I_it`,
+/// direct plus induced through the mediator, or `m_i·f_i(x_i)_t`), the mediator's column only
+/// the rest of its effect; `None` everywhere otherwise (`β_j·x_tj`). Either way the parts sum
+/// to the prediction.
 fn credited_columns(estimate: &CausalEstimate) -> Vec<Option<Credited<'_>>> {
     let Some(stage) = estimate.outcome_stage() else {
         return vec![];
@@ -1102,11 +1103,16 @@ fn credited_columns(estimate: &CausalEstimate) -> Vec<Option<Credited<'_>>> {
         .iter()
         .map(|c| match (c.role, c.channel) {
             (Role::Mediator, _) => Some(Credited::Series(exogenous)),
-            (_, Some(ch)) => estimate
-                .effects
-                .iter()
-                .find(|e| e.channel == ch)
-                .map(|e| Credited::Coefficient(e.total_coefficient)),
+            (_, Some(ch)) => {
+                estimate
+                    .effects
+                    .iter()
+                    .find(|e| e.channel == ch)
+                    .map(|e| match &e.effect {
+                        Some(series) => Credited::Series(series),
+                        None => Credited::Coefficient(e.total_coefficient),
+                    })
+            }
             _ => None,
         })
         .collect()

@@ -36,6 +36,27 @@ pub struct ChannelCurves {
     /// Constant added to a channel's response (a mediator's exogenous lever; 0 otherwise).
     offsets: Vec<f64>,
     buffers: Vec<Mutex<Buffers>>,
+    /// The mediation paths of a mediated structure (see [`ChannelCurves::set_mediation`]).
+    mediation: Option<Box<CurveMediation>>,
+}
+
+/// A mediated structure's paths as the curves use them (channel indices are curve indices).
+#[derive(Debug)]
+struct CurveMediation {
+    /// The mediator's chain `f_M`.
+    chain: TransformChain,
+    buffers: Mutex<Buffers>,
+    /// Stage-2 coefficient of the transformed mediator.
+    b: f64,
+    /// The paid mediator's curve, if any.
+    mediator: Option<usize>,
+    /// Per curve: `a_i` when it is a driver whose curve carries the path through the mediator.
+    a: Vec<Option<f64>>,
+    /// Per curve: `a_i·F_i(s̄_i)`, the driver's induced mediator spend at current spend (0 for
+    /// other channels).
+    own: Vec<f64>,
+    /// Steady-state mediator spend at current spends, `ē + Σ_j a_j·F_j(s̄_j)`.
+    operating: f64,
 }
 
 #[derive(Debug)]
@@ -50,10 +71,20 @@ struct Buffers {
 impl ChannelCurves {
     /// Curves from a fitted estimate, with the data's learned chains; horizon = data length.
     pub fn new(data: &ModelData, estimate: &CausalEstimate) -> Self {
+        let carry = estimate
+            .mediation
+            .as_ref()
+            .filter(|m| m.drivers_carry_path)
+            .map(|m| m.drivers.iter().map(|d| d.0).collect::<Vec<_>>())
+            .unwrap_or_default();
+        // a driver whose curve carries the mediator path keeps its direct coefficient here
         let coefficients: Vec<f64> = estimate
             .effects
             .iter()
-            .map(|e| e.total_coefficient)
+            .map(|e| match e.direct_coefficient {
+                Some(c) if carry.contains(&e.channel) => c,
+                _ => e.total_coefficient,
+            })
             .collect();
         let chains: Vec<TransformChain> = estimate
             .effects
@@ -74,62 +105,108 @@ impl ChannelCurves {
             })
             .collect();
         let mut curves = Self::from_parts(names, chains, coefficients, current, data.n_obs());
-        for (i, e) in estimate.effects.iter().enumerate() {
-            if let Some(c) = &e.credit {
-                let contribution = e.contribution(&data.transformed[e.channel]);
-                curves.set_exogenous_lever(i, c.exogenous_level, contribution);
-            }
+        if let Some(m) = &estimate.mediation {
+            let index = |ch: usize| estimate.effects.iter().position(|e| e.channel == ch);
+            let mediator = m.mediator.and_then(|ch| {
+                let i = index(ch)?;
+                let e = &estimate.effects[i];
+                Some((i, e.contribution(&data.transformed[e.channel])))
+            });
+            let drivers = m
+                .drivers
+                .iter()
+                .filter_map(|&(ch, a)| index(ch).map(|i| (i, a)))
+                .collect::<Vec<_>>();
+            curves.set_mediation(
+                m.chain.clone(),
+                m.b,
+                &drivers,
+                m.exogenous_spend,
+                m.drivers_carry_path,
+                mediator,
+            );
         }
         curves
     }
 
-    /// Makes channel `i` (a mediator) a lever over its *exogenous* spend: current spend becomes
-    /// the steady-state spend `ē` whose transformed level is the mean exogenous level `level`,
-    /// and the response is shifted by a constant so that at `ē` it equals the channel's credited
-    /// contribution `contribution`.
+    /// Gives the curves a mediated structure's paths: a driver's curve (when `carry`, the
+    /// observed entry) adds what its spend induces through the mediator, the other drivers
+    /// held at current spend, and a paid mediator's curve (`mediator`: its curve and its
+    /// credited contribution) is over its *exogenous* spend `e`, shifted so that at current
+    /// spend it equals that contribution.
     ///
     /// # Formula
     /// ```text
-    /// f_i(ē·1)_∞ = level                          (bisection; ē = 0 when level ≤ f_i(0))
-    /// response_i(s) = H·m_i·f_i(s·1)_∞ + δ_i,      δ_i = contribution − H·m_i·f_i(ē·1)_∞
+    /// M̄          = ē + Σ_{j∈D} a_j·F_j(s̄_j)                 steady-state mediator spend now
+    /// response_i(s) = H·c_i·F_i(s) + H·b·[F_M(M̄ − a_i·F_i(s̄_i) + a_i·F_i(s)) − F_M(M̄ − a_i·F_i(s̄_i))]
+    /// mROI_i(s)     = c_i·F_i'(s) + b·F_M'(M̄ − a_i·F_i(s̄_i) + a_i·F_i(s))·a_i·F_i'(s)
+    /// response_M(e) = H·b·F_M(e + M̄ − ē) + δ,   δ = contribution_M − H·b·F_M(M̄)
+    /// mROI_M(e)     = b·F_M'(e + M̄ − ē)
     /// ```
-    /// A driver's own curve already carries the mediator it induces (its `m_i` is the total
-    /// effect), so with the mediator's lever exogenous the channels' curves add up to the
-    /// model's media effect without counting the induced part twice. `δ_i` is 0 (to rounding)
-    /// for the observed entry when `level` is attainable; it is the stage-2 baseline's share of
-    /// the exogenous level for the residual entry. A constant changes no plan and no mROI.
-    pub fn set_exogenous_lever(&mut self, i: usize, level: f64, contribution: f64) {
-        let observed = self.current[i];
-        let f = |s: f64| self.steady_state(i, s).0;
-        let floor = f(0.0);
-        let spend = if level.is_nan() || level <= floor {
-            0.0
-        } else {
-            // bracket: double from the observed spend (or 1) until the level is reached
-            let mut hi = observed.max(1.0);
-            let mut steps = 0;
-            while f(hi) < level && steps < 64 {
-                hi *= 2.0;
-                steps += 1;
+    /// with `F = f(s·1)_∞` the steady state, `ē = max(0, exogenous)` the mediator's current
+    /// lever, `c_i` the curve's coefficient (the driver's direct one) and mediator spends below
+    /// 0 taken as 0. At current spend the curves add up to the model's steady-state media and
+    /// mediator effect, the induced part counted once (in the drivers'). Each driver's curve
+    /// holds the others at current spend: a plan that moves several drivers at once is valued
+    /// as the sum of their separate effects through the mediator (exact without saturation).
+    pub fn set_mediation(
+        &mut self,
+        chain: TransformChain,
+        b: f64,
+        drivers: &[(usize, f64)],
+        exogenous: f64,
+        carry: bool,
+        mediator: Option<(usize, f64)>,
+    ) {
+        let n = STEADY_STATE_PERIODS;
+        let k = self.names.len();
+        let mut a = vec![None; k];
+        let mut own = vec![0.0; k];
+        let mut induced = 0.0;
+        for &(i, a_i) in drivers {
+            let v = a_i * self.steady_state(i, self.current[i]).0;
+            own[i] = v;
+            induced += v;
+            if carry {
+                a[i] = Some(a_i);
             }
-            if f(hi) < level {
-                hi
-            } else {
-                let mut lo = 0.0;
-                for _ in 0..100 {
-                    let mid = 0.5 * (lo + hi);
-                    if f(mid) < level {
-                        lo = mid;
-                    } else {
-                        hi = mid;
-                    }
-                }
-                0.5 * (lo + hi)
-            }
+        }
+        let lever = exogenous.max(0.0);
+        self.mediation = Some(Box::new(CurveMediation {
+            buffers: Mutex::new(Buffers {
+                x: vec![0.0; n],
+                ones: vec![1.0; n],
+                y: vec![0.0; n],
+                dy: vec![0.0; n],
+                ws: ChainWorkspace::new(&chain, n),
+            }),
+            chain,
+            b,
+            mediator: mediator.map(|m| m.0),
+            a,
+            own,
+            operating: lever + induced,
+        }));
+        if let Some((i, contribution)) = mediator {
+            self.current[i] = lever;
+            self.offsets[i] = 0.0;
+            self.offsets[i] = contribution - self.response(i, lever);
+        }
+    }
+
+    /// The mediator's steady state `(F_M(s), F_M'(s))` at mediator spend `s` (below 0: at 0,
+    /// slope 0).
+    fn mediator_steady_state(m: &CurveMediation, spend: f64) -> (f64, f64) {
+        let mut guard = match m.buffers.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
         };
-        self.offsets[i] = contribution
-            - self.horizon as f64 * self.coefficients[i] * self.steady_state(i, spend).0;
-        self.current[i] = spend;
+        let b = &mut *guard;
+        b.x.iter_mut().for_each(|v| *v = spend.max(0.0));
+        m.chain
+            .apply_jvp(&b.x, &b.ones, &mut b.y, &mut b.dy, &mut b.ws);
+        let last = b.y.len() - 1;
+        (b.y[last], if spend < 0.0 { 0.0 } else { b.dy[last] })
     }
 
     /// Curves from explicit parts.
@@ -154,6 +231,7 @@ impl ChannelCurves {
             })
             .collect();
         ChannelCurves {
+            mediation: None,
             offsets: vec![0.0; names.len()],
             names,
             chains,
@@ -231,10 +309,35 @@ impl ResponseCurves for ChannelCurves {
         self.current[channel]
     }
     fn response(&self, channel: usize, spend: f64) -> f64 {
-        self.horizon as f64 * self.coefficients[channel] * self.steady_state(channel, spend).0
-            + self.offsets[channel]
+        let h = self.horizon as f64;
+        if let Some(m) = &self.mediation {
+            if m.mediator == Some(channel) {
+                let at = spend + m.operating - self.current[channel];
+                return h * m.b * Self::mediator_steady_state(m, at).0 + self.offsets[channel];
+            }
+            if let Some(a) = m.a[channel] {
+                let f = self.steady_state(channel, spend).0;
+                let rest = m.operating - m.own[channel];
+                let path = Self::mediator_steady_state(m, rest + a * f).0
+                    - Self::mediator_steady_state(m, rest).0;
+                return h * (self.coefficients[channel] * f + m.b * path) + self.offsets[channel];
+            }
+        }
+        h * self.coefficients[channel] * self.steady_state(channel, spend).0 + self.offsets[channel]
     }
     fn marginal(&self, channel: usize, spend: f64) -> f64 {
+        if let Some(m) = &self.mediation {
+            if m.mediator == Some(channel) {
+                let at = spend + m.operating - self.current[channel];
+                return m.b * Self::mediator_steady_state(m, at).1;
+            }
+            if let Some(a) = m.a[channel] {
+                let (f, df) = self.steady_state(channel, spend);
+                let rest = m.operating - m.own[channel];
+                let dm = Self::mediator_steady_state(m, rest + a * f).1;
+                return self.coefficients[channel] * df + m.b * dm * a * df;
+            }
+        }
         self.coefficients[channel] * self.steady_state(channel, spend).1
     }
     fn horizon(&self) -> usize {

@@ -66,6 +66,7 @@ impl CausalStructure for Direct {
                     direct_interval: None,
                     indirect_interval: None,
                     credit: None,
+                    effect: None,
                 }
             })
             .collect();
@@ -80,6 +81,7 @@ impl CausalStructure for Direct {
             effects,
             interval_level,
             mediator_exogenous: None,
+            mediation: None,
         })
     }
 }
