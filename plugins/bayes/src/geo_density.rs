@@ -31,7 +31,22 @@
 //! ∂ℓ/∂ε_{g,c} = β_{g,c}·s_c·B_{g,c}
 //! ∂ℓ/∂θ_{c,p} = Σ_g β_{g,c}·Σ_t g_{g,t}·∂f_{g,c,t}/∂θ_{c,p}
 //! ```
-//! and the priors and bijectors enter as in [`crate::density`]. The non-centred form keeps the
+//! and the priors and bijectors enter as in [`crate::density`].
+//!
+//! # The ROI parameterization ([`GeoSlot::Roi`])
+//! The sampled parameter is the channel's national ROI `r_c` instead of `m_c`, which is derived
+//! so that `Σ_g C_{g,c}/S_c = r_c` ([`crate::geo_model`]'s contributions) given the spread, the
+//! offsets and the transforms. With `q_g = p_g·s_y/S_c` ([`GeoMediaTerm::roi_weights`]) and
+//! `F_{g,c} = Σ_t f_{g,c,t}` (uncentred):
+//! ```text
+//! w_{g,c}     = q_g·e^{s_c·ε_{g,c}}·F_{g,c},    m_c = log r_c − log Σ_g w_{g,c}
+//! π_{g,c}     = w_{g,c}/Σ_h w_{h,c},            D_c = Σ_g β_{g,c}·B_{g,c}  (∂ℓ/∂m_c above)
+//! ∂ℓ/∂r_c     = D_c/r_c
+//! ∂ℓ/∂s_c    += −D_c·Σ_g π_{g,c}·ε_{g,c}
+//! ∂ℓ/∂ε_{g,c} += −D_c·π_{g,c}·s_c
+//! ∂ℓ/∂θ_{c,p} += −D_c·Σ_g π_{g,c}·(Σ_t ∂f_{g,c,t}/∂θ_{c,p})/F_{g,c}
+//! ```
+//! (the non-centred form only: the centred one has no offsets to derive `m_c` from). The non-centred form keeps the
 //! funnel between `s_c` and the `ε_{g,c}` out of the sampler's way when geos carry little
 //! information each (Betancourt & Girolami 2015), as Meridian does.
 

@@ -27,6 +27,9 @@
 //! Normal(−1.5, 1), the log of the `robust` channel coefficient's median), `<channel>.beta_spread`
 //! (group `beta_spread`, HalfNormal(0.5): geos' effects within a factor e^{±1} of the median
 //! at two spreads) and the standardized offsets `<channel>.<geo>.beta_offset` (N(0, 1)).
+//! Under `media_prior: "roi"` the channel's national ROI `<channel>.roi` (group `roi`,
+//! LogNormal(0.2, 0.9)) replaces `log_median_beta` ([`crate::geo_density`]'s ROI
+//! parameterization, `S_c = Σ_{g,t} x_{g,c,t}`); `contribution_share` is refused.
 
 use crate::geo_density::{GeoDensity, GeoMediaTerm, GeoParam, GeoSlot};
 use crate::model::{
