@@ -35,7 +35,22 @@
 //! ∂ℓ/∂ε_{g,c} = β_{g,c}·s_c·B_{g,c}
 //! ∂ℓ/∂θ_{c,p} = Σ_g β_{g,c}·Σ_t g_{g,t}·∂f_{g,c,t}/∂θ_{c,p}
 //! ```
-//! and the priors and bijectors enter as in [`crate::density`]. The non-centred form keeps the
+//! and the priors and bijectors enter as in [`crate::density`].
+//!
+//! # The ROI parameterization ([`GeoSlot::Roi`])
+//! The sampled parameter is the channel's national ROI `r_c` instead of `m_c`, which is derived
+//! so that `Σ_g C_{g,c}/S_c = r_c` ([`crate::geo_model`]'s contributions) given the spread, the
+//! offsets and the transforms. With `q_g = p_g·s_y/S_c` ([`GeoMediaTerm::roi_weights`]) and
+//! `F_{g,c} = Σ_t f_{g,c,t}` (uncentred):
+//! ```text
+//! w_{g,c}     = q_g·e^{s_c·ε_{g,c}}·F_{g,c},    m_c = log r_c − log Σ_g w_{g,c}
+//! π_{g,c}     = w_{g,c}/Σ_h w_{h,c},            D_c = Σ_g β_{g,c}·B_{g,c}  (∂ℓ/∂m_c above)
+//! ∂ℓ/∂r_c     = D_c/r_c
+//! ∂ℓ/∂s_c    += −D_c·Σ_g π_{g,c}·ε_{g,c}
+//! ∂ℓ/∂ε_{g,c} += −D_c·π_{g,c}·s_c
+//! ∂ℓ/∂θ_{c,p} += −D_c·Σ_g π_{g,c}·(Σ_t ∂f_{g,c,t}/∂θ_{c,p})/F_{g,c}
+//! ```
+//! (the non-centred form only: the centred one has no offsets to derive `m_c` from). The non-centred form keeps the
 //! funnel between `s_c` and the `ε_{g,c}` out of the sampler's way when geos carry little
 //! information each (Betancourt & Girolami 2015), as Meridian does.
 
@@ -56,6 +71,10 @@ pub enum GeoSlot {
     },
     /// `m_c`: log of channel `c`'s median coefficient across geos.
     EffectLogMedian(usize),
+    /// `r_c`: channel `c`'s national ROI (the ROI parameterization, in place of
+    /// `EffectLogMedian`): `m_c` is derived so that the national ROI is `r_c` (module docs).
+    /// The channel's [`GeoMediaTerm::roi_weights`] must be set.
+    Roi(usize),
     /// `s_c`: spread of channel `c`'s log coefficients across geos.
     EffectSpread(usize),
     /// `ε_{g,c}`: geo `geo`'s standardized offset of channel `media`.
@@ -108,6 +127,9 @@ pub struct GeoMediaTerm {
     pub chain: TransformChain,
     /// Number of chain parameters.
     pub n_params: usize,
+    /// Under the ROI parameterization, per geo `k_g/S_c = p_g·s_y/S_c` (the geo's scale back
+    /// to KPI units over the channel's national spend, module docs); empty otherwise.
+    pub roi_weights: Vec<f64>,
     ws: ChainWorkspace,
     /// `f`, geo-major.
     f: Vec<f64>,
@@ -132,6 +154,7 @@ impl GeoMediaTerm {
             x,
             chain,
             n_params: np,
+            roi_weights: Vec::new(),
             ws,
             theta,
         }
@@ -188,6 +211,12 @@ pub struct GeoDensity {
     sigma: Vec<usize>,
     /// Whether the geo effects are sampled centred (`EffectLog`) rather than as offsets.
     centered: bool,
+    /// Per channel, whether it is ROI-parameterized (`Roi` slot).
+    roi: Vec<bool>,
+    /// Per channel, `m_c` of the last evaluation (derived under the ROI parameterization).
+    m: Vec<f64>,
+    /// `π_{g,c}` of the last evaluation (ROI parameterization), channel-major.
+    pi: Vec<f64>,
 }
 
 impl GeoDensity {
@@ -212,10 +241,15 @@ impl GeoDensity {
         let mut coef_offset = vec![0; z.len() * geos];
         let mut sigma = vec![0; geos];
         let mut centered = false;
+        let mut roi = vec![false; c];
         for (k, p) in params.iter().enumerate() {
             match p.slot {
                 GeoSlot::Transform { media, param } => theta_idx[media][param] = k,
                 GeoSlot::EffectLogMedian(m) => log_median[m] = k,
+                GeoSlot::Roi(m) => {
+                    log_median[m] = k;
+                    roi[m] = true;
+                }
                 GeoSlot::EffectSpread(m) => spread[m] = k,
                 GeoSlot::EffectOffset { media, geo } => offset[media * geos + geo] = k,
                 GeoSlot::EffectLog { media, geo } => {
@@ -230,6 +264,10 @@ impl GeoDensity {
                 GeoSlot::GeoSigma(g) => sigma[g] = k,
             }
         }
+        assert!(
+            !(centered && roi.iter().any(|&r| r)),
+            "the ROI parameterization needs the non-centred geo effects"
+        );
         let d = params.len();
         let n = geos * periods;
         let z_mean = z
@@ -265,6 +303,9 @@ impl GeoDensity {
             z_mean,
             sigma,
             centered,
+            roi,
+            m: vec![0.0; c],
+            pi: vec![0.0; c * geos],
         }
     }
 
@@ -275,14 +316,53 @@ impl GeoDensity {
         }
     }
 
-    /// `β_{g,c} = exp(m_c + s_c·ε_{g,c})` for constrained parameters `x`.
-    pub fn coefficient(&self, x: &[f64], media: usize, geo: usize) -> f64 {
+    /// `β_{g,c} = exp(m_c + s_c·ε_{g,c})` of every geo for constrained parameters `x`
+    /// (`m_c` from [`GeoDensity::log_median`]).
+    pub fn coefficients(&mut self, x: &[f64], media: usize) -> Vec<f64> {
+        let m = self.log_median(x, media);
+        (0..self.geos)
+            .map(|g| self.coefficient_at(x, media, g, m))
+            .collect()
+    }
+
+    /// `β_{g,c}` given `m_c`.
+    fn coefficient_at(&self, x: &[f64], media: usize, geo: usize, m: f64) -> f64 {
         let k = self.offset[media * self.geos + geo];
         if self.centered {
             x[k].exp()
         } else {
-            (x[self.log_median[media]] + x[self.spread[media]] * x[k]).exp()
+            (m + x[self.spread[media]] * x[k]).exp()
         }
+    }
+
+    /// Whether channel `c` is ROI-parameterized.
+    pub fn is_roi(&self, c: usize) -> bool {
+        self.roi[c]
+    }
+
+    /// `m_c`, the log of channel `c`'s median coefficient across geos, for constrained
+    /// parameters `x`: sampled, or under the ROI parameterization derived from `r_c`
+    /// (`m_c = log r_c − log Σ_g (k_g/S_c)·e^{s_c·ε_{g,c}}·F_{g,c}(θ_c)`, module docs).
+    pub fn log_median(&mut self, x: &[f64], media: usize) -> f64 {
+        let k = self.log_median[media];
+        if !self.roi[media] {
+            return x[k];
+        }
+        let periods = self.periods;
+        let theta: Vec<f64> = self.theta_idx[media].iter().map(|&i| x[i]).collect();
+        let s = x[self.spread[media]];
+        let offsets: Vec<f64> = (0..self.geos)
+            .map(|g| x[self.offset[media * self.geos + g]])
+            .collect();
+        let term = &mut self.media[media];
+        term.transformed(&theta, periods);
+        let total: f64 = (0..self.geos)
+            .map(|g| {
+                let mass = sum(&term.f[g * periods..(g + 1) * periods]);
+                term.roi_weights[g] * (s * offsets[g]).exp() * mass
+            })
+            .sum();
+        x[k].ln() - total.ln()
     }
 
     /// Index of channel `c`'s chain parameters.
@@ -313,7 +393,7 @@ impl GeoDensity {
         }
         for c in 0..self.media.len() {
             let theta: Vec<f64> = self.theta_idx[c].iter().map(|&k| x[k]).collect();
-            let betas: Vec<f64> = (0..geos).map(|g| self.coefficient(x, c, g)).collect();
+            let betas = self.coefficients(x, c);
             let f = self.media[c].transformed(&theta, periods);
             for (g, t) in tau.iter_mut().enumerate() {
                 let mean = f[g * periods..(g + 1) * periods].iter().sum::<f64>() / periods as f64;
@@ -410,14 +490,6 @@ impl LogDensity for GeoDensity {
         }
         let inv_t = 1.0 / periods as f64;
         for c in 0..self.media.len() {
-            for g in 0..geos {
-                let b = self.coefficient(&self.pt.x, c, g);
-                if !b.is_finite() {
-                    grad.iter_mut().for_each(|g| *g = 0.0);
-                    return f64::NEG_INFINITY;
-                }
-                self.beta[c * geos + g] = b;
-            }
             let m = &mut self.media[c];
             for (p, &k) in self.theta_idx[c].iter().enumerate() {
                 m.theta[p] = self.pt.x[k];
@@ -433,8 +505,39 @@ impl LogDensity for GeoDensity {
                     &mut m.df[g * np * periods..(g + 1) * np * periods],
                     &mut m.ws,
                 );
-                let mean = sum(&m.f[span.clone()]) * inv_t;
-                m.f_mean[g] = mean;
+                m.f_mean[g] = sum(&m.f[span]) * inv_t;
+            }
+            let km = self.log_median[c];
+            self.m[c] = if self.roi[c] {
+                // m_c = log r_c − log Σ_g w_g, w_g = (k_g/S_c)·e^{s_c·ε_g}·F_g (uncentred F)
+                let s = self.pt.x[self.spread[c]];
+                let m = &self.media[c];
+                let mut total = 0.0;
+                for g in 0..geos {
+                    let e = self.pt.x[self.offset[c * geos + g]];
+                    let w = m.roi_weights[g] * (s * e).exp() * m.f_mean[g] * periods as f64;
+                    self.pi[c * geos + g] = w;
+                    total += w;
+                }
+                self.pi[c * geos..(c + 1) * geos]
+                    .iter_mut()
+                    .for_each(|w| *w /= total);
+                self.pt.x[km].ln() - total.ln()
+            } else {
+                self.pt.x[km]
+            };
+            for g in 0..geos {
+                let b = self.coefficient_at(&self.pt.x, c, g, self.m[c]);
+                if !b.is_finite() {
+                    grad.iter_mut().for_each(|g| *g = 0.0);
+                    return f64::NEG_INFINITY;
+                }
+                self.beta[c * geos + g] = b;
+            }
+            let m = &mut self.media[c];
+            for g in 0..geos {
+                let span = g * periods..(g + 1) * periods;
+                let mean = m.f_mean[g];
                 let b = self.beta[c * geos + g];
                 self.tau[g] -= b * mean;
                 for (o, f) in self.mu[span.clone()].iter_mut().zip(&m.f[span]) {
@@ -504,6 +607,8 @@ impl LogDensity for GeoDensity {
             let s_c = self.pt.x[ks];
             let m = &mut self.media[c];
             let np = m.n_params;
+            // D_c = ∂ℓ/∂m_c
+            let mut d_m = 0.0;
             for g in 0..geos {
                 let span = g * periods..(g + 1) * periods;
                 let b = self.beta[c * geos + g];
@@ -514,7 +619,7 @@ impl LogDensity for GeoDensity {
                 if self.centered {
                     self.pt.gx[ko] += b * bsum;
                 } else {
-                    self.pt.gx[km] += b * bsum;
+                    d_m += b * bsum;
                     self.pt.gx[ks] += b * self.pt.x[ko] * bsum;
                     self.pt.gx[ko] += b * s_c * bsum;
                 }
@@ -525,6 +630,27 @@ impl LogDensity for GeoDensity {
                         let s = dot(d, gg);
                         let mean_d = sum(d) * inv_t;
                         self.pt.gx[k] += b * (s - mean_d * self.a[g]);
+                    }
+                }
+            }
+            if !self.roi[c] {
+                self.pt.gx[km] += d_m;
+                continue;
+            }
+            // the ROI parameterization: m_c = log r_c + log S_c − log Σ_g w_{g,c}, by the
+            // chain rule (π_g = w_g/Σ_h w_h; the sampled value is r_c, so ∂/∂r = D/r)
+            self.pt.gx[km] += d_m / self.pt.x[km];
+            let pi = &self.pi[c * geos..(c + 1) * geos];
+            for g in 0..geos {
+                let ko = self.offset[c * geos + g];
+                self.pt.gx[ks] -= d_m * pi[g] * self.pt.x[ko];
+                self.pt.gx[ko] -= d_m * pi[g] * s_c;
+                if np > 0 {
+                    let dfg = &m.df[g * np * periods..(g + 1) * np * periods];
+                    let mass = m.f_mean[g] * periods as f64;
+                    for (p, &k) in self.theta_idx[c].iter().enumerate() {
+                        let d = sum(&dfg[p * periods..(p + 1) * periods]);
+                        self.pt.gx[k] -= d_m * pi[g] * d / mass;
                     }
                 }
             }
@@ -558,6 +684,12 @@ mod tests {
 
     /// [`density_in`], with one noise scale per geo on request.
     fn density_with(centered: bool, per_geo_sigma: bool) -> GeoDensity {
+        density_full(centered, per_geo_sigma, false)
+    }
+
+    /// [`density_with`], ROI-parameterized on request (`r` with a LogNormal prior in place of
+    /// `m`; weights `k_g/S` of unequal geos).
+    fn density_full(centered: bool, per_geo_sigma: bool, roi: bool) -> GeoDensity {
         let (geos, periods) = (3, 20);
         let x: Vec<f64> = (0..geos * periods)
             .map(|i| 0.5 + ((i * 7919) % 13) as f64 / 10.0)
@@ -573,7 +705,11 @@ mod tests {
             {"type": "hill", "half_saturation": 1.0, "shape": 1.5}
         ]))
         .unwrap();
-        let media = vec![GeoMediaTerm::new(x, chain, periods)];
+        let spend: f64 = x.iter().sum();
+        let mut media = vec![GeoMediaTerm::new(x, chain, periods)];
+        if roi {
+            media[0].roi_weights = (0..geos).map(|g| (1.0 + g as f64) * 0.8 / spend).collect();
+        }
         let mut params = Vec::new();
         let positive = |name: &str, slot| GeoParam {
             name: name.into(),
@@ -592,11 +728,23 @@ mod tests {
             GeoSlot::Transform { media: 0, param: 1 },
         ));
         params.push(positive("shape", GeoSlot::Transform { media: 0, param: 2 }));
-        params.push(GeoParam {
-            name: "m".into(),
-            slot: GeoSlot::EffectLogMedian(0),
-            prior: normal(0.0, 1.0),
-            bijector: Bijector::Identity,
+        params.push(if roi {
+            GeoParam {
+                name: "r".into(),
+                slot: GeoSlot::Roi(0),
+                prior: Box::new(crate::priors::log_normal::LogNormal {
+                    mu: 0.2,
+                    sigma: 0.9,
+                }),
+                bijector: Bijector::Lower(0.0),
+            }
+        } else {
+            GeoParam {
+                name: "m".into(),
+                slot: GeoSlot::EffectLogMedian(0),
+                prior: normal(0.0, 1.0),
+                bijector: Bijector::Identity,
+            }
         });
         params.push(positive("s", GeoSlot::EffectSpread(0)));
         for g in 0..geos {
@@ -645,6 +793,43 @@ mod tests {
         check_gradient(density_with(false, true));
         check_gradient(with_per_geo_control(density()));
         check_gradient(with_per_geo_control(density_with(false, true)));
+        // the ROI parameterization, shared and per-geo noise
+        check_gradient(density_full(false, false, true));
+        check_gradient(density_full(false, true, true));
+        // both: ROI parameterization with per-geo control coefficients
+        check_gradient(with_per_geo_control(density_full(false, true, true)));
+    }
+
+    /// Under the ROI parameterization the derived `m` makes the national ROI of the resulting
+    /// coefficients, `Σ_g k_g·β_g·F_g / S`, exactly the sampled `r`.
+    #[test]
+    fn roi_parameterization_gives_the_sampled_national_roi() {
+        let mut d = density_full(false, false, true);
+        let dim = d.dim();
+        for shift in [0.0, 0.4, -0.7] {
+            let u: Vec<f64> = (0..dim)
+                .map(|k| shift + 0.3 * ((k as f64) * 0.7).sin())
+                .collect();
+            let mut x = vec![0.0; dim];
+            d.constrain(&u, &mut x);
+            let r = x[d.log_median_index(0)];
+            let betas = d.coefficients(&x, 0);
+            let theta: Vec<f64> = d.theta_indices(0).iter().map(|&k| x[k]).collect();
+            let periods = d.periods;
+            let weights = d.media[0].roi_weights.clone();
+            let f = d.media[0].transformed(&theta, periods).to_vec();
+            let roi: f64 = (0..d.geos)
+                .map(|g| {
+                    let mass: f64 = f[g * periods..(g + 1) * periods].iter().sum();
+                    weights[g] * betas[g] * mass
+                })
+                .sum();
+            assert!((roi - r).abs() <= 1e-12 * r, "{roi} vs {r}");
+            // the evaluation's own m_c is the same
+            let mut grad = vec![0.0; dim];
+            d.logp_grad(&u, &mut grad);
+            assert!((d.m[0] - d.log_median(&x, 0)).abs() < 1e-12);
+        }
     }
 
     /// The centred form is the same model: at `b_g = m + s·ε_g` its log density equals the
@@ -686,7 +871,7 @@ mod tests {
                 .iter()
                 .position(|p| p.name == format!("eps{g}"))
                 .unwrap();
-            assert!((nc.coefficient(&x, 0, g) - uc[k].exp()).abs() < 1e-12);
+            assert!((nc.coefficients(&x, 0)[g] - uc[k].exp()).abs() < 1e-12);
         }
     }
 
@@ -721,6 +906,7 @@ mod tests {
         for per_geo_sigma in [false, true] {
             per_geo_regressions(density_with(false, per_geo_sigma));
             per_geo_regressions(with_per_geo_control(density_with(false, per_geo_sigma)));
+            per_geo_regressions(density_full(false, per_geo_sigma, true));
         }
     }
 
@@ -779,7 +965,7 @@ mod tests {
             let mut f = vec![0.0; periods];
             let mut ws = ChainWorkspace::new(&chain, periods);
             chain.apply(xs, &mut f, &mut ws);
-            let b = d.coefficient(&x, 0, g);
+            let b = d.coefficients(&x, 0)[g];
             let tau = taus[g];
             let gamma = d.control_coefficient(&x, 0, g);
             let sigma = x[d.sigma_index(g)];
@@ -994,7 +1180,7 @@ mod recovery {
 
     #[test]
     fn recovers_national_medians_and_per_geo_coefficients() {
-        let (d, truth) = simulate(11);
+        let (mut d, truth) = simulate(11);
         let (draws, divergences) = sample(&d, 5);
         assert!(
             divergences <= 5,
@@ -1014,7 +1200,7 @@ mod recovery {
         let mut pairs = 0;
         for g in 0..GEOS {
             for c in 0..2 {
-                let mut b: Vec<f64> = draws.iter().map(|x| d.coefficient(x, c, g)).collect();
+                let mut b: Vec<f64> = draws.iter().map(|x| d.coefficients(x, c)[g]).collect();
                 let (lo, _, hi) = interval(&mut b);
                 let t = truth.beta[g][c];
                 inside += (lo <= t && t <= hi) as usize;

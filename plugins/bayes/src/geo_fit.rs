@@ -25,9 +25,7 @@
 //! not computed for a geo fit (its diagnostics say so); convergence diagnostics are.
 
 use crate::geo_model::GeoScales;
-use crate::model::{
-    coef_from, BayesFit, BayesianMmm, LikelihoodFamily, MediaPrior, MetricKind, HDI_PROB,
-};
+use crate::model::{coef_from, BayesFit, BayesianMmm, LikelihoodFamily, MetricKind, HDI_PROB};
 use mmm_core::interval::hdi;
 use mmm_core::model::{
     FitProblem, FittedModel, Posterior, PosteriorGeo, PosteriorMedia, PosteriorMediaGeo, Role,
@@ -61,9 +59,6 @@ impl BayesianMmm {
     /// spec path and the way out (`geo: "national"`).
     fn check_geo_options(&self, problem: &FitProblem<'_>) -> Result<()> {
         let refuse = |path: &str, what: &str| Err(MmmError::not_for_geo_fit(path, what));
-        if self.media_prior != MediaPrior::Coefficient {
-            return refuse("/model/media_prior", "a prior on ROI or contribution share");
-        }
         if self.likelihood != LikelihoodFamily::Normal {
             return refuse("/model/likelihood", "a Student-t likelihood");
         }
@@ -231,9 +226,7 @@ impl BayesianMmm {
                 theta.clear();
                 theta.extend(density.theta_indices(m.channel).iter().map(|&i| x[i]));
                 let c_idx = m.channel;
-                let betas: Vec<f64> = (0..g_len)
-                    .map(|g| density.coefficient(x, c_idx, g))
-                    .collect();
+                let betas = density.coefficients(x, c_idx);
                 let f = density.media[c_idx].transformed(&theta, t_len);
                 let mut total = 0.0;
                 for (g, mg) in m.geos.iter_mut().enumerate() {
@@ -249,7 +242,7 @@ impl BayesianMmm {
                     mg.contribution.push(contribution);
                     total += contribution;
                 }
-                let median = x[density.log_median_index(c_idx)].exp();
+                let median = density.log_median(x, c_idx).exp();
                 coef_draws[(r, m.column)] = total_population * s_y * median;
                 m.coefficient.push(total_population * s_y * median);
                 m.chain_params.push(theta.clone());

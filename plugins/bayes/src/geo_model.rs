@@ -30,10 +30,14 @@
 //! control (or the trend) with per-geo coefficients (`geo_controls`/`geo_trend: "per_geo"`)
 //! adds `<column>.spread` (group `control_spread`, HalfNormal(0.5), on the standardized
 //! column and per-capita scaled KPI) and `<column>.<geo>.offset` (`control_offset`, N(0, 1)).
+//! Under `media_prior: "roi"` the channel's national ROI `<channel>.roi` (group `roi`,
+//! LogNormal(0.2, 0.9)) replaces `log_median_beta` ([`crate::geo_density`]'s ROI
+//! parameterization, `S_c = Σ_{g,t} x_{g,c,t}`); `contribution_share` is refused.
 
 use crate::geo_density::{GeoDensity, GeoMediaTerm, GeoParam, GeoSlot};
 use crate::model::{
-    column_scale, BayesFit, BayesianMmm, GeoEffects, GeoNoise, GeoTerms, Scaling, HDI_PROB,
+    column_scale, BayesFit, BayesianMmm, GeoEffects, GeoNoise, GeoTerms, MediaPrior, Scaling,
+    HDI_PROB,
 };
 use crate::prior::Support;
 use crate::prior_keys::PriorKeys;
@@ -154,6 +158,15 @@ impl BayesianMmm {
         names: &[String],
         media: &[MediaInput],
     ) -> Result<(GeoDensity, GeoScales)> {
+        if self.media_prior == MediaPrior::ContributionShare {
+            return Err(MmmError::param(
+                "/model/media_prior",
+                "media_prior \"contribution_share\" is not available for a geo-hierarchical \
+                 fit (a channel's national share of the KPI depends on the other channels' \
+                 draws: no closed form for the hierarchy's median); use \"roi\" or \
+                 \"coefficient\", or set model.geo to \"national\"",
+            ));
+        }
         let t_len = check_panel(geos, media, roles.len())?;
         let g_len = geos.len();
         let population: Vec<f64> = geos.iter().map(|g| g.population.unwrap_or(1.0)).collect();
@@ -196,13 +209,43 @@ impl BayesianMmm {
                     pi += 1;
                 }
             }
-            params.push(self.make_param(
-                format!("{}.log_median_beta", m.name),
-                "log_median_beta",
-                GeoSlot::EffectLogMedian(c),
-                Support::REAL,
-                &mut keys,
-            )?);
+            let roi = self.media_prior == MediaPrior::Roi;
+            // the channel's national spend over the data (raw units), for the ROI's m_c
+            let national_spend: f64 = geos.iter().map(|g| g.spend[c].iter().sum::<f64>()).sum();
+            if roi {
+                if self.geo_effects == GeoEffects::Centered {
+                    return Err(MmmError::param(
+                        "/model/geo_effects",
+                        "media_prior \"roi\" needs the non-centred geo effects (the default, \
+                         \"non_centered\"); remove geo_effects, or set media_prior to \
+                         \"coefficient\"",
+                    ));
+                }
+                if !(national_spend.is_finite() && national_spend > 0.0) {
+                    return Err(MmmError::param(
+                        "/model/media_prior",
+                        format!(
+                            "channel '{}': a 'roi' prior needs a positive total spend",
+                            m.name
+                        ),
+                    ));
+                }
+                params.push(self.make_param(
+                    format!("{}.roi", m.name),
+                    "roi",
+                    GeoSlot::Roi(c),
+                    Support::POSITIVE,
+                    &mut keys,
+                )?);
+            } else {
+                params.push(self.make_param(
+                    format!("{}.log_median_beta", m.name),
+                    "log_median_beta",
+                    GeoSlot::EffectLogMedian(c),
+                    Support::REAL,
+                    &mut keys,
+                )?);
+            }
             // where centred chains start: the log median's prior centre
             let start = params.last().map_or(0.0, |p| p.prior.center());
             params.push(self.make_param(
@@ -231,7 +274,15 @@ impl BayesianMmm {
                 }
             }
             let scaled = per_capita.iter().map(|v| v / s_c).collect();
-            terms.push(GeoMediaTerm::new(scaled, chain, t_len));
+            let mut term = GeoMediaTerm::new(scaled, chain, t_len);
+            if roi {
+                // k_g/S_c: C_{g,c} = p_g·s_y·β_{g,c}·F_{g,c}, ROI_c = Σ_g C_{g,c}/S_c
+                term.roi_weights = population
+                    .iter()
+                    .map(|p| p * s_y / national_spend)
+                    .collect();
+            }
+            terms.push(term);
         }
         for (gi, g) in geos.iter().enumerate() {
             params.push(self.make_param(
@@ -375,7 +426,7 @@ impl BayesianMmm {
             for c in 0..c_len {
                 theta.clear();
                 theta.extend(density.theta_indices(c).iter().map(|&k| x[k]));
-                let betas: Vec<f64> = (0..g_len).map(|g| density.coefficient(x, c, g)).collect();
+                let betas = density.coefficients(x, c);
                 let f = density.media[c].transformed(&theta, t_len);
                 for (g, b) in betas.iter().enumerate() {
                     let mass: f64 = f[g * t_len..(g + 1) * t_len].iter().sum();
