@@ -275,17 +275,7 @@ fn unsupported_options_are_clear_errors() {
     ] {
         let p = write_spec(dir.path(), &format!("{name}.json"), &s);
         let out = dir.path().join(format!("out-{name}"));
-        let o = mmm(&[
-            "run",
-            p.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
-        ]);
-        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
-        let e = stderr(&o);
-        assert!(e.contains(path) && e.contains(way_out), "{name}: {e}");
-        assert!(!out.exists(), "{name}: output written");
+        expect_run_refused(name, &p, &out, &[path, way_out]);
     }
 }
 
@@ -346,37 +336,6 @@ fn geo_allocation_plans_a_fixed_effects_fit() {
             &write_spec(dir.path(), &format!("{name}-geo.json"), &geo),
             &dir.path().join(format!("{name}-geo")),
         );
-        let (a, b) = (&national["optimization"], &r["optimization"]);
-        assert!(
-            close(
-                f(&a["expected_kpi_current"]),
-                f(&b["expected_kpi_current"]),
-                1e-6
-            ),
-            "{name}: current KPI {} vs {}",
-            a["expected_kpi_current"],
-            b["expected_kpi_current"]
-        );
-        let plan = b["geo_plan"].as_array().expect("optimization.geo_plan");
-        let channels = b["channels"].as_array().unwrap();
-        assert_eq!(plan.len(), GEOS * channels.len(), "{name}");
-        for ch in channels {
-            let rows: Vec<&Value> = plan.iter().filter(|p| p["channel"] == ch["name"]).collect();
-            let sum = |k: &str| rows.iter().map(|p| f(&p[k])).sum::<f64>();
-            assert!(close(sum("current_spend"), f(&ch["current_spend"]), 1e-9));
-            assert!(close(sum("optimal_spend"), f(&ch["optimal_spend"]), 1e-9));
-            assert!(close(
-                sum("expected_contribution"),
-                f(&ch["expected_contribution"]),
-                1e-9
-            ));
-        }
-        assert!(close(f(&a["total_budget"]), f(&b["total_budget"]), 1e-9));
-        assert!(
-            f(&b["expected_kpi_optimal"]) >= f(&a["expected_kpi_optimal"]) * (1.0 - 1e-9),
-            "{name}: per geo {} < national shares {}",
-            b["expected_kpi_optimal"],
-            a["expected_kpi_optimal"]
-        );
+        assert_geo_plan_adds_up(name, &national["optimization"], &r["optimization"], GEOS);
     }
 }

@@ -132,6 +132,95 @@ pub fn expect_rejected(csv: &str, spec: &serde_json::Value, fragments: &[&str]) 
     assert_eq!(v.status.code(), Some(2), "validate: {}", stderr(&v));
 }
 
+/// Runs `mmm run SPEC --out OUT -q` on a written spec and asserts exit code 2, every fragment
+/// in stderr (`label` names the case in failures), no panic, and an output folder that was
+/// never created.
+pub fn expect_run_refused(label: &str, spec: &Path, out: &Path, fragments: &[&str]) {
+    let o = mmm(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{label}: {err}");
+    for f in fragments {
+        assert!(err.contains(f), "{label}: expected '{f}' in: {err}");
+    }
+    assert!(!err.contains("panicked"), "{label}: {err}");
+    assert!(!out.exists(), "{label}: output written");
+}
+
+/// Per-geo budget allocation against the same fit planned at national shares (the
+/// `optimization` objects of results.json, `national` without and `per_geo` with
+/// `"geo_allocation": true`): the same current KPI and budget; `geos` plan rows per channel
+/// whose current and optimal spends and contributions sum to the channel's national figures
+/// (and the current spends to the national plan's); the whole budget spent; and at least the
+/// national-share optimum's expected KPI. Returns the per-geo plan.
+pub fn assert_geo_plan_adds_up(
+    label: &str,
+    national: &serde_json::Value,
+    per_geo: &serde_json::Value,
+    geos: usize,
+) -> Vec<serde_json::Value> {
+    let f = |v: &serde_json::Value| {
+        v.as_f64()
+            .unwrap_or_else(|| panic!("{label}: not a number: {v}"))
+    };
+    let close = |a: f64, b: f64, rel: f64| (a - b).abs() <= rel * a.abs().max(b.abs()).max(1e-300);
+    let (a, b) = (national, per_geo);
+    assert!(
+        close(
+            f(&a["expected_kpi_current"]),
+            f(&b["expected_kpi_current"]),
+            1e-6
+        ),
+        "{label}: current KPI: national {} vs per geo {}",
+        a["expected_kpi_current"],
+        b["expected_kpi_current"]
+    );
+    let plan = b["geo_plan"].as_array().expect("optimization.geo_plan");
+    let channels = b["channels"].as_array().unwrap();
+    assert_eq!(plan.len(), geos * channels.len(), "{label}");
+    for (c, ch) in channels.iter().enumerate() {
+        let name = ch["name"].as_str().unwrap();
+        assert_eq!(a["channels"][c]["name"], name, "{label}");
+        let rows: Vec<&serde_json::Value> = plan.iter().filter(|p| p["channel"] == name).collect();
+        assert_eq!(rows.len(), geos, "{label}: {name}");
+        let sum = |k: &str| rows.iter().map(|p| f(&p[k])).sum::<f64>();
+        assert!(close(
+            sum("current_spend"),
+            f(&a["channels"][c]["current_spend"]),
+            1e-9
+        ));
+        assert!(close(sum("current_spend"), f(&ch["current_spend"]), 1e-9));
+        assert!(close(sum("optimal_spend"), f(&ch["optimal_spend"]), 1e-9));
+        assert!(close(
+            sum("expected_contribution"),
+            f(&ch["expected_contribution"]),
+            1e-9
+        ));
+    }
+    assert!(
+        close(f(&a["total_budget"]), f(&b["total_budget"]), 1e-9),
+        "{label}"
+    );
+    let spent: f64 = plan.iter().map(|p| f(&p["optimal_spend"])).sum();
+    assert!(close(spent, f(&b["total_budget"]), 1e-9), "{label}");
+    eprintln!(
+        "{label}: expected KPI: current {}, national-share optimum {}, per-geo optimum {}",
+        a["expected_kpi_current"], a["expected_kpi_optimal"], b["expected_kpi_optimal"]
+    );
+    assert!(
+        f(&b["expected_kpi_optimal"]) >= f(&a["expected_kpi_optimal"]) * (1.0 - 1e-9),
+        "{label}: per geo {} < national shares {}",
+        b["expected_kpi_optimal"],
+        a["expected_kpi_optimal"]
+    );
+    plan.clone()
+}
+
 /// Writes `data.csv` and `spec.json` into `dir`; returns the spec path.
 pub fn write_case(dir: &Path, csv: &str, spec: &serde_json::Value) -> PathBuf {
     std::fs::write(dir.join("data.csv"), csv).unwrap();
