@@ -619,7 +619,12 @@ impl LogDensity for GeoDensity {
                 if self.centered {
                     self.pt.gx[ko] += b * bsum;
                 } else {
-                    d_m += b * bsum;
+                    // the coefficient form adds straight into ∂ℓ/∂m_c (the summation order
+                    // sampling had before the ROI form; chains stay bit for bit)
+                    match self.roi[c] {
+                        true => d_m += b * bsum,
+                        false => self.pt.gx[km] += b * bsum,
+                    }
                     self.pt.gx[ks] += b * self.pt.x[ko] * bsum;
                     self.pt.gx[ko] += b * s_c * bsum;
                 }
@@ -634,7 +639,6 @@ impl LogDensity for GeoDensity {
                 }
             }
             if !self.roi[c] {
-                self.pt.gx[km] += d_m;
                 continue;
             }
             // the ROI parameterization: m_c = log r_c + log S_c − log Σ_g w_{g,c}, by the
