@@ -40,6 +40,18 @@ fn write_spec(dir: &Path, name: &str, spec: &Value) -> PathBuf {
     p
 }
 
+/// Every national channel's contribution is the sum of its geos' in results.json.
+fn assert_national_contributions_sum_over_geos(r: &Value) {
+    let geos = r["geos"].as_array().expect("results.json geos");
+    for (c, ch) in r["channels"].as_array().unwrap().iter().enumerate() {
+        let sum: f64 = geos
+            .iter()
+            .map(|g| g["channels"][c]["contribution"].as_f64().unwrap())
+            .sum();
+        assert!(close(ch["contribution"].as_f64().unwrap(), sum, 1e-9));
+    }
+}
+
 fn close(a: f64, b: f64, rel: f64) -> bool {
     (a - b).abs() <= rel * a.abs().max(b.abs()).max(1e-300)
 }
@@ -318,13 +330,7 @@ fn per_geo_noise_scales_are_sampled_per_geo() {
         assert!(params[&name]["mean"].as_f64().unwrap() > 0.0, "{name}");
     }
     assert!(params["sigma"].is_null());
-    for (c, ch) in r["channels"].as_array().unwrap().iter().enumerate() {
-        let sum: f64 = geos
-            .iter()
-            .map(|g| g["channels"][c]["contribution"].as_f64().unwrap())
-            .sum();
-        assert!(close(ch["contribution"].as_f64().unwrap(), sum, 1e-9));
-    }
+    assert_national_contributions_sum_over_geos(&r);
 }
 
 /// `"geo_allocation": true`: every channel × geo is a decision variable. Against the same fit
@@ -501,13 +507,7 @@ fn per_geo_control_and_trend_coefficients() {
         }
     }
     assert!(params["sin_52.18_1.spread"].is_null());
-    for (c, ch) in r["channels"].as_array().unwrap().iter().enumerate() {
-        let sum: f64 = geos
-            .iter()
-            .map(|g| g["channels"][c]["contribution"].as_f64().unwrap())
-            .sum();
-        assert!(close(ch["contribution"].as_f64().unwrap(), sum, 1e-9));
-    }
+    assert_national_contributions_sum_over_geos(&r);
     let text = std::fs::read_to_string(out.join("decomposition.csv")).unwrap();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();

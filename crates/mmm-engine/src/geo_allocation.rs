@@ -44,6 +44,15 @@ use std::sync::Mutex;
 /// Between a channel's and a geo's name in the name of a pair (`tv / Geo3`).
 pub const PAIR_SEPARATOR: &str = " / ";
 
+/// Index of channel `name` in `data.media`; [`MmmError::Compute`] when it is not there (a bug:
+/// the curves' channels come from the data).
+fn media_index(data: &ModelData, name: &str) -> Result<usize> {
+    data.media
+        .iter()
+        .position(|m| m.name == name)
+        .ok_or_else(|| MmmError::Compute(format!("channel '{name}' is not in the data")))
+}
+
 /// The name of channel × geo pair: `channel / geo`.
 pub fn pair_name(channel: &str, geo: &str) -> String {
     format!("{channel}{PAIR_SEPARATOR}{geo}")
@@ -76,11 +85,7 @@ impl GeoPairs {
         }
         let (mut names, mut pairs, mut index, mut current) = (vec![], vec![], vec![], vec![]);
         for (i, name) in channels.iter().enumerate() {
-            let m = data
-                .media
-                .iter()
-                .position(|m| m.name == *name)
-                .ok_or_else(|| MmmError::Compute(format!("channel '{name}' is not in the data")))?;
+            let m = media_index(data, name)?;
             for (k, g) in data.geos.iter().enumerate() {
                 let s = &g.spend[m];
                 names.push(pair_name(name, &g.name));
@@ -173,11 +178,7 @@ impl PosteriorCurves {
         let total_population: f64 = population.iter().sum();
         let mut scale = Vec::with_capacity(pairs.index.len());
         for (i, name) in channels.iter().enumerate() {
-            let m = data
-                .media
-                .iter()
-                .position(|m| m.name == *name)
-                .ok_or_else(|| MmmError::Compute(format!("channel '{name}' is not in the data")))?;
+            let m = media_index(data, name)?;
             let totals: Vec<f64> = data
                 .geos
                 .iter()
