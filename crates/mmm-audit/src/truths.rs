@@ -73,7 +73,7 @@ fn single_draw(post: &Posterior, d: usize) -> Posterior {
                 channel: m.channel,
                 input_scale: m.input_scale,
                 coefficient: vec![m.coefficient[d]],
-                chain_params: vec![m.chain_params[d].clone()],
+                chain_params: m.chain_params.get(d).cloned().into_iter().collect(),
                 contribution: vec![m.contribution[d]],
                 geos: m
                     .geos
@@ -82,6 +82,8 @@ fn single_draw(post: &Posterior, d: usize) -> Posterior {
                         input_scale: g.input_scale,
                         coefficient: vec![g.coefficient[d]],
                         contribution: vec![g.contribution[d]],
+                        chain_params: g.chain_params.get(d).cloned().into_iter().collect(),
+                        spend_scale: g.spend_scale,
                     })
                     .collect(),
             })

@@ -70,6 +70,11 @@ pub struct LiftTest {
     pub standard_error: f64,
     /// The scope.
     pub scope: LiftScope,
+    /// The geos the test ran in (panel order); empty for a national test.
+    pub geos: Vec<usize>,
+    /// On a panel, per tested geo (every geo for a national test): its index and its
+    /// counterfactual spend (all periods); empty for national data.
+    pub geo_counterfactuals: Vec<(usize, Vec<f64>)>,
 }
 
 impl LiftTest {
@@ -97,11 +102,38 @@ impl LiftTest {
         ws: &mut ChainWorkspace,
         buf: &mut LiftBuffers,
     ) -> f64 {
+        self.difference_of(&self.counterfactual, chain, spend, input_scale, ws, buf)
+    }
+
+    /// [`LiftTest::transformed_difference`] in the `k`-th geo of
+    /// [`LiftTest::geo_counterfactuals`], `spend` being that geo's actual spend.
+    pub fn geo_transformed_difference(
+        &self,
+        k: usize,
+        chain: &TransformChain,
+        spend: &[f64],
+        input_scale: f64,
+        ws: &mut ChainWorkspace,
+        buf: &mut LiftBuffers,
+    ) -> f64 {
+        let cf = &self.geo_counterfactuals[k].1;
+        self.difference_of(cf, chain, spend, input_scale, ws, buf)
+    }
+
+    fn difference_of(
+        &self,
+        counterfactual: &[f64],
+        chain: &TransformChain,
+        spend: &[f64],
+        input_scale: f64,
+        ws: &mut ChainWorkspace,
+        buf: &mut LiftBuffers,
+    ) -> f64 {
         let n = spend.len();
         buf.resize(n);
         for t in 0..n {
             buf.x[t] = input_scale * spend[t];
-            buf.x_cf[t] = input_scale * self.counterfactual[t];
+            buf.x_cf[t] = input_scale * counterfactual[t];
         }
         chain.apply(&buf.x, &mut buf.f, ws);
         chain.apply(&buf.x_cf, &mut buf.f_cf, ws);
@@ -116,6 +148,9 @@ impl LiftTest {
             let mut t = self.clone();
             t.until = t.until.min(n);
             t.counterfactual.truncate(n);
+            t.geo_counterfactuals
+                .iter_mut()
+                .for_each(|(_, cf)| cf.truncate(n));
             t
         })
     }
@@ -358,6 +393,8 @@ mod tests {
             lift,
             standard_error: 1.0,
             scope: LiftScope::Total,
+            geos: vec![],
+            geo_counterfactuals: vec![],
         };
         let v = mape_lift(&[t(10.0), t(-4.0)], &[12.0, -5.0]);
         assert!((v - 0.5 * (0.2 + 0.25)).abs() < 1e-15);

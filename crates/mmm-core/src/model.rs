@@ -266,6 +266,13 @@ pub struct PosteriorGeo {
     /// Posterior mean of every design column's per-period contribution in this geo
     /// (`columns × periods`, target units).
     pub column_contributions: Vec<Vec<f64>>,
+    /// Posterior mean of the geo's coefficient of every non-media design column on the geo's
+    /// own raw values of that column (design order, 0 for media columns), so that its expected
+    /// KPI at period `t` is `Σ_j coefficients_j·v_{g,t,j}` plus its media terms
+    /// ([`PosteriorMediaGeo::spend_scale`]); empty when the model does not give them (then it
+    /// cannot predict periods it was not fitted on).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coefficients: Vec<f64>,
 }
 
 /// One geo's share of a media column in a jointly fitted panel: the national response to a
@@ -280,6 +287,14 @@ pub struct PosteriorMediaGeo {
     pub coefficient: Vec<f64>,
     /// Per draw, the geo's contribution over the data (target units).
     pub contribution: Vec<f64>,
+    /// `1/(p_g·s_c)`: the geo's own spend is multiplied by this before the chain (its media
+    /// term at period `t` is `coefficient·f(spend_scale·x_g; θ)_t`); 0 when not given.
+    #[serde(default)]
+    pub spend_scale: f64,
+    /// Per draw, the geo's own chain parameters when the model gives each geo its own
+    /// transforms; empty when the geos share the channel's ([`PosteriorMedia::chain_params`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain_params: Vec<Vec<f64>>,
 }
 
 /// The posterior of one media column.
@@ -293,7 +308,8 @@ pub struct PosteriorMedia {
     pub input_scale: f64,
     /// Coefficient per draw (target units per unit of chain output).
     pub coefficient: Vec<f64>,
-    /// Chain parameters per draw (chain order, see `TransformChain::get_params`).
+    /// Chain parameters per draw (chain order, see `TransformChain::get_params`); empty for a
+    /// geo panel whose geos each have their own (then in [`PosteriorMediaGeo::chain_params`]).
     pub chain_params: Vec<Vec<f64>>,
     /// Contribution over the data per draw: `coefficient · Σ_t f(input_scale·x; θ)_t`
     /// (nationally; for a geo panel the sum of the geos' contributions).
@@ -349,6 +365,12 @@ pub trait Model: Send + Sync + Debug + dyn_clone::DynClone {
     /// refits the geos (a fast frequentist fit); `false` by default (a joint fit is refused by
     /// tuning).
     fn tunes_geos(&self) -> bool {
+        false
+    }
+    /// Whether the model's joint geo fit can predict periods it was not fitted on (it fills
+    /// [`PosteriorGeo::coefficients`] and [`PosteriorMediaGeo::spend_scale`]), so that
+    /// out-of-sample validation works on it; `false` by default.
+    fn predicts_geos(&self) -> bool {
         false
     }
     /// Fits the model.

@@ -6,6 +6,7 @@ use crate::spec::ExperimentSpec;
 use chrono::NaiveDate;
 use mmm_core::calibration::{counterfactual_spend, LiftScope, LiftTest};
 use mmm_core::error::SpecIssue;
+use mmm_core::geo::GeoSeries;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -45,14 +46,23 @@ pub struct LiftTestSpec {
     /// after it, to the end of the data) or `window` (the test's periods only).
     #[serde(default, skip_serializing_if = "LiftScope::is_total")]
     pub scope: LiftScope,
+    /// The geos the test ran in, by the panel's geo names (a geo experiment: the spend change
+    /// and the measured lift are those of these geos together); empty (the default): every geo,
+    /// a national test. Needs a panel (`data.geo`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub geos: Vec<String>,
 }
 
 impl LiftTestSpec {
     /// The label of the test in results.
     pub fn label(&self) -> String {
-        self.name
-            .clone()
-            .unwrap_or_else(|| format!("{} {}–{}", self.channel, self.start, self.end))
+        self.name.clone().unwrap_or_else(|| {
+            let base = format!("{} {}–{}", self.channel, self.start, self.end);
+            match self.geos.is_empty() {
+                true => base,
+                false => format!("{base} in {}", self.geos.join(", ")),
+            }
+        })
     }
 }
 
@@ -156,13 +166,22 @@ fn parse_date(s: &str) -> Option<NaiveDate> {
 }
 
 /// Resolves the spec's lift tests against the data's dates and the channels' spend (spec
-/// order); every problem is returned by pointer (a window outside the data or without a
-/// period, a cut larger than the spend).
+/// order) and, for a panel, its geos' spend (`geos`, empty for national data); every problem
+/// is returned by pointer (a window outside the data or without a period, a cut larger than
+/// the spend, a geo the panel lacks or geos without a panel).
+///
+/// On a panel each tested geo gets its own counterfactual ([`LiftTest::geo_counterfactuals`]):
+/// with `S_W` the window's spend over the tested geos (all of them for a national test) and
+/// `S_{W,g}` geo `g`'s, geo `g` takes the share `Δ·S_{W,g}/S_W` of the change, spread in
+/// proportion to its spend, so `x'_{g,t} = x_{g,t}·(1 + Δ/S_W)` (evenly over the tested geos'
+/// periods when `S_W = 0`); the national counterfactual is the national spend plus the geos'
+/// changes (for a national test, the national formula itself).
 pub fn resolve(
     tests: &[LiftTestSpec],
     channel_names: &[String],
     dates: &[NaiveDate],
     spends: &[Vec<f64>],
+    geos: &[GeoSeries],
 ) -> std::result::Result<Vec<LiftTest>, Vec<SpecIssue>> {
     let mut issues = Vec::new();
     let mut out = Vec::new();
@@ -209,7 +228,50 @@ pub fn resolve(
             continue;
         };
         let spend = &spends[c];
-        let window_spend: f64 = spend[first..=last].iter().sum();
+        // the tested geos (panel order); every geo for a national test on a panel
+        let tested: Vec<usize> = if t.geos.is_empty() {
+            (0..geos.len()).collect()
+        } else if geos.is_empty() {
+            issue(
+                format!("{at}/geos"),
+                "names geos, but the data is not a panel: set data.geo to the geo column, or \
+                 remove geos for a national test"
+                    .into(),
+            );
+            continue;
+        } else {
+            let mut idx = Vec::new();
+            let mut bad = None;
+            for (j, name) in t.geos.iter().enumerate() {
+                match geos.iter().position(|g| g.name == *name) {
+                    Some(i) if !idx.contains(&i) => idx.push(i),
+                    Some(_) => bad = Some((j, format!("geo '{name}' is listed twice"))),
+                    None => {
+                        let names: Vec<&str> = geos.iter().map(|g| g.name.as_str()).collect();
+                        bad = Some((
+                            j,
+                            format!(
+                                "no geo '{name}' in the panel; its geos are: {}",
+                                names.join(", ")
+                            ),
+                        ))
+                    }
+                }
+            }
+            if let Some((j, m)) = bad {
+                issue(format!("{at}/geos/{j}"), m);
+                continue;
+            }
+            idx
+        };
+        let geo_window: Vec<f64> = tested
+            .iter()
+            .map(|&g| geos[g].spend[c][first..=last].iter().sum())
+            .collect();
+        let window_spend: f64 = match t.geos.is_empty() {
+            true => spend[first..=last].iter().sum(),
+            false => geo_window.iter().sum(),
+        };
         let delta = if t.holdout {
             if window_spend <= 0.0 {
                 issue(
@@ -225,7 +287,32 @@ pub fn resolve(
         } else {
             t.spend_change.unwrap_or(0.0)
         };
-        let counterfactual = match counterfactual_spend(spend, first, last, delta) {
+        let mut geo_counterfactuals = Vec::with_capacity(tested.len());
+        let mut failed = None;
+        for (&g, &s_g) in tested.iter().zip(&geo_window) {
+            let share = match window_spend > 0.0 {
+                true => s_g / window_spend,
+                false => 1.0 / tested.len() as f64,
+            };
+            match counterfactual_spend(&geos[g].spend[c], first, last, delta * share) {
+                Ok(v) => geo_counterfactuals.push((g, v)),
+                Err(m) => failed = Some(m),
+            }
+        }
+        let national = match t.geos.is_empty() {
+            true => counterfactual_spend(spend, first, last, delta),
+            false => Ok(spend
+                .iter()
+                .enumerate()
+                .map(|(i, x)| {
+                    x + geo_counterfactuals
+                        .iter()
+                        .map(|(g, cf)| cf[i] - geos[*g].spend[c][i])
+                        .sum::<f64>()
+                })
+                .collect()),
+        };
+        let counterfactual = match failed.map_or(national, Err) {
             Ok(v) => v,
             Err(m) => {
                 issue(format!("{at}/spend_change"), m);
@@ -248,6 +335,11 @@ pub fn resolve(
             lift: t.lift,
             standard_error: t.standard_error,
             scope: t.scope,
+            geos: match t.geos.is_empty() {
+                true => vec![],
+                false => tested,
+            },
+            geo_counterfactuals,
         });
     }
     if issues.is_empty() {

@@ -192,16 +192,6 @@ impl FromSpec for ModelData {
                 crate::kpi::channel_series(&table, &m.name, &m.spend, &input.spend, &names)
             })
             .collect::<Result<Vec<_>>>()?;
-        let calibration = crate::calibration::resolve(
-            &spec.calibration,
-            &media.iter().map(|m| m.name.clone()).collect::<Vec<_>>(),
-            &table.dates,
-            &media.iter().map(|m| m.spend.clone()).collect::<Vec<_>>(),
-        )
-        .map_err(|issues| MmmError::Spec {
-            file: loaded.file.clone(),
-            issues,
-        })?;
         let n_params = regressors.len() + media.len();
         if n <= n_params {
             return Err(MmmError::data(
@@ -215,6 +205,17 @@ impl FromSpec for ModelData {
             Some(p) => geo_series(p, loaded, &regressors)?,
             None => vec![],
         };
+        let calibration = crate::calibration::resolve(
+            &spec.calibration,
+            &media.iter().map(|m| m.name.clone()).collect::<Vec<_>>(),
+            &table.dates,
+            &media.iter().map(|m| m.spend.clone()).collect::<Vec<_>>(),
+            &geos,
+        )
+        .map_err(|issues| MmmError::Spec {
+            file: loaded.file.clone(),
+            issues,
+        })?;
         let data = ModelData {
             source: path,
             dates: table.dates.clone(),

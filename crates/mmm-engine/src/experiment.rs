@@ -789,8 +789,9 @@ pub fn fits_geos_jointly(
 
 /// Refuses, before any fitting, what a joint geo fit does not offer yet: tuning (unless the
 /// model refits the geos per candidate, [`mmm_core::model::Model::tunes_geos`]: a
-/// fixed-effects fit; its bootstrap over the search is refused), out-of-sample validation and
-/// planning windows (each needs per-geo predictions it does not make yet). The error names the
+/// fixed-effects fit; its bootstrap over the search is refused), out-of-sample validation
+/// (unless the model predicts held-out periods per geo, [`mmm_core::model::Model::predicts_geos`])
+/// and planning windows (per-geo plans over a window are not made yet). The error names the
 /// spec path and the way out (`model.geo: "national"`). Also refuses
 /// `optimizer.geo_allocation` without a joint geo fit, and checks its bounds' names (channels,
 /// `channel / geo` pairs, geos) against the panel.
@@ -824,7 +825,7 @@ pub(crate) fn check_geo(
         }
         _ => {}
     }
-    if loaded.spec.validation.is_some() {
+    if loaded.spec.validation.is_some() && !loaded.spec.model.predicts_geos() {
         return refuse("/validation", "out-of-sample validation");
     }
     if loaded

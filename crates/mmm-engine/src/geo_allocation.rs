@@ -218,7 +218,7 @@ impl PosteriorCurves {
                     ones: vec![1.0; n],
                     y: vec![0.0; n],
                     dy: vec![0.0; n],
-                    ws: ChainWorkspace::new(&self.draws[i][0].1, n),
+                    ws: ChainWorkspace::new(self.chain(i, 0, 0), n),
                 })
             })
             .collect();
@@ -241,7 +241,8 @@ impl GeoPairCurves<'_> {
         };
         let b = &mut *guard;
         let (i, k) = self.pairs.index[pair];
-        let (betas, chain) = &self.curves.draws[i][draw];
+        let betas = &self.curves.draws[i][draw].0;
+        let chain = self.curves.chain(i, draw, k);
         let a = self.scale[pair];
         b.x.iter_mut().for_each(|v| *v = a * spend);
         chain.apply_jvp(&b.x, &b.ones, &mut b.y, &mut b.dy, &mut b.ws);

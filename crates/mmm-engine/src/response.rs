@@ -395,7 +395,8 @@ pub struct ResponseCurve {
     /// Lag weights `w_0, w_1, …` of the channel's carry-over (the adstocks of its chain
     /// combined, `y_t = Σ_l w_l x_{t−l}`), trailing weights below 1e-4 of the largest dropped;
     /// absent when the chain has no adstock.
-    /// For a Bayesian model the posterior mean weight per lag (each draw's chain parameters).
+    /// For a Bayesian model the posterior mean weight per lag (each draw's chain parameters);
+    /// absent for a geo fit with per-geo transforms (each geo has its own lag profile).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adstock_weights: Option<Vec<f64>>,
     /// Low end of each lag weight's credible interval (HDI over the posterior draws, Bayesian
@@ -460,9 +461,13 @@ fn posterior_adstock_weights(
     n: usize,
     level: f64,
 ) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    // with a chain per geo there is no one national lag profile (each geo's is its own)
     let per: Vec<Vec<f64>> = curves.draws[i]
         .iter()
-        .map(|(_, chain)| adstock_weights_uncut(chain, n))
+        .map(|(_, chains)| match chains.as_slice() {
+            [chain] => adstock_weights_uncut(chain, n),
+            _ => None,
+        })
         .collect::<Option<Vec<_>>>()?;
     let len = per.iter().map(|w| w.len()).max()?;
     let mut mean = Vec::with_capacity(len);
@@ -530,14 +535,15 @@ pub fn sample_curves(curves: &ChannelCurves, n_points: usize) -> Vec<ResponseCur
 ///
 /// # Formula
 /// ```text
-/// r_i^(d)(s) = H·Σ_k β_ik^(d)·f_i(c_ik·s·1; θ_i^(d))_∞,    response_i(s) = (1/D)·Σ_d r_i^(d)(s)
-/// mROI_i(s)  = (1/D)·Σ_d Σ_k β_ik^(d)·c_ik·f_i'(c_ik·s; θ_i^(d))_∞
+/// r_i^(d)(s) = H·Σ_k β_ik^(d)·f_i(c_ik·s·1; θ_ik^(d))_∞,   response_i(s) = (1/D)·Σ_d r_i^(d)(s)
+/// mROI_i(s)  = (1/D)·Σ_d Σ_k β_ik^(d)·c_ik·f_i'(c_ik·s; θ_ik^(d))_∞
 /// lift^(d)   = Σ_i r_i^(d)(s_i*) − Σ_i r_i^(d)(s_i⁰)
 /// ```
 /// with one component `k` for a national fit (`c_i` the model's spend scaling) and one per geo
 /// for a jointly fitted panel (`c_ik = w_k/(p_k·s_i)`: national spend reaches geo `k` in its
 /// current share `w_k`, per capita, over the channel's scale; `β_ik` in national KPI units), so
-/// that a geo model's national curve is the sum of its geos' curves. `D` is at most
+/// that a geo model's national curve is the sum of its geos' curves; `θ_ik^(d) = θ_i^(d)` unless
+/// each geo has its own transform parameters. `D` is at most
 /// `max_draws` draws, evenly thinned.
 #[derive(Debug)]
 pub struct PosteriorCurves {
@@ -546,8 +552,10 @@ pub struct PosteriorCurves {
     horizon: usize,
     /// Per channel, the spend scale `c_ik` of each component.
     pub(crate) input_scale: Vec<Vec<f64>>,
-    /// `draws[i][d] = (β_ik^(d) per component, chain with θ^(d))`.
-    pub(crate) draws: Vec<Vec<(Vec<f64>, TransformChain)>>,
+    /// `draws[i][d] = (β_ik^(d) per component, chains with θ^(d))`: one chain shared by the
+    /// components, or one per component when each geo has its own transforms (`θ_ik^(d)`,
+    /// see [`PosteriorCurves::chain`]).
+    pub(crate) draws: Vec<Vec<(Vec<f64>, Vec<TransformChain>)>>,
     buffers: Vec<Mutex<Buffers>>,
 }
 
@@ -566,7 +574,10 @@ impl PosteriorCurves {
         for e in &estimate.effects {
             let m = posterior.media.iter().find(|m| m.channel == e.channel)?;
             let total = m.coefficient.len();
-            if total == 0 || m.chain_params.len() != total {
+            // each geo its own chain parameters, or the channel's shared by all
+            let per_geo =
+                !m.geos.is_empty() && m.geos.iter().all(|g| g.chain_params.len() == total);
+            if total == 0 || (!per_geo && m.chain_params.len() != total) {
                 return None;
             }
             if m.geos.iter().any(|g| g.coefficient.len() != total) {
@@ -574,17 +585,24 @@ impl PosteriorCurves {
             }
             let keep = total.min(max_draws.max(1));
             let base = &data.media[e.channel].chain;
-            let per: Vec<(Vec<f64>, TransformChain)> = (0..keep)
+            let with = |theta: &[f64]| {
+                let mut chain = base.clone();
+                chain.set_params(theta);
+                chain
+            };
+            let per: Vec<(Vec<f64>, Vec<TransformChain>)> = (0..keep)
                 .map(|k| {
                     let d = k * total / keep;
-                    let mut chain = base.clone();
-                    chain.set_params(&m.chain_params[d]);
+                    let chains = match per_geo {
+                        true => m.geos.iter().map(|g| with(&g.chain_params[d])).collect(),
+                        false => vec![with(&m.chain_params[d])],
+                    };
                     let betas = if m.geos.is_empty() {
                         vec![m.coefficient[d]]
                     } else {
                         m.geos.iter().map(|g| g.coefficient[d]).collect()
                     };
-                    (betas, chain)
+                    (betas, chains)
                 })
                 .collect();
             let spend = &data.media[e.channel].spend;
@@ -624,6 +642,13 @@ impl PosteriorCurves {
         self.input_scale.iter().any(|c| c.len() > 1)
     }
 
+    /// Draw `draw`'s chain of component `k` of channel `channel` (the shared chain unless each
+    /// geo has its own).
+    pub(crate) fn chain(&self, channel: usize, draw: usize, k: usize) -> &TransformChain {
+        let chains = &self.draws[channel][draw].1;
+        &chains[k.min(chains.len() - 1)]
+    }
+
     /// Draw `d`'s response over the horizon and marginal ROI of `channel` at `spend` per period
     /// (summed over the channel's components, see the type's formula).
     pub fn draw_response(&self, channel: usize, draw: usize, spend: f64) -> (f64, f64) {
@@ -632,11 +657,12 @@ impl PosteriorCurves {
             Err(p) => p.into_inner(),
         };
         let b = &mut *guard;
-        let (betas, chain) = &self.draws[channel][draw];
+        let betas = &self.draws[channel][draw].0;
         let last = b.y.len() - 1;
         let (mut response, mut marginal) = (0.0, 0.0);
-        for (beta, &c) in betas.iter().zip(&self.input_scale[channel]) {
+        for (k, (beta, &c)) in betas.iter().zip(&self.input_scale[channel]).enumerate() {
             b.x.iter_mut().for_each(|v| *v = c * spend);
+            let chain = self.chain(channel, draw, k);
             chain.apply_jvp(&b.x, &b.ones, &mut b.y, &mut b.dy, &mut b.ws);
             response += self.horizon as f64 * beta * b.y[last];
             marginal += beta * c * b.dy[last];

@@ -10,13 +10,17 @@
 //! ```
 //! Transforms keep what they learned on the full series (adstock carries spend from training
 //! periods into test periods, as it does in reality). Test predictions are `ŷ_t = Σ_j β_j·x_tj`
-//! with the outcome stage's coefficients.
+//! with the outcome stage's coefficients, except that a media column whose transforms were
+//! sampled (a Bayesian posterior with per-draw chain parameters) enters as the posterior mean of
+//! its per-draw terms, `(1/D)·Σ_d β^(d)·f(c·x; θ^(d))_t` (`c` the model's spend scaling), and a
+//! joint geo fit predicts each geo and sums them ([`predict_geos`]).
 
 use mmm_core::causal::{CausalEstimate, CausalInput, CausalStructure};
 use mmm_core::dataset::ModelData;
 use mmm_core::error::{MmmError, Result};
 use mmm_core::metrics::{decomp_rssd, fit_metrics, FitMetrics};
 use mmm_core::model::Model;
+use mmm_core::transform::ChainWorkspace;
 use mmm_core::validation::ValidationSpec;
 use serde::Serialize;
 
@@ -113,13 +117,39 @@ pub fn fit_split(
     ))
 }
 
-/// Predictions over all periods of `data` from the outcome stage's coefficients.
+/// Predictions over all periods of `data` from the outcome stage's coefficients (for a joint
+/// geo fit, the sum of the geos' predictions, [`predict_geos`]).
 pub fn predict(data: &ModelData, est: &CausalEstimate) -> Result<Vec<f64>> {
     let stage = est
         .outcome_stage()
         .ok_or_else(|| MmmError::Compute("no outcome stage".into()))?;
+    let posterior = stage.fitted.posterior();
+    if let Some(post) = posterior.as_ref().filter(|p| p.is_geo()) {
+        return predict_geos(data, &stage.design, post);
+    }
     let mut pred = vec![0.0; data.n_obs()];
-    for (col, coef) in stage.design.columns.iter().zip(&stage.fitted.coefficients) {
+    for (j, (col, coef)) in stage
+        .design
+        .columns
+        .iter()
+        .zip(&stage.fitted.coefficients)
+        .enumerate()
+    {
+        // a media column with sampled transforms: its per-draw terms, not the spec's chain
+        let sampled = posterior.as_ref().and_then(|p| {
+            p.media.iter().find(|m| {
+                m.column == j
+                    && !m.coefficient.is_empty()
+                    && m.chain_params.len() == m.coefficient.len()
+            })
+        });
+        if let Some(m) = sampled {
+            let term = media_term(data, m, &data.media[m.channel].spend, m.input_scale, None);
+            for (p, v) in pred.iter_mut().zip(term) {
+                *p += v;
+            }
+            continue;
+        }
         let v = data.column_values(col).ok_or_else(|| {
             MmmError::Compute(format!(
                 "validation cannot predict column '{}' outside the training periods",
@@ -131,6 +161,96 @@ pub fn predict(data: &ModelData, est: &CausalEstimate) -> Result<Vec<f64>> {
         }
     }
     Ok(pred)
+}
+
+/// Predictions of a joint geo fit over all periods of `data`: per geo its non-media columns'
+/// coefficients on its own values and, per posterior draw, each channel's term on its own spend,
+/// summed over the geos and averaged over the draws:
+///
+/// ```text
+/// ŷ_t = Σ_g [ Σ_j b_{g,j}·v_{g,t,j} + (1/D)·Σ_d Σ_c β^(d)_{g,c}·f_c(a_{g,c}·x_{g,c}; θ^(d)_{g,c})_t ]
+/// ```
+///
+/// (`b` = [`mmm_core::model::PosteriorGeo::coefficients`], `a` =
+/// [`mmm_core::model::PosteriorMediaGeo::spend_scale`]); the chains run over the whole series,
+/// so carry-over from the training periods reaches the test periods.
+pub fn predict_geos(
+    data: &ModelData,
+    design: &mmm_core::model::Design,
+    post: &mmm_core::model::Posterior,
+) -> Result<Vec<f64>> {
+    let n = data.n_obs();
+    let unable = |why: &str| {
+        MmmError::Compute(format!(
+            "validation cannot predict the geo fit outside its training periods: {why}"
+        ))
+    };
+    if post.geos.len() != data.geos.len() {
+        return Err(unable("its geos are not the data's"));
+    }
+    let non_media: Vec<usize> = (0..design.n_cols())
+        .filter(|&j| design.columns[j].channel.is_none())
+        .collect();
+    let mut pred = vec![0.0; n];
+    for (pg, series) in post.geos.iter().zip(data.geos.iter()) {
+        if pg.coefficients.len() != design.n_cols() || series.regressors.len() != non_media.len() {
+            return Err(unable("the model gives no per-geo coefficients"));
+        }
+        for (values, &j) in series.regressors.iter().zip(&non_media) {
+            let b = pg.coefficients[j];
+            for (p, v) in pred.iter_mut().zip(values) {
+                *p += b * v;
+            }
+        }
+    }
+    for m in &post.media {
+        for (mg, series) in m.geos.iter().zip(data.geos.iter()) {
+            let draws = mg.coefficient.len();
+            if mg.spend_scale <= 0.0 || draws == 0 {
+                return Err(unable("the model gives no per-geo spend scale"));
+            }
+            if mg.chain_params.len() != draws && m.chain_params.len() != draws {
+                return Err(unable("the posterior has no chain parameters"));
+            }
+            let spend = &series.spend[m.channel];
+            let term = media_term(data, m, spend, mg.spend_scale, Some(mg));
+            for (p, v) in pred.iter_mut().zip(term) {
+                *p += v;
+            }
+        }
+    }
+    Ok(pred)
+}
+
+/// `(1/D)·Σ_d β^(d)·f(a·x; θ^(d))_t` of a sampled media column over the series `x` (the
+/// channel's, or one geo's with that geo's coefficients and, when it has its own, chains).
+fn media_term(
+    data: &ModelData,
+    m: &mmm_core::model::PosteriorMedia,
+    spend: &[f64],
+    scale: f64,
+    geo: Option<&mmm_core::model::PosteriorMediaGeo>,
+) -> Vec<f64> {
+    let n = spend.len();
+    let coefficient = geo.map_or(&m.coefficient, |g| &g.coefficient);
+    let draws = coefficient.len();
+    let mut chain = data.media[m.channel].chain.clone();
+    let mut ws = ChainWorkspace::new(&chain, n);
+    let x: Vec<f64> = spend.iter().map(|s| scale * s).collect();
+    let mut f = vec![0.0; n];
+    let mut out = vec![0.0; n];
+    for d in 0..draws {
+        let own = geo.and_then(|g| g.chain_params.get(d));
+        if let Some(theta) = own.or(m.chain_params.get(d)) {
+            chain.set_params(theta);
+        }
+        chain.apply(&x, &mut f, &mut ws);
+        let w = coefficient[d] / draws as f64;
+        for (o, v) in out.iter_mut().zip(&f) {
+            *o += w * v;
+        }
+    }
+    out
 }
 
 /// Runs the split and every fold.

@@ -197,7 +197,7 @@ impl WindowCurves {
                 let draws = match posterior {
                     Some(pc) => pc.draws[k]
                         .iter()
-                        .map(|(b, c)| (b[0], c.clone(), pc.input_scale[k][0]))
+                        .map(|(b, c)| (b[0], c[0].clone(), pc.input_scale[k][0]))
                         .collect(),
                     None => vec![(e.total_coefficient, media.chain.clone(), 1.0)],
                 };

@@ -692,13 +692,14 @@ fn lift_tests(
     }
     let specs: Vec<_> = spec.lift_tests.iter().map(|t| t.to_spec(1.0)).collect();
     let names: Vec<String> = spec.channels.iter().map(|c| c.name.clone()).collect();
-    let resolved = mmm_data::calibration::resolve(&specs, &names, dates, spends).map_err(|is| {
-        let i = &is[0];
-        MmmError::param(
-            i.pointer.replacen("/calibration/", "/lift_tests/", 1),
-            i.message.clone(),
-        )
-    })?;
+    let resolved =
+        mmm_data::calibration::resolve(&specs, &names, dates, spends, &[]).map_err(|is| {
+            let i = &is[0];
+            MmmError::param(
+                i.pointer.replacen("/calibration/", "/lift_tests/", 1),
+                i.message.clone(),
+            )
+        })?;
     let mut ws = ChainWorkspace::default();
     let mut buf = mmm_core::calibration::LiftBuffers::new(dates.len());
     let mut truths = Vec::new();
@@ -713,25 +714,40 @@ fn lift_tests(
             &mut ws,
             &mut buf,
         );
-        let mut g = rng(spec.seed, STREAM_LIFT + k as u64);
-        let lift = round(
-            true_lift + normal(t.standard_error)?.sample(&mut g),
-            VALUE_DECIMALS,
-        );
-        truths.push(LiftTestTruth {
-            name: r.name.clone(),
-            channel: t.channel.clone(),
-            start: dates[r.first].to_string(),
-            end: dates[r.last].to_string(),
-            spend_change: r.spend_change,
-            true_lift,
-            lift,
-            standard_error: t.standard_error,
-            true_lift_per_spend: true_lift / r.spend_change,
-        });
-        entries.push(t.to_spec(lift));
+        let (truth, entry) = measured_lift(spec, k, t, r, dates, true_lift)?;
+        truths.push(truth);
+        entries.push(entry);
     }
     Ok((truths, entries))
+}
+
+/// Test `k`'s measurement of its true lift, `true + N(0, se²)` rounded (stream `50_000 + k`),
+/// its truth.json entry and its experiment-spec entry.
+pub(crate) fn measured_lift(
+    spec: &SimSpec,
+    k: usize,
+    t: &crate::spec::SimLiftTest,
+    r: &mmm_core::calibration::LiftTest,
+    dates: &[NaiveDate],
+    true_lift: f64,
+) -> Result<(LiftTestTruth, mmm_data::calibration::LiftTestSpec)> {
+    let mut g = rng(spec.seed, STREAM_LIFT + k as u64);
+    let lift = round(
+        true_lift + normal(t.standard_error)?.sample(&mut g),
+        VALUE_DECIMALS,
+    );
+    let truth = LiftTestTruth {
+        name: r.name.clone(),
+        channel: t.channel.clone(),
+        start: dates[r.first].to_string(),
+        end: dates[r.last].to_string(),
+        spend_change: r.spend_change,
+        true_lift,
+        lift,
+        standard_error: t.standard_error,
+        true_lift_per_spend: true_lift / r.spend_change,
+    };
+    Ok((truth, t.to_spec(lift)))
 }
 
 /// The wide table: date, target, spend per channel, mediator, controls.

@@ -138,6 +138,14 @@ pub struct GeoSpec {
     #[serde(default)]
     #[schemars(range(min = 0.0, max = 5.0))]
     pub trend_sd_log: f64,
+    /// `σ_θ`: spread of each channel's transform parameters across geos (default 0: every
+    /// geo the channel's transforms), for data whose geos differ in carry-over or saturation.
+    /// A parameter on a bounded range `(l, u)` moves on the logit scale of `(θ − l)/(u − l)`,
+    /// one bounded below only on the log scale of `θ − l`, any other additively; truth.json
+    /// then gives each geo's parameters (`geos[].transforms`).
+    #[serde(default)]
+    #[schemars(range(min = 0.0, max = 5.0))]
+    pub transform_sd: f64,
 }
 
 fn default_geo_column() -> String {
@@ -190,6 +198,9 @@ pub struct SimLiftTest {
     /// `total` (default: the window and the carry-over to the end of the data) or `window`.
     #[serde(default)]
     pub scope: mmm_core::calibration::LiftScope,
+    /// With `geos`: the geos the test ran in (`Geo0`, …); empty (the default): every geo.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub geos: Vec<String>,
 }
 
 impl SimLiftTest {
@@ -205,6 +216,7 @@ impl SimLiftTest {
             lift,
             standard_error: self.standard_error,
             scope: self.scope,
+            geos: self.geos.clone(),
         }
     }
 }
@@ -999,6 +1011,7 @@ impl SimSpec {
         let first = self.start_date();
         let last = first
             .map(|s| s + chrono::Duration::days(self.frequency.days() * (self.periods as i64 - 1)));
+        let geo_count = self.geos.as_ref().map_or(0, |g| g.count);
         for (k, t) in self.lift_tests.iter().enumerate() {
             let at = format!("/lift_tests/{k}");
             issues.extend(mmm_data::calibration::test_issues(
@@ -1006,6 +1019,18 @@ impl SimSpec {
                 &t.to_spec(1.0),
                 &channels,
             ));
+            for (j, name) in t.geos.iter().enumerate() {
+                let known = (0..geo_count).any(|g| format!("Geo{g}") == *name);
+                if !known {
+                    issues.push(issue(
+                        format!("{at}/geos/{j}"),
+                        match geo_count {
+                            0 => "names a geo, but the simulation has no `geos`".to_string(),
+                            n => format!("no geo '{name}': the geos are Geo0 … Geo{}", n - 1),
+                        },
+                    ));
+                }
+            }
             if let Some(m) = &self.mediator {
                 if m.drivers.iter().any(|d| d.channel == t.channel) {
                     issues.push(issue(
@@ -1214,7 +1239,6 @@ impl SimSpec {
             for (set, at) in [
                 (self.mediator.is_some(), "/mediator"),
                 (self.campaign_rows.is_some(), "/campaign_rows"),
-                (!self.lift_tests.is_empty(), "/lift_tests"),
             ] {
                 if set {
                     issues.push(issue(

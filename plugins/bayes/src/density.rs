@@ -198,6 +198,14 @@ impl LiftTerm {
     }
 }
 
+/// `log Γ((ν+1)/2) − log Γ(ν/2) − ½·log(νπ)`: the constant of the Student-t log density with
+/// `ν` degrees of freedom (before `−log σ`).
+pub(crate) fn student_t_norm(nu: f64) -> f64 {
+    crate::prior::ln_gamma(0.5 * (nu + 1.0))
+        - crate::prior::ln_gamma(0.5 * nu)
+        - 0.5 * (nu * std::f64::consts::PI).ln()
+}
+
 /// The likelihood family.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Family {
@@ -410,9 +418,7 @@ impl MmmDensity {
                 -sigma.ln() - crate::prior::HALF_LN_2PI - 0.5 * r * r / (sigma * sigma)
             }
             Family::StudentT(nu) => {
-                crate::prior::ln_gamma(0.5 * (nu + 1.0))
-                    - crate::prior::ln_gamma(0.5 * nu)
-                    - 0.5 * (nu * std::f64::consts::PI).ln()
+                student_t_norm(nu)
                     - sigma.ln()
                     - 0.5 * (nu + 1.0) * (r * r / (nu * sigma * sigma)).ln_1p()
             }
@@ -610,10 +616,7 @@ impl LogDensity for MmmDensity {
                 dsigma += -(n as f64) / sigma + ss * inv2 / sigma;
             }
             Family::StudentT(nu) => {
-                let c = crate::prior::ln_gamma(0.5 * (nu + 1.0))
-                    - crate::prior::ln_gamma(0.5 * nu)
-                    - 0.5 * (nu * std::f64::consts::PI).ln()
-                    - sigma.ln();
+                let c = student_t_norm(nu) - sigma.ln();
                 let s2 = sigma * sigma;
                 for t in 0..n {
                     let r = self.y[t] - mu[t];

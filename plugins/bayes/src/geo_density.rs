@@ -9,6 +9,7 @@
 //! β_{g,c}  = exp(m_c + s_c·ε_{g,c}),    ε_{g,c} ~ N(0, 1)       (non-centred log-normal)
 //! γ_{g,j}  = γ_j  (a national control),  or  γ_j + ξ_j·η_{g,j}, η_{g,j} ~ N(0, 1)  (per geo)
 //! ỹ_{g,t}  ~ N(μ_{g,t}, σ_g²)        (σ_g = σ for every geo, or each geo its own)
+//!            or StudentT(ν, μ_{g,t}, σ_g)   (ν fixed, [`GeoDensity::family`])
 //! ```
 //! The sampled intercept parameter is the geo's level at its media's mean contributions,
 //! `τ'_g = τ_g + Σ_c β_{g,c}·f̄_{g,c}` (`f̄` the mean over the periods), with the media centred
@@ -22,7 +23,9 @@
 //! `∂ℓ/∂γ_j = Σ_g D_{g,j}`, `∂ℓ/∂ξ_j = Σ_g η_{g,j}·D_{g,j}`, `∂ℓ/∂η_{g,j} = ξ_j·D_{g,j}`.
 //!
 //! `f_c` is channel `c`'s transform chain with parameters `θ_c` shared by all geos and applied to
-//! each geo's series separately (carry-over never crosses from one geo into another); `m_c` is
+//! each geo's series separately (carry-over never crosses from one geo into another), or, per
+//! geo on request ([`GeoSlot::GeoTransform`]), with each geo's own parameters `θ_{g,c}` (then
+//! read `θ_{g,c}` for `θ_c` below, and the sum over `g` in `∂ℓ/∂θ` has the one term); `m_c` is
 //! the log of the median coefficient across geos and `s_c ≥ 0` its spread (Meridian's
 //! `beta_m` and `eta_m`); `τ_g` the per-geo intercepts, `γ_j` national control coefficients.
 //! With `r_{g,t} = ỹ_{g,t} − μ_{g,t}` and `g_{g,t} = r_{g,t}/σ_g²`:
@@ -35,7 +38,12 @@
 //! ∂ℓ/∂ε_{g,c} = β_{g,c}·s_c·B_{g,c}
 //! ∂ℓ/∂θ_{c,p} = Σ_g β_{g,c}·Σ_t g_{g,t}·∂f_{g,c,t}/∂θ_{c,p}
 //! ```
-//! and the priors and bijectors enter as in [`crate::density`].
+//! and the priors and bijectors enter as in [`crate::density`]. Under Student-t noise the same
+//! terms hold with `g_{g,t} = ∂ℓ/∂μ_{g,t} = (ν+1)·r/(ν·σ_g² + r²)` and
+//! ```text
+//! ℓ          = Σ_{g,t} log Γ((ν+1)/2) − log Γ(ν/2) − ½·log(νπ) − log σ_g − (ν+1)/2·log(1 + r²/(ν·σ_g²))
+//! ∂ℓ/∂σ_g    = Σ_t −1/σ_g + (ν+1)·r²/(σ_g·(ν·σ_g² + r²))
+//! ```
 //!
 //! # The ROI parameterization ([`GeoSlot::Roi`])
 //! The sampled parameter is the channel's national ROI `r_c` instead of `m_c`, which is derived
@@ -50,11 +58,22 @@
 //! ∂ℓ/∂ε_{g,c} += −D_c·π_{g,c}·s_c
 //! ∂ℓ/∂θ_{c,p} += −D_c·Σ_g π_{g,c}·(Σ_t ∂f_{g,c,t}/∂θ_{c,p})/F_{g,c}
 //! ```
-//! (the non-centred form only: the centred one has no offsets to derive `m_c` from). The non-centred form keeps the
+//! (the non-centred form only: the centred one has no offsets to derive `m_c` from).
+//!
+//! # Lift tests ([`GeoLift`])
+//! A lift test of channel `c` in geos `G_l` (every geo for a national test) over periods
+//! `R = [t₀, t₁)` measured `L ± se` (KPI units). With each tested geo's counterfactual scaled
+//! spend `x̃'_{g,c}` and `K_g = p_g·s_y`:
+//! ```text
+//! Δ_g   = Σ_{t∈R} f_c(x̃'_{g,c}; θ)_t − f_c(x̃_{g,c}; θ)_t,      λ = Σ_{g∈G_l} K_g·β_{g,c}·Δ_g
+//! ℓ    += −log se − ½·log 2π − ½·(L − λ)²/se²,                 h = (L − λ)/se²
+//! ∂ℓ/∂β_{g,c} += h·K_g·Δ_g      (added to B_{g,c}, so it reaches m_c, s_c, ε, r_c as above)
+//! ∂ℓ/∂θ_p    += h·Σ_g K_g·β_{g,c}·Σ_{t∈R} (∂f'_{g,t}/∂θ_p − ∂f_{g,t}/∂θ_p)
+//! ``` The non-centred form keeps the
 //! funnel between `s_c` and the `ε_{g,c}` out of the sampler's way when geos carry little
 //! information each (Betancourt & Girolami 2015), as Meridian does.
 
-use crate::density::PriorTerms;
+use crate::density::{Family, PriorTerms};
 use crate::nuts::LogDensity;
 use mmm_core::sums::{dot, sum};
 use mmm_core::transform::{ChainWorkspace, TransformChain};
@@ -68,6 +87,17 @@ pub enum GeoSlot {
         media: usize,
         /// Parameter index in the chain.
         param: usize,
+    },
+    /// Parameter `param` of geo `geo`'s own chain for channel `media` (per-geo transforms,
+    /// `θ_{g,c}`: see the module docs). A channel has either every parameter shared
+    /// (`Transform`) or every parameter of every geo as `GeoTransform`.
+    GeoTransform {
+        /// Channel index.
+        media: usize,
+        /// Parameter index in the chain.
+        param: usize,
+        /// Geo index.
+        geo: usize,
     },
     /// `m_c`: log of channel `c`'s median coefficient across geos.
     EffectLogMedian(usize),
@@ -117,13 +147,73 @@ pub enum GeoSlot {
 /// One sampled parameter of the geo model.
 pub type GeoParam = crate::density::Param<GeoSlot>;
 
+/// A lift test in the geo density (module docs, "Lift tests").
+#[derive(Debug, Clone)]
+pub struct GeoLift {
+    /// Channel index.
+    pub media: usize,
+    /// The tested geos.
+    pub geos: Vec<usize>,
+    /// Per tested geo, its counterfactual scaled spend `x̃'_{g,c}` (all periods).
+    pub counterfactual: Vec<Vec<f64>>,
+    /// Per tested geo, `K_g = p_g·s_y` (the geo's scale back to KPI units).
+    pub weights: Vec<f64>,
+    /// First period the lift sums over.
+    pub first: usize,
+    /// End (exclusive) of the periods the lift sums over.
+    pub until: usize,
+    /// The measured lift (KPI units).
+    pub lift: f64,
+    /// Its standard error.
+    pub sd: f64,
+    f: Vec<f64>,
+    df: Vec<f64>,
+    /// `Δ_g` per tested geo, of the last evaluation.
+    delta: Vec<f64>,
+    /// `Σ_{t∈R} ∂(f' − f)/∂θ_p` per tested geo, `j·P + p`.
+    d_delta: Vec<f64>,
+}
+
+impl GeoLift {
+    /// A test of channel `media` (with `n_params` chain parameters) in `geos`, with their
+    /// scaled counterfactual spend and weights `K_g`, summing over `first..until`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        media: usize,
+        n_params: usize,
+        geos: Vec<usize>,
+        counterfactual: Vec<Vec<f64>>,
+        weights: Vec<f64>,
+        (first, until): (usize, usize),
+        lift: f64,
+        sd: f64,
+    ) -> Self {
+        let periods = counterfactual.first().map_or(0, |c| c.len());
+        let k = geos.len();
+        GeoLift {
+            media,
+            geos,
+            counterfactual,
+            weights,
+            first,
+            until,
+            lift,
+            sd,
+            f: vec![0.0; periods],
+            df: vec![0.0; n_params * periods],
+            delta: vec![0.0; k],
+            d_delta: vec![0.0; k * n_params],
+        }
+    }
+}
+
 /// A channel of the geo density: scaled per-capita spend of every geo, geo-major
 /// (`x[g·T + t]`), and its chain.
 #[derive(Debug, Clone)]
 pub struct GeoMediaTerm {
     /// Scaled spend, `G·T` values, geo-major.
     pub x: Vec<f64>,
-    /// The chain shared by the geos.
+    /// The channel's chain (its parameters are set per evaluation: shared, or each geo's).
     pub chain: TransformChain,
     /// Number of chain parameters.
     pub n_params: usize,
@@ -137,6 +227,7 @@ pub struct GeoMediaTerm {
     df: Vec<f64>,
     /// `f̄_g`, the mean of `f` over the periods, per geo.
     f_mean: Vec<f64>,
+    /// The chain parameters of one geo (scratch).
     theta: Vec<f64>,
 }
 
@@ -159,15 +250,6 @@ impl GeoMediaTerm {
             theta,
         }
     }
-
-    /// The transformed series `f(x̃; θ)` of every geo for parameters `theta`, geo-major.
-    pub fn transformed(&mut self, theta: &[f64], periods: usize) -> &[f64] {
-        self.chain.set_params(theta);
-        for (x, f) in self.x.chunks(periods).zip(self.f.chunks_mut(periods)) {
-            self.chain.apply(x, f, &mut self.ws);
-        }
-        &self.f
-    }
 }
 
 /// The log posterior of the geo model (see the module docs).
@@ -187,6 +269,12 @@ pub struct GeoDensity {
     pub params: Vec<GeoParam>,
     /// Gradient evaluations so far.
     pub evaluations: u64,
+    /// The noise distribution (normal unless set otherwise after [`GeoDensity::new`]).
+    pub family: Family,
+    /// Lift tests fitted with the data (none unless set after [`GeoDensity::new`]).
+    pub lifts: Vec<GeoLift>,
+    /// `∂ℓ/∂β_{g,c}` of the lift tests, channel-major (module docs).
+    lift_dbeta: Vec<f64>,
     pt: PriorTerms,
     mu: Vec<f64>,
     g: Vec<f64>,
@@ -195,7 +283,11 @@ pub struct GeoDensity {
     tau: Vec<f64>,
     d_tau: Vec<f64>,
     a: Vec<f64>,
-    theta_idx: Vec<Vec<usize>>,
+    /// Per channel and geo, the indices of the chain's parameters (`[c][g][p]`; the same for
+    /// every geo when the channel's transforms are shared).
+    theta_idx: Vec<Vec<Vec<usize>>>,
+    /// Per channel, whether each geo has its own chain parameters (`GeoTransform` slots).
+    theta_per_geo: Vec<bool>,
     log_median: Vec<usize>,
     spread: Vec<usize>,
     offset: Vec<usize>,
@@ -232,7 +324,11 @@ impl GeoDensity {
         params: Vec<GeoParam>,
     ) -> Self {
         let c = media.len();
-        let mut theta_idx: Vec<Vec<usize>> = media.iter().map(|m| vec![0; m.n_params]).collect();
+        let mut theta_idx: Vec<Vec<Vec<usize>>> = media
+            .iter()
+            .map(|m| vec![vec![0; m.n_params]; geos])
+            .collect();
+        let mut theta_per_geo = vec![false; c];
         let (mut log_median, mut spread) = (vec![0; c], vec![0; c]);
         let mut offset = vec![0; c * geos];
         let mut intercept = vec![0; geos];
@@ -244,7 +340,13 @@ impl GeoDensity {
         let mut roi = vec![false; c];
         for (k, p) in params.iter().enumerate() {
             match p.slot {
-                GeoSlot::Transform { media, param } => theta_idx[media][param] = k,
+                GeoSlot::Transform { media, param } => {
+                    theta_idx[media].iter_mut().for_each(|t| t[param] = k)
+                }
+                GeoSlot::GeoTransform { media, param, geo } => {
+                    theta_idx[media][geo][param] = k;
+                    theta_per_geo[media] = true;
+                }
                 GeoSlot::EffectLogMedian(m) => log_median[m] = k,
                 GeoSlot::Roi(m) => {
                     log_median[m] = k;
@@ -285,6 +387,9 @@ impl GeoDensity {
             media,
             params,
             evaluations: 0,
+            family: Family::Normal,
+            lifts: Vec::new(),
+            lift_dbeta: vec![0.0; c * geos],
             pt: PriorTerms::new(d),
             mu: vec![0.0; n],
             g: vec![0.0; n],
@@ -293,6 +398,7 @@ impl GeoDensity {
             d_tau: vec![0.0; geos],
             a: vec![0.0; geos],
             theta_idx,
+            theta_per_geo,
             log_median,
             spread,
             offset,
@@ -349,13 +455,12 @@ impl GeoDensity {
             return x[k];
         }
         let periods = self.periods;
-        let theta: Vec<f64> = self.theta_idx[media].iter().map(|&i| x[i]).collect();
         let s = x[self.spread[media]];
         let offsets: Vec<f64> = (0..self.geos)
             .map(|g| x[self.offset[media * self.geos + g]])
             .collect();
-        let term = &mut self.media[media];
-        term.transformed(&theta, periods);
+        self.transformed(x, media);
+        let term = &self.media[media];
         let total: f64 = (0..self.geos)
             .map(|g| {
                 let mass = sum(&term.f[g * periods..(g + 1) * periods]);
@@ -365,9 +470,40 @@ impl GeoDensity {
         x[k].ln() - total.ln()
     }
 
-    /// Index of channel `c`'s chain parameters.
-    pub fn theta_indices(&self, c: usize) -> &[usize] {
-        &self.theta_idx[c]
+    /// Index of channel `c`'s chain parameters in geo `g` (the same for every geo unless the
+    /// channel's transforms are per geo).
+    pub fn theta_indices(&self, c: usize, g: usize) -> &[usize] {
+        &self.theta_idx[c][g]
+    }
+
+    /// Whether channel `c`'s transforms have their own parameters in every geo.
+    pub fn theta_per_geo(&self, c: usize) -> bool {
+        self.theta_per_geo[c]
+    }
+
+    /// Channel `c`'s chain parameters in geo `g` for constrained parameters `x`.
+    pub fn chain_params(&self, x: &[f64], c: usize, g: usize) -> Vec<f64> {
+        self.theta_idx[c][g].iter().map(|&k| x[k]).collect()
+    }
+
+    /// The transformed series `f_c(x̃_{g,c}; θ_{g,c})` of every geo for constrained parameters
+    /// `x`, geo-major (each geo's series through the chain with its parameters).
+    pub fn transformed(&mut self, x: &[f64], c: usize) -> &[f64] {
+        let periods = self.periods;
+        let per_geo = self.theta_per_geo[c];
+        let idx = &self.theta_idx[c];
+        let m = &mut self.media[c];
+        for g in 0..self.geos {
+            if g == 0 || per_geo {
+                for (t, &k) in m.theta.iter_mut().zip(&idx[g]) {
+                    *t = x[k];
+                }
+                m.chain.set_params(&m.theta);
+            }
+            let span = g * periods..(g + 1) * periods;
+            m.chain.apply(&m.x[span.clone()], &mut m.f[span], &mut m.ws);
+        }
+        &m.f
     }
 
     /// Index of geo `g`'s noise scale (the shared one's for every geo unless each has its own).
@@ -392,15 +528,42 @@ impl GeoDensity {
             }
         }
         for c in 0..self.media.len() {
-            let theta: Vec<f64> = self.theta_idx[c].iter().map(|&k| x[k]).collect();
             let betas = self.coefficients(x, c);
-            let f = self.media[c].transformed(&theta, periods);
+            let f = self.transformed(x, c);
             for (g, t) in tau.iter_mut().enumerate() {
                 let mean = f[g * periods..(g + 1) * periods].iter().sum::<f64>() / periods as f64;
                 *t -= betas[g] * mean;
             }
         }
         tau
+    }
+
+    /// Every lift test's model lift `λ = Σ_g K_g·β_{g,c}·Δ_g` (KPI units) for constrained
+    /// parameters `x` (module docs).
+    pub fn model_lifts(&mut self, x: &[f64]) -> Vec<f64> {
+        let periods = self.periods;
+        let mut out = Vec::with_capacity(self.lifts.len());
+        for k in 0..self.lifts.len() {
+            let c = self.lifts[k].media;
+            let betas = self.coefficients(x, c);
+            let mut lambda = 0.0;
+            for j in 0..self.lifts[k].geos.len() {
+                // only the tested geos' series: actual and counterfactual, with the geo's θ
+                let g = self.lifts[k].geos[j];
+                let theta = self.chain_params(x, c, g);
+                let m = &mut self.media[c];
+                let l = &mut self.lifts[k];
+                m.chain.set_params(&theta);
+                let own = g * periods..(g + 1) * periods;
+                m.chain.apply(&m.x[own.clone()], &mut m.f[own], &mut m.ws);
+                m.chain.apply(&l.counterfactual[j], &mut l.f, &mut m.ws);
+                let span = g * periods + l.first..g * periods + l.until;
+                let delta = sum(&l.f[l.first..l.until]) - sum(&m.f[span]);
+                lambda += l.weights[j] * betas[g] * delta;
+            }
+            out.push(lambda);
+        }
+        out
     }
 
     /// Index of control column `j`'s coefficient `γ_j`.
@@ -491,12 +654,15 @@ impl LogDensity for GeoDensity {
         let inv_t = 1.0 / periods as f64;
         for c in 0..self.media.len() {
             let m = &mut self.media[c];
-            for (p, &k) in self.theta_idx[c].iter().enumerate() {
-                m.theta[p] = self.pt.x[k];
-            }
-            m.chain.set_params(&m.theta);
+            let per_geo = self.theta_per_geo[c];
             let np = m.n_params;
             for g in 0..geos {
+                if g == 0 || per_geo {
+                    for (p, &k) in self.theta_idx[c][g].iter().enumerate() {
+                        m.theta[p] = self.pt.x[k];
+                    }
+                    m.chain.set_params(&m.theta);
+                }
                 let span = g * periods..(g + 1) * periods;
                 // f and ∂f/∂θ in one pass through the chain, kept for the gradient
                 m.chain.apply_d_params(
@@ -506,6 +672,22 @@ impl LogDensity for GeoDensity {
                     &mut m.ws,
                 );
                 m.f_mean[g] = sum(&m.f[span]) * inv_t;
+                // lift tests of this channel in this geo: Δ_g and its θ-derivatives
+                for l in self.lifts.iter_mut().filter(|l| l.media == c) {
+                    let Some(j) = l.geos.iter().position(|&h| h == g) else {
+                        continue;
+                    };
+                    m.chain
+                        .apply_d_params(&l.counterfactual[j], &mut l.f, &mut l.df, &mut m.ws);
+                    let (a, b) = (g * periods + l.first, g * periods + l.until);
+                    l.delta[j] = sum(&l.f[l.first..l.until]) - sum(&m.f[a..b]);
+                    for p in 0..np {
+                        let own = g * np * periods + p * periods;
+                        l.d_delta[j * np + p] =
+                            sum(&l.df[p * periods + l.first..p * periods + l.until])
+                                - sum(&m.df[own + l.first..own + l.until]);
+                    }
+                }
             }
             let km = self.log_median[c];
             self.m[c] = if self.roi[c] {
@@ -563,16 +745,61 @@ impl LogDensity for GeoDensity {
         for ((g, y), mu) in self.g.iter_mut().zip(&self.y).zip(&self.mu) {
             *g = y - mu;
         }
-        let mut ll = -(n as f64) * crate::prior::HALF_LN_2PI;
+        let mut ll = match self.family {
+            Family::Normal => -(n as f64) * crate::prior::HALF_LN_2PI,
+            Family::StudentT(_) => 0.0,
+        };
         for g in 0..geos {
             let k = self.sigma[g];
             let sigma = self.pt.x[k];
-            let inv2 = 1.0 / (sigma * sigma);
             let r = &mut self.g[g * periods..(g + 1) * periods];
-            let ss = dot(r, r);
-            r.iter_mut().for_each(|v| *v *= inv2);
-            ll += -(periods as f64) * sigma.ln() - 0.5 * ss * inv2;
-            self.pt.gx[k] += -(periods as f64) / sigma + ss * inv2 / sigma;
+            match self.family {
+                Family::Normal => {
+                    let inv2 = 1.0 / (sigma * sigma);
+                    let ss = dot(r, r);
+                    r.iter_mut().for_each(|v| *v *= inv2);
+                    ll += -(periods as f64) * sigma.ln() - 0.5 * ss * inv2;
+                    self.pt.gx[k] += -(periods as f64) / sigma + ss * inv2 / sigma;
+                }
+                Family::StudentT(nu) => {
+                    let c = crate::density::student_t_norm(nu) - sigma.ln();
+                    let s2 = sigma * sigma;
+                    let mut dsigma = 0.0;
+                    for v in r.iter_mut() {
+                        let e = *v;
+                        let den = nu * s2 + e * e;
+                        ll += c - 0.5 * (nu + 1.0) * (e * e / (nu * s2)).ln_1p();
+                        *v = (nu + 1.0) * e / den;
+                        dsigma += -1.0 / sigma + (nu + 1.0) * e * e / (sigma * den);
+                    }
+                    self.pt.gx[k] += dsigma;
+                }
+            }
+        }
+        // lift tests: λ = Σ_g K_g·β_{g,c}·Δ_g, ℓ += log N(L | λ, se)
+        if !self.lifts.is_empty() {
+            self.lift_dbeta.iter_mut().for_each(|v| *v = 0.0);
+            for l in &self.lifts {
+                let c = l.media;
+                let lambda: f64 = l
+                    .geos
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &g)| l.weights[j] * self.beta[c * geos + g] * l.delta[j])
+                    .sum();
+                let r = l.lift - lambda;
+                let inv2 = 1.0 / (l.sd * l.sd);
+                ll += -l.sd.ln() - crate::prior::HALF_LN_2PI - 0.5 * r * r * inv2;
+                let h = r * inv2;
+                let np = self.media[c].n_params;
+                for (j, &g) in l.geos.iter().enumerate() {
+                    let b = self.beta[c * geos + g];
+                    self.lift_dbeta[c * geos + g] += h * l.weights[j] * l.delta[j];
+                    for (p, &k) in self.theta_idx[c][g].iter().enumerate() {
+                        self.pt.gx[k] += h * l.weights[j] * b * l.d_delta[j * np + p];
+                    }
+                }
+            }
         }
         if !ll.is_finite() {
             grad.iter_mut().for_each(|g| *g = 0.0);
@@ -614,8 +841,11 @@ impl LogDensity for GeoDensity {
                 let b = self.beta[c * geos + g];
                 let ko = self.offset[c * geos + g];
                 let gg = &self.g[span.clone()];
-                // D_{g,c} = Σ_t g·(f − f̄) − f̄·π'(τ_g) = Σ_t g·f − f̄·A_g
-                let bsum = dot(&m.f[span.clone()], gg) - m.f_mean[g] * self.a[g];
+                // D_{g,c} = Σ_t g·(f − f̄) − f̄·π'(τ_g) = Σ_t g·f − f̄·A_g (+ the lift tests')
+                let mut bsum = dot(&m.f[span.clone()], gg) - m.f_mean[g] * self.a[g];
+                if !self.lifts.is_empty() {
+                    bsum += self.lift_dbeta[c * geos + g];
+                }
                 if self.centered {
                     self.pt.gx[ko] += b * bsum;
                 } else {
@@ -630,7 +860,7 @@ impl LogDensity for GeoDensity {
                 }
                 if np > 0 {
                     let dfg = &m.df[g * np * periods..(g + 1) * np * periods];
-                    for (p, &k) in self.theta_idx[c].iter().enumerate() {
+                    for (p, &k) in self.theta_idx[c][g].iter().enumerate() {
                         let d = &dfg[p * periods..(p + 1) * periods];
                         let s = dot(d, gg);
                         let mean_d = sum(d) * inv_t;
@@ -652,7 +882,7 @@ impl LogDensity for GeoDensity {
                 if np > 0 {
                     let dfg = &m.df[g * np * periods..(g + 1) * np * periods];
                     let mass = m.f_mean[g] * periods as f64;
-                    for (p, &k) in self.theta_idx[c].iter().enumerate() {
+                    for (p, &k) in self.theta_idx[c][g].iter().enumerate() {
                         let d = sum(&dfg[p * periods..(p + 1) * periods]);
                         self.pt.gx[k] -= d_m * pi[g] * d / mass;
                     }
@@ -802,13 +1032,145 @@ mod tests {
         check_gradient(density_full(false, true, true));
         // both: ROI parameterization with per-geo control coefficients
         check_gradient(with_per_geo_control(density_full(false, true, true)));
+        // Student-t noise, shared and per-geo scales, with the ROI form
+        check_gradient(student_t(density()));
+        check_gradient(student_t(density_full(false, true, true)));
+        // lift tests: coefficients, ROI form, per-geo transforms
+        check_gradient(with_lift(density()));
+        check_gradient(with_lift(density_full(false, true, true)));
+        check_gradient(with_lift(with_per_geo_transforms(density())));
+        // each geo its own transform parameters: coefficients, centred, ROI
+        check_gradient(with_per_geo_transforms(density()));
+        check_gradient(with_per_geo_transforms(density_in(true)));
+        check_gradient(with_per_geo_transforms(density_full(false, true, true)));
+    }
+
+    /// `d` with a lift test of channel 0 in geos 0 and 2: spend halved over periods 5–9, the
+    /// lift summed over 5..20.
+    fn with_lift(mut d: GeoDensity) -> GeoDensity {
+        let p = d.periods;
+        let geos = vec![0, 2];
+        let counterfactual = geos
+            .iter()
+            .map(|&g| {
+                let x = &d.media[0].x[g * p..(g + 1) * p];
+                x.iter()
+                    .enumerate()
+                    .map(|(t, v)| if (5..10).contains(&t) { 0.5 * v } else { *v })
+                    .collect()
+            })
+            .collect();
+        let np = d.media[0].n_params;
+        d.lifts = vec![GeoLift::new(
+            0,
+            np,
+            geos,
+            counterfactual,
+            vec![1.3, 0.7],
+            (5, 20),
+            -0.8,
+            0.3,
+        )];
+        d
+    }
+
+    /// The lift term is the normal log density of the measured lift around the model's
+    /// `λ = Σ_g K_g·β_g·Δ_g`, with `Δ_g` computed here from the chain directly.
+    #[test]
+    fn lift_test_adds_the_normal_density_of_its_measurement() {
+        for base in [density(), with_per_geo_transforms(density())] {
+            let mut plain = base.clone();
+            let mut lifted = with_lift(base);
+            let dim = plain.dim();
+            let u: Vec<f64> = (0..dim).map(|k| 0.3 * ((k as f64) * 0.7).sin()).collect();
+            let mut grad = vec![0.0; dim];
+            let diff = lifted.logp_grad(&u, &mut grad) - plain.logp_grad(&u, &mut grad);
+            let mut x = vec![0.0; dim];
+            lifted.constrain(&u, &mut x);
+            let betas = lifted.coefficients(&x, 0);
+            let p = lifted.periods;
+            let mut lambda = 0.0;
+            for (j, g) in [0usize, 2].into_iter().enumerate() {
+                let mut chain = lifted.media[0].chain.clone();
+                chain.set_params(&lifted.chain_params(&x, 0, g));
+                let mut ws = ChainWorkspace::new(&chain, p);
+                let (mut f, mut f_cf) = (vec![0.0; p], vec![0.0; p]);
+                chain.apply(&lifted.media[0].x[g * p..(g + 1) * p], &mut f, &mut ws);
+                chain.apply(&lifted.lifts[0].counterfactual[j], &mut f_cf, &mut ws);
+                let delta: f64 = (5..20).map(|t| f_cf[t] - f[t]).sum();
+                lambda += [1.3, 0.7][j] * betas[g] * delta;
+            }
+            let want =
+                -0.3f64.ln() - crate::prior::HALF_LN_2PI - 0.5 * ((-0.8 - lambda) / 0.3).powi(2);
+            assert!((diff - want).abs() < 1e-9, "{diff} vs {want}");
+            assert!((lifted.model_lifts(&x)[0] - lambda).abs() < 1e-12);
+        }
+    }
+
+    /// `d` with Student-t noise (ν = 4).
+    fn student_t(mut d: GeoDensity) -> GeoDensity {
+        d.family = Family::StudentT(4.0);
+        d
+    }
+
+    /// `d` with its shared chain parameters replaced by one set per geo (`GeoTransform`,
+    /// each with the shared parameter's prior and bijector).
+    fn with_per_geo_transforms(d: GeoDensity) -> GeoDensity {
+        let mut params = Vec::new();
+        for p in d.params {
+            match p.slot {
+                GeoSlot::Transform { media, param } => {
+                    for geo in 0..d.geos {
+                        params.push(GeoParam {
+                            name: format!("{}{geo}", p.name),
+                            slot: GeoSlot::GeoTransform { media, param, geo },
+                            ..p.clone()
+                        });
+                    }
+                }
+                _ => params.push(p),
+            }
+        }
+        let d = GeoDensity::new(d.geos, d.periods, d.y, d.z, d.media, params);
+        assert!(d.theta_per_geo(0));
+        d
+    }
+
+    /// With per-geo transforms, each geo's series goes through its own chain: moving one geo's
+    /// decay changes that geo's transformed series only.
+    #[test]
+    fn per_geo_transforms_act_on_their_own_geo() {
+        let mut d = with_per_geo_transforms(density());
+        let dim = d.dim();
+        let u: Vec<f64> = (0..dim).map(|k| 0.3 * ((k as f64) * 0.7).sin()).collect();
+        let mut x = vec![0.0; dim];
+        d.constrain(&u, &mut x);
+        let before = d.transformed(&x, 0).to_vec();
+        let k = d.theta_indices(0, 1)[0];
+        assert_ne!(k, d.theta_indices(0, 0)[0]);
+        x[k] = (x[k] + 0.3).min(0.95);
+        let after = d.transformed(&x, 0).to_vec();
+        let p = d.periods;
+        assert_eq!(before[..p], after[..p]);
+        assert_eq!(before[2 * p..], after[2 * p..]);
+        assert!(before[p..2 * p]
+            .iter()
+            .zip(&after[p..2 * p])
+            .skip(1)
+            .all(|(a, b)| a != b));
     }
 
     /// Under the ROI parameterization the derived `m` makes the national ROI of the resulting
     /// coefficients, `Σ_g k_g·β_g·F_g / S`, exactly the sampled `r`.
     #[test]
     fn roi_parameterization_gives_the_sampled_national_roi() {
-        let mut d = density_full(false, false, true);
+        let shared = density_full(false, false, true);
+        for mut d in [shared.clone(), with_per_geo_transforms(shared)] {
+            roi_is_the_sampled_one(&mut d);
+        }
+    }
+
+    fn roi_is_the_sampled_one(d: &mut GeoDensity) {
         let dim = d.dim();
         for shift in [0.0, 0.4, -0.7] {
             let u: Vec<f64> = (0..dim)
@@ -818,10 +1180,9 @@ mod tests {
             d.constrain(&u, &mut x);
             let r = x[d.log_median_index(0)];
             let betas = d.coefficients(&x, 0);
-            let theta: Vec<f64> = d.theta_indices(0).iter().map(|&k| x[k]).collect();
             let periods = d.periods;
             let weights = d.media[0].roi_weights.clone();
-            let f = d.media[0].transformed(&theta, periods).to_vec();
+            let f = d.transformed(&x, 0).to_vec();
             let roi: f64 = (0..d.geos)
                 .map(|g| {
                     let mass: f64 = f[g * periods..(g + 1) * periods].iter().sum();
@@ -911,6 +1272,8 @@ mod tests {
             per_geo_regressions(density_with(false, per_geo_sigma));
             per_geo_regressions(with_per_geo_control(density_with(false, per_geo_sigma)));
             per_geo_regressions(density_full(false, per_geo_sigma, true));
+            per_geo_regressions(with_per_geo_transforms(density_with(false, per_geo_sigma)));
+            per_geo_regressions(student_t(density_with(false, per_geo_sigma)));
         }
     }
 
@@ -960,11 +1323,10 @@ mod tests {
                 p.prior.log_density(at) + m.log_jac
             })
             .sum();
-        let theta: Vec<f64> = d.theta_indices(0).iter().map(|&k| x[k]).collect();
         let mut ll = 0.0;
         for g in 0..d.geos {
             let mut chain = d.media[0].chain.clone();
-            chain.set_params(&theta);
+            chain.set_params(&d.chain_params(&x, 0, g));
             let xs = &d.media[0].x[g * periods..(g + 1) * periods];
             let mut f = vec![0.0; periods];
             let mut ws = ChainWorkspace::new(&chain, periods);
@@ -977,7 +1339,16 @@ mod tests {
                 let i = g * periods + t;
                 let mu = tau + gamma * d.z[0][i] + b * f[t];
                 let r = d.y[i] - mu;
-                ll += -sigma.ln() - crate::prior::HALF_LN_2PI - 0.5 * r * r / (sigma * sigma);
+                ll += match d.family {
+                    Family::Normal => {
+                        -sigma.ln() - crate::prior::HALF_LN_2PI - 0.5 * r * r / (sigma * sigma)
+                    }
+                    // statrs' location-scale Student-t, an independent implementation
+                    Family::StudentT(nu) => {
+                        use statrs::distribution::{Continuous, StudentsT};
+                        StudentsT::new(mu, sigma, nu).unwrap().ln_pdf(d.y[i])
+                    }
+                };
             }
         }
         assert!(

@@ -6,7 +6,7 @@
 //! ```text
 //! k_g            = p_g·s_y                                   (geo g's per-capita scale back to KPI units)
 //! fitted_t       = Σ_g k_g·μ_{g,t}
-//! yrep_t         = Σ_g k_g·(μ_{g,t} + σ·ε_{g,t}),   ε ~ N(0, 1)
+//! yrep_t         = Σ_g k_g·(μ_{g,t} + σ_g·ε_{g,t}),   ε ~ N(0, 1) (or Student-t with ν)
 //! contrib_{c,t}  = Σ_g k_g·β_{g,c}·f_c(x̃_{g,c}; θ_c)_t
 //! control j      : coefficient P·s_y·γ_j/sd_j on the national (population-weighted) column,
 //!                  contribution Σ_g k_g·γ_j·v_{g,t,j}/sd_j,      P = Σ_g p_g
@@ -21,11 +21,17 @@
 //! the geos' responses when each receives its current share of the channel's budget.
 //! Per geo, the same sums without `Σ_g` give its fitted values and column contributions.
 //!
+//! Lift tests (`calibration`, national or in chosen geos) enter the density's likelihood
+//! ([`crate::geo_density`], "Lift tests"); their model lifts per draw are the tested geos'
+//! `Σ_g k_g·β_{g,c}·Δ_g` ([`crate::geo_density::GeoDensity::model_lifts`]).
+//!
 //! The national model's fit checks (posterior predictive p-values, PSIS-LOO, the review) are
 //! not computed for a geo fit (its diagnostics say so); convergence diagnostics are.
 
+use crate::density::Family;
+use crate::geo_density::GeoLift;
 use crate::geo_model::GeoScales;
-use crate::model::{coef_from, BayesFit, BayesianMmm, LikelihoodFamily, MetricKind, HDI_PROB};
+use crate::model::{coef_from, BayesFit, BayesianMmm, MetricKind, HDI_PROB};
 use mmm_core::interval::hdi;
 use mmm_core::model::{
     FitProblem, FittedModel, Posterior, PosteriorGeo, PosteriorMedia, PosteriorMediaGeo, Role,
@@ -34,7 +40,7 @@ use mmm_core::{MmmError, Result};
 use nalgebra::DMatrix;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
+use rand_distr::{Distribution, StandardNormal, StudentT};
 use serde_json::json;
 
 /// The default mass matrix of a geo fit: diagonal. A dense one is estimated from a warm-up
@@ -45,6 +51,50 @@ use serde_json::json;
 /// the preset's `target_accept` (0.9 under `robust`) left no divergences on either geo panel of
 /// docs/geo.md (the dense metric had needed 0.95).
 pub const GEO_METRIC: MetricKind = MetricKind::Diagonal;
+
+/// The problem's lift tests in the geo density's units: per tested geo its counterfactual spend
+/// per capita over the channel's scale, `x̃' = x'/(p_g·s_c)`, and `K_g = p_g·s_y`.
+fn geo_lifts(
+    problem: &FitProblem<'_>,
+    density: &crate::geo_density::GeoDensity,
+    scales: &GeoScales,
+) -> Result<Vec<GeoLift>> {
+    problem
+        .calibration
+        .iter()
+        .map(|test| {
+            let c = test.channel;
+            if c >= density.media.len() || test.geo_counterfactuals.is_empty() {
+                return Err(MmmError::Compute(format!(
+                    "bayesian_mmm: lift test '{}' was not resolved against the panel's geos",
+                    test.name
+                )));
+            }
+            let (geos, counterfactual): (Vec<usize>, Vec<Vec<f64>>) = test
+                .geo_counterfactuals
+                .iter()
+                .map(|(g, cf)| {
+                    let scale = scales.population[*g] * scales.spend[c];
+                    (*g, cf.iter().map(|v| v / scale).collect())
+                })
+                .unzip();
+            let weights = geos
+                .iter()
+                .map(|&g| scales.population[g] * scales.target)
+                .collect();
+            Ok(GeoLift::new(
+                c,
+                density.media[c].n_params,
+                geos,
+                counterfactual,
+                weights,
+                (test.first, test.until),
+                test.lift,
+                test.standard_error,
+            ))
+        })
+        .collect()
+}
 
 /// Where the design's columns are: its non-media columns (in order; the geos' regressors align
 /// with them) and its media columns with their channels.
@@ -57,19 +107,13 @@ struct Layout {
 impl BayesianMmm {
     /// Options of the national model that the geo model does not have yet: an error naming the
     /// spec path and the way out (`geo: "national"`).
-    fn check_geo_options(&self, problem: &FitProblem<'_>) -> Result<()> {
+    fn check_geo_options(&self) -> Result<()> {
         let refuse = |path: &str, what: &str| Err(MmmError::not_for_geo_fit(path, what));
-        if self.likelihood != LikelihoodFamily::Normal {
-            return refuse("/model/likelihood", "a Student-t likelihood");
-        }
         if self.target_scaling.is_some() || self.spend_scaling.is_some() {
             return refuse(
                 "/model/target_scaling",
                 "a chosen target or spend scaling (the geo model scales per capita, as Meridian)",
             );
-        }
-        if !problem.calibration.is_empty() {
-            return refuse("/calibration", "lift-test calibration");
         }
         Ok(())
     }
@@ -82,7 +126,7 @@ impl BayesianMmm {
             model.metric = Some(GEO_METRIC);
             return model.fit_geo(problem);
         }
-        self.check_geo_options(problem)?;
+        self.check_geo_options()?;
         let design = problem.design;
         let layout = Layout {
             non_media: (0..design.n_cols())
@@ -110,6 +154,7 @@ impl BayesianMmm {
             .collect();
         let (mut density, scales) =
             self.geo_density(problem.geos, &roles, &names, problem.media)?;
+        density.lifts = geo_lifts(problem, &density, &scales)?;
         let fit = self.sample(&density, problem.seed)?;
         Ok(self.assemble_geo(problem, &mut density, &scales, &fit, &layout))
     }
@@ -175,18 +220,27 @@ impl BayesianMmm {
                             input_scale: shares[c][g] / (scales.population[g] * scales.spend[c]),
                             coefficient: Vec::with_capacity(n_draws),
                             contribution: Vec::with_capacity(n_draws),
+                            chain_params: Vec::new(),
+                            spend_scale: 1.0 / (scales.population[g] * scales.spend[c]),
                         })
                         .collect(),
                 })
             })
             .collect();
         let mut geo_cols = vec![vec![vec![0.0; t_len]; n_cols]; g_len];
+        // per geo, the raw-unit coefficient of each non-media column, summed over the draws
+        let mut geo_coefs = vec![vec![0.0; n_cols]; g_len];
         let mut geo_fitted = vec![vec![0.0; t_len]; g_len];
         let mut fitted = vec![0.0; t_len];
         let mut pp: Vec<Vec<f64>> = vec![Vec::with_capacity(n_draws); t_len];
         let mut rng = ChaCha8Rng::seed_from_u64(problem.seed ^ 0x005E_ED0F_9057);
+        // the noise of the posterior predictive: standard normal or Student-t with ν
+        let t_dist = match density.family {
+            Family::StudentT(nu) => StudentT::new(nu).ok(),
+            Family::Normal => None,
+        };
         let mut mu = vec![0.0; g_len * t_len];
-        let mut theta = Vec::new();
+        let mut lifts: Vec<Vec<f64>> = vec![Vec::with_capacity(n_draws); density.lifts.len()];
         for (r, (_, x)) in all.iter().enumerate() {
             // controls: γ_{g,j} on standardized columns, back to raw units (a per-geo
             // column's national coefficient is that of its national mean γ_j)
@@ -208,12 +262,14 @@ impl BayesianMmm {
                 for t in 0..t_len {
                     geo_cols[g][layout.intercept][t] += k[g] * (tau - shift);
                 }
+                geo_coefs[g][layout.intercept] += k[g] * (tau - shift);
             }
             coef_draws[(r, layout.intercept)] = national_intercept;
             for (j, c) in scales.controls.iter().enumerate() {
                 let col = control_col[j];
                 for g in 0..g_len {
                     let gamma = density.control_coefficient(x, j, g);
+                    geo_coefs[g][col] += k[g] * gamma / c.scale;
                     let z = &density.z[j][g * t_len..(g + 1) * t_len];
                     for t in 0..t_len {
                         mu[g * t_len + t] += gamma * z[t];
@@ -223,11 +279,17 @@ impl BayesianMmm {
                 }
             }
             for m in media_post.iter_mut() {
-                theta.clear();
-                theta.extend(density.theta_indices(m.channel).iter().map(|&i| x[i]));
                 let c_idx = m.channel;
+                let per_geo = density.theta_per_geo(c_idx);
+                if per_geo {
+                    for (g, mg) in m.geos.iter_mut().enumerate() {
+                        mg.chain_params.push(density.chain_params(x, c_idx, g));
+                    }
+                } else {
+                    m.chain_params.push(density.chain_params(x, c_idx, 0));
+                }
                 let betas = density.coefficients(x, c_idx);
-                let f = density.media[c_idx].transformed(&theta, t_len);
+                let f = density.transformed(x, c_idx);
                 let mut total = 0.0;
                 for (g, mg) in m.geos.iter_mut().enumerate() {
                     let fg = &f[g * t_len..(g + 1) * t_len];
@@ -245,8 +307,10 @@ impl BayesianMmm {
                 let median = density.log_median(x, c_idx).exp();
                 coef_draws[(r, m.column)] = total_population * s_y * median;
                 m.coefficient.push(total_population * s_y * median);
-                m.chain_params.push(theta.clone());
                 m.contribution.push(total);
+            }
+            for (k, l) in density.model_lifts(x).into_iter().enumerate() {
+                lifts[k].push(l);
             }
             for t in 0..t_len {
                 let mut national = 0.0;
@@ -255,7 +319,10 @@ impl BayesianMmm {
                     let v = mu[g * t_len + t];
                     geo_fitted[g][t] += k[g] * v;
                     national += k[g] * v;
-                    let e: f64 = StandardNormal.sample(&mut rng);
+                    let e: f64 = match &t_dist {
+                        Some(t) => t.sample(&mut rng),
+                        None => StandardNormal.sample(&mut rng),
+                    };
                     rep += k[g] * (v + x[density.sigma_index(g)] * e);
                 }
                 fitted[t] += national;
@@ -270,6 +337,7 @@ impl BayesianMmm {
             .flatten()
             .flatten()
             .for_each(|v| *v /= nd);
+        geo_coefs.iter_mut().flatten().for_each(|v| *v /= nd);
         let mut col_contrib = vec![vec![0.0; t_len]; n_cols];
         for cols in &geo_cols {
             for (total, col) in col_contrib.iter_mut().zip(cols) {
@@ -310,17 +378,21 @@ impl BayesianMmm {
             warnings: fit.warnings.clone(),
             media: media_post,
             column_contributions: col_contrib,
-            lifts: vec![],
+            lifts,
             geos: problem
                 .geos
                 .iter()
                 .zip(geo_fitted)
                 .zip(geo_cols)
-                .map(|((g, fitted), column_contributions)| PosteriorGeo {
-                    name: g.name.clone(),
-                    fitted,
-                    column_contributions,
-                })
+                .zip(geo_coefs)
+                .map(
+                    |(((g, fitted), column_contributions), coefficients)| PosteriorGeo {
+                        name: g.name.clone(),
+                        fitted,
+                        column_contributions,
+                        coefficients,
+                    },
+                )
                 .collect(),
             kind: mmm_core::model::DrawsKind::Posterior,
         };

@@ -190,23 +190,56 @@ impl BayesianMmm {
             let s_c = Scaling::Median.divisor(&per_capita);
             spend_scales.push(s_c);
             let chain: TransformChain = m.chain.clone();
-            let mut pi = 0;
-            for tr in &chain.0 {
-                for spec in tr.params() {
-                    params.push(self.make_param(
-                        format!("{}.{}.{}", m.name, tr.typetag_name(), spec.name),
-                        &format!("{}.{}", tr.typetag_name(), spec.name),
-                        GeoSlot::Transform {
-                            media: c,
-                            param: pi,
-                        },
-                        Support {
-                            lower: spec.lower,
-                            upper: spec.upper,
-                        },
-                        &mut keys,
-                    )?);
-                    pi += 1;
+            // shared: `<channel>.<transform>.<param>`; per geo, geo by geo:
+            // `<channel>.<geo>.<transform>.<param>`, its prior by that name, then the channel's
+            let per_geo = self.geo_transforms == GeoTerms::PerGeo;
+            let owners: Vec<Option<usize>> = match per_geo {
+                true => (0..g_len).map(Some).collect(),
+                false => vec![None],
+            };
+            for geo in owners {
+                let mut pi = 0;
+                for tr in &chain.0 {
+                    for spec in tr.params() {
+                        let shared = format!("{}.{}.{}", m.name, tr.typetag_name(), spec.name);
+                        let (name, slot, also) = match geo {
+                            None => (
+                                shared,
+                                GeoSlot::Transform {
+                                    media: c,
+                                    param: pi,
+                                },
+                                vec![],
+                            ),
+                            Some(gi) => (
+                                format!(
+                                    "{}.{}.{}.{}",
+                                    m.name,
+                                    geos[gi].name,
+                                    tr.typetag_name(),
+                                    spec.name
+                                ),
+                                GeoSlot::GeoTransform {
+                                    media: c,
+                                    param: pi,
+                                    geo: gi,
+                                },
+                                vec![shared],
+                            ),
+                        };
+                        params.push(self.make_param_in(
+                            name,
+                            &also,
+                            &format!("{}.{}", tr.typetag_name(), spec.name),
+                            slot,
+                            Support {
+                                lower: spec.lower,
+                                upper: spec.upper,
+                            },
+                            &mut keys,
+                        )?);
+                        pi += 1;
+                    }
                 }
             }
             let roi = self.media_prior == MediaPrior::Roi;
@@ -395,8 +428,10 @@ impl BayesianMmm {
             .iter()
             .map(|g| g.spend.iter().map(|s| s.iter().sum()).collect())
             .collect();
+        let mut density = GeoDensity::new(g_len, t_len, y, z, terms, params);
+        density.family = self.family();
         Ok((
-            GeoDensity::new(g_len, t_len, y, z, terms, params),
+            density,
             GeoScales {
                 population,
                 target: s_y,
@@ -421,13 +456,10 @@ impl BayesianMmm {
         let draws: Vec<&Vec<f64>> = fit.draws.iter().flatten().collect();
         // contributions[c][g][draw]
         let mut contributions = vec![vec![Vec::with_capacity(draws.len()); g_len]; c_len];
-        let mut theta = Vec::new();
         for x in &draws {
             for c in 0..c_len {
-                theta.clear();
-                theta.extend(density.theta_indices(c).iter().map(|&k| x[k]));
                 let betas = density.coefficients(x, c);
-                let f = density.media[c].transformed(&theta, t_len);
+                let f = density.transformed(x, c);
                 for (g, b) in betas.iter().enumerate() {
                     let mass: f64 = f[g * t_len..(g + 1) * t_len].iter().sum();
                     contributions[c][g].push(scales.population[g] * scales.target * b * mass);

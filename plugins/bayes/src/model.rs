@@ -120,13 +120,14 @@ pub enum MediaPrior {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum GeoLevel {
-    /// The national series only (the sums of the geos): the classical national MMM (default
-    /// while the joint fit's sampling is slower than its targets; see `docs/geo.md`).
+    /// The national series only (the sums of the geos): the classical national MMM (default:
+    /// every feature works on it; see `docs/geo.md`).
     #[default]
     National,
     /// Jointly, with Meridian's geo hierarchy (see `docs/geo.md`): per-geo intercepts, per-geo
-    /// media effects drawn around national ones, transforms shared, KPI and spend per capita.
-    /// National data (one geo) fit the national model.
+    /// media effects drawn around national ones, transforms shared (or per geo, see
+    /// `geo_transforms`), KPI and spend per capita. National data (one geo) fit the national
+    /// model.
     Hierarchical,
 }
 
@@ -312,6 +313,13 @@ pub struct BayesianMmm {
     /// (each geo its own slope around the national one; see [`GeoTerms`]).
     #[serde(default)]
     pub geo_trend: GeoTerms,
+    /// A geo fit's transform (adstock and saturation) parameters: `national` (default: one set
+    /// per channel, shared by every geo, Meridian's model) or `per_geo` (each geo its own
+    /// set `<channel>.<geo>.<transform>.<param>`, a priori independent with the prior of
+    /// the channel's `<channel>.<transform>.<param>` or the transform's group: no pooling
+    /// across geos; `docs/geo.md`).
+    #[serde(default)]
+    pub geo_transforms: GeoTerms,
     /// Priors by parameter name or group. Parameter names: `<channel>.beta` (or
     /// `<channel>.roi`, `<channel>.contribution_share` per `media_prior`),
     /// `<channel>.<transform type>.<param>` (e.g. `tv.hill.shape`), each control, baseline and
@@ -348,6 +356,7 @@ impl Default for BayesianMmm {
             geo_noise: GeoNoise::Shared,
             geo_controls: GeoTerms::National,
             geo_trend: GeoTerms::National,
+            geo_transforms: GeoTerms::National,
             priors: BTreeMap::new(),
             progress: true,
         }
@@ -508,12 +517,28 @@ impl BayesianMmm {
         })
     }
 
-    fn lookup(&self, name: &str, group: &str, support: Support) -> Result<Box<dyn Prior>> {
-        if let Some(p) = self.priors.get(name) {
-            return Ok(p.clone());
+    /// The likelihood family of the spec (`likelihood`, `nu`).
+    pub(crate) fn family(&self) -> Family {
+        match self.likelihood {
+            LikelihoodFamily::Normal => Family::Normal,
+            LikelihoodFamily::StudentT => Family::StudentT(self.nu),
         }
-        if let Some(p) = self.priors.get(group) {
-            return Ok(p.clone());
+    }
+
+    fn lookup(
+        &self,
+        name: &str,
+        also: &[String],
+        group: &str,
+        support: Support,
+    ) -> Result<Box<dyn Prior>> {
+        let keys = std::iter::once(name)
+            .chain(also.iter().map(String::as_str))
+            .chain(std::iter::once(group));
+        for key in keys {
+            if let Some(p) = self.priors.get(key) {
+                return Ok(p.clone());
+            }
         }
         default_prior(self.defaults, group, support)
     }
@@ -528,8 +553,26 @@ impl BayesianMmm {
         valid: Support,
         keys: &mut PriorKeys,
     ) -> Result<Param<S>> {
+        self.make_param_in(name, &[], group, slot, valid, keys)
+    }
+
+    /// [`BayesianMmm::make_param`] with keys looked up between the name and the group, in
+    /// order (a per-geo transform parameter `tv.Geo1.hill.shape` falls back to the channel's
+    /// `tv.hill.shape`, which is then a valid key too).
+    pub(crate) fn make_param_in<S>(
+        &self,
+        name: String,
+        also: &[String],
+        group: &str,
+        slot: S,
+        valid: Support,
+        keys: &mut PriorKeys,
+    ) -> Result<Param<S>> {
         keys.add(&name, group);
-        let prior = self.lookup(&name, group, valid)?;
+        for key in also {
+            keys.add_name(key);
+        }
+        let prior = self.lookup(&name, also, group, valid)?;
         prior
             .validate()
             .map_err(|e| e.at(&format!("/priors/{name}")))?;
@@ -696,10 +739,7 @@ impl BayesianMmm {
             &mut keys,
         )?);
         keys.check(self.priors.keys())?;
-        let family = match self.likelihood {
-            LikelihoodFamily::Normal => Family::Normal,
-            LikelihoodFamily::StudentT => Family::StudentT(self.nu),
-        };
+        let family = self.family();
         let mut lifts = Vec::with_capacity(problem.calibration.len());
         for test in problem.calibration {
             let k = media_channels
@@ -1082,6 +1122,30 @@ impl Model for BayesianMmm {
                 format!("nu = {} must be finite and > 0", self.nu),
             ));
         }
+        if self.geo == GeoLevel::National {
+            // the joint geo fit's options do nothing on a national fit: a spec that sets one
+            // expects a joint fit
+            let set = [
+                ("/geo_effects", self.geo_effects != GeoEffects::default()),
+                ("/geo_noise", self.geo_noise != GeoNoise::default()),
+                ("/geo_controls", self.geo_controls != GeoTerms::default()),
+                ("/geo_trend", self.geo_trend != GeoTerms::default()),
+                (
+                    "/geo_transforms",
+                    self.geo_transforms != GeoTerms::default(),
+                ),
+            ];
+            if let Some((path, _)) = set.iter().find(|(_, on)| *on) {
+                return Err(MmmError::param(
+                    *path,
+                    format!(
+                        "{} applies to a joint geo fit only; set \"geo\": \"hierarchical\" \
+                         (with a panel: data.geo) or remove it",
+                        &path[1..]
+                    ),
+                ));
+            }
+        }
         for (k, p) in &self.priors {
             p.validate().map_err(|e| e.at(&format!("/priors/{k}")))?;
         }
@@ -1098,6 +1162,10 @@ impl Model for BayesianMmm {
 
     fn fits_geos(&self) -> bool {
         self.geo == GeoLevel::Hierarchical
+    }
+
+    fn predicts_geos(&self) -> bool {
+        self.fits_geos()
     }
 
     fn fit(&self, problem: &FitProblem<'_>) -> Result<FittedModel> {

@@ -25,6 +25,14 @@ impl PriorKeys {
         self.groups.insert(group.to_string());
     }
 
+    /// Records a further valid key for parameters already recorded (e.g. a channel-level key
+    /// that per-geo parameters fall back to), once.
+    pub fn add_name(&mut self, key: &str) {
+        if !self.names.iter().any(|n| n == key) {
+            self.names.push(key.to_string());
+        }
+    }
+
     /// Whether `key` names a parameter or a group.
     pub fn contains(&self, key: &str) -> bool {
         self.groups.contains(key) || self.names.iter().any(|n| n == key)

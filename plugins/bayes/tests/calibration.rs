@@ -28,6 +28,7 @@ fn tests(example: &common::Example) -> Vec<LiftTest> {
             } else {
                 LiftScope::Total
             },
+            geos: vec![],
         };
     let d = &example.data;
     let names: Vec<String> = d.media.iter().map(|m| m.name.clone()).collect();
@@ -40,6 +41,7 @@ fn tests(example: &common::Example) -> Vec<LiftTest> {
         &names,
         &d.dates,
         &spends,
+        &[],
     )
     .unwrap()
 }

@@ -447,6 +447,7 @@ impl Panel {
                 name: geo.name.clone(),
                 fitted: (0..t_len).map(|t| rg * stacked_fit[row(t)]).collect(),
                 column_contributions: cols,
+                coefficients: Vec::new(),
             });
         }
         let fitted: Vec<f64> = (0..t_len)
@@ -481,6 +482,8 @@ impl Panel {
                             input_scale: share / rg,
                             coefficient: draws.iter().map(|d| rg * d[sc]).collect(),
                             contribution: draws.iter().map(|d| rg * d[sc] * mass).collect(),
+                            chain_params: Vec::new(),
+                            spend_scale: 0.0,
                         }
                     })
                     .collect();
