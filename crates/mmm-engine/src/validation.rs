@@ -172,7 +172,8 @@ pub fn predict(data: &ModelData, est: &CausalEstimate) -> Result<Vec<f64>> {
 /// ```
 ///
 /// (`b` = [`mmm_core::model::PosteriorGeo::coefficients`], `a` =
-/// [`mmm_core::model::PosteriorMediaGeo::spend_scale`]); the chains run over the whole series,
+/// [`mmm_core::model::PosteriorMediaGeo::spend_scale`]; a fixed-effects fit's draws are those of
+/// its sampling distribution, whose mean is its estimate); the chains run over the whole series,
 /// so carry-over from the training periods reaches the test periods.
 pub fn predict_geos(
     data: &ModelData,
@@ -239,12 +240,19 @@ fn media_term(
     let x: Vec<f64> = spend.iter().map(|s| scale * s).collect();
     let mut f = vec![0.0; n];
     let mut out = vec![0.0; n];
+    let mut previous: Option<&Vec<f64>> = None;
     for d in 0..draws {
         let own = geo.and_then(|g| g.chain_params.get(d));
-        if let Some(theta) = own.or(m.chain_params.get(d)) {
-            chain.set_params(theta);
+        let theta = own.or(m.chain_params.get(d));
+        // draws that share their chain parameters (a fixed-effects fit's, all of them) share
+        // its output: the chain runs once per distinct parameter vector in a row
+        if d == 0 || theta != previous {
+            if let Some(theta) = theta {
+                chain.set_params(theta);
+            }
+            chain.apply(&x, &mut f, &mut ws);
         }
-        chain.apply(&x, &mut f, &mut ws);
+        previous = theta;
         let w = coefficient[d] / draws as f64;
         for (o, v) in out.iter_mut().zip(&f) {
             *o += w * v;

@@ -91,6 +91,9 @@ impl Model for ElasticNet {
     fn tunes_geos(&self) -> bool {
         self.fits_geos()
     }
+    fn predicts_geos(&self) -> bool {
+        self.fits_geos()
+    }
     fn fit(&self, problem: &FitProblem<'_>) -> Result<FittedModel> {
         self.validate()?;
         if self.fits_geos() && problem.geos.len() > 1 {

@@ -443,11 +443,18 @@ impl Panel {
                     *a += b;
                 }
             }
+            // on the geo's own raw values: τ_g on the intercept's ones, the shared columns'
+            // slopes on the geo's own values, both back in the data's units (× r_g)
+            let mut coefficients = vec![0.0; n_cols];
+            coefficients[self.intercept] = rg * theta[g];
+            for (s, &j) in self.shared.iter().enumerate() {
+                coefficients[j] = rg * theta[g_len + s];
+            }
             geos_out.push(PosteriorGeo {
                 name: geo.name.clone(),
                 fitted: (0..t_len).map(|t| rg * stacked_fit[row(t)]).collect(),
                 column_contributions: cols,
-                coefficients: Vec::new(),
+                coefficients,
             });
         }
         let fitted: Vec<f64> = (0..t_len)
@@ -483,7 +490,8 @@ impl Panel {
                             coefficient: draws.iter().map(|d| rg * d[sc]).collect(),
                             contribution: draws.iter().map(|d| rg * d[sc] * mass).collect(),
                             chain_params: Vec::new(),
-                            spend_scale: 0.0,
+                            // the stacked column is f(x_g / r_g): per average-size geo
+                            spend_scale: 1.0 / rg,
                         }
                     })
                     .collect();

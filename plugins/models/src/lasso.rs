@@ -84,6 +84,9 @@ impl Model for Lasso {
     fn tunes_geos(&self) -> bool {
         self.fits_geos()
     }
+    fn predicts_geos(&self) -> bool {
+        self.fits_geos()
+    }
     fn fit(&self, problem: &FitProblem<'_>) -> Result<FittedModel> {
         self.validate()?;
         if self.fits_geos() && problem.geos.len() > 1 {

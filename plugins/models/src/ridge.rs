@@ -87,6 +87,9 @@ impl Model for Ridge {
     fn tunes_geos(&self) -> bool {
         self.fits_geos()
     }
+    fn predicts_geos(&self) -> bool {
+        self.fits_geos()
+    }
     fn fit_gram(
         &self,
         system: &mut mmm_core::gram::GramSystem<'_>,
