@@ -151,6 +151,46 @@ fn a_geo_missing_a_period_is_an_error_naming_the_geo_and_date() {
     );
 }
 
+/// An empty KPI cell in one geo leaves that period empty nationally; without a cleaning rule
+/// the error names the geo's line (not only the period) and the column.
+#[test]
+fn an_empty_cell_in_one_geo_is_an_error_naming_its_line() {
+    let csv = panel_csv(&geo_major(30));
+    // south's week 5 is data row 30 + 5 (line 37 with the header)
+    let lines: Vec<String> = csv
+        .lines()
+        .enumerate()
+        .map(|(i, l)| match i {
+            36 => {
+                let mut cells: Vec<&str> = l.split(',').collect();
+                assert_eq!(cells[0], "south");
+                cells[2] = "";
+                cells.join(",")
+            }
+            _ => l.to_string(),
+        })
+        .collect();
+    expect_rejected(
+        &(lines.join("\n") + "\n"),
+        &panel_spec(),
+        &["data.csv", "line 37", "column 'sales'", "empty cell"],
+    );
+}
+
+/// A lift test's `geos: []` would silently make it national: it is refused at its spec path.
+#[test]
+fn an_empty_list_of_lift_test_geos_is_a_spec_error() {
+    let mut spec = panel_spec();
+    spec["calibration"] = json!([{"channel": "tv", "start": "2021-03-01", "end": "2021-03-29",
+                                  "holdout": true, "geos": [], "lift": -100.0,
+                                  "standard_error": 10.0}]);
+    expect_rejected(
+        &panel_csv(&geo_major(30)),
+        &spec,
+        &["spec.json", "/calibration/0/geos"],
+    );
+}
+
 #[test]
 fn a_duplicate_geo_and_date_is_an_error_naming_both_lines() {
     let n = 30;

@@ -210,6 +210,16 @@ impl Table {
         self.origin.as_ref()
     }
 
+    /// The 1-based line of the file that the cell of column `name` in data row `row` (0-based)
+    /// came from; `None` for an unknown column or a cell no line holds.
+    pub fn source_line(&self, name: &str, row: usize) -> Option<usize> {
+        let i = *self.index.get(name)?;
+        match &self.origin {
+            None => Some(row + 2),
+            Some(o) => o.lines.get(i).and_then(|l| l.get(row)).copied().flatten(),
+        }
+    }
+
     /// The error for the cell of column `name` in data row `row` (0-based): the file's line
     /// and column it came from, with a note naming the derived column when it differs.
     pub fn cell_error(&self, name: &str, row: usize, message: impl Into<String>) -> MmmError {

@@ -48,9 +48,27 @@ pub struct LiftTestSpec {
     pub scope: LiftScope,
     /// The geos the test ran in, by the panel's geo names (a geo experiment: the spend change
     /// and the measured lift are those of these geos together); empty (the default): every geo,
-    /// a national test. Needs a panel (`data.geo`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// a national test. Needs a panel (`data.geo`). An empty list is an error (it names no
+    /// geo; leave `geos` out for a national test).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "non_empty_geos"
+    )]
+    #[schemars(length(min = 1))]
     pub geos: Vec<String>,
+}
+
+/// `geos` as written, refusing `[]`: an empty list would silently make the test national.
+fn non_empty_geos<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let geos = Vec::<String>::deserialize(d)?;
+    if geos.is_empty() {
+        return Err(serde::de::Error::custom(
+            "an empty list names no geo: list the geos the test ran in, or leave geos out for \
+             a national test (every geo)",
+        ));
+    }
+    Ok(geos)
 }
 
 impl LiftTestSpec {

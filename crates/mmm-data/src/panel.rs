@@ -255,10 +255,12 @@ impl Panel {
         let w = mmm_core::geo::population_weights(&self.population);
         let mut headers = Vec::new();
         let mut cells = Vec::new();
+        let mut lines: Vec<Vec<Option<usize>>> = Vec::new();
         for h in &first.headers {
             if *h == first.date_column {
                 headers.push(h.clone());
                 cells.push(first.dates.iter().map(|d| d.to_string()).collect());
+                lines.push(vec![None; n]);
                 continue;
             }
             if columns.categorical.contains(h) {
@@ -281,6 +283,7 @@ impl Panel {
                 }
                 headers.push(h.clone());
                 cells.push(base.to_vec());
+                lines.push(vec![None; n]);
                 continue;
             }
             let parsed: Result<Vec<Vec<Option<f64>>>> = self
@@ -303,18 +306,25 @@ impl Panel {
                     if same {
                         headers.push(h.clone());
                         cells.push(base.to_vec());
+                        lines.push(vec![None; n]);
                     }
                     continue;
                 }
             };
             let sum = !columns.averaged.contains(h);
+            // a period with an empty cell in any geo is empty nationally; its line is the
+            // first such geo's, so that a cleaning rule's error names the row
+            let mut col_lines = vec![None; n];
             let col: Vec<String> = (0..n)
                 .map(|t| {
                     let mut acc = 0.0;
                     for (g, v) in values.iter().enumerate() {
                         match v[t] {
                             Some(x) => acc += if sum { x } else { w[g] * x },
-                            None => return String::new(),
+                            None => {
+                                col_lines[t] = self.tables[g].source_line(h, t);
+                                return String::new();
+                            }
                         }
                     }
                     format!("{acc}")
@@ -322,8 +332,8 @@ impl Panel {
                 .collect();
             headers.push(h.clone());
             cells.push(col);
+            lines.push(col_lines);
         }
-        let k = headers.len();
         let origin = Origin {
             columns: headers.clone(),
             notes: headers
@@ -338,7 +348,7 @@ impl Panel {
                     }
                 })
                 .collect(),
-            lines: vec![vec![None; n]; k],
+            lines,
         };
         Table::from_parts(&path, headers, cells, &first.date_column, Some(origin))
     }

@@ -66,6 +66,10 @@ struct Buffers {
     y: Vec<f64>,
     dy: Vec<f64>,
     ws: ChainWorkspace,
+    /// For a channel whose draws share their chain parameters (a fixed-effects fit): the
+    /// spend (its bits) last evaluated and each component's steady state `(f, f')` there, so
+    /// that the chains run once per spend instead of once per draw.
+    shared_at: Option<(u64, Vec<(f64, f64)>)>,
 }
 
 impl ChannelCurves {
@@ -179,6 +183,7 @@ impl ChannelCurves {
                 y: vec![0.0; n],
                 dy: vec![0.0; n],
                 ws: ChainWorkspace::new(&chain, n),
+                shared_at: None,
             }),
             chain,
             b,
@@ -227,6 +232,7 @@ impl ChannelCurves {
                     y: vec![0.0; n],
                     dy: vec![0.0; n],
                     ws: ChainWorkspace::new(c, n),
+                    shared_at: None,
                 })
             })
             .collect();
@@ -556,6 +562,9 @@ pub struct PosteriorCurves {
     /// components, or one per component when each geo has its own transforms (`θ_ik^(d)`,
     /// see [`PosteriorCurves::chain`]).
     pub(crate) draws: Vec<Vec<(Vec<f64>, Vec<TransformChain>)>>,
+    /// Per channel: whether every draw has the same chain parameters (then the chains'
+    /// steady state at a spend is computed once for all draws, [`Buffers::shared_at`]).
+    shared: Vec<bool>,
     buffers: Vec<Mutex<Buffers>>,
 }
 
@@ -571,6 +580,7 @@ impl PosteriorCurves {
         let n = STEADY_STATE_PERIODS;
         let (mut names, mut current, mut input_scale, mut draws, mut buffers) =
             (vec![], vec![], vec![], vec![], vec![]);
+        let mut shared = vec![];
         for e in &estimate.effects {
             let m = posterior.media.iter().find(|m| m.channel == e.channel)?;
             let total = m.coefficient.len();
@@ -583,6 +593,12 @@ impl PosteriorCurves {
             if m.geos.iter().any(|g| g.coefficient.len() != total) {
                 return None;
             }
+            // every draw with the same chain parameters (per geo when each has its own)
+            let same = |p: &[Vec<f64>]| p.iter().all(|q| *q == p[0]);
+            let shared_params = match per_geo {
+                true => m.geos.iter().all(|g| same(&g.chain_params)),
+                false => same(&m.chain_params),
+            };
             let keep = total.min(max_draws.max(1));
             let base = &data.media[e.channel].chain;
             let with = |theta: &[f64]| {
@@ -619,8 +635,10 @@ impl PosteriorCurves {
                 y: vec![0.0; n],
                 dy: vec![0.0; n],
                 ws: ChainWorkspace::new(base, n),
+                shared_at: None,
             }));
             draws.push(per);
+            shared.push(shared_params);
         }
         Some(PosteriorCurves {
             names,
@@ -628,6 +646,7 @@ impl PosteriorCurves {
             horizon: data.n_obs(),
             input_scale,
             draws,
+            shared,
             buffers,
         })
     }
@@ -659,13 +678,35 @@ impl PosteriorCurves {
         let b = &mut *guard;
         let betas = &self.draws[channel][draw].0;
         let last = b.y.len() - 1;
-        let (mut response, mut marginal) = (0.0, 0.0);
-        for (k, (beta, &c)) in betas.iter().zip(&self.input_scale[channel]).enumerate() {
+        let scales = &self.input_scale[channel];
+        let steady = |b: &mut Buffers, k: usize, c: f64| {
             b.x.iter_mut().for_each(|v| *v = c * spend);
             let chain = self.chain(channel, draw, k);
             chain.apply_jvp(&b.x, &b.ones, &mut b.y, &mut b.dy, &mut b.ws);
-            response += self.horizon as f64 * beta * b.y[last];
-            marginal += beta * c * b.dy[last];
+            (b.y[last], b.dy[last])
+        };
+        if self.shared[channel] {
+            let fresh = b
+                .shared_at
+                .as_ref()
+                .is_none_or(|(at, _)| *at != spend.to_bits());
+            if fresh {
+                let values: Vec<(f64, f64)> = scales
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &c)| steady(b, k, c))
+                    .collect();
+                b.shared_at = Some((spend.to_bits(), values));
+            }
+        }
+        let (mut response, mut marginal) = (0.0, 0.0);
+        for (k, (beta, &c)) in betas.iter().zip(scales).enumerate() {
+            let (f, df) = match &b.shared_at {
+                Some((_, values)) if self.shared[channel] => values[k],
+                _ => steady(b, k, c),
+            };
+            response += self.horizon as f64 * beta * f;
+            marginal += beta * c * df;
         }
         (response, marginal)
     }
