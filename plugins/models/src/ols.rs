@@ -165,7 +165,16 @@ impl Ols {
     /// The fixed-effects fit of a panel of at least two geos (see [`crate::fixed_effects`]).
     fn fit_fixed_effects(&self, problem: &FitProblem<'_>) -> Result<FittedModel> {
         let panel = Panel::build(problem, self.slopes, "ols")?;
+        // the dense solve of a large stacked panel can take minutes: say what is being done
+        let (rows, cols) = panel.design.x.shape();
+        let progress = mmm_core::progress::bar(2, "fixed effects");
+        progress.set_message(format!(
+            "fixed effects: solving {} geos' stacked design ({rows} rows × {cols} columns)",
+            panel.geos
+        ));
         let fit = Self::fit_design(&panel.design, &panel.y)?;
+        progress.inc(1);
+        progress.set_message("fixed effects: covariance and intervals");
         let theta = fit.beta();
         let x = &panel.design.x;
         let (n, k) = x.shape();
@@ -209,7 +218,9 @@ impl Ols {
         statistics.insert("geos".into(), panel.geos as f64);
         statistics.insert("interval_df".into(), df);
         let parameters = serde_json::to_value(self).unwrap_or_default();
-        panel.assemble(problem, &theta, Some((&v, df)), statistics, parameters)
+        let fitted = panel.assemble(problem, &theta, Some((&v, df)), statistics, parameters);
+        progress.finish_and_clear();
+        fitted
     }
 
     /// The fit itself (shared with the benchmark through `Model::fit`).
