@@ -628,23 +628,17 @@ fn transform_scores(truth: &Value, r: &Value) -> (usize, f64, f64) {
             let f = |k: &str| p[k].as_f64().unwrap();
             held += (f("hdi_low") <= want && want <= f("hdi_high")) as usize;
             decay_err += (f("mean") - want).abs();
-            let roi_true = g["channels"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|c| c["name"] == ch)
-                .unwrap()["roi"]
-                .as_f64()
-                .unwrap();
-            let roi = fit.unwrap()["channels"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|c| c["name"] == ch)
-                .unwrap()["roi"]
-                .as_f64()
-                .unwrap();
-            roi_err += (roi / roi_true - 1.0).abs();
+            let roi_of = |geo: &Value| {
+                geo["channels"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|c| c["name"] == ch)
+                    .unwrap()["roi"]
+                    .as_f64()
+                    .unwrap()
+            };
+            roi_err += (roi_of(fit.unwrap()) / roi_of(g) - 1.0).abs();
             n += 1.0;
         }
     }
